@@ -1,0 +1,157 @@
+# envmatrix - build, test, benchmark
+#
+#   make              build build/libenvmatrix.a and build/envmatrix
+#   make run          build, then run the main job on the bundled demo matrix
+#   make check        build and run every test; ends with "N passed, N failed"
+#   make check SANITIZE=1   the same under AddressSanitizer + UBSan (build/asan)
+#   make fuzz         build the libFuzzer targets and run each FUZZ_SECONDS
+#   make bench        benchmarks of the hot paths, as ratios to a baseline
+#   make install      PREFIX=/usr/local
+#   O=DIR             put the build in DIR (default build, or build/asan)
+#
+# Missing Debian packages are installed by mk/deps.sh when run as root, or
+# the apt-get command to run is printed.
+
+.DEFAULT_GOAL := all
+.SUFFIXES:
+# keep objects built on the way to fuzzers and tests
+.SECONDARY:
+
+SANITIZE ?= 0
+PREFIX ?= /usr/local
+FUZZ_SECONDS ?= 30
+
+CC ?= cc
+ifeq ($(origin CC),default)
+CC := cc
+endif
+
+# O= picks the output folder (several builds can live side by side)
+OPT := -O2
+SAN :=
+ifeq ($(SANITIZE),1)
+O ?= build/asan
+OPT := -O1
+SAN := -fsanitize=address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer
+else
+O ?= build
+endif
+BUILD := $(O)
+
+WARN := -Wall -Wextra -Wshadow -Wstrict-prototypes -Wformat=2 -Wvla -Wpointer-arith \
+	-Wmissing-prototypes
+CPPFLAGS_ALL := -Iinclude -D_GNU_SOURCE -DEM_SRCDIR='"$(CURDIR)"'
+CFLAGS ?= -g
+CFLAGS_ALL := -std=c11 $(OPT) $(WARN) $(SAN) $(CFLAGS)
+LDFLAGS_ALL := $(SAN) $(LDFLAGS)
+
+# every goal but these needs the dependencies checked first
+NODEPS_GOALS := clean help
+ifneq ($(filter-out $(NODEPS_GOALS),$(or $(MAKECMDGOALS),all)),)
+-include build/config.mk
+endif
+
+build/config.mk: mk/deps.sh
+	@mkdir -p build
+	@sh mk/deps.sh > $@.tmp && mv $@.tmp $@
+
+LIB_SRC := $(sort $(wildcard src/*.c src/util/*.c))
+CLI_SRC := $(sort $(wildcard src/cli/*.c))
+TEST_SRC := $(sort $(wildcard tests/unit/test_*.c))
+TEST_UTIL_SRC := tests/unit/testutil.c
+FUZZ_SRC := $(sort $(wildcard tests/fuzz/fuzz_*.c))
+
+LIB_OBJ := $(patsubst %.c,$(BUILD)/obj/%.o,$(LIB_SRC))
+CLI_OBJ := $(patsubst %.c,$(BUILD)/obj/%.o,$(CLI_SRC))
+TEST_UTIL_OBJ := $(patsubst %.c,$(BUILD)/obj/%.o,$(TEST_UTIL_SRC))
+TEST_BIN := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(TEST_SRC))
+
+LIB := $(BUILD)/libenvmatrix.a
+BIN := $(BUILD)/envmatrix
+
+.PHONY: all run check tests fuzz fuzz-build bench install clean help
+
+all: $(BIN)
+
+$(BUILD)/obj/%.o: %.c build/config.mk
+	@mkdir -p $(@D)
+	$(CC) $(CPPFLAGS_ALL) $(PKG_CFLAGS) $(CFLAGS_ALL) -MMD -MP -c -o $@ $<
+
+$(BUILD)/obj/tests/%.o: tests/%.c build/config.mk
+	@mkdir -p $(@D)
+	$(CC) $(CPPFLAGS_ALL) -Itests/unit $(PKG_CFLAGS) $(CMOCKA_CFLAGS) $(CFLAGS_ALL) -MMD -MP -c -o $@ $<
+
+$(LIB): $(LIB_OBJ)
+	@rm -f $@
+	ar rcs $@ $^
+
+$(BIN): $(CLI_OBJ) $(LIB)
+	$(CC) $(LDFLAGS_ALL) -o $@ $(CLI_OBJ) $(LIB) $(PKG_LIBS)
+
+$(BUILD)/tests/%: $(BUILD)/obj/tests/unit/%.o $(TEST_UTIL_OBJ) $(LIB)
+	@mkdir -p $(@D)
+	$(CC) $(LDFLAGS_ALL) -o $@ $< $(TEST_UTIL_OBJ) $(LIB) $(PKG_LIBS) $(CMOCKA_LIBS)
+
+tests: $(BIN) $(TEST_BIN)
+
+check: tests fuzz-build
+	@BUILD=$(BUILD) FUZZ_CC='$(FUZZ_CC)' sh tests/run.sh
+
+# The demo matrix needs `apply` (see README); until then `run` shows what
+# the binary offers.
+run: $(BIN)
+	./$(BIN) --help
+
+# ---- fuzzing (clang with libFuzzer; skipped when absent) ----
+# fuzzers always carry ASan, so SANITIZE=1 shares the plain build's
+FUZZ_BUILD := $(patsubst %/asan,%,$(BUILD))/fuzz
+FUZZ_LIB_OBJ := $(patsubst %.c,$(FUZZ_BUILD)/obj/%.o,$(LIB_SRC))
+FUZZ_BIN := $(patsubst tests/fuzz/%.c,$(FUZZ_BUILD)/%,$(FUZZ_SRC))
+FUZZ_FLAGS := -g -O1 -fsanitize=fuzzer-no-link,address,undefined -fno-sanitize-recover=undefined
+
+$(FUZZ_BUILD)/obj/%.o: %.c build/config.mk
+	@mkdir -p $(@D)
+	$(FUZZ_CC) $(CPPFLAGS_ALL) $(PKG_CFLAGS) -std=c11 -Wall -Wextra $(FUZZ_FLAGS) -MMD -MP -c -o $@ $<
+
+$(FUZZ_BUILD)/fuzz_%: tests/fuzz/fuzz_%.c $(FUZZ_LIB_OBJ) build/config.mk
+	@mkdir -p $(@D)
+	$(FUZZ_CC) $(CPPFLAGS_ALL) $(PKG_CFLAGS) -std=c11 -Wall -Wextra -g -O1 \
+		-fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined \
+		-o $@ $< $(FUZZ_LIB_OBJ) $(PKG_LIBS)
+
+fuzz-build:
+ifneq ($(FUZZ_CC),)
+	@$(MAKE) --no-print-directory $(FUZZ_BIN)
+endif
+
+fuzz: fuzz-build
+ifeq ($(FUZZ_CC),)
+	@echo "envmatrix: clang with libFuzzer not found; install clang to fuzz" >&2
+	@false
+else
+	@for f in $(FUZZ_BIN); do \
+		sh tests/fuzz/run.sh $$f $(FUZZ_SECONDS) || exit 1; \
+	done
+endif
+
+# ---- benchmarks ----
+$(BUILD)/bench/bench: tests/bench/bench.c $(LIB) build/config.mk
+	@mkdir -p $(@D)
+	$(CC) $(CPPFLAGS_ALL) $(PKG_CFLAGS) -std=c11 -O2 $(WARN) -g -o $@ $< $(LIB) $(PKG_LIBS)
+
+bench: $(BUILD)/bench/bench
+	./$(BUILD)/bench/bench tests/fixtures
+
+install: $(BIN)
+	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/man/man1
+	install -m 755 $(BIN) $(DESTDIR)$(PREFIX)/bin/envmatrix
+	install -m 644 docs/envmatrix.1 $(DESTDIR)$(PREFIX)/share/man/man1/envmatrix.1
+
+clean:
+	rm -rf build
+
+help:
+	@sed -n '2,12s/^# \{0,1\}//p' Makefile
+
+-include $(LIB_OBJ:.o=.d) $(CLI_OBJ:.o=.d) $(TEST_UTIL_OBJ:.o=.d) \
+	$(patsubst $(BUILD)/tests/%,$(BUILD)/obj/tests/unit/%.d,$(TEST_BIN)) $(FUZZ_LIB_OBJ:.o=.d)

@@ -1,0 +1,14 @@
+/* envmatrix.h - the public interface of libenvmatrix, one header per area */
+#ifndef ENVMATRIX_H
+#define ENVMATRIX_H
+
+#define EM_VERSION "0.1.0"
+
+#include "envmatrix/error.h"
+#include "envmatrix/arena.h"
+#include "envmatrix/buf.h"
+#include "envmatrix/str.h"
+#include "envmatrix/name.h"
+#include "envmatrix/pep440.h"
+
+#endif

@@ -1,0 +1,104 @@
+/* cli.h - what the command files share: options, output, exit codes
+ *
+ * The CLI is a thin layer over libenvmatrix: it parses the command line,
+ * calls the library, and is the only place that prints. Results go to
+ * stdout, diagnostics to stderr.
+ */
+#ifndef ENVMATRIX_CLI_H
+#define ENVMATRIX_CLI_H
+
+#include <stdbool.h>
+#include <stdio.h>
+
+#include "envmatrix/envmatrix.h"
+
+/* Exit codes (docs/envmatrix.1, EXIT STATUS) */
+enum {
+	EXIT_OK = 0,
+	EXIT_FAIL = 1,  /* the operation failed or the input was invalid */
+	EXIT_USAGE = 2  /* the command line was wrong */
+};
+
+/* ---- global state set by main ---- */
+struct cli_global {
+	int quiet;
+	int verbose;
+	bool color_out; /* colors allowed on stdout */
+	bool color_err; /* colors allowed on stderr */
+};
+extern struct cli_global cli;
+
+/* ---- options ---- */
+enum cli_opt_type {
+	CLI_OPT_END = 0,
+	CLI_OPT_FLAG,   /* int *: set to 1 */
+	CLI_OPT_STRING, /* const char **: the argument */
+	CLI_OPT_LIST    /* struct cli_list *: every occurrence, in order */
+};
+
+struct cli_opt {
+	enum cli_opt_type type;
+	char short_name;       /* 0 when none */
+	const char *long_name; /* without "--"; NULL when none */
+	const char *argname;   /* shown in help for options with an argument */
+	const char *help;
+	void *value;
+};
+
+struct cli_list {
+	int n;
+	const char *items[64];
+};
+
+struct cli_cmd_help {
+	const char *name;    /* "debug specifier" */
+	const char *usage;   /* "SPEC [VERSION...]" */
+	const char *summary; /* one line */
+	const char *details; /* paragraphs, may be NULL */
+	const struct cli_opt *opts;
+};
+
+/* Parse options in argv[1..argc) (argv[0] is the command name). Positional
+ * arguments are moved to the front of argv+1 in order; their count is
+ * returned through *npos. "--" ends the options. -h/--help prints the help
+ * and returns 1 (the command then exits 0). Unknown options print an error
+ * naming the command and return -1. Otherwise 0. */
+int cli_parse(int argc, char **argv, const struct cli_cmd_help *h, int *npos);
+void cli_print_help(FILE *f, const struct cli_cmd_help *h);
+
+/* ---- output ---- */
+void cli_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+void cli_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* "envmatrix: error: WHERE: MSG"; returns the exit code for e */
+int cli_report(const struct em_error *e);
+/* usage error naming the command, with the hint to see --help; returns EXIT_USAGE */
+int cli_usage_error(const struct cli_cmd_help *h, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+
+/* A "key<TAB>value" result line on stdout; backslash, TAB, newline and CR
+ * in the value are written as \\, \t, \n and \r so every result stays on
+ * one line (the format the man page documents for debug output). */
+void cli_put_kv(const char *key, const char *value, size_t n);
+void cli_put_kvs(const char *key, const char *value); /* NUL-terminated; NULL is "" */
+
+/* Print a JSON value on stdout (indented, keys in insertion order) and drop
+ * the reference. NULL (a failed json_pack) is reported as out of memory.
+ * Returns the exit code. */
+struct json_t;
+int cli_put_json(struct json_t *value);
+
+/* Read all of stdin's non-empty lines (for commands that take their
+ * arguments from stdin when none are given). Lines are stripped of a
+ * trailing CR. Returns the count or -1 (message printed). *out is a
+ * malloc'd array into *storage (free both). */
+int cli_read_lines(FILE *f, char ***out, char **storage);
+
+/* ---- commands ---- */
+int cmd_debug(int argc, char **argv);
+
+/* debug subcommands (src/cli/debug_*.c) */
+int debug_version(int argc, char **argv);
+int debug_specifier(int argc, char **argv);
+int debug_name(int argc, char **argv);
+
+#endif

@@ -1,0 +1,49 @@
+/* cmd_debug.c - `envmatrix debug`: the standards engine, one question at a time
+ *
+ * The output of every debug subcommand is line-oriented and documented in
+ * docs/envmatrix.1 so scripts can rely on it.
+ */
+#include "cli.h"
+
+#include <string.h>
+
+struct subcommand {
+	const char *name;
+	int (*run)(int argc, char **argv);
+	const char *summary;
+};
+
+/* sorted by name */
+static const struct subcommand subs[] = {
+	{ "name", debug_name, "normalize project names (PEP 503)" },
+	{ "specifier", debug_specifier, "which versions a specifier set allows" },
+	{ "version", debug_version, "parse, normalize, compare and sort versions" },
+};
+
+static void print_debug_help(FILE *f)
+{
+	fprintf(f, "usage: envmatrix debug SUBCOMMAND [ARGS]\n\n"
+		   "Look inside the packaging-standards engine: how a version is read and\n"
+		   "ordered, and which versions a specifier allows.\n\nsubcommands:\n");
+	for (size_t i = 0; i < sizeof subs / sizeof subs[0]; i++)
+		fprintf(f, "  %-12s %s\n", subs[i].name, subs[i].summary);
+	fprintf(f, "\nrun 'envmatrix debug SUBCOMMAND --help' for details\n");
+}
+
+int cmd_debug(int argc, char **argv)
+{
+	if (argc < 2) {
+		print_debug_help(stderr);
+		return EXIT_USAGE;
+	}
+	if (!strcmp(argv[1], "-h") || !strcmp(argv[1], "--help")) {
+		print_debug_help(stdout);
+		return EXIT_OK;
+	}
+	for (size_t i = 0; i < sizeof subs / sizeof subs[0]; i++)
+		if (!strcmp(subs[i].name, argv[1]))
+			return subs[i].run(argc - 1, argv + 1);
+	cli_error("unknown debug subcommand '%s'", argv[1]);
+	fprintf(stderr, "run 'envmatrix debug --help' for the subcommands\n");
+	return EXIT_USAGE;
+}

@@ -1,0 +1,61 @@
+# tests/cli/lib.sh - sourced by the black-box CLI tests
+#
+# Each check prints "ok N - what" or "not ok N - what" (with details), and
+# t_done exits non-zero when anything failed. $EM is the binary under test.
+: "${EM:?EM must name the envmatrix binary}"
+t_n=0
+t_failed=0
+T_TMP=$(mktemp -d "${TMPDIR:-/tmp}/envmatrix-cli.XXXXXX") || exit 1
+trap 'rm -rf "$T_TMP"' EXIT INT TERM
+
+t_pass() {
+	t_n=$((t_n + 1))
+	echo "ok $t_n - $1"
+}
+
+t_fail() {
+	t_n=$((t_n + 1))
+	t_failed=$((t_failed + 1))
+	echo "not ok $t_n - $1"
+	shift
+	for line in "$@"; do
+		printf '#   %s\n' "$line"
+	done
+}
+
+# t_run CMD...: run, keeping stdout in $T_OUT, stderr in $T_ERR, status in $T_RC
+t_run() {
+	"$@" >"$T_TMP/stdout" 2>"$T_TMP/stderr"
+	T_RC=$?
+	T_OUT=$(cat "$T_TMP/stdout")
+	T_ERR=$(cat "$T_TMP/stderr")
+}
+
+# t_expect WHAT RC EXPECTED_STDOUT -- CMD...
+t_expect() {
+	what=$1 rc=$2 want=$3
+	shift 4
+	t_run "$@"
+	if [ "$T_RC" = "$rc" ] && [ "$T_OUT" = "$want" ]; then
+		t_pass "$what"
+	else
+		t_fail "$what" "command: $*" "exit $T_RC (want $rc)" "stdout: $T_OUT" "want:   $want" "stderr: $T_ERR"
+	fi
+}
+
+# t_expect_err WHAT RC PATTERN -- CMD...: exit status and a grep pattern on stderr
+t_expect_err() {
+	what=$1 rc=$2 pat=$3
+	shift 4
+	t_run "$@"
+	if [ "$T_RC" = "$rc" ] && printf '%s\n' "$T_ERR" | grep -q -- "$pat"; then
+		t_pass "$what"
+	else
+		t_fail "$what" "command: $*" "exit $T_RC (want $rc)" "stderr: $T_ERR" "want pattern: $pat"
+	fi
+}
+
+t_done() {
+	echo "# $t_n checks, $t_failed failed"
+	[ "$t_failed" -eq 0 ]
+}
