@@ -10,5 +10,10 @@
 #include "envmatrix/str.h"
 #include "envmatrix/name.h"
 #include "envmatrix/pep440.h"
+#include "envmatrix/pep508.h"
+#include "envmatrix/target.h"
+#include "envmatrix/tags.h"
+#include "envmatrix/metadata.h"
+#include "envmatrix/host.h"
 
 #endif

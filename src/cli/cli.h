@@ -100,5 +100,15 @@ int cmd_debug(int argc, char **argv);
 int debug_version(int argc, char **argv);
 int debug_specifier(int argc, char **argv);
 int debug_name(int argc, char **argv);
+int debug_marker(int argc, char **argv);
+int debug_requirement(int argc, char **argv);
+int debug_tags(int argc, char **argv);
+int debug_wheel(int argc, char **argv);
+int debug_metadata(int argc, char **argv);
+
+/* Build a target from --target/--python option values (NULL = default):
+ * platform "auto" (the default) is the host; python defaults to 3.12.
+ * Prints the error and returns EXIT_USAGE / EXIT_FAIL, or 0. */
+int cli_target(const char *platform, const char *python, struct em_target *t);
 
 #endif

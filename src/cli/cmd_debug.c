@@ -15,16 +15,21 @@ struct subcommand {
 
 /* sorted by name */
 static const struct subcommand subs[] = {
+	{ "marker", debug_marker, "evaluate a PEP 508 marker for a target" },
+	{ "metadata", debug_metadata, "parse a METADATA file" },
 	{ "name", debug_name, "normalize project names (PEP 503)" },
+	{ "requirement", debug_requirement, "parse a PEP 508 requirement" },
 	{ "specifier", debug_specifier, "which versions a specifier set allows" },
+	{ "tags", debug_tags, "the wheel tags a target supports, best first" },
 	{ "version", debug_version, "parse, normalize, compare and sort versions" },
+	{ "wheel", debug_wheel, "parse a wheel file name and rank it for a target" },
 };
 
 static void print_debug_help(FILE *f)
 {
 	fprintf(f, "usage: envmatrix debug SUBCOMMAND [ARGS]\n\n"
-		   "Look inside the packaging-standards engine: how a version is read and\n"
-		   "ordered, and which versions a specifier allows.\n\nsubcommands:\n");
+		   "Look inside the packaging-standards engine: why a version matches, a\n"
+		   "marker applies, or a wheel was (not) chosen.\n\nsubcommands:\n");
 	for (size_t i = 0; i < sizeof subs / sizeof subs[0]; i++)
 		fprintf(f, "  %-12s %s\n", subs[i].name, subs[i].summary);
 	fprintf(f, "\nrun 'envmatrix debug SUBCOMMAND --help' for details\n");

@@ -7,6 +7,7 @@
  *
  * usage: bench FIXTURES_DIR
  */
+#include <dirent.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -205,11 +206,171 @@ static void bench_specifiers(const char *fixtures)
 	free(data);
 }
 
+/* Every Requires-Dist line of the real 197-package CUDA environment. */
+static size_t load_corpus(const char *fixtures, char ***out, struct em_arena *a)
+{
+	char dir[4096];
+	snprintf(dir, sizeof dir, "%s/cu130-stack", fixtures);
+	DIR *d = opendir(dir);
+	if (!d) {
+		fprintf(stderr, "bench: cannot open '%s'\n", dir);
+		exit(1);
+	}
+	size_t cap = 4096, n = 0;
+	char **lines = malloc(cap * sizeof *lines);
+	struct dirent *de;
+	while ((de = readdir(d))) {
+		if (de->d_name[0] == '.')
+			continue;
+		char path[8192];
+		snprintf(path, sizeof path, "%s/%s/METADATA", dir, de->d_name);
+		size_t len;
+		char *data = read_file(path, &len);
+		if (!data)
+			continue;
+		struct em_metadata md;
+		struct em_error e = { 0 };
+		if (em_metadata_parse(a, data, len, path, &md, &e)) {
+			fprintf(stderr, "bench: %s: %s\n", e.where, e.msg);
+			exit(1);
+		}
+		for (uint32_t i = 0; i < md.nrequires_dist; i++) {
+			if (n == cap)
+				lines = realloc(lines, (cap *= 2) * sizeof *lines);
+			lines[n++] = (char *)md.requires_dist[i];
+		}
+		free(data);
+	}
+	closedir(d);
+	*out = lines;
+	return n;
+}
+
+static void bench_markers(const char *fixtures)
+{
+	struct em_arena keep;
+	em_arena_init(&keep);
+	char **lines;
+	size_t n = load_corpus(fixtures, &lines, &keep);
+	int rounds = 50;
+	double base = baseline(lines, n, rounds);
+
+	struct em_target lin, win;
+	if (em_platform_parse("linux-x86_64", &lin.plat, NULL) ||
+	    em_platform_parse("windows-x86_64", &win.plat, NULL) ||
+	    em_python_parse("3.12.10", &lin.py, NULL))
+		abort();
+	win.py = lin.py;
+	struct em_target_env lenv, wenv;
+	em_target_marker_env(&lin, &lenv);
+	em_target_marker_env(&win, &wenv);
+
+	struct em_arena a;
+	em_arena_init(&a);
+	struct em_requirement *reqs = malloc(n * sizeof *reqs);
+	size_t applies = 0;
+	double t0 = now();
+	for (int r = 0; r < rounds; r++) {
+		em_arena_release(&a);
+		for (size_t i = 0; i < n; i++) {
+			if (em_requirement_parse(&a, lines[i], strlen(lines[i]), &reqs[i], NULL))
+				abort();
+			bool yes;
+			if (em_requirement_applies(&reqs[i], &lenv.env, NULL, &yes, NULL))
+				abort();
+			applies += yes;
+			if (em_requirement_applies(&reqs[i], &wenv.env, NULL, &yes, NULL))
+				abort();
+			applies += yes;
+		}
+	}
+	double full = (now() - t0) / rounds;
+	t0 = now();
+	for (int r = 0; r < rounds * 10; r++) {
+		for (size_t i = 0; i < n; i++) {
+			bool yes;
+			em_requirement_applies(&reqs[i], &lenv.env, "cuda", &yes, NULL);
+			applies += yes;
+		}
+	}
+	double eval = (now() - t0) / (rounds * 10);
+	sink += applies;
+	printf("requires-dist corpus: %zu real lines (cu130 stack), baseline %.1f us\n", n,
+	       base * 1e6);
+	printf("  parse + eval linux and windows  %7.3f ms     %5.2fx baseline   (target: well under 10 ms)\n",
+	       full * 1e3, full / base);
+	printf("  evaluate one target (parsed)    %7.3f ms     %5.2fx baseline\n", eval * 1e3,
+	       eval / base);
+	em_arena_release(&a);
+	em_arena_release(&keep);
+	free(reqs);
+	free(lines);
+}
+
+static void bench_tags(void)
+{
+	static const char *const wheels[] = {
+		"torch-2.8.0+cu126-cp312-cp312-manylinux_2_28_x86_64.whl",
+		"numpy-2.2.6-cp312-cp312-manylinux_2_17_x86_64.manylinux2014_x86_64.whl",
+		"torch-2.8.0+cu126-cp312-cp312-win_amd64.whl",
+		"typing_extensions-4.12.2-py3-none-any.whl",
+		"onnxruntime_gpu-1.19.2-cp311-cp311-manylinux_2_27_x86_64.manylinux_2_28_x86_64.whl",
+		"cryptography-44.0.0-cp39-abi3-manylinux_2_34_x86_64.whl",
+	};
+	size_t nw = sizeof wheels / sizeof wheels[0];
+	char *copies[sizeof wheels / sizeof wheels[0]];
+	for (size_t i = 0; i < nw; i++)
+		copies[i] = (char *)wheels[i];
+	int rounds = 20000;
+	double base = baseline(copies, nw, rounds);
+
+	struct em_target t;
+	if (em_platform_parse("linux-x86_64-glibc2.39", &t.plat, NULL) ||
+	    em_python_parse("3.12.10", &t.py, NULL))
+		abort();
+	struct em_arena a;
+	em_arena_init(&a);
+	struct em_tagset ts;
+	int trounds = 200;
+	double t0 = now();
+	for (int r = 0; r < trounds; r++) {
+		em_arena_release(&a);
+		if (em_tags_for_target(&a, &t, &ts, NULL))
+			abort();
+	}
+	double gen = (now() - t0) / trounds;
+
+	struct em_arena w;
+	em_arena_init(&w);
+	long best = 0;
+	t0 = now();
+	for (int r = 0; r < rounds; r++) {
+		struct em_arena_mark m = em_arena_mark(&w);
+		for (size_t i = 0; i < nw; i++) {
+			struct em_wheel_name wn;
+			if (em_wheel_name_parse(&w, wheels[i], strlen(wheels[i]), &wn, NULL))
+				abort();
+			best += em_wheel_rank(&ts, &wn, NULL);
+		}
+		em_arena_rewind(&w, m);
+	}
+	double rank = (now() - t0) / rounds;
+	sink += (size_t)best;
+	printf("tags: cp312 on linux-x86_64-glibc2.39 (%zu tags)\n", ts.n);
+	printf("  build the tag list               %7.3f ms\n", gen * 1e3);
+	printf("  parse + rank a wheel name       %10.0f names/s   %5.2fx baseline\n", nw / rank,
+	       rank / base);
+	em_arena_release(&w);
+	em_arena_release(&a);
+}
+
 int main(int argc, char **argv)
 {
 	const char *fixtures = argc > 1 ? argv[1] : "tests/fixtures";
 	printf("envmatrix %s benchmarks (lower ratios are better)\n\n", EM_VERSION);
 	bench_versions(fixtures);
 	bench_specifiers(fixtures);
+	bench_markers(fixtures);
+	bench_tags();
 	return 0;
 }
