@@ -58,7 +58,7 @@ build/config.mk: mk/deps.sh
 LIB_SRC := $(sort $(wildcard src/*.c src/util/*.c))
 CLI_SRC := $(sort $(wildcard src/cli/*.c))
 TEST_SRC := $(sort $(wildcard tests/unit/test_*.c))
-TEST_UTIL_SRC := tests/unit/testutil.c
+TEST_UTIL_SRC := tests/unit/testutil.c tests/tools/spec.c
 FUZZ_SRC := $(sort $(wildcard tests/fuzz/fuzz_*.c))
 
 LIB_OBJ := $(patsubst %.c,$(BUILD)/obj/%.o,$(LIB_SRC))
@@ -69,7 +69,7 @@ TEST_BIN := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(TEST_SRC))
 LIB := $(BUILD)/libenvmatrix.a
 BIN := $(BUILD)/envmatrix
 
-.PHONY: all run check tests fuzz fuzz-build bench install clean help
+.PHONY: all run demo-index check tests fuzz fuzz-build bench install clean help
 
 all: $(BIN)
 
@@ -79,7 +79,7 @@ $(BUILD)/obj/%.o: %.c build/config.mk
 
 $(BUILD)/obj/tests/%.o: tests/%.c build/config.mk
 	@mkdir -p $(@D)
-	$(CC) $(CPPFLAGS_ALL) -Itests/unit $(PKG_CFLAGS) $(CMOCKA_CFLAGS) $(CFLAGS_ALL) -MMD -MP -c -o $@ $<
+	$(CC) $(CPPFLAGS_ALL) -Itests/unit -Itests/tools $(PKG_CFLAGS) $(CMOCKA_CFLAGS) $(CFLAGS_ALL) -MMD -MP -c -o $@ $<
 
 $(LIB): $(LIB_OBJ)
 	@rm -f $@
@@ -94,13 +94,31 @@ $(BUILD)/tests/%: $(BUILD)/obj/tests/unit/%.o $(TEST_UTIL_OBJ) $(LIB)
 
 tests: $(BIN) $(TEST_BIN)
 
-check: tests fuzz-build
-	@BUILD=$(BUILD) FUZZ_CC='$(FUZZ_CC)' sh tests/run.sh
+# ---- test tools: tests/tools/NAME.c -> $(BUILD)/tools/NAME (mkindex builds
+# package indexes); spec.c is their shared parser, also linked into the unit tests
+TOOL_LIB_SRC := tests/tools/spec.c
+TOOL_SRC := $(filter-out $(TOOL_LIB_SRC),$(sort $(wildcard tests/tools/*.c)))
+TOOL_LIB_OBJ := $(patsubst %.c,$(BUILD)/obj/%.o,$(TOOL_LIB_SRC))
+TOOL_BIN := $(patsubst tests/tools/%.c,$(BUILD)/tools/%,$(TOOL_SRC))
 
-# The demo matrix needs `apply` (see README); until then `run` shows what
+$(BUILD)/tools/%: $(BUILD)/obj/tests/tools/%.o $(TOOL_LIB_OBJ) $(LIB)
+	@mkdir -p $(@D)
+	$(CC) $(LDFLAGS_ALL) -o $@ $< $(TOOL_LIB_OBJ) $(LIB) $(PKG_LIBS)
+
+tests: $(TOOL_BIN)
+
+check: tests fuzz-build
+	@BUILD=$(BUILD) FUZZ_DIR=$(FUZZ_BUILD) FUZZ_CC='$(FUZZ_CC)' sh tests/run.sh
+
+# The demo matrix needs `plan` and `apply`; until then `run` shows what
 # the binary offers.
 run: $(BIN)
 	./$(BIN) --help
+
+# Rebuild the demo's committed indexes from matrices/demo/index.spec.
+demo-index: $(BUILD)/tools/mkindex
+	rm -rf matrices/demo/simple matrices/demo/torch
+	$(BUILD)/tools/mkindex matrices/demo/index.spec matrices/demo
 
 # ---- fuzzing (clang with libFuzzer; skipped when absent) ----
 # fuzzers always carry ASan, so SANITIZE=1 shares the plain build's
@@ -154,4 +172,5 @@ help:
 	@sed -n '2,12s/^# \{0,1\}//p' Makefile
 
 -include $(LIB_OBJ:.o=.d) $(CLI_OBJ:.o=.d) $(TEST_UTIL_OBJ:.o=.d) \
-	$(patsubst $(BUILD)/tests/%,$(BUILD)/obj/tests/unit/%.d,$(TEST_BIN)) $(FUZZ_LIB_OBJ:.o=.d)
+	$(patsubst $(BUILD)/tests/%,$(BUILD)/obj/tests/unit/%.d,$(TEST_BIN)) $(FUZZ_LIB_OBJ:.o=.d) \
+	$(patsubst $(BUILD)/tools/%,$(BUILD)/obj/tests/tools/%.d,$(TOOL_BIN))

@@ -3,9 +3,10 @@
 #
 #   unit tests   $BUILD/tests/test_*      (cmocka; counts its own tests)
 #   CLI tests    tests/cli/test_*.sh      (black-box; "ok"/"not ok" lines)
-#   fuzz smoke   $BUILD/fuzz/fuzz_*       (a few seconds each, when clang
+#   fuzz smoke   $FUZZ_DIR/fuzz_*         (a few seconds each, when clang
 #                                          with libFuzzer is installed)
-# Environment: BUILD (default build), FUZZ_CC, FUZZ_SMOKE_SECONDS (5),
+# Environment: BUILD (default build), FUZZ_DIR ($BUILD/fuzz), FUZZ_CC,
+# FUZZ_SMOKE_SECONDS (5),
 # TESTS (a pattern: run only tests whose file name contains it).
 set -u
 BUILD=${BUILD:-build}
@@ -58,7 +59,8 @@ done
 
 # ---- CLI tests ----
 EM="$top/$BUILD/envmatrix"
-export EM
+MKINDEX="$top/$BUILD/tools/mkindex"
+export EM MKINDEX
 for s in tests/cli/test_*.sh; do
 	[ -f "$s" ] || continue
 	name=$(basename "$s" .sh)
@@ -83,7 +85,7 @@ done
 
 # ---- fuzz smoke runs ----
 if [ -n "${FUZZ_CC:-}" ]; then
-	for f in "$BUILD"/fuzz/fuzz_*; do
+	for f in "${FUZZ_DIR:-$BUILD/fuzz}"/fuzz_*; do
 		[ -x "$f" ] || continue
 		case "$f" in *.d|*.o) continue ;; esac
 		name=$(basename "$f")

@@ -15,5 +15,12 @@
 #include "envmatrix/tags.h"
 #include "envmatrix/metadata.h"
 #include "envmatrix/host.h"
+#include "envmatrix/sha256.h"
+#include "envmatrix/archive.h"
+#include "envmatrix/index.h"
+#include "envmatrix/proc.h"
+#include "envmatrix/interp.h"
+#include "envmatrix/matrix.h"
+#include "envmatrix/lock.h"
 
 #endif
