@@ -58,7 +58,7 @@ build/config.mk: mk/deps.sh
 LIB_SRC := $(sort $(wildcard src/*.c src/util/*.c))
 CLI_SRC := $(sort $(wildcard src/cli/*.c))
 TEST_SRC := $(sort $(wildcard tests/unit/test_*.c))
-TEST_UTIL_SRC := tests/unit/testutil.c tests/tools/spec.c
+TEST_UTIL_SRC := tests/unit/testutil.c tests/tools/spec.c tests/tools/cu130.c
 FUZZ_SRC := $(sort $(wildcard tests/fuzz/fuzz_*.c))
 
 LIB_OBJ := $(patsubst %.c,$(BUILD)/obj/%.o,$(LIB_SRC))
@@ -95,8 +95,9 @@ $(BUILD)/tests/%: $(BUILD)/obj/tests/unit/%.o $(TEST_UTIL_OBJ) $(LIB)
 tests: $(BIN) $(TEST_BIN)
 
 # ---- test tools: tests/tools/NAME.c -> $(BUILD)/tools/NAME (mkindex builds
-# package indexes); spec.c is their shared parser, also linked into the unit tests
-TOOL_LIB_SRC := tests/tools/spec.c
+# package indexes); spec.c (their shared parser) and cu130.c (the real cu130
+# environment as an index) are libraries, also linked into the unit tests
+TOOL_LIB_SRC := tests/tools/spec.c tests/tools/cu130.c
 TOOL_SRC := $(filter-out $(TOOL_LIB_SRC),$(sort $(wildcard tests/tools/*.c)))
 TOOL_LIB_OBJ := $(patsubst %.c,$(BUILD)/obj/%.o,$(TOOL_LIB_SRC))
 TOOL_BIN := $(patsubst tests/tools/%.c,$(BUILD)/tools/%,$(TOOL_SRC))
@@ -110,10 +111,13 @@ tests: $(TOOL_BIN)
 check: tests fuzz-build
 	@BUILD=$(BUILD) FUZZ_DIR=$(FUZZ_BUILD) FUZZ_CC='$(FUZZ_CC)' sh tests/run.sh
 
-# The demo matrix needs `plan` and `apply`; until then `run` shows what
-# the binary offers.
+# The main job on the offline demo (matrices/demo.ini and its indexes in
+# matrices/demo/), run in a copy under build/demo so the tree stays clean.
+DEMO := build/demo
 run: $(BIN)
-	./$(BIN) --help
+	@rm -rf $(DEMO) && mkdir -p $(DEMO)
+	@cp -R matrices/demo.ini matrices/demo $(DEMO)/
+	cd $(DEMO) && $(CURDIR)/$(BIN) plan -f demo.ini
 
 # Rebuild the demo's committed indexes from matrices/demo/index.spec.
 demo-index: $(BUILD)/tools/mkindex
@@ -153,9 +157,10 @@ else
 endif
 
 # ---- benchmarks ----
-$(BUILD)/bench/bench: tests/bench/bench.c $(LIB) build/config.mk
+$(BUILD)/bench/bench: tests/bench/bench.c tests/tools/cu130.c $(LIB) build/config.mk
 	@mkdir -p $(@D)
-	$(CC) $(CPPFLAGS_ALL) $(PKG_CFLAGS) -std=c11 -O2 $(WARN) -g -o $@ $< $(LIB) $(PKG_LIBS)
+	$(CC) $(CPPFLAGS_ALL) -Itests/tools $(PKG_CFLAGS) -std=c11 -O2 $(WARN) -g -o $@ \
+		tests/bench/bench.c tests/tools/cu130.c $(LIB) $(PKG_LIBS)
 
 bench: $(BUILD)/bench/bench
 	./$(BUILD)/bench/bench tests/fixtures

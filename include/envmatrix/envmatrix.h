@@ -16,11 +16,16 @@
 #include "envmatrix/metadata.h"
 #include "envmatrix/host.h"
 #include "envmatrix/sha256.h"
+#include "envmatrix/fs.h"
 #include "envmatrix/archive.h"
 #include "envmatrix/index.h"
+#include "envmatrix/source.h"
 #include "envmatrix/proc.h"
 #include "envmatrix/interp.h"
 #include "envmatrix/matrix.h"
 #include "envmatrix/lock.h"
+#include "envmatrix/candidates.h"
+#include "envmatrix/resolve.h"
+#include "envmatrix/plan.h"
 
 #endif

@@ -22,7 +22,8 @@ enum em_code {
 	EM_ENOTFOUND = -5,   /* a named thing does not exist */
 	EM_EUSAGE = -6,      /* the caller used the API or the command line wrongly */
 	EM_EUNDEFINED = -7,  /* a value needed for evaluation is not known */
-	EM_EUNSUPPORTED = -8 /* valid input this version does not handle */
+	EM_EUNSUPPORTED = -8, /* valid input this version does not handle */
+	EM_ECONFLICT = -9     /* requirements that no set of versions satisfies */
 };
 
 #define EM_ERROR_WHERE_MAX 512

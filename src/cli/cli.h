@@ -16,7 +16,8 @@
 enum {
 	EXIT_OK = 0,
 	EXIT_FAIL = 1,  /* the operation failed or the input was invalid */
-	EXIT_USAGE = 2  /* the command line was wrong */
+	EXIT_USAGE = 2, /* the command line was wrong */
+	EXIT_STALE = 3  /* plan --check: a lock is out of date */
 };
 
 /* ---- global state set by main ---- */
@@ -95,6 +96,7 @@ int cli_read_lines(FILE *f, char ***out, char **storage);
 
 /* ---- commands ---- */
 int cmd_debug(int argc, char **argv);
+int cmd_plan(int argc, char **argv);
 
 /* debug subcommands (src/cli/debug_*.c) */
 int debug_version(int argc, char **argv);
@@ -105,6 +107,7 @@ int debug_requirement(int argc, char **argv);
 int debug_tags(int argc, char **argv);
 int debug_wheel(int argc, char **argv);
 int debug_metadata(int argc, char **argv);
+int debug_lock(int argc, char **argv);
 
 /* Build a target from --target/--python option values (NULL = default):
  * platform "auto" (the default) is the host; python defaults to 3.12.

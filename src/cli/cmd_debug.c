@@ -15,6 +15,7 @@ struct subcommand {
 
 /* sorted by name */
 static const struct subcommand subs[] = {
+	{ "lock", debug_lock, "read and check a PEP 751 lock file" },
 	{ "marker", debug_marker, "evaluate a PEP 508 marker for a target" },
 	{ "metadata", debug_metadata, "parse a METADATA file" },
 	{ "name", debug_name, "normalize project names (PEP 503)" },

@@ -14,6 +14,7 @@ struct command {
 /* sorted by name */
 static const struct command commands[] = {
 	{ "debug", cmd_debug, "look inside the packaging-standards engine" },
+	{ "plan", cmd_plan, "resolve every workload and write its lock (pylock.<workload>.toml)" },
 };
 
 static const char *const main_usage =

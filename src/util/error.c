@@ -77,6 +77,7 @@ const char *em_strerror(int code)
 	case EM_EUSAGE: return "wrong usage";
 	case EM_EUNDEFINED: return "undefined value";
 	case EM_EUNSUPPORTED: return "not supported";
+	case EM_ECONFLICT: return "no solution";
 	}
 	return "unknown error";
 }

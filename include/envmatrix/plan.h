@@ -1,0 +1,112 @@
+/* plan.h - from a matrix to one resolved lock per workload
+ *
+ * For each workload the planner settles the target (platform and exact
+ * Python), the PyTorch variant and its index, gathers the root
+ * requirements, resolves them against the workload's indexes (the torch
+ * family only from the variant index, everything else only from
+ * index-url and find-links), and builds the PEP 751 lock, comparing it
+ * with the one already on disk. Nothing is downloaded beyond index pages
+ * and METADATA.
+ */
+#ifndef ENVMATRIX_PLAN_H
+#define ENVMATRIX_PLAN_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "envmatrix/arena.h"
+#include "envmatrix/buf.h"
+#include "envmatrix/error.h"
+#include "envmatrix/interp.h"
+#include "envmatrix/lock.h"
+#include "envmatrix/matrix.h"
+#include "envmatrix/resolve.h"
+#include "envmatrix/source.h"
+#include "envmatrix/target.h"
+
+/* CUDA driver families: the oldest driver each toolkit family runs on. */
+struct em_driver_version {
+	unsigned part[3]; /* 580.65.06 */
+	unsigned nparts;
+};
+
+int em_driver_parse(const char *s, struct em_driver_version *out, struct em_error *e);
+int em_driver_cmp(const struct em_driver_version *a, const struct em_driver_version *b);
+/* The oldest driver that runs variant ("cu126") on os; false for a variant
+ * that needs no NVIDIA driver (cpu, rocm, xpu) or an unknown one. */
+bool em_driver_minimum(const char *variant, enum em_os os, struct em_driver_version *out);
+
+enum em_change_kind {
+	EM_CHANGE_ADDED,
+	EM_CHANGE_REMOVED,
+	EM_CHANGE_UPGRADED,
+	EM_CHANGE_DOWNGRADED,
+	EM_CHANGE_SWITCHED, /* same public version, another local label (+cpu -> +cu126) */
+	EM_CHANGE_REBUILT   /* same version, another file */
+};
+#define EM_CHANGE_KINDS 6
+
+struct em_change {
+	enum em_change_kind kind;
+	const char *name;
+	const char *from, *to; /* versions; NULL when absent */
+};
+
+struct em_workload_plan {
+	const struct em_workload *w;
+	int status;                 /* 0, or the error that stopped this workload */
+	struct em_error err;
+	char *explain;              /* the resolver's explanation when it failed */
+	struct em_target target;
+	char platform_name[64];
+	char python_name[32];
+	const char *python_from;    /* "matrix" (exact) or the interpreter's path */
+	const char *variant;        /* "cu126", "cpu", NULL without torch */
+	const char *variant_why;    /* how it was chosen, for --verbose */
+	const char *torch_index;    /* the variant index URL, NULL without torch */
+	const char *torch_version;  /* resolved, NULL without torch */
+	struct em_resolution res;
+	struct em_lock lock;
+	char *lock_text;
+	size_t lock_len;
+	char *lock_path;
+	bool had_lock;
+	bool lock_changed;          /* lock_text differs from the file on disk */
+	uint32_t npackages;
+	int64_t download;           /* bytes; sizes the index did not give are read */
+	uint32_t nchanges;
+	struct em_change *changes;
+	struct em_resolve_stats stats;
+};
+
+struct em_plan_options {
+	const char *matrix_path;          /* the matrix file, for locks beside it */
+	uint32_t nonly;                   /* plan only these workloads (0: all) */
+	const char *const *only;
+	bool upgrade;                     /* ignore the existing locks' versions */
+	const char *driver_env;           /* ENVMATRIX_CUDA_DRIVER, or NULL */
+	const struct em_platform *host;   /* this machine ("auto") */
+	/* interpreters for python = 3.12 / a specifier; discovered on first
+	 * need when NULL */
+	const struct em_interp_list *interps;
+};
+
+struct em_plan {
+	const struct em_matrix *m;
+	uint32_t n;
+	struct em_workload_plan *w;
+	uint32_t nfailed;
+};
+
+/* Plan every (selected) workload. A workload's own problems are recorded in
+ * its plan (status, err, explain) and the others go on; the return value
+ * is for problems with the matrix as a whole (an unknown workload name in
+ * only, out of memory). */
+int em_plan_build(struct em_arena *a, struct em_source *src, const struct em_matrix *m,
+		  const struct em_plan_options *o, struct em_plan *out, struct em_error *e);
+
+/* Write the changed locks (atomically). */
+int em_plan_write_locks(const struct em_plan *p, struct em_error *e);
+
+#endif

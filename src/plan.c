@@ -1,0 +1,1150 @@
+/* plan.c - the planner: targets, torch variants, providers, locks, diffs */
+#include "envmatrix/plan.h"
+#include "envmatrix/archive.h"
+#include "envmatrix/candidates.h"
+#include "envmatrix/fs.h"
+#include "envmatrix/index.h"
+#include "envmatrix/name.h"
+#include "envmatrix/pep508.h"
+#include "envmatrix/sha256.h"
+#include "envmatrix/str.h"
+#include "envmatrix/tags.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#define MAX_PAGE (64u << 20)
+#define MAX_METADATA (16u << 20)
+#define MAX_REQFILE (4u << 20)
+#define MAX_LOCK (64u << 20)
+#define MAX_INCLUDE_DEPTH 8
+
+/* ---- CUDA drivers and variants ---- */
+
+int em_driver_parse(const char *s, struct em_driver_version *out, struct em_error *e)
+{
+	memset(out, 0, sizeof *out);
+	const char *p = s;
+	while (*p) {
+		if (out->nparts == 3 || !em_is_digit((unsigned char)*p))
+			goto bad;
+		unsigned long v = 0;
+		while (em_is_digit((unsigned char)*p)) {
+			v = v * 10 + (unsigned long)(*p++ - '0');
+			if (v > 99999)
+				goto bad;
+		}
+		out->part[out->nparts++] = (unsigned)v;
+		if (*p == '.')
+			p++;
+		else if (*p)
+			goto bad;
+	}
+	if (out->nparts)
+		return 0;
+bad:
+	return em_err(e, EM_EINVAL, NULL, "invalid NVIDIA driver version '%s' (expected e.g. 550.54.14)",
+		      s);
+}
+
+int em_driver_cmp(const struct em_driver_version *a, const struct em_driver_version *b)
+{
+	for (int i = 0; i < 3; i++)
+		if (a->part[i] != b->part[i])
+			return a->part[i] < b->part[i] ? -1 : 1;
+	return 0;
+}
+
+static void set_driver(struct em_driver_version *d, unsigned a, unsigned b, unsigned c)
+{
+	d->part[0] = a;
+	d->part[1] = b;
+	d->part[2] = c;
+	d->nparts = c ? 3 : 2;
+}
+
+/* Family floors (CUDA minor-version compatibility), as NVIDIA documents
+ * them and uv applies them: 13.x >= 580; 12.x >= 525.60.13 on Linux,
+ * 528.33 on Windows; 11.1-11.8 >= 450.80.02 / 452.39. */
+bool em_driver_minimum(const char *variant, enum em_os os, struct em_driver_version *out)
+{
+	if (strncmp(variant, "cu", 2))
+		return false;
+	const char *d = variant + 2;
+	size_t n = strlen(d);
+	if (n < 2 || n > 3 || strspn(d, "0123456789") != n)
+		return false;
+	unsigned major = n == 3 ? (unsigned)((d[0] - '0') * 10 + d[1] - '0') : (unsigned)(d[0] - '0');
+	unsigned minor = (unsigned)(d[n - 1] - '0');
+	bool win = os == EM_OS_WINDOWS;
+	if (major >= 13)
+		set_driver(out, 580, 0, 0);
+	else if (major == 12)
+		win ? set_driver(out, 528, 33, 0) : set_driver(out, 525, 60, 13);
+	else if (major == 11 && minor >= 1)
+		win ? set_driver(out, 452, 39, 0) : set_driver(out, 450, 80, 2);
+	else if (major == 11)
+		win ? set_driver(out, 451, 22, 0) : set_driver(out, 450, 36, 6);
+	else if (major == 10 && minor == 2)
+		win ? set_driver(out, 441, 22, 0) : set_driver(out, 440, 33, 0);
+	else
+		return false;
+	return true;
+}
+
+/* As NVIDIA writes them: 525.60.13, 450.80.02, 528.33, 580. */
+static void driver_text(const struct em_driver_version *d, char *buf, size_t size)
+{
+	if (d->nparts >= 3)
+		snprintf(buf, size, "%u.%u.%02u", d->part[0], d->part[1], d->part[2]);
+	else if (d->nparts == 2)
+		snprintf(buf, size, "%u.%u", d->part[0], d->part[1]);
+	else
+		snprintf(buf, size, "%u", d->part[0]);
+}
+
+/* Newest first: the variants download.pytorch.org has published. */
+static const char *const known_variants[] = {
+	"cu132", "cu130", "cu129", "cu128", "cu126", "cu125", "cu124", "cu121", "cu118", "cu117",
+};
+
+/* ---- the provider over indexes and folders ---- */
+
+struct project {
+	const char *name;
+	int rc;
+	char *msg;
+	struct em_dist_file *files;
+	uint32_t nfiles;
+	struct em_candidate *cands;
+	uint32_t ncands;
+};
+
+struct meta_cache {
+	const char *url;
+	const char *body;
+	size_t len;
+};
+
+struct direct {
+	const char *name; /* canonical */
+	const char *url;
+};
+
+struct provider {
+	struct em_arena *a;
+	struct em_source *src;
+	const struct em_target *t;
+	const struct em_tagset *tags;
+	uint32_t nindexes;
+	const char **indexes;   /* simple API roots for everything but the torch family */
+	uint32_t nfindlinks;
+	const char **findlinks; /* folders */
+	const char *torch_index;/* NULL: the torch family is not routed */
+	uint32_t ndirect;
+	struct direct *direct;
+	struct project *projects;
+	uint32_t nprojects, capprojects;
+	struct meta_cache *meta;
+	uint32_t nmeta, capmeta;
+};
+
+static bool is_local_url(const char *url)
+{
+	return !strncmp(url, "file:", 5);
+}
+
+/* Files of name on the simple index at root (JSON preferred, then HTML).
+ * EM_ENOTFOUND when the index has no page for it. */
+static int index_files(struct provider *pv, const char *root, const char *name,
+		       struct em_index_page *page, struct em_error *e)
+{
+	char *dir = em_url_join(pv->a, root, name, true);
+	if (!dir)
+		return em_err_nomem(e);
+	const char *body;
+	size_t len;
+	if (is_local_url(dir)) {
+		char *json = em_url_join(pv->a, dir, "index.json", false);
+		char *html = em_url_join(pv->a, dir, "index.html", false);
+		if (!json || !html)
+			return em_err_nomem(e);
+		int rc = em_source_get(pv->src, json, MAX_PAGE, &body, &len, e);
+		if (!rc)
+			return em_index_parse_json(pv->a, dir, body, len, page, e);
+		if (rc != EM_ENOTFOUND)
+			return rc;
+		rc = em_source_get(pv->src, html, MAX_PAGE, &body, &len, e);
+		if (rc)
+			return rc;
+		return em_index_parse_html(pv->a, dir, body, len, page, e);
+	}
+	int rc = em_source_get(pv->src, dir, MAX_PAGE, &body, &len, e);
+	if (rc)
+		return rc;
+	return em_index_parse_html(pv->a, dir, body, len, page, e);
+}
+
+static int add_file(struct provider *pv, struct project *p, uint32_t *cap,
+		    const struct em_dist_file *f)
+{
+	if (p->nfiles == *cap) {
+		uint32_t ncap = *cap ? *cap * 2 : 32;
+		struct em_dist_file *nf = em_arena_array(pv->a, ncap, sizeof *nf);
+		if (!nf)
+			return EM_ENOMEM;
+		if (p->nfiles)
+			memcpy(nf, p->files, p->nfiles * sizeof *nf);
+		p->files = nf;
+		*cap = ncap;
+	}
+	p->files[p->nfiles++] = *f;
+	return 0;
+}
+
+static bool is_project_file(struct em_arena *a, const char *fn, const char *name)
+{
+	size_t n = strlen(fn);
+	if (n > 4 && !strcmp(fn + n - 4, ".whl")) {
+		struct em_arena_mark m = em_arena_mark(a);
+		struct em_wheel_name w;
+		bool ok = !em_wheel_name_parse(a, fn, n, &w, NULL) && !strcmp(w.name, name);
+		em_arena_rewind(a, m);
+		return ok;
+	}
+	/* an sdist: "<name>-<version>.<ext>" */
+	for (size_t i = n; i-- > 0;)
+		if (fn[i] == '-' && em_name_eq(fn, i, name, strlen(name)))
+			return true;
+	return false;
+}
+
+static int load_project(struct provider *pv, struct project *p, struct em_error *e)
+{
+	uint32_t cap = 0;
+	const char *name = p->name;
+	for (uint32_t i = 0; i < pv->ndirect; i++) {
+		if (strcmp(pv->direct[i].name, name))
+			continue;
+		struct em_dist_file f;
+		memset(&f, 0, sizeof f);
+		f.url = pv->direct[i].url;
+		f.filename = em_url_basename(pv->a, f.url);
+		f.size = -1;
+		if (!f.filename)
+			return em_err_nomem(e);
+		return add_file(pv, p, &cap, &f) ? em_err_nomem(e) : 0;
+	}
+	bool torch = pv->torch_index && em_is_torch_family(name);
+	uint32_t nroots = torch ? 1 : pv->nindexes;
+	const char *const *roots = torch ? &pv->torch_index : pv->indexes;
+	bool found = false;
+	for (uint32_t r = 0; r < nroots; r++) {
+		struct em_index_page page;
+		struct em_error pe;
+		em_error_clear(&pe);
+		int rc = index_files(pv, roots[r], name, &page, &pe);
+		if (rc == EM_ENOTFOUND)
+			continue;
+		if (rc) {
+			if (e)
+				*e = pe;
+			return rc;
+		}
+		found = true;
+		for (uint32_t k = 0; k < page.nfiles; k++) {
+			const struct em_index_file *x = &page.files[k];
+			struct em_dist_file f = {
+				x->filename, x->url, roots[r], x->sha256, x->size, x->requires_python,
+				x->yanked, x->yank_reason, x->has_metadata, x->metadata_sha256,
+				x->upload_time,
+			};
+			if (add_file(pv, p, &cap, &f))
+				return em_err_nomem(e);
+		}
+	}
+	for (uint32_t r = 0; !torch && r < pv->nfindlinks; r++) {
+		const char **names;
+		uint32_t n;
+		struct em_error pe;
+		em_error_clear(&pe);
+		int rc = em_source_list(pv->src, pv->findlinks[r], &names, &n, &pe);
+		if (rc) {
+			if (e)
+				*e = pe;
+			return rc;
+		}
+		for (uint32_t k = 0; k < n; k++) {
+			if (!is_project_file(pv->a, names[k], name))
+				continue;
+			struct em_dist_file f;
+			memset(&f, 0, sizeof f);
+			f.filename = names[k];
+			char *enc = em_url_encode_segment(pv->a, names[k], strlen(names[k]));
+			f.url = enc ? em_url_join(pv->a, pv->findlinks[r], enc, false) : NULL;
+			f.index = pv->findlinks[r];
+			f.size = -1;
+			if (!f.url || add_file(pv, p, &cap, &f))
+				return em_err_nomem(e);
+			found = true;
+		}
+	}
+	if (!found) {
+		struct em_buf b = EM_BUF_INIT;
+		em_buf_addf(&b, "'%s' is not on ", name);
+		for (uint32_t r = 0; r < nroots; r++) {
+			char *red = em_url_redact(pv->a, roots[r]);
+			em_buf_addf(&b, "%s%s", r ? " nor " : "", red ? red : roots[r]);
+		}
+		if (!torch && pv->nfindlinks)
+			em_buf_addf(&b, "%s in find-links", nroots ? " nor" : "");
+		if (torch)
+			em_buf_addstr(&b, " (the torch family comes only from the variant index)");
+		int rc = em_err(e, EM_ENOTFOUND, NULL, "%s", b.err ? "not found" : b.ptr);
+		em_buf_release(&b);
+		return rc;
+	}
+	return 0;
+}
+
+static int prov_candidates(void *ctx, const char *name, const struct em_candidate **out,
+			   uint32_t *n, struct em_error *e)
+{
+	struct provider *pv = ctx;
+	struct project *p = NULL;
+	for (uint32_t i = 0; i < pv->nprojects; i++)
+		if (!strcmp(pv->projects[i].name, name))
+			p = &pv->projects[i];
+	if (!p) {
+		if (pv->nprojects == pv->capprojects) {
+			uint32_t cap = pv->capprojects ? pv->capprojects * 2 : 64;
+			struct project *np = realloc(pv->projects, cap * sizeof *np);
+			if (!np)
+				return em_err_nomem(e);
+			pv->projects = np;
+			pv->capprojects = cap;
+		}
+		p = &pv->projects[pv->nprojects++];
+		memset(p, 0, sizeof *p);
+		p->name = em_arena_strdup(pv->a, name);
+		struct em_error pe;
+		em_error_clear(&pe);
+		p->rc = load_project(pv, p, &pe);
+		if (!p->rc)
+			p->rc = em_candidates_build(pv->a, name, p->files, p->nfiles, pv->t, pv->tags,
+						    &p->cands, &p->ncands, &pe);
+		if (p->rc)
+			p->msg = em_arena_printf(pv->a, "%s%s%s", pe.where, pe.where[0] ? ": " : "",
+						 pe.msg);
+	}
+	if (p->rc)
+		return em_err(e, p->rc, NULL, "%s", p->msg ? p->msg : "error");
+	*out = p->cands;
+	*n = p->ncands;
+	return 0;
+}
+
+static int metadata_of(struct provider *pv, const struct em_choice *ch, const char **body,
+		       size_t *len, struct em_error *e)
+{
+	const struct em_dist_file *f = ch->file;
+	for (uint32_t i = 0; i < pv->nmeta; i++)
+		if (!strcmp(pv->meta[i].url, f->url)) {
+			*body = pv->meta[i].body;
+			*len = pv->meta[i].len;
+			return 0;
+		}
+	int rc;
+	char *red = em_url_redact(pv->a, f->url);
+	if (f->has_metadata) {
+		char *murl = em_arena_printf(pv->a, "%s.metadata", f->url);
+		if (!murl)
+			return em_err_nomem(e);
+		rc = em_source_get(pv->src, murl, MAX_METADATA, body, len, e);
+		if (rc)
+			return rc;
+		if (f->metadata_sha256) {
+			char got[EM_SHA256_HEX_LEN + 1];
+			em_sha256_buf(*body, *len, got);
+			if (strcasecmp(got, f->metadata_sha256))
+				return em_err(e, EM_EINVAL, red ? red : f->url,
+					      "the metadata sidecar's sha256 is %s, but the index "
+					      "says %s", got, f->metadata_sha256);
+		}
+	} else if (is_local_url(f->url)) {
+		char *path = em_url_to_path(pv->a, f->url);
+		char *buf;
+		if (!path)
+			return em_err_nomem(e);
+		rc = em_wheel_read_metadata(pv->a, path, &buf, len, e);
+		if (rc)
+			return rc;
+		*body = buf;
+	} else {
+		return em_err(e, EM_EUNSUPPORTED, red ? red : f->url,
+			      "the index announces no metadata for this wheel, and reading it "
+			      "from a remote wheel is not supported by this build");
+	}
+	if (pv->nmeta == pv->capmeta) {
+		uint32_t cap = pv->capmeta ? pv->capmeta * 2 : 64;
+		struct meta_cache *nm = realloc(pv->meta, cap * sizeof *nm);
+		if (!nm)
+			return em_err_nomem(e);
+		pv->meta = nm;
+		pv->capmeta = cap;
+	}
+	pv->meta[pv->nmeta++] = (struct meta_cache){ f->url, *body, *len };
+	return 0;
+}
+
+static int prov_dependencies(void *ctx, const char *name, uint32_t idx, const char *extra,
+			     const struct em_dependency **out, uint32_t *n, const char **unusable,
+			     struct em_error *e)
+{
+	struct provider *pv = ctx;
+	struct project *p = NULL;
+	for (uint32_t i = 0; i < pv->nprojects; i++)
+		if (!strcmp(pv->projects[i].name, name))
+			p = &pv->projects[i];
+	if (!p || idx >= p->ncands)
+		return em_err(e, EM_EUSAGE, NULL, "unknown candidate of '%s'", name);
+	const struct em_choice *ch = p->cands[idx].data;
+	const char *body;
+	size_t len;
+	int rc = metadata_of(pv, ch, &body, &len, e);
+	if (rc)
+		return rc;
+	char *where = em_url_redact(pv->a, ch->file->url);
+	struct em_dependency *deps;
+	rc = em_deps_from_metadata(pv->a, body, len, where ? where : ch->file->filename, pv->t, name,
+				   p->cands[idx].version, extra, &deps, n, unusable, e);
+	*out = deps;
+	return rc;
+}
+
+static void provider_free(struct provider *pv)
+{
+	free(pv->projects);
+	free(pv->meta);
+}
+
+/* ---- the Python of a workload ---- */
+
+static bool py_newer(const struct em_python *a, const struct em_python *b)
+{
+	if (a->minor != b->minor)
+		return a->minor > b->minor;
+	if (a->micro != b->micro)
+		return a->micro > b->micro;
+	/* a final release beats its pre-releases */
+	return !a->pre[0] && b->pre[0];
+}
+
+static int choose_python(struct em_arena *a, struct em_workload_plan *wp, const char *file,
+			 const struct em_interp_list **interps, struct em_interp_list *own,
+			 bool host_target, struct em_error *e)
+{
+	const struct em_setting *ps = &wp->w->python;
+	const struct em_python_req *req = &wp->w->python_req;
+	char where[EM_ERROR_WHERE_MAX];
+	snprintf(where, sizeof where, "%s:%u", file, (unsigned)ps->line);
+	const char *v = ps->value;
+	switch (req->kind) {
+	case EM_PYTHON_EXACT:
+		wp->target.py = req->version;
+		wp->python_from = "matrix";
+		return 0;
+	case EM_PYTHON_PATH: {
+		if (!host_target)
+			return em_err(e, EM_EINVAL, where,
+				      "python is an interpreter path, which only works when the "
+				      "workload's platform is this machine (platform = auto)");
+		struct em_interp it;
+		int rc = em_interp_query(a, v, &it, e);
+		if (rc) {
+			em_err_prefix_where(e, "%s", where);
+			return rc;
+		}
+		wp->target.py = it.py;
+		wp->python_from = it.path;
+		return 0;
+	}
+	case EM_PYTHON_MINOR:
+	case EM_PYTHON_SPEC:
+		break;
+	case EM_PYTHON_UNSET:
+		return em_err(e, EM_EINVAL, file, "workload '%s' has no python", wp->w->name);
+	}
+	/* a series or a specifier: the newest interpreter here that fits */
+	if (!host_target)
+		return em_err(e, EM_EINVAL, where,
+			      "python = %s picks among this machine's interpreters, but the "
+			      "workload is planned for %s: give the exact version (e.g. "
+			      "python = 3.12.10)", v, wp->platform_name);
+	if (!*interps) {
+		int rc = em_interp_discover(a, own, e);
+		if (rc)
+			return rc;
+		*interps = own;
+	}
+	const struct em_interp *best = NULL;
+	for (uint32_t i = 0; i < (*interps)->n; i++) {
+		const struct em_interp *it = &(*interps)->items[i];
+		bool ok;
+		if (req->kind == EM_PYTHON_MINOR) {
+			ok = it->py.major == req->version.major && it->py.minor == req->version.minor &&
+			     it->py.freethreaded == req->version.freethreaded;
+		} else {
+			char full[48];
+			snprintf(full, sizeof full, "%u.%u.%u%s", it->py.major, it->py.minor,
+				 it->py.micro, it->py.pre);
+			ok = !it->py.freethreaded && em_specset_contains_str(&req->spec, full, strlen(full),
+									     EM_PRE_DEFAULT);
+		}
+		if (ok && (!best || py_newer(&it->py, &best->py)))
+			best = it;
+	}
+	if (!best)
+		return em_err(e, EM_ENOTFOUND, where,
+			      "no Python %s interpreter found on this machine (looked in PATH and "
+			      "pyenv); install one, or give the exact version (python = X.Y.Z) to "
+			      "plan without it", v);
+	wp->target.py = best->py;
+	wp->python_from = best->path;
+	return 0;
+}
+
+/* ---- root requirements ---- */
+
+struct roots {
+	struct em_root_req *r;
+	uint32_t n, cap;
+	struct direct *direct;
+	uint32_t ndirect, capdirect;
+};
+
+static int add_root(struct em_arena *a, struct roots *rs, const struct em_target_env *env,
+		    const char *text, const char *where, struct em_error *e)
+{
+	struct em_requirement req;
+	int rc = em_requirement_parse(a, text, strlen(text), &req, e);
+	if (rc) {
+		em_err_prefix_where(e, "%s", where);
+		return rc;
+	}
+	bool applies = true;
+	rc = em_requirement_applies(&req, &env->env, NULL, &applies, e);
+	if (rc) {
+		em_err_prefix_where(e, "%s", where);
+		return rc;
+	}
+	if (!applies)
+		return 0;
+	if (rs->n == rs->cap) {
+		uint32_t cap = rs->cap ? rs->cap * 2 : 32;
+		struct em_root_req *nr = em_arena_array(a, cap, sizeof *nr);
+		if (!nr)
+			return em_err_nomem(e);
+		if (rs->n)
+			memcpy(nr, rs->r, rs->n * sizeof *nr);
+		rs->r = nr;
+		rs->cap = cap;
+	}
+	struct em_root_req *r = &rs->r[rs->n++];
+	memset(r, 0, sizeof *r);
+	r->where = em_arena_strdup(a, where);
+	r->dep.name = em_name_canonical(a, req.name, strlen(req.name));
+	r->dep.nextras = req.nextras;
+	const char **ex = em_arena_array(a, req.nextras ? req.nextras : 1, sizeof *ex);
+	struct em_specset *sp = em_arena_alloc(a, sizeof *sp);
+	if (!r->where || !r->dep.name || !ex || !sp)
+		return em_err_nomem(e);
+	for (uint32_t i = 0; i < req.nextras; i++)
+		if (!(ex[i] = em_name_canonical(a, req.extras[i], strlen(req.extras[i]))))
+			return em_err_nomem(e);
+	r->dep.extras = ex;
+	*sp = req.spec;
+	r->dep.spec = sp;
+	/* the text without the marker (it was true) */
+	const char *semi = strchr(text, ';');
+	r->dep.text = em_arena_strndup(a, text, semi ? (size_t)(semi - text) : strlen(text));
+	if (!r->dep.text)
+		return em_err_nomem(e);
+	while (*r->dep.text && em_is_ascii_space(r->dep.text[strlen(r->dep.text) - 1]))
+		((char *)r->dep.text)[strlen(r->dep.text) - 1] = '\0';
+	if (req.url) {
+		size_t ul = strlen(req.url);
+		if (ul < 4 || strcmp(req.url + ul - 4, ".whl"))
+			return em_err(e, EM_EUNSUPPORTED, where,
+				      "'%s' points at something other than a wheel; envmatrix "
+				      "installs wheels only", text);
+		if (rs->ndirect == rs->capdirect) {
+			uint32_t cap = rs->capdirect ? rs->capdirect * 2 : 8;
+			struct direct *nd = em_arena_array(a, cap, sizeof *nd);
+			if (!nd)
+				return em_err_nomem(e);
+			if (rs->ndirect)
+				memcpy(nd, rs->direct, rs->ndirect * sizeof *nd);
+			rs->direct = nd;
+			rs->capdirect = cap;
+		}
+		rs->direct[rs->ndirect++] = (struct direct){ r->dep.name, req.url };
+	}
+	return 0;
+}
+
+static int add_reqfile(struct em_arena *a, struct roots *rs, const struct em_target_env *env,
+		       const char *path, const char *label, int depth, struct em_error *e)
+{
+	if (depth > MAX_INCLUDE_DEPTH)
+		return em_err(e, EM_ELIMIT, label, "requirements files include each other more than "
+			      "%d deep (a cycle?)", MAX_INCLUDE_DEPTH);
+	char *buf;
+	size_t len;
+	int rc = em_read_file(a, path, MAX_REQFILE, &buf, &len, e);
+	if (rc) {
+		if (rc == EM_ENOTFOUND)
+			return em_err(e, rc, label, "requirements file '%s' does not exist", path);
+		return rc;
+	}
+	struct em_reqfile rf;
+	rc = em_reqfile_parse(a, buf, len, path, &rf, e);
+	if (rc)
+		return rc;
+	for (uint32_t i = 0; i < rf.nreqs; i++) {
+		char where[EM_ERROR_WHERE_MAX];
+		snprintf(where, sizeof where, "%s:%u", rf.reqs[i].file, (unsigned)rf.reqs[i].line);
+		rc = add_root(a, rs, env, rf.reqs[i].text, where, e);
+		if (rc)
+			return rc;
+	}
+	char *dir = em_path_dir(a, path);
+	for (uint32_t i = 0; i < rf.nincludes; i++) {
+		char where[EM_ERROR_WHERE_MAX];
+		snprintf(where, sizeof where, "%s:%u", rf.includes[i].file,
+			 (unsigned)rf.includes[i].line);
+		char *inc = dir ? em_path_join(a, dir, rf.includes[i].text) : NULL;
+		if (!inc)
+			return em_err_nomem(e);
+		rc = add_reqfile(a, rs, env, inc, where, depth + 1, e);
+		if (rc)
+			return rc;
+	}
+	return 0;
+}
+
+/* ---- the URL of an index setting ---- */
+
+/* index-url and find-links may be URLs or paths (relative to the matrix). */
+static char *setting_url(struct em_arena *a, const char *value, const char *matrix_dir)
+{
+	if (strstr(value, "://") || !strncmp(value, "file:", 5))
+		return em_arena_strdup(a, value);
+	char *path = em_path_join(a, matrix_dir, value);
+	char *abs = path ? em_path_absolute(a, path) : NULL;
+	return abs ? em_path_to_url(a, abs) : NULL;
+}
+
+/* ---- locks and changes ---- */
+
+static int cmp_change(const void *x, const void *y)
+{
+	return strcmp(((const struct em_change *)x)->name, ((const struct em_change *)y)->name);
+}
+
+static const struct em_lock_package *find_locked(const struct em_lock *l, const char *name)
+{
+	for (uint32_t i = 0; i < l->npackages; i++)
+		if (!strcmp(l->packages[i].name, name))
+			return &l->packages[i];
+	return NULL;
+}
+
+static int diff_locks(struct em_arena *a, const struct em_lock *old, const struct em_lock *nw,
+		      struct em_workload_plan *wp)
+{
+	uint32_t cap = old->npackages + nw->npackages + 1;
+	struct em_change *c = em_arena_array(a, cap, sizeof *c);
+	if (!c)
+		return EM_ENOMEM;
+	uint32_t n = 0;
+	for (uint32_t i = 0; i < nw->npackages; i++) {
+		const struct em_lock_package *np = &nw->packages[i];
+		const struct em_lock_package *op = find_locked(old, np->name);
+		if (!op) {
+			c[n++] = (struct em_change){ EM_CHANGE_ADDED, np->name, NULL, np->version };
+			continue;
+		}
+		struct em_version ov, nv;
+		int cmp = 0, pub = 0;
+		if (op->version && np->version &&
+		    !em_version_parse(a, op->version, strlen(op->version), &ov, NULL) &&
+		    !em_version_parse(a, np->version, strlen(np->version), &nv, NULL)) {
+			cmp = em_version_cmp(&nv, &ov);
+			pub = em_version_cmp_public(&nv, &ov);
+		}
+		if (cmp && !pub)
+			c[n++] = (struct em_change){ EM_CHANGE_SWITCHED, np->name, op->version, np->version };
+		else if (cmp > 0)
+			c[n++] = (struct em_change){ EM_CHANGE_UPGRADED, np->name, op->version, np->version };
+		else if (cmp < 0)
+			c[n++] = (struct em_change){ EM_CHANGE_DOWNGRADED, np->name, op->version, np->version };
+		else if (op->nwheels != 1 || np->nwheels != 1 || !op->wheels[0].sha256 ||
+			 !np->wheels[0].sha256 || strcmp(op->wheels[0].sha256, np->wheels[0].sha256))
+			c[n++] = (struct em_change){ EM_CHANGE_REBUILT, np->name, op->version, np->version };
+	}
+	for (uint32_t i = 0; i < old->npackages; i++)
+		if (!find_locked(nw, old->packages[i].name))
+			c[n++] = (struct em_change){ EM_CHANGE_REMOVED, old->packages[i].name,
+						     old->packages[i].version, NULL };
+	qsort(c, n, sizeof *c, cmp_change);
+	wp->changes = c;
+	wp->nchanges = n;
+	return 0;
+}
+
+static char *environment_marker(struct em_arena *a, const struct em_target *t)
+{
+	struct em_target_env te;
+	em_target_marker_env(t, &te);
+	const char **v = te.env.var;
+	return em_arena_printf(a,
+			       "sys_platform == '%s' and platform_machine == '%s' and "
+			       "implementation_name == 'cpython' and python_full_version == '%s'",
+			       v[EM_MV_SYS_PLATFORM], v[EM_MV_PLATFORM_MACHINE],
+			       v[EM_MV_PYTHON_FULL_VERSION]);
+}
+
+static char *inputs_hash(struct em_arena *a, const struct em_workload_plan *wp,
+			 const struct roots *rs, const char *index_list)
+{
+	struct em_buf b = EM_BUF_INIT;
+	em_buf_addf(&b, "envmatrix-inputs 1\nworkload %s\npython %s\nplatform %s\nvariant %s\n",
+		    wp->w->name, wp->python_name, wp->platform_name,
+		    wp->variant ? wp->variant : "-");
+	em_buf_addf(&b, "torch-index %s\nindexes %s\n", wp->torch_index ? wp->torch_index : "-",
+		    index_list);
+	for (uint32_t i = 0; i < rs->n; i++)
+		em_buf_addf(&b, "require %s\n", rs->r[i].dep.text);
+	char hex[EM_SHA256_HEX_LEN + 1];
+	em_sha256_buf(b.ptr, b.len, hex);
+	em_buf_release(&b);
+	return em_arena_strdup(a, hex);
+}
+
+static int build_lock(struct em_arena *a, struct em_source *src, struct em_workload_plan *wp,
+		      const struct roots *rs, const char *index_list, struct em_error *e)
+{
+	struct em_lock *l = &wp->lock;
+	memset(l, 0, sizeof *l);
+	l->lock_version = "1.0";
+	l->created_by = "envmatrix";
+	l->requires_python = em_arena_printf(a, "==%s", wp->python_name);
+	const char **envs = em_arena_array(a, 1, sizeof *envs);
+	if (!l->requires_python || !envs || !(envs[0] = environment_marker(a, &wp->target)))
+		return em_err_nomem(e);
+	l->environments = envs;
+	l->nenvironments = 1;
+	l->workload = wp->w->name;
+	l->python = wp->python_name;
+	l->platform = wp->platform_name;
+	l->torch_variant = wp->variant;
+	l->inputs = inputs_hash(a, wp, rs, index_list);
+	l->npackages = wp->res.n;
+	l->packages = em_arena_array(a, wp->res.n ? wp->res.n : 1, sizeof *l->packages);
+	if (!l->inputs || !l->packages)
+		return em_err_nomem(e);
+	wp->download = 0;
+	for (uint32_t i = 0; i < wp->res.n; i++) {
+		const struct em_resolved *r = &wp->res.pkgs[i];
+		const struct em_choice *ch = r->cand->data;
+		const struct em_dist_file *f = ch->file;
+		struct em_lock_package *p = &l->packages[i];
+		memset(p, 0, sizeof *p);
+		p->name = r->name;
+		p->version = r->cand->version->str;
+		p->index = (f->index && strcmp(f->index, f->url)) ? f->index : NULL;
+		p->requested = r->requested;
+		p->deps = r->deps;
+		p->ndeps = r->ndeps;
+		struct em_lock_file *w = em_arena_zalloc(a, sizeof *w);
+		if (!w)
+			return em_err_nomem(e);
+		w->name = f->filename;
+		w->url = f->url;
+		w->size = f->size;
+		w->sha256 = f->sha256;
+		/* PEP 751 wants a date-time; an index's odd value is left out */
+		if (f->upload_time &&
+		    em_toml_datetime_kind(f->upload_time, strlen(f->upload_time)) == EM_TOML_DT_OFFSET)
+			w->upload_time = f->upload_time;
+		if (!w->sha256 || w->size < 0) {
+			char hex[EM_SHA256_HEX_LEN + 1];
+			int64_t size;
+			int rc = em_source_hash(src, f->url, hex, &size, e);
+			if (rc)
+				return rc;
+			if (!w->sha256)
+				w->sha256 = em_arena_strdup(a, hex);
+			w->size = size;
+		}
+		p->wheels = w;
+		p->nwheels = 1;
+		wp->download += w->size;
+		if (!strcmp(r->name, "torch"))
+			wp->torch_version = p->version;
+	}
+	wp->npackages = wp->res.n;
+	struct em_buf b = EM_BUF_INIT;
+	int rc = em_lock_write(l, &b, e);
+	if (rc) {
+		em_buf_release(&b);
+		em_err_prefix_where(e, "%s", wp->lock_path);
+		return rc;
+	}
+	wp->lock_text = em_arena_strndup(a, b.ptr, b.len);
+	wp->lock_len = b.len;
+	em_buf_release(&b);
+	return wp->lock_text ? 0 : em_err_nomem(e);
+}
+
+/* ---- one workload ---- */
+
+static int variant_for(struct em_arena *a, struct em_source *src, struct em_workload_plan *wp,
+		       const char *file, const char *torch_root, const char *spec_text,
+		       const struct em_tagset *tags, const char *driver_text_in,
+		       const char *driver_where, struct em_error *e)
+{
+	const struct em_workload *w = wp->w;
+	char where[EM_ERROR_WHERE_MAX];
+	snprintf(where, sizeof where, "%s:%u", file, (unsigned)(w->cuda.line ? w->cuda.line : w->torch.line));
+	const char *variant = w->cuda_spec.kind == EM_CUDA_AUTO ? "auto" : w->cuda_spec.variant;
+	int rc;
+	struct em_driver_version drv;
+	bool have_driver = false;
+	if (driver_text_in && *driver_text_in && strcmp(driver_text_in, "auto")) {
+		rc = em_driver_parse(driver_text_in, &drv, e);
+		if (rc) {
+			em_err_prefix_where(e, "%s", driver_where);
+			return rc;
+		}
+		have_driver = true;
+	}
+	const char *os_name = wp->target.plat.os == EM_OS_WINDOWS ? "Windows" : "Linux";
+	if (strcmp(variant, "auto")) {
+		struct em_driver_version min;
+		if (have_driver && em_driver_minimum(variant, wp->target.plat.os, &min) &&
+		    em_driver_cmp(&drv, &min) < 0) {
+			char need[32];
+			driver_text(&min, need, sizeof need);
+			return em_err(e, EM_EINVAL, where,
+				      "cuda %s (%s) needs an NVIDIA driver >= %s on %s, but the "
+				      "driver is %s (%s); update the driver or choose an older "
+				      "variant", w->cuda.value, variant, need, os_name, driver_text_in,
+				      driver_where);
+		}
+		wp->variant = em_arena_strdup(a, variant);
+		wp->variant_why = "as the matrix says";
+		return wp->variant ? 0 : em_err_nomem(e);
+	}
+	/* auto: the newest variant with a usable torch that the driver runs */
+	const struct em_specset *spec = &w->torch_spec;
+	const char *tried[16];
+	uint32_t ntried = 0;
+	size_t nv = sizeof known_variants / sizeof known_variants[0];
+	for (size_t i = 0; i <= nv; i++) {
+		const char *v = i < nv ? known_variants[i] : "cpu";
+		if (i < nv) {
+			struct em_driver_version min;
+			if (!have_driver)
+				continue;
+			if (em_driver_minimum(v, wp->target.plat.os, &min) && em_driver_cmp(&drv, &min) < 0)
+				continue;
+		}
+		char *root = em_url_join(a, torch_root, v, true);
+		if (!root)
+			return em_err_nomem(e);
+		struct provider pv;
+		memset(&pv, 0, sizeof pv);
+		pv.a = a;
+		pv.src = src;
+		pv.t = &wp->target;
+		pv.tags = tags;
+		pv.torch_index = root;
+		const struct em_candidate *c;
+		uint32_t n;
+		struct em_error pe;
+		em_error_clear(&pe);
+		rc = prov_candidates(&pv, "torch", &c, &n, &pe);
+		provider_free(&pv);
+		if (rc == EM_ENOTFOUND)
+			continue;
+		if (rc) {
+			if (e)
+				*e = pe;
+			return rc;
+		}
+		if (ntried < 16)
+			tried[ntried++] = v;
+		for (uint32_t k = 0; k < n; k++) {
+			if (c[k].unusable || c[k].yanked)
+				continue;
+			const struct em_version *cv = c[k].version;
+			if (!em_specset_contains(spec, cv->str, strlen(cv->str), cv, EM_PRE_DEFAULT))
+				continue;
+			wp->variant = em_arena_strdup(a, v);
+			wp->variant_why = have_driver ? em_arena_printf(a, "auto: the newest variant "
+									  "with %s that driver %s runs",
+									  spec_text, driver_text_in)
+						      : "auto: no NVIDIA driver known, so cpu";
+			return wp->variant && wp->variant_why ? 0 : em_err_nomem(e);
+		}
+	}
+	struct em_buf b = EM_BUF_INIT;
+	for (uint32_t i = 0; i < ntried; i++)
+		em_buf_addf(&b, "%s%s", i ? ", " : "", tried[i]);
+	rc = em_err(e, EM_ENOTFOUND, where,
+		    "cuda = auto found no variant with %s for %s on %s (looked at %s)%s", spec_text,
+		    wp->python_name, wp->platform_name, ntried ? b.ptr : "no variant index",
+		    have_driver ? "" : "; no NVIDIA driver is known (set cuda-driver or "
+				       "ENVMATRIX_CUDA_DRIVER), so only cpu was considered");
+	em_buf_release(&b);
+	return rc;
+}
+
+static int plan_workload(struct em_arena *a, struct em_source *src, const struct em_matrix *m,
+			 const struct em_plan_options *o, const struct em_interp_list **interps,
+			 struct em_interp_list *own, struct em_workload_plan *wp, struct em_error *e)
+{
+	const struct em_workload *w = wp->w;
+	const char *file = m->file;
+	char *mdir = em_path_dir(a, o->matrix_path ? o->matrix_path : file);
+	if (!mdir)
+		return em_err_nomem(e);
+	char where[EM_ERROR_WHERE_MAX];
+
+	/* the platform */
+	const char *plat = w->platform.value ? w->platform.value : "auto";
+	bool host_target = !strcmp(plat, "auto");
+	if (host_target) {
+		if (!o->host)
+			return em_err(e, EM_EUSAGE, NULL, "no host platform given for 'auto'");
+		wp->target.plat = *o->host;
+	} else {
+		snprintf(where, sizeof where, "%s:%u", file, (unsigned)w->platform.line);
+		int rc = em_platform_parse(plat, &wp->target.plat, e);
+		if (rc) {
+			em_err_prefix_where(e, "%s", where);
+			return rc;
+		}
+		if (o->host && wp->target.plat.os == o->host->os &&
+		    wp->target.plat.arch == o->host->arch && wp->target.plat.libc == o->host->libc)
+			host_target = true; /* this machine, described explicitly */
+	}
+	em_platform_name(&wp->target.plat, wp->platform_name, sizeof wp->platform_name);
+
+	/* the Python */
+	if (!w->python.value)
+		return em_err(e, EM_EINVAL, file, "workload '%s' has no python", w->name);
+	int rc = choose_python(a, wp, file, interps, own, host_target, e);
+	if (rc)
+		return rc;
+	em_python_name(&wp->target.py, wp->python_name, sizeof wp->python_name);
+	struct em_tagset tags;
+	rc = em_tags_for_target(a, &wp->target, &tags, e);
+	if (rc)
+		return rc;
+	struct em_target_env env;
+	em_target_marker_env(&wp->target, &env);
+
+	/* the indexes */
+	const char *index_url = w->index_url.value ? w->index_url.value : "https://pypi.org/simple";
+	const char *torch_url = w->torch_index_url.value ? w->torch_index_url.value
+							   : "https://download.pytorch.org/whl";
+	struct provider pv;
+	memset(&pv, 0, sizeof pv);
+	pv.a = a;
+	pv.src = src;
+	pv.t = &wp->target;
+	pv.tags = &tags;
+	pv.indexes = em_arena_array(a, 1, sizeof *pv.indexes);
+	pv.findlinks = em_arena_array(a, w->nfind_links + 1, sizeof *pv.findlinks);
+	if (!pv.indexes || !pv.findlinks || !(pv.indexes[0] = setting_url(a, index_url, mdir)))
+		return em_err_nomem(e);
+	pv.nindexes = 1;
+	struct em_buf il = EM_BUF_INIT;
+	em_buf_addstr(&il, pv.indexes[0]);
+	for (uint32_t i = 0; i < w->nfind_links; i++) {
+		pv.findlinks[i] = setting_url(a, w->find_links[i].value, mdir);
+		if (!pv.findlinks[i]) {
+			em_buf_release(&il);
+			return em_err_nomem(e);
+		}
+		em_buf_addf(&il, " %s", pv.findlinks[i]);
+		pv.nfindlinks++;
+	}
+	char *index_list = em_arena_strdup(a, il.ptr);
+	em_buf_release(&il);
+	if (!index_list)
+		return em_err_nomem(e);
+
+	/* the roots: torch first, then packages, then requirements files */
+	struct roots rs;
+	memset(&rs, 0, sizeof rs);
+	if (w->torch.value) {
+		struct em_buf tb = EM_BUF_INIT;
+		em_buf_addstr(&tb, "torch");
+		em_specset_format(&w->torch_spec, &tb);
+		char *spec_text = tb.err ? NULL : em_arena_strdup(a, tb.ptr);
+		em_buf_release(&tb);
+		if (!spec_text)
+			return em_err_nomem(e);
+		char *troot = setting_url(a, torch_url, mdir);
+		if (!troot)
+			return em_err_nomem(e);
+		const char *drv = NULL, *drv_where = "ENVMATRIX_CUDA_DRIVER";
+		char dw[EM_ERROR_WHERE_MAX];
+		if (w->cuda_driver.value && strcmp(w->cuda_driver.value, "auto")) {
+			drv = w->cuda_driver.value;
+			snprintf(dw, sizeof dw, "cuda-driver, %s:%u", file, (unsigned)w->cuda_driver.line);
+			drv_where = dw;
+		} else if (o->driver_env && *o->driver_env) {
+			drv = o->driver_env;
+		}
+		rc = variant_for(a, src, wp, file, troot, spec_text, &tags, drv, drv_where, e);
+		if (rc)
+			return rc;
+		wp->torch_index = em_url_join(a, troot, wp->variant, true);
+		pv.torch_index = wp->torch_index;
+		snprintf(where, sizeof where, "%s:%u", file, (unsigned)w->torch.line);
+		rc = add_root(a, &rs, &env, spec_text, where, e);
+		if (rc)
+			return rc;
+	}
+	for (uint32_t i = 0; i < w->npackages; i++) {
+		snprintf(where, sizeof where, "%s:%u", w->packages[i].file, (unsigned)w->packages[i].line);
+		rc = add_root(a, &rs, &env, w->packages[i].text, where, e);
+		if (rc)
+			return rc;
+	}
+	if (w->requirements.value) {
+		snprintf(where, sizeof where, "%s:%u", file, (unsigned)w->requirements.line);
+		char *path = em_path_join(a, mdir, w->requirements.value);
+		if (!path)
+			return em_err_nomem(e);
+		rc = add_reqfile(a, &rs, &env, path, where, 0, e);
+		if (rc)
+			return rc;
+	}
+	pv.direct = rs.direct;
+	pv.ndirect = rs.ndirect;
+
+	/* the existing lock */
+	char lname[256];
+	if (!em_lock_file_name(w->name, lname, sizeof lname))
+		return em_err(e, EM_EINVAL, file, "workload name '%s' cannot name a lock file", w->name);
+	wp->lock_path = em_path_join(a, mdir, lname);
+	if (!wp->lock_path)
+		return em_err_nomem(e);
+	struct em_lock old;
+	memset(&old, 0, sizeof old);
+	char *old_text = NULL;
+	size_t old_len = 0;
+	struct em_error le;
+	em_error_clear(&le);
+	rc = em_read_file(a, wp->lock_path, MAX_LOCK, &old_text, &old_len, &le);
+	if (rc == 0) {
+		rc = em_lock_parse(a, old_text, old_len, wp->lock_path, &old, &le);
+		if (rc) {
+			/* a broken lock is replaced; say so through the change list */
+			old_text = NULL;
+			memset(&old, 0, sizeof old);
+		} else {
+			wp->had_lock = true;
+		}
+	} else if (rc != EM_ENOTFOUND) {
+		if (e)
+			*e = le;
+		return rc;
+	}
+	struct em_preference *prefs = NULL;
+	uint32_t nprefs = 0;
+	if (wp->had_lock && !o->upgrade) {
+		prefs = em_arena_array(a, old.npackages ? old.npackages : 1, sizeof *prefs);
+		if (!prefs)
+			return em_err_nomem(e);
+		for (uint32_t i = 0; i < old.npackages; i++)
+			if (old.packages[i].version)
+				prefs[nprefs++] = (struct em_preference){ old.packages[i].name,
+									  old.packages[i].version };
+	}
+
+	/* resolve */
+	struct em_resolve_in in = { w->name, rs.n, rs.r, nprefs, prefs, 0, NULL, 0 };
+	struct em_provider prov = { &pv, prov_candidates, prov_dependencies };
+	struct em_buf why = EM_BUF_INIT;
+	rc = em_resolve(a, &in, &prov, &wp->res, &why, e);
+	wp->stats = wp->res.stats;
+	if (rc == EM_ECONFLICT)
+		wp->explain = em_arena_strdup(a, why.ptr);
+	em_buf_release(&why);
+	provider_free(&pv);
+	if (rc)
+		return rc;
+	rc = build_lock(a, src, wp, &rs, index_list, e);
+	if (rc)
+		return rc;
+	wp->lock_changed = !old_text || old_len != wp->lock_len ||
+			   memcmp(old_text, wp->lock_text, old_len) != 0;
+	return diff_locks(a, &old, &wp->lock, wp) ? em_err_nomem(e) : 0;
+}
+
+int em_plan_build(struct em_arena *a, struct em_source *src, const struct em_matrix *m,
+		  const struct em_plan_options *o, struct em_plan *out, struct em_error *e)
+{
+	memset(out, 0, sizeof *out);
+	out->m = m;
+	for (uint32_t i = 0; i < o->nonly; i++)
+		if (!em_matrix_find(m, o->only[i]))
+			return em_err(e, EM_ENOTFOUND, m->file, "no workload '%s' in the matrix",
+				      o->only[i]);
+	out->w = em_arena_array(a, m->nworkloads ? m->nworkloads : 1, sizeof *out->w);
+	if (!out->w)
+		return em_err_nomem(e);
+	const struct em_interp_list *interps = o->interps;
+	struct em_interp_list own;
+	memset(&own, 0, sizeof own);
+	for (uint32_t i = 0; i < m->nworkloads; i++) {
+		const struct em_workload *w = &m->workloads[i];
+		bool selected = o->nonly == 0;
+		for (uint32_t k = 0; k < o->nonly && !selected; k++)
+			selected = !strcmp(o->only[k], w->name);
+		if (!selected)
+			continue;
+		struct em_workload_plan *wp = &out->w[out->n++];
+		memset(wp, 0, sizeof *wp);
+		wp->w = w;
+		em_error_clear(&wp->err);
+		wp->status = plan_workload(a, src, m, o, &interps, &own, wp, &wp->err);
+		if (wp->status == EM_ENOMEM)
+			return em_err_nomem(e);
+		if (wp->status)
+			out->nfailed++;
+	}
+	return 0;
+}
+
+int em_plan_write_locks(const struct em_plan *p, struct em_error *e)
+{
+	for (uint32_t i = 0; i < p->n; i++) {
+		const struct em_workload_plan *wp = &p->w[i];
+		if (wp->status || !wp->lock_changed)
+			continue;
+		int rc = em_write_file_atomic(wp->lock_path, wp->lock_text, wp->lock_len, 0644, e);
+		if (rc)
+			return rc;
+	}
+	return 0;
+}
