@@ -23,7 +23,9 @@ enum em_code {
 	EM_EUSAGE = -6,      /* the caller used the API or the command line wrongly */
 	EM_EUNDEFINED = -7,  /* a value needed for evaluation is not known */
 	EM_EUNSUPPORTED = -8, /* valid input this version does not handle */
-	EM_ECONFLICT = -9     /* requirements that no set of versions satisfies */
+	EM_ECONFLICT = -9,    /* requirements that no set of versions satisfies */
+	EM_EBUSY = -10,       /* another process holds what is needed (the apply lock) */
+	EM_ECANCELED = -11    /* the caller asked to stop (Ctrl-C) */
 };
 
 #define EM_ERROR_WHERE_MAX 512

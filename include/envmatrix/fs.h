@@ -33,4 +33,21 @@ char *em_path_join(struct em_arena *a, const char *dir, const char *rel);
 char *em_path_absolute(struct em_arena *a, const char *path);
 bool em_path_is_absolute(const char *path);
 
+/* Create a folder and its missing parents (mode 0755); an existing folder
+ * is fine. */
+int em_mkdir_p(const char *path, struct em_error *e);
+
+/* Remove a file or a whole tree without following symbolic links (a link
+ * is removed, never what it points to). Read-only folders are made
+ * writable first. A path that does not exist is not an error. e may be
+ * NULL for best-effort cleanup. */
+int em_remove_tree(const char *path, struct em_error *e);
+
+/* Write all n bytes to fd (retrying short writes and EINTR): 0, or the
+ * errno of the failed write. */
+int em_write_all(int fd, const void *data, size_t n);
+
+/* fsync the folder holding path, so a rename into it is durable. */
+void em_fsync_parent(const char *path);
+
 #endif

@@ -78,6 +78,8 @@ const char *em_strerror(int code)
 	case EM_EUNDEFINED: return "undefined value";
 	case EM_EUNSUPPORTED: return "not supported";
 	case EM_ECONFLICT: return "no solution";
+	case EM_EBUSY: return "busy";
+	case EM_ECANCELED: return "interrupted";
 	}
 	return "unknown error";
 }

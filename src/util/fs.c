@@ -1,6 +1,8 @@
 /* fs.c - reading files whole, writing them atomically, path helpers */
 #include "envmatrix/fs.h"
+#include "envmatrix/buf.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -91,43 +93,192 @@ int em_write_file_atomic(const char *path, const void *data, size_t len, unsigne
 		free(tmp);
 		return rc;
 	}
-	const char *p = data;
-	size_t left = len;
 	int rc = 0;
-	while (left) {
-		ssize_t w = write(fd, p, left);
-		if (w < 0) {
-			if (errno == EINTR)
-				continue;
-			rc = em_err_sys(e, errno, path, "cannot write");
-			break;
-		}
-		p += w;
-		left -= (size_t)w;
-	}
+	int werr = em_write_all(fd, data, len);
+	if (werr)
+		rc = em_err_sys(e, werr, path, "cannot write");
 	if (!rc && fsync(fd) != 0)
 		rc = em_err_sys(e, errno, path, "cannot flush to disk");
 	if (close(fd) != 0 && !rc)
 		rc = em_err_sys(e, errno, path, "cannot write");
 	if (!rc && rename(tmp, path) != 0)
 		rc = em_err_sys(e, errno, path, "cannot move the new file into place");
-	if (rc) {
+	if (rc)
 		unlink(tmp);
-	} else {
-		/* make the rename itself durable */
-		char *dir = strdup(path);
-		if (dir) {
-			char *slash = strrchr(dir, '/');
-			const char *d = slash ? (slash == dir ? "/" : (*slash = '\0', dir)) : ".";
-			int dfd = open(d, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-			if (dfd >= 0) {
-				fsync(dfd);
-				close(dfd);
-			}
-			free(dir);
-		}
-	}
+	else
+		em_fsync_parent(path); /* make the rename itself durable */
 	free(tmp);
+	return rc;
+}
+
+int em_write_all(int fd, const void *data, size_t n)
+{
+	const char *p = data;
+	while (n) {
+		ssize_t w = write(fd, p, n);
+		if (w < 0) {
+			if (errno == EINTR)
+				continue;
+			return errno;
+		}
+		p += w;
+		n -= (size_t)w;
+	}
+	return 0;
+}
+
+void em_fsync_parent(const char *path)
+{
+	char *dir = strdup(path);
+	if (!dir)
+		return;
+	char *slash = strrchr(dir, '/');
+	const char *d = slash ? (slash == dir ? "/" : (*slash = '\0', dir)) : ".";
+	int dfd = open(d, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (dfd >= 0) {
+		fsync(dfd);
+		close(dfd);
+	}
+	free(dir);
+}
+
+int em_mkdir_p(const char *path, struct em_error *e)
+{
+	char *p = strdup(path);
+	if (!p)
+		return em_err_nomem(e);
+	int rc = 0;
+	for (char *s = p + 1; *s && !rc; s++) {
+		if (*s != '/')
+			continue;
+		*s = '\0';
+		if (mkdir(p, 0755) && errno != EEXIST)
+			rc = em_err_sys(e, errno, p, "cannot create the folder");
+		*s = '/';
+	}
+	if (!rc && mkdir(p, 0755) && errno != EEXIST)
+		rc = em_err_sys(e, errno, p, "cannot create the folder");
+	if (!rc) {
+		struct stat st;
+		if (stat(p, &st) != 0)
+			rc = em_err_sys(e, errno, p, "cannot create the folder");
+		else if (!S_ISDIR(st.st_mode))
+			rc = em_err(e, EM_EINVAL, p, "exists and is not a folder");
+	}
+	free(p);
+	return rc;
+}
+
+/* Empty the folder open as fd (its path, for messages, is root/rel), one
+ * level at a time: files and empty folders are removed as they are met;
+ * the first folder that is not empty is entered ("cur" becomes it, its name
+ * is pushed on rel) and the scan starts there. Returns 1 when it entered a
+ * folder, 0 when fd is empty, or an error. No recursion and one open
+ * folder at a time, so neither the depth of the tree nor the length of its
+ * paths is limited (a wheel's member names allow thousands of levels). */
+static int empty_one(int *cur, const char *root, struct em_buf *rel, struct em_error *e)
+{
+	int dup_fd = dup(*cur);
+	DIR *d = dup_fd >= 0 ? fdopendir(dup_fd) : NULL;
+	if (!d) {
+		if (dup_fd >= 0)
+			close(dup_fd);
+		return em_err_sys(e, errno, root, "cannot read a folder inside");
+	}
+	rewinddir(d);
+	int rc = 0;
+	struct dirent *de;
+	while ((de = readdir(d))) {
+		const char *n = de->d_name;
+		if (n[0] == '.' && (!n[1] || (n[1] == '.' && !n[2])))
+			continue;
+		struct stat st;
+		if (fstatat(*cur, n, &st, AT_SYMLINK_NOFOLLOW) != 0) {
+			if (errno == ENOENT)
+				continue;
+			rc = em_err_sys(e, errno, root, "cannot inspect an entry of");
+			break;
+		}
+		if (!S_ISDIR(st.st_mode)) {
+			if (unlinkat(*cur, n, 0) != 0 && errno != ENOENT) {
+				rc = em_err_sys(e, errno, root, "cannot remove a file inside");
+				break;
+			}
+			continue;
+		}
+		if (unlinkat(*cur, n, AT_REMOVEDIR) == 0 || errno == ENOENT)
+			continue;
+		/* not empty: make it ours to empty, and go in */
+		if ((st.st_mode & 0700) != 0700)
+			fchmodat(*cur, n, (st.st_mode & 07777) | 0700, 0);
+		int sub = openat(*cur, n, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+		if (sub < 0) {
+			rc = em_err_sys(e, errno, root, "cannot open a folder inside");
+			break;
+		}
+		if (rel->len)
+			em_buf_addc(rel, '/');
+		em_buf_addstr(rel, n);
+		if (rel->err) {
+			close(sub);
+			rc = em_err_nomem(e);
+			break;
+		}
+		close(*cur);
+		*cur = sub;
+		rc = 1;
+		break;
+	}
+	closedir(d);
+	return rc;
+}
+
+int em_remove_tree(const char *path, struct em_error *e)
+{
+	struct stat st;
+	if (lstat(path, &st) != 0) {
+		if (errno == ENOENT)
+			return 0;
+		return em_err_sys(e, errno, path, "cannot inspect");
+	}
+	if (!S_ISDIR(st.st_mode)) {
+		if (unlink(path) != 0 && errno != ENOENT)
+			return em_err_sys(e, errno, path, "cannot remove");
+		return 0;
+	}
+	if ((st.st_mode & 0700) != 0700)
+		chmod(path, (st.st_mode & 07777) | 0700);
+	int cur = open(path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (cur < 0)
+		return em_err_sys(e, errno, path, "cannot open the folder");
+	struct em_buf rel = EM_BUF_INIT; /* where cur is, below path */
+	int rc;
+	for (;;) {
+		rc = empty_one(&cur, path, &rel, e);
+		if (rc == 1)
+			continue;
+		if (rc < 0 || rel.len == 0)
+			break;
+		/* cur is empty: go up and remove it */
+		int up = openat(cur, "..", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+		if (up < 0) {
+			rc = em_err_sys(e, errno, path, "cannot go back up inside");
+			break;
+		}
+		close(cur);
+		cur = up;
+		char *slash = strrchr(rel.ptr, '/');
+		const char *name = slash ? slash + 1 : rel.ptr;
+		if (unlinkat(cur, name, AT_REMOVEDIR) != 0 && errno != ENOENT) {
+			rc = em_err_sys(e, errno, path, "cannot remove a folder inside");
+			break;
+		}
+		em_buf_truncate(&rel, slash ? (size_t)(slash - rel.ptr) : 0);
+	}
+	close(cur);
+	em_buf_release(&rel);
+	if (!rc && rmdir(path) != 0 && errno != ENOENT)
+		rc = em_err_sys(e, errno, path, "cannot remove the folder");
 	return rc;
 }
 
