@@ -43,7 +43,7 @@ WARN := -Wall -Wextra -Wshadow -Wstrict-prototypes -Wformat=2 -Wvla -Wpointer-ar
 CPPFLAGS_ALL := -Iinclude -D_GNU_SOURCE -DEM_SRCDIR='"$(CURDIR)"'
 CFLAGS ?= -g
 CFLAGS_ALL := -std=c11 $(OPT) $(WARN) $(SAN) $(CFLAGS)
-LDFLAGS_ALL := $(SAN) $(LDFLAGS)
+LDFLAGS_ALL := $(SAN) -pthread $(LDFLAGS)
 
 # every goal but these needs the dependencies checked first
 NODEPS_GOALS := clean help
@@ -160,7 +160,7 @@ endif
 $(BUILD)/bench/bench: tests/bench/bench.c tests/tools/cu130.c $(LIB) build/config.mk
 	@mkdir -p $(@D)
 	$(CC) $(CPPFLAGS_ALL) -Itests/tools $(PKG_CFLAGS) -std=c11 -O2 $(WARN) -g -o $@ \
-		tests/bench/bench.c tests/tools/cu130.c $(LIB) $(PKG_LIBS)
+		tests/bench/bench.c tests/tools/cu130.c $(LIB) $(PKG_LIBS) -pthread
 
 bench: $(BUILD)/bench/bench
 	./$(BUILD)/bench/bench tests/fixtures

@@ -33,6 +33,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <locale.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -454,4 +455,117 @@ int em_wheel_read_metadata_mem(struct em_arena *a, const void *zip, size_t ziple
 			       const char *wheel_name, char **out, size_t *len, struct em_error *e)
 {
 	return read_metadata(a, NULL, zip, ziplen, wheel_name, out, len, e);
+}
+
+bool em_wheel_dist_info_matches(struct em_arena *tmp, const char *stem, size_t n,
+				const struct em_wheel_name *w)
+{
+	return dist_info_matches(tmp, stem, n, w);
+}
+
+/* ---- streaming ---- */
+
+struct em_zip_reader {
+	struct zip z;
+	struct archive_entry *ent; /* the current member, NULL before the first */
+	const char *name;
+	bool data_done;
+};
+
+static int reader_open(const char *path, const void *mem, size_t memlen, const char *where,
+		       struct em_zip_reader **out, struct em_error *e)
+{
+	*out = NULL;
+	struct em_zip_reader *r = calloc(1, sizeof *r);
+	if (!r)
+		return em_err_nomem(e);
+	int rc = zip_open(&r->z, path, mem, memlen, where, e);
+	if (rc) {
+		free(r);
+		return rc;
+	}
+	*out = r;
+	return 0;
+}
+
+int em_zip_open(const char *path, const char *where, struct em_zip_reader **out,
+		struct em_error *e)
+{
+	if (!path) {
+		*out = NULL;
+		return em_err(e, EM_EUSAGE, where, "no zip file given");
+	}
+	return reader_open(path, NULL, 0, where ? where : path, out, e);
+}
+
+int em_zip_open_mem(const void *zip, size_t ziplen, const char *where,
+		    struct em_zip_reader **out, struct em_error *e)
+{
+	return reader_open(NULL, zip, ziplen, where ? where : "zip", out, e);
+}
+
+int em_zip_next(struct em_zip_reader *r, struct em_zip_member *m, struct em_error *e)
+{
+	memset(m, 0, sizeof *m);
+	r->ent = NULL;
+	r->name = NULL;
+	struct archive_entry *ent;
+	const char *name;
+	size_t n;
+	int rc = zip_next(&r->z, &ent, &name, &n, e);
+	if (rc)
+		return rc;
+	r->ent = ent;
+	r->name = name;
+	r->data_done = false;
+	m->name = name;
+	m->namelen = n;
+	switch (archive_entry_filetype(ent)) {
+	case AE_IFREG:
+		m->type = EM_ZIP_FILE;
+		break;
+	case AE_IFDIR:
+		m->type = EM_ZIP_DIR;
+		break;
+	case AE_IFLNK:
+		m->type = EM_ZIP_SYMLINK;
+		break;
+	default:
+		m->type = EM_ZIP_OTHER;
+		break;
+	}
+	m->mode = (unsigned)archive_entry_perm(ent) & 07777;
+	m->encrypted = archive_entry_is_encrypted(ent) != 0;
+	if (archive_entry_size_is_set(ent) && archive_entry_size(ent) >= 0) {
+		m->size_known = true;
+		m->size = (uint64_t)archive_entry_size(ent);
+	}
+	return 0;
+}
+
+int64_t em_zip_read(struct em_zip_reader *r, void *buf, size_t n, struct em_error *e)
+{
+	char q[QNAME];
+	if (!r->ent)
+		return em_err(e, EM_EUSAGE, r->z.where, "no current member");
+	if (r->data_done || n == 0)
+		return 0;
+	quote(q, sizeof q, r->name, strlen(r->name));
+	if (archive_entry_is_encrypted(r->ent))
+		return em_err(e, EM_EUNSUPPORTED, r->z.where, "member '%s' is encrypted", q);
+	la_ssize_t got = archive_read_data(r->z.ar, buf, n);
+	if (got < 0)
+		return em_err(e, EM_EINVAL, r->z.where, "cannot read member '%s': %s", q,
+			      ar_msg(r->z.ar));
+	if (got == 0)
+		r->data_done = true;
+	return (int64_t)got;
+}
+
+void em_zip_close(struct em_zip_reader *r)
+{
+	if (!r)
+		return;
+	zip_close(&r->z);
+	free(r);
 }

@@ -63,4 +63,53 @@ int em_wheel_read_metadata(struct em_arena *a, const char *wheel_path, char **ou
 int em_wheel_read_metadata_mem(struct em_arena *a, const void *zip, size_t ziplen,
 			       const char *wheel_name, char **out, size_t *len, struct em_error *e);
 
+/* ---- streaming through a zip (additive: the wheel unpacker) ----
+ *
+ * Members come in the central directory's order, each name checked with
+ * em_archive_check_name as it is met (a bad name is an error, as above).
+ * While a reader is open its thread uses the C.UTF-8 locale (see
+ * archive.c); close readers in the reverse order of opening. Duplicate
+ * names are not detected here: the caller sees every member. */
+struct em_zip_reader;
+
+enum em_zip_type {
+	EM_ZIP_FILE = 1,
+	EM_ZIP_DIR,
+	EM_ZIP_SYMLINK,
+	EM_ZIP_OTHER /* a device, a FIFO, a socket */
+};
+
+struct em_zip_member {
+	const char *name;      /* checked; valid until the next em_zip_next or em_zip_close */
+	size_t namelen;
+	enum em_zip_type type;
+	unsigned mode;         /* permission bits from the external attributes */
+	bool encrypted;
+	bool size_known;
+	uint64_t size;         /* the declared uncompressed size, when known */
+};
+
+/* Open a zip file or a zip in memory; where names it in errors (NULL: the
+ * path, or "zip"). Errors as em_zip_read_member's. */
+int em_zip_open(const char *path, const char *where, struct em_zip_reader **out,
+		struct em_error *e);
+int em_zip_open_mem(const void *zip, size_t ziplen, const char *where,
+		    struct em_zip_reader **out, struct em_error *e);
+/* The next member: 0, 1 at the end, or an error (EM_EINVAL for a corrupt
+ * archive or an unsafe name). */
+int em_zip_next(struct em_zip_reader *z, struct em_zip_member *m, struct em_error *e);
+/* Read the current member's data: the count of bytes read (at most n), 0
+ * at its end (reading to the end checks the CRC-32), or a negative EM_E*
+ * code (EM_EINVAL: corrupt or cut short; EM_EUNSUPPORTED: encrypted). */
+int64_t em_zip_read(struct em_zip_reader *z, void *buf, size_t n, struct em_error *e);
+void em_zip_close(struct em_zip_reader *z);
+
+/* Whether the folder "<stem>.dist-info" (stem is n bytes) belongs to the
+ * wheel w: some '-' splits stem into a name equal to w's after PEP 503
+ * normalisation and a version equal to w's as a PEP 440 version. tmp is
+ * scratch space, rewound before returning. */
+struct em_wheel_name;
+bool em_wheel_dist_info_matches(struct em_arena *tmp, const char *stem, size_t n,
+				const struct em_wheel_name *w);
+
 #endif

@@ -27,5 +27,6 @@
 #include "envmatrix/candidates.h"
 #include "envmatrix/resolve.h"
 #include "envmatrix/plan.h"
+#include "envmatrix/install.h"
 
 #endif
