@@ -28,5 +28,6 @@
 #include "envmatrix/resolve.h"
 #include "envmatrix/plan.h"
 #include "envmatrix/install.h"
+#include "envmatrix/venv.h"
 
 #endif
