@@ -115,9 +115,7 @@ check: tests fuzz-build
 # matrices/demo/), run in a copy under build/demo so the tree stays clean.
 DEMO := build/demo
 run: $(BIN)
-	@rm -rf $(DEMO) && mkdir -p $(DEMO)
-	@cp -R matrices/demo.ini matrices/demo $(DEMO)/
-	cd $(DEMO) && $(CURDIR)/$(BIN) plan -f demo.ini
+	sh mk/demo.sh $(BIN) $(DEMO)
 
 # Rebuild the demo's committed indexes from matrices/demo/index.spec.
 demo-index: $(BUILD)/tools/mkindex

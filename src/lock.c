@@ -625,8 +625,11 @@ static int read_package(struct reader *r, const struct em_toml *t, struct em_loc
 	if (!rc && dir)
 		rc = read_directory(r, dir);
 	struct em_lock_file scratch;
-	if (!rc && archive)
-		rc = read_file(r, archive, "archive", 0, &scratch);
+	if (!rc && archive) {
+		pk->archive = em_arena_alloc(r->a, sizeof *pk->archive);
+		rc = pk->archive ? read_file(r, archive, "archive", 0, pk->archive)
+				 : em_err_nomem(r->e);
+	}
 	if (!rc && sdist)
 		rc = read_file(r, sdist, "sdist", 0, &scratch);
 	if (rc)

@@ -72,6 +72,7 @@ enum key {
 	K_FIND_LINKS,
 	K_PYTHON_MIRROR,
 	K_CUDA_DRIVER,
+	K_PYTHON_HOME,
 	K_CACHE_DIR,
 	K_LINK_MODE,
 	K_JOBS,
@@ -102,6 +103,7 @@ static const struct keyinfo {
 	[K_FIND_LINKS] = { "find-links", IN_MATRIX | IN_WORKLOAD, true },
 	[K_PYTHON_MIRROR] = { "python-mirror", IN_MATRIX, false },
 	[K_CUDA_DRIVER] = { "cuda-driver", IN_MATRIX | IN_WORKLOAD, false },
+	[K_PYTHON_HOME] = { "python-home", IN_MATRIX | IN_WORKLOAD, false },
 	[K_CACHE_DIR] = { "cache-dir", IN_MATRIX, false },
 	[K_LINK_MODE] = { "link-mode", IN_MATRIX, false },
 	[K_JOBS] = { "jobs", IN_MATRIX, false },
@@ -119,12 +121,13 @@ static const struct keyinfo {
 /* Keys listed in messages, in the order docs/matrix.md gives them. */
 static const enum key matrix_order[] = {
 	K_NAME, K_PLATFORM, K_INDEX_URL, K_TORCH_INDEX_URL, K_FIND_LINKS, K_PYTHON_MIRROR,
-	K_CUDA_DRIVER, K_CACHE_DIR, K_LINK_MODE, K_JOBS, K_PYTHON, K_TORCH, K_CUDA,
-	K_VENV, K_PACKAGES, K_ENV,
+	K_CUDA_DRIVER, K_CACHE_DIR, K_LINK_MODE, K_JOBS, K_PYTHON, K_PYTHON_HOME, K_TORCH,
+	K_CUDA, K_VENV, K_PACKAGES, K_ENV,
 };
 static const enum key workload_order[] = {
-	K_DESCRIPTION, K_PATH, K_VENV, K_PYTHON, K_TORCH, K_CUDA, K_PACKAGES, K_REQUIREMENTS,
-	K_INDEX_URL, K_TORCH_INDEX_URL, K_FIND_LINKS, K_PLATFORM, K_CUDA_DRIVER, K_ENV,
+	K_DESCRIPTION, K_PATH, K_VENV, K_PYTHON, K_PYTHON_HOME, K_TORCH, K_CUDA, K_PACKAGES,
+	K_REQUIREMENTS, K_INDEX_URL, K_TORCH_INDEX_URL, K_FIND_LINKS, K_PLATFORM, K_CUDA_DRIVER,
+	K_ENV,
 };
 
 /* ---- small vectors in the arena ---- */
@@ -844,6 +847,7 @@ static int check_value(struct mparser *p, enum key k, const char *v, size_t n)
 	case K_CACHE_DIR:
 	case K_PATH:
 	case K_REQUIREMENTS:
+	case K_PYTHON_HOME:
 		return check_location(p, name, v, n, false);
 	case K_VENV:
 		return check_venv(p, v, n);
@@ -1401,6 +1405,7 @@ static int build_workload(struct mparser *p, const struct sect *s, const struct 
 	w->torch_index_url =
 		s->v[K_TORCH_INDEX_URL].value ? s->v[K_TORCH_INDEX_URL] : mx->torch_index_url;
 	w->cuda_driver = s->v[K_CUDA_DRIVER].value ? s->v[K_CUDA_DRIVER] : mx->cuda_driver;
+	w->python_home = s->v[K_PYTHON_HOME].value ? s->v[K_PYTHON_HOME] : mx->python_home;
 	w->requirements = s->v[K_REQUIREMENTS];
 
 	/* find-links: the workload's own (even an empty one) replace [matrix]'s */
@@ -1563,6 +1568,7 @@ static int build(struct mparser *p, struct em_matrix *out)
 		out->name = m->v[K_NAME];
 		out->python_mirror = m->v[K_PYTHON_MIRROR];
 		out->cuda_driver = m->v[K_CUDA_DRIVER];
+		out->python_home = m->v[K_PYTHON_HOME];
 		out->cache_dir = m->v[K_CACHE_DIR];
 		out->jobs = m->v[K_JOBS];
 	}

@@ -914,15 +914,12 @@ static int variant_for(struct em_arena *a, struct em_source *src, struct em_work
 	return rc;
 }
 
-static int plan_workload(struct em_arena *a, struct em_source *src, const struct em_matrix *m,
-			 const struct em_plan_options *o, const struct em_interp_list **interps,
-			 struct em_interp_list *own, struct em_workload_plan *wp, struct em_error *e)
+int em_plan_target(struct em_arena *a, const struct em_matrix *m, const struct em_plan_options *o,
+		   const struct em_interp_list **interps, struct em_interp_list *own,
+		   struct em_workload_plan *wp, struct em_error *e)
 {
 	const struct em_workload *w = wp->w;
 	const char *file = m->file;
-	char *mdir = em_path_dir(a, o->matrix_path ? o->matrix_path : file);
-	if (!mdir)
-		return em_err_nomem(e);
 	char where[EM_ERROR_WHERE_MAX];
 
 	/* the platform */
@@ -948,10 +945,28 @@ static int plan_workload(struct em_arena *a, struct em_source *src, const struct
 	/* the Python */
 	if (!w->python.value)
 		return em_err(e, EM_EINVAL, file, "workload '%s' has no python", w->name);
+	wp->host_target = host_target;
 	int rc = choose_python(a, wp, file, interps, own, host_target, e);
 	if (rc)
 		return rc;
 	em_python_name(&wp->target.py, wp->python_name, sizeof wp->python_name);
+	return 0;
+}
+
+static int plan_workload(struct em_arena *a, struct em_source *src, const struct em_matrix *m,
+			 const struct em_plan_options *o, const struct em_interp_list **interps,
+			 struct em_interp_list *own, struct em_workload_plan *wp, struct em_error *e)
+{
+	const struct em_workload *w = wp->w;
+	const char *file = m->file;
+	char *mdir = em_path_dir(a, o->matrix_path ? o->matrix_path : file);
+	if (!mdir)
+		return em_err_nomem(e);
+	char where[EM_ERROR_WHERE_MAX];
+	int rc = em_plan_target(a, m, o, interps, own, wp, e);
+	if (rc)
+		return rc;
+
 	struct em_tagset tags;
 	rc = em_tags_for_target(a, &wp->target, &tags, e);
 	if (rc)
@@ -1133,6 +1148,7 @@ int em_plan_build(struct em_arena *a, struct em_source *src, const struct em_mat
 		if (wp->status)
 			out->nfailed++;
 	}
+	out->found = own;
 	return 0;
 }
 

@@ -29,5 +29,7 @@
 #include "envmatrix/plan.h"
 #include "envmatrix/install.h"
 #include "envmatrix/venv.h"
+#include "envmatrix/cache.h"
+#include "envmatrix/apply.h"
 
 #endif

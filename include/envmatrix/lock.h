@@ -113,6 +113,8 @@ struct em_lock_package {
 	struct em_lock_file *wheels;
 	bool has_sdist;              /* an sdist is listed (envmatrix cannot install it) */
 	bool has_other_source;       /* vcs, directory or archive */
+	struct em_lock_file *archive; /* [packages.archive] (a wheel when its name ends
+				       * in .whl), NULL when absent */
 	uint32_t ndeps;
 	const char **deps;           /* [[packages.dependencies]] names (informational) */
 	bool requested;              /* [packages.tool.envmatrix] requested = true */

@@ -115,6 +115,9 @@ struct em_workload {
 	struct em_setting index_url;       /* inherited */
 	struct em_setting torch_index_url; /* inherited */
 	struct em_setting cuda_driver;     /* inherited; NULL means auto */
+	struct em_setting python_home;     /* inherited: the base Python's installation
+					    * folder (needed to apply a workload whose
+					    * platform is not this machine's) */
 	struct em_setting requirements;    /* a requirements file, relative to the matrix */
 	uint32_t nfind_links;              /* [matrix]'s unless the workload has a
 					    * find-links key (an empty one means none) */
@@ -134,6 +137,7 @@ struct em_matrix {
 	struct em_setting torch_index_url; /* https://download.pytorch.org/whl when unset */
 	struct em_setting python_mirror;
 	struct em_setting cuda_driver;
+	struct em_setting python_home;
 	struct em_setting cache_dir;
 	struct em_setting link_mode;       /* auto (when unset), clone, hardlink, copy */
 	struct em_setting jobs;

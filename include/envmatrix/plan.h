@@ -62,6 +62,7 @@ struct em_workload_plan {
 	char platform_name[64];
 	char python_name[32];
 	const char *python_from;    /* "matrix" (exact) or the interpreter's path */
+	bool host_target;           /* the platform is this machine's */
 	const char *variant;        /* "cu126", "cpu", NULL without torch */
 	const char *variant_why;    /* how it was chosen, for --verbose */
 	const char *torch_index;    /* the variant index URL, NULL without torch */
@@ -97,6 +98,9 @@ struct em_plan {
 	uint32_t n;
 	struct em_workload_plan *w;
 	uint32_t nfailed;
+	/* the interpreters discovered while planning (n = 0 when none were
+	 * needed or o->interps was given), for reuse by the caller */
+	struct em_interp_list found;
 };
 
 /* Plan every (selected) workload. A workload's own problems are recorded in
@@ -105,6 +109,14 @@ struct em_plan {
  * only, out of memory). */
 int em_plan_build(struct em_arena *a, struct em_source *src, const struct em_matrix *m,
 		  const struct em_plan_options *o, struct em_plan *out, struct em_error *e);
+
+/* Settle only a workload's target, as em_plan_build does first: wp->w
+ * must be set; fills target, platform_name, python_name, python_from and
+ * host_target. Interpreters are discovered into *own on first need when
+ * *interps is NULL. */
+int em_plan_target(struct em_arena *a, const struct em_matrix *m, const struct em_plan_options *o,
+		   const struct em_interp_list **interps, struct em_interp_list *own,
+		   struct em_workload_plan *wp, struct em_error *e);
 
 /* Write the changed locks (atomically). */
 int em_plan_write_locks(const struct em_plan *p, struct em_error *e);

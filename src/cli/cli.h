@@ -17,7 +17,8 @@ enum {
 	EXIT_OK = 0,
 	EXIT_FAIL = 1,  /* the operation failed or the input was invalid */
 	EXIT_USAGE = 2, /* the command line was wrong */
-	EXIT_STALE = 3  /* plan --check: a lock is out of date */
+	EXIT_STALE = 3, /* plan --check, apply --locked, status --check: out of date */
+	EXIT_INTERRUPTED = 130 /* Ctrl-C (SIGINT) or SIGTERM stopped apply */
 };
 
 /* ---- global state set by main ---- */
@@ -95,8 +96,31 @@ int cli_put_json(struct json_t *value);
 int cli_read_lines(FILE *f, char ***out, char **storage);
 
 /* ---- commands ---- */
+int cmd_apply(int argc, char **argv);
 int cmd_debug(int argc, char **argv);
 int cmd_plan(int argc, char **argv);
+int cmd_python(int argc, char **argv);
+int cmd_rollback(int argc, char **argv);
+int cmd_run(int argc, char **argv);
+int cmd_shell(int argc, char **argv);
+int cmd_status(int argc, char **argv);
+
+/* ---- the matrix (load.c) ---- */
+/* Read and parse -f FILE (NULL: matrix.ini); *file is the path used.
+ * Prints the error; returns an exit code. */
+int cli_load_matrix(struct em_arena *a, const char *opt_file, struct em_matrix *m,
+		    const char **file);
+/* The workload, or NULL after an error naming the matrix's workloads. */
+const struct em_workload *cli_find_workload(const struct em_matrix *m, const char *name);
+/* The matrix, workload name and its venv's paths, for commands that use an
+ * existing environment: an error (printed) when the venv does not exist.
+ * Returns an exit code. */
+int cli_load_workload(struct em_arena *a, const char *opt_file, const char *name,
+		      struct em_matrix *m, const struct em_workload **w, struct em_venv_paths *p);
+/* Take the matrix's apply lock; with wait, say who holds it and wait.
+ * Prints the error; returns an exit code. */
+int cli_take_lock(struct em_arena *a, const char *file, const char *command, bool wait,
+		  struct em_state_lock *l);
 
 /* debug subcommands (src/cli/debug_*.c) */
 int debug_version(int argc, char **argv);

@@ -13,8 +13,14 @@ struct command {
 
 /* sorted by name */
 static const struct command commands[] = {
+	{ "apply", cmd_apply, "build each workload's environment from its lock (snapshot kept)" },
 	{ "debug", cmd_debug, "look inside the packaging-standards engine" },
 	{ "plan", cmd_plan, "resolve every workload and write its lock (pylock.<workload>.toml)" },
+	{ "python", cmd_python, "list the Python interpreters workloads can use" },
+	{ "rollback", cmd_rollback, "put a workload's previous environment back" },
+	{ "run", cmd_run, "run a command inside a workload's environment" },
+	{ "shell", cmd_shell, "print the command that activates a workload's environment" },
+	{ "status", cmd_status, "show each workload's environment, lock and snapshot" },
 };
 
 static const char *const main_usage =

@@ -1,10 +1,13 @@
 #!/bin/sh
-# test_demo.sh - the offline demo (matrices/demo.ini): its committed indexes
-# are exactly what matrices/demo/index.spec builds, and it plans offline
+# test_demo.sh - the offline demo behind `make run` (mk/demo.sh on
+# matrices/demo.ini): its committed indexes are exactly what
+# matrices/demo/index.spec builds, it applies two workloads on the newest
+# two Pythons here with real wheels and no network, and runs again cleanly
 . "$(dirname "$0")/lib.sh"
 
 MKINDEX=${MKINDEX:-$(dirname "$EM")/tools/mkindex}
 top=$(cd "$(dirname "$0")/../.." && pwd)
+export ENVMATRIX_CACHE_DIR="$T_TMP/cache"
 
 t_run "$MKINDEX" "$top/matrices/demo/index.spec" "$T_TMP/built"
 if [ "$T_RC" = 0 ] && diff -r "$T_TMP/built/simple" "$top/matrices/demo/simple" >/dev/null &&
@@ -16,20 +19,44 @@ else
 fi
 
 D="$T_TMP/demo"
-mkdir -p "$D"
-cp -R "$top/matrices/demo.ini" "$top/matrices/demo" "$D/"
-t_run sh -c "cd '$D' && '$EM' plan -f demo.ini"
-if [ "$T_RC" = 0 ] && printf '%s\n' "$T_OUT" | grep -q '^vlm .*2\.8\.0+cpu .*cpu ' &&
-	printf '%s\n' "$T_OUT" | grep -q '^legacy .*2\.6\.0+cpu .*cpu '; then
-	t_pass "the demo plans offline"
+t_run sh "$top/mk/demo.sh" "$EM" "$D"
+py_vlm=$(sed -n '/^\[vlm\]/,/^\[/s/^python = //p' "$D/demo.ini")
+py_legacy=$(sed -n '/^\[legacy\]/,/^\[/s/^python = //p' "$D/demo.ini")
+if [ "$T_RC" = 0 ] && printf '%s\n' "$T_OUT" | grep -q "^vlm  *built  *$py_vlm  *2\.8\.0+cpu " &&
+	printf '%s\n' "$T_OUT" | grep -q "^legacy  *built  *$py_legacy  *2\.6\.0+cpu "; then
+	t_pass "make run's demo builds both workloads offline (python $py_vlm and $py_legacy)"
 else
-	t_fail "the demo plans offline" "exit $T_RC" "$T_OUT" "$T_ERR"
+	t_fail "the demo applies offline" "exit $T_RC" "$T_OUT" "$T_ERR"
 fi
+series=$("$EM" python list | awk '$2 == "cpython" && $1 !~ /t$/ {split($1, v, "."); print v[1] "." v[2]}' | sort -u | wc -l)
+if [ "$(printf '%s\n' "$T_OUT" | awk '/^[a-z]+ +built/ {print $3}' | sort -u | wc -l)" = 2 ] || [ "$series" -lt 2 ]; then
+	t_pass "the two workloads run on two different Pythons where the machine has two"
+else
+	t_fail "two Pythons" "$T_OUT"
+fi
+printf '%s\n' "$T_OUT" | grep -q '^numpy 2.2.6 torch 2.8.0+cpu$' &&
+	printf '%s\n' "$T_OUT" | grep -q '^numpy 1.26.4 torch 2.6.0+cpu$' &&
+	t_pass "each workload's console script reports its own numpy and torch" || t_fail "demo-report" "$T_OUT"
+printf '%s\n' "$T_OUT" | grep -q "^pip [0-9.]* from $D/envs/vlm/.venv/lib/python" &&
+	t_pass "the real pip runs inside vlm's venv" || t_fail "pip in the demo" "$T_OUT"
+printf '%s\n' "$T_OUT" | grep -q "^$py_legacy $D/envs/legacy/.venv-legacy DEMO_LEGACY=1\$" &&
+	t_pass "legacy runs its Python with its env.DEMO_LEGACY" || t_fail "legacy env" "$T_OUT"
 "$EM" debug lock "$D/pylock.legacy.toml" | grep -q '^package	numpy	1.26.4	' &&
 	"$EM" debug lock "$D/pylock.vlm.toml" | grep -q '^package	numpy	2.2.6	' &&
 	t_pass "the two workloads hold different numpy versions" || t_fail "demo versions"
+
+t_run sh "$top/mk/demo.sh" "$EM" "$D"
+[ "$T_RC" = 0 ] && [ "$(printf '%s\n' "$T_OUT" | grep -c ' unchanged ')" = 2 ] &&
+	printf '%s\n' "$T_OUT" | grep -q '^vlm  *current ' &&
+	t_pass "running the demo again changes nothing" || t_fail "demo again" "$T_OUT" "$T_ERR"
 t_run sh -c "cd '$D' && ENVMATRIX_CUDA_DRIVER=560.35.03 '$EM' plan -f demo.ini"
 printf '%s\n' "$T_OUT" | grep -q '^vlm: torch 2.8.0+cpu -> 2.8.0+cu126 (switched)' &&
 	t_pass "a driver switches vlm to the cu126 variant" || t_fail "demo variant switch" "$T_OUT"
+t_run sh -c "cd '$D' && ENVMATRIX_CUDA_DRIVER=560.35.03 '$EM' apply -f demo.ini vlm"
+[ "$T_RC" = 0 ] && [ "$("$EM" run -f "$D/demo.ini" vlm demo-report)" = "numpy 2.2.6 torch 2.8.0+cu126" ] &&
+	t_pass "applying the cu126 plan swaps vlm's torch" || t_fail "apply cu126" "$T_OUT" "$T_ERR"
+t_run "$EM" rollback -f "$D/demo.ini" vlm
+[ "$T_RC" = 0 ] && [ "$("$EM" run -f "$D/demo.ini" vlm demo-report)" = "numpy 2.2.6 torch 2.8.0+cpu" ] &&
+	t_pass "rollback vlm brings the cpu torch back" || t_fail "demo rollback" "$T_OUT" "$T_ERR"
 
 t_done

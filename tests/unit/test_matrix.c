@@ -455,6 +455,38 @@ static void test_inheritance(void **state)
 	em_arena_release(&a);
 }
 
+static void test_python_home(void **state)
+{
+	(void)state;
+	static const char text[] =
+		"[matrix]\n"
+		"platform = windows-x86_64\n"
+		"python = 3.12.10\n"
+		"python-home = C:\\Python312\n"          /* 4 */
+		"\n"
+		"[one]\n"
+		"path = one\n"
+		"\n"
+		"[two]\n"
+		"path = two\n"
+		"python = 3.11.9\n"
+		"python-home = pythons/311\n";             /* 12 */
+	struct em_arena a;
+	em_arena_init(&a);
+	struct em_matrix m;
+	parse_ok(&a, text, &m);
+	assert_string_equal(m.python_home.value, "C:\\Python312");
+	const struct em_workload *one = em_matrix_find(&m, "one");
+	const struct em_workload *two = em_matrix_find(&m, "two");
+	assert_string_equal(one->python_home.value, "C:\\Python312");
+	assert_int_equal(one->python_home.line, 4);
+	assert_string_equal(two->python_home.value, "pythons/311");
+	assert_int_equal(two->python_home.line, 12);
+	em_arena_release(&a);
+	static const char url[] = "[w]\npython = 3.12.1\npython-home = https://x.test/py\n";
+	expect_error(url, sizeof url - 1, EM_EINVAL, "matrix.ini:3", "python-home");
+}
+
 static void test_inherited_cuda_without_torch(void **state)
 {
 	(void)state;
@@ -1443,6 +1475,7 @@ int main(void)
 		cmocka_unit_test(test_full_structure),
 		cmocka_unit_test(test_defaults),
 		cmocka_unit_test(test_inheritance),
+		cmocka_unit_test(test_python_home),
 		cmocka_unit_test(test_inherited_cuda_without_torch),
 		cmocka_unit_test(test_semicolons),
 		cmocka_unit_test(test_layout),

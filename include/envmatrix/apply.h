@@ -1,0 +1,191 @@
+/* apply.h - from locks to environments, and back to the previous ones
+ *
+ * Applying a workload builds its environment in a staging folder beside
+ * the target, then swaps it in: the environment that was there (whoever
+ * made it) becomes the snapshot <venv>-original, replacing an older one.
+ * A journal written before the swap lets the next run finish or undo a
+ * swap that a crash interrupted, so the target is always a complete old or
+ * new environment. Rolling back swaps the environment and its snapshot.
+ *
+ *   <root>                       the environment
+ *   <root>-original              the snapshot (the previous environment)
+ *   <root>.envmatrix-staging     the next environment, being built
+ *   <root>.envmatrix-trash       an old snapshot on its way out
+ *   <root>.envmatrix-swap        the journal of a swap in progress
+ *   <root>/pylock.toml           the lock the environment was built from
+ *   <matrix dir>/.envmatrix/     state: the apply lock (one apply at a time)
+ */
+#ifndef ENVMATRIX_APPLY_H
+#define ENVMATRIX_APPLY_H
+
+#include <signal.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "envmatrix/arena.h"
+#include "envmatrix/error.h"
+#include "envmatrix/install.h"
+#include "envmatrix/lock.h"
+#include "envmatrix/matrix.h"
+#include "envmatrix/plan.h"
+#include "envmatrix/source.h"
+#include "envmatrix/tags.h"
+#include "envmatrix/target.h"
+
+/* ---- what a lock installs on a target (no I/O) ---- */
+
+struct em_install_item {
+	const struct em_lock_package *pkg;
+	const struct em_lock_file *wheel; /* the best wheel for the target */
+	const char *location;             /* its URL, or an absolute path */
+};
+
+/* The packages of l that apply to target t (markers evaluated, PEP 751:
+ * extras empty, dependency groups the lock's default-groups) with the best
+ * wheel of each for tags. The lock's requires-python and environments must
+ * admit the target. Errors name the lock file (lock_path, for messages and
+ * relative paths) and line and the package: one without a compatible
+ * wheel, only an sdist or another source, a wheel without sha256, a wheel
+ * whose name is another project's, a package listed twice. */
+int em_lock_install_set(struct em_arena *a, const struct em_lock *l, const char *lock_path,
+			const struct em_target *t, const struct em_tagset *tags,
+			struct em_install_item **items, uint32_t *n, struct em_error *e);
+
+/* ---- a workload's environment on disk ---- */
+
+#define EM_VENV_LOCK_NAME "pylock.toml" /* inside the environment */
+#define EM_STATE_DIR ".envmatrix"       /* beside the matrix */
+
+struct em_venv_paths {
+	const char *root;
+	const char *snapshot;
+	const char *staging;
+	const char *trash;
+	const char *journal;
+};
+
+/* The paths of workload w of the matrix at matrix_path: root is
+ * <matrix dir>/<path>/<venv> (path may be absolute), made absolute. */
+int em_venv_paths(struct em_arena *a, const char *matrix_path, const struct em_workload *w,
+		  struct em_venv_paths *out, struct em_error *e);
+
+/* Finish a swap that a crash interrupted after the new environment was in
+ * place, or undo one interrupted before, then remove leftovers (a staging
+ * folder, a trash folder). *what (may be NULL) gets a short description
+ * of what was done, or NULL when there was nothing to do. */
+int em_venv_recover(struct em_arena *a, const struct em_venv_paths *p, const char **what,
+		    struct em_error *e);
+
+/* Put the complete staging folder in place: root (when it exists) becomes
+ * the snapshot, replacing an older snapshot. Journaled; the old snapshot
+ * is deleted last. */
+int em_venv_swap_in(const struct em_venv_paths *p, struct em_error *e);
+
+/* Swap root and snapshot (a second rollback undoes the first).
+ * EM_ENOTFOUND with a message naming the snapshot when there is none. */
+int em_venv_rollback(const struct em_venv_paths *p, struct em_error *e);
+
+/* What is at root, read without running anything. */
+struct em_venv_state {
+	bool exists;          /* root exists */
+	bool has_snapshot;
+	bool by_envmatrix;    /* pyvenv.cfg has envmatrix's keys */
+	const char *lock_text;/* root/pylock.toml, NULL when absent */
+	size_t lock_len;
+	const char *python;   /* pyvenv.cfg version_info (or version), NULL */
+	const char *home;     /* pyvenv.cfg home, NULL */
+	const char *torch;    /* the installed torch version, NULL without */
+	const char *variant;  /* cu126, cpu... from the lock or torch's local label */
+	const char *snapshot_python;
+	const char *snapshot_torch;
+};
+
+int em_venv_state_read(struct em_arena *a, const struct em_venv_paths *p,
+		       struct em_venv_state *out, struct em_error *e);
+
+/* ---- one apply at a time per matrix ---- */
+
+struct em_state_lock {
+	int fd; /* -1 when not held */
+};
+
+/* Take <matrix dir>/.envmatrix/apply.lock for command ("apply",
+ * "rollback"). Without block, a lock held by another process is EM_EBUSY
+ * with a message naming its process and command; with block, wait for it.
+ * The lock goes with the process, so a crash never leaves it held. */
+int em_state_lock_take(struct em_arena *a, const char *matrix_path, const char *command,
+		       bool block, struct em_state_lock *out, struct em_error *e);
+void em_state_lock_release(struct em_state_lock *l);
+
+/* ---- apply ---- */
+
+enum em_apply_outcome {
+	EM_APPLY_UNCHANGED,   /* the environment already matches its lock */
+	EM_APPLY_BUILT,       /* built and swapped in */
+	EM_APPLY_WOULD_BUILD, /* --dry-run */
+	EM_APPLY_STALE,       /* --locked and the lock is out of date */
+	EM_APPLY_FAILED,
+	EM_APPLY_SKIPPED      /* not tried: an earlier failure (--fail-fast, --locked) */
+};
+const char *em_apply_outcome_name(enum em_apply_outcome o);
+
+enum em_apply_event_kind {
+	EM_EV_RECOVERED, /* detail: what was done to an interrupted swap */
+	EM_EV_BUILD,     /* a workload's build starts (total: packages) */
+	EM_EV_PACKAGE,   /* detail: a package being installed (done of total) */
+	EM_EV_SWAPPED,   /* detail: the new environment's path */
+	EM_EV_FINISHED   /* a workload is done (any outcome) */
+};
+
+struct em_apply_event {
+	enum em_apply_event_kind kind;
+	const char *workload;
+	const char *detail;
+	uint32_t done, total;
+};
+
+struct em_apply_options {
+	struct em_plan_options plan; /* matrix_path, only, upgrade, driver_env, host,
+				      * interps */
+	bool frozen;    /* install the locks as they are, without planning */
+	bool locked;    /* plan, and fail (EM_APPLY_STALE) when a lock would change */
+	bool dry_run;   /* change nothing; say what would be built */
+	bool force;     /* rebuild even environments that match their locks */
+	bool fail_fast; /* stop at the first failed workload */
+	volatile sig_atomic_t *cancel; /* set (by a signal handler) to stop */
+	void (*event)(void *ctx, const struct em_apply_event *ev);
+	void *ctx;
+};
+
+struct em_workload_apply {
+	const struct em_workload *w;
+	enum em_apply_outcome outcome;
+	const char *reason;          /* why it is (or would be) built */
+	struct em_error err;         /* FAILED, STALE */
+	struct em_workload_plan *plan; /* target, lock and changes (frozen: from the lock) */
+	struct em_venv_paths paths;
+	bool replaced;               /* an existing environment became the snapshot */
+	uint32_t npackages;
+	uint32_t nunpacked;          /* wheels unpacked into the cache by this run */
+	uint64_t files, bytes;
+	enum em_link_mode link_used;
+	double seconds;
+};
+
+struct em_apply {
+	const struct em_matrix *m;
+	uint32_t n;
+	struct em_workload_apply *w;
+	uint32_t nfailed, nstale, nbuilt;
+};
+
+/* Apply every selected workload. Per-workload problems are recorded in
+ * out->w[i] and the others go on (unless fail_fast); the return value is
+ * for problems with the run as a whole (an unknown workload, no cache,
+ * out of memory, EM_ECANCELED when *cancel was set). The caller holds the
+ * state lock. */
+int em_apply_run(struct em_arena *a, struct em_source *src, const struct em_matrix *m,
+		 const struct em_apply_options *o, struct em_apply *out, struct em_error *e);
+
+#endif

@@ -1,0 +1,481 @@
+/* apply.c - the transaction: plan (or read the locks), build each changed
+ * workload's environment in its staging folder, swap it in
+ *
+ * Nothing before the swap touches an existing environment: the staging
+ * folder is the only place written (besides the cache and the locks), and
+ * it is removed when anything fails.
+ */
+#include "envmatrix/apply.h"
+#include "envmatrix/cache.h"
+#include "envmatrix/fs.h"
+#include "envmatrix/interp.h"
+#include "envmatrix/tags.h"
+#include "envmatrix/venv.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#define MAX_LOCK (64u << 20)
+
+const char *em_apply_outcome_name(enum em_apply_outcome o)
+{
+	switch (o) {
+	case EM_APPLY_UNCHANGED: return "unchanged";
+	case EM_APPLY_BUILT: return "built";
+	case EM_APPLY_WOULD_BUILD: return "would build";
+	case EM_APPLY_STALE: return "stale";
+	case EM_APPLY_FAILED: return "failed";
+	case EM_APPLY_SKIPPED: return "skipped";
+	}
+	return "?";
+}
+
+struct run {
+	struct em_arena *a;
+	const struct em_matrix *m;
+	const struct em_apply_options *o;
+	const char *mdir;
+	const struct em_interp_list *interps;
+	struct em_interp_list own;
+	struct em_cache cache;
+	bool cache_open;
+};
+
+static void emit(const struct run *r, enum em_apply_event_kind k, const char *workload,
+		 const char *detail, uint32_t done, uint32_t total)
+{
+	if (!r->o->event)
+		return;
+	struct em_apply_event ev = { k, workload, detail, done, total };
+	r->o->event(r->o->ctx, &ev);
+}
+
+static bool canceled(const struct run *r)
+{
+	return r->o->cancel && *r->o->cancel;
+}
+
+static double now_s(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static bool same_python(const struct em_python *x, const struct em_python *y)
+{
+	return x->major == y->major && x->minor == y->minor && x->micro == y->micro &&
+	       x->freethreaded == y->freethreaded && !strcmp(x->pre, y->pre);
+}
+
+/* ---- frozen: the target and lock from the lock file ---- */
+
+static int read_lock(struct run *r, struct em_workload_plan *wp, struct em_error *e)
+{
+	const struct em_workload *w = wp->w;
+	char lname[256];
+	if (!em_lock_file_name(w->name, lname, sizeof lname))
+		return em_err(e, EM_EINVAL, r->m->file, "workload name '%s' cannot name a lock file",
+			      w->name);
+	wp->lock_path = em_path_join(r->a, r->mdir, lname);
+	if (!wp->lock_path)
+		return em_err_nomem(e);
+	int rc = em_read_file(r->a, wp->lock_path, MAX_LOCK, &wp->lock_text, &wp->lock_len, e);
+	if (rc == EM_ENOTFOUND)
+		return em_err(e, EM_ENOTFOUND, wp->lock_path,
+			      "no lock for workload '%s'; run 'envmatrix plan' first, or apply "
+			      "without --frozen", w->name);
+	if (rc)
+		return rc;
+	rc = em_lock_parse(r->a, wp->lock_text, wp->lock_len, wp->lock_path, &wp->lock, e);
+	if (rc)
+		return rc;
+	wp->had_lock = true;
+	if (wp->lock.workload && strcmp(wp->lock.workload, w->name))
+		return em_err(e, EM_EINVAL, wp->lock_path,
+			      "the lock is for workload '%s', not '%s'", wp->lock.workload, w->name);
+	/* the target: what the lock was planned for, else the matrix's */
+	if (wp->lock.platform && wp->lock.python) {
+		struct em_platform lp;
+		struct em_python py;
+		if (em_platform_parse(wp->lock.platform, &lp, e) ||
+		    em_python_parse(wp->lock.python, &py, e)) {
+			em_err_prefix_where(e, "%s: [tool.envmatrix]", wp->lock_path);
+			return e ? e->code : EM_EINVAL;
+		}
+		const struct em_platform *host = r->o->plan.host;
+		wp->host_target = host && lp.os == host->os && lp.arch == host->arch &&
+				  lp.libc == host->libc;
+		wp->target.plat = wp->host_target ? *host : lp;
+		wp->target.py = py;
+		wp->python_from = "lock";
+		em_platform_name(&wp->target.plat, wp->platform_name, sizeof wp->platform_name);
+		em_python_name(&wp->target.py, wp->python_name, sizeof wp->python_name);
+	} else {
+		rc = em_plan_target(r->a, r->m, &r->o->plan, &r->interps, &r->own, wp, e);
+		if (rc)
+			return rc;
+	}
+	wp->variant = wp->lock.torch_variant;
+	for (uint32_t i = 0; i < wp->lock.npackages; i++)
+		if (!strcmp(wp->lock.packages[i].name, "torch"))
+			wp->torch_version = wp->lock.packages[i].version;
+	return 0;
+}
+
+/* ---- the base interpreter ---- */
+
+static bool in_a_venv(struct em_arena *a, const char *exe)
+{
+	char *dir = em_path_dir(a, exe);
+	char *up = dir ? em_path_dir(a, dir) : NULL;
+	struct stat st;
+	char *c1 = dir ? em_arena_printf(a, "%s/pyvenv.cfg", dir) : NULL;
+	char *c2 = up ? em_arena_printf(a, "%s/pyvenv.cfg", up) : NULL;
+	return (c1 && stat(c1, &st) == 0) || (c2 && stat(c2, &st) == 0);
+}
+
+static int base_python(struct run *r, const struct em_workload_plan *wp,
+		       struct em_base_python *out, struct em_error *e)
+{
+	const struct em_workload *w = wp->w;
+	memset(out, 0, sizeof *out);
+	if (w->python_home.value) {
+		char *home = em_path_join(r->a, r->mdir, w->python_home.value);
+		home = home ? em_path_absolute(r->a, home) : NULL;
+		if (!home)
+			return em_err_nomem(e);
+		int rc = em_base_python_from_home(r->a, home, &wp->target.plat, &wp->target.py, out, e);
+		if (rc)
+			em_err_prefix_where(e, "python-home, %s:%u", r->m->file,
+					    (unsigned)w->python_home.line);
+		return rc;
+	}
+	if (!wp->host_target)
+		return em_err(e, EM_ENOTFOUND, r->m->file,
+			      "workload '%s' is for %s, not this machine: set python-home to a "
+			      "Python %s installation for that platform", w->name, wp->platform_name,
+			      wp->python_name);
+	const char *exe = NULL;
+	if (wp->python_from && wp->python_from[0] == '/') {
+		exe = wp->python_from;
+	} else {
+		if (!r->interps) {
+			int rc = em_interp_discover(r->a, &r->own, e);
+			if (rc)
+				return rc;
+			r->interps = &r->own;
+		}
+		for (uint32_t i = 0; i < r->interps->n && !exe; i++)
+			if (same_python(&r->interps->items[i].py, &wp->target.py))
+				exe = r->interps->items[i].path;
+		if (!exe)
+			return em_err(e, EM_ENOTFOUND, r->m->file,
+				      "workload '%s' needs Python %s, which is not on this machine "
+				      "(looked in PATH and pyenv): install it, set python-home to "
+				      "its installation, or use python = %u.%u to take the newest "
+				      "%u.%u here", w->name, wp->python_name, wp->target.py.major,
+				      wp->target.py.minor, wp->target.py.major, wp->target.py.minor);
+	}
+	if (in_a_venv(r->a, exe))
+		return em_err(e, EM_EINVAL, exe,
+			      "is inside a virtual environment; name its base interpreter "
+			      "(pyvenv.cfg's home) for workload '%s'", w->name);
+	return em_base_python_from_executable(r->a, exe, &wp->target.plat, &wp->target.py, out, e);
+}
+
+/* ---- building ---- */
+
+static int open_cache(struct run *r, struct em_error *e)
+{
+	if (r->cache_open)
+		return 0;
+	const char *dir = r->m->cache_dir.value;
+	char *abs = dir ? em_path_join(r->a, r->mdir, dir) : NULL;
+	int rc = em_cache_open(&r->cache, r->a, abs, e);
+	if (rc) {
+		if (dir)
+			em_err_prefix_where(e, "cache-dir, %s:%u", r->m->file,
+					    (unsigned)r->m->cache_dir.line);
+		return rc;
+	}
+	r->cache_open = true;
+	return 0;
+}
+
+static int build(struct run *r, struct em_workload_apply *wa, struct em_error *e)
+{
+	struct em_workload_plan *wp = wa->plan;
+	const struct em_workload *w = wa->w;
+	const struct em_venv_paths *p = &wa->paths;
+	struct em_arena *a = r->a;
+
+	enum em_link_mode link = EM_LINK_AUTO;
+	if (r->m->link_mode.value) {
+		int rc = em_link_mode_parse(r->m->link_mode.value, &link, e);
+		if (rc) {
+			em_err_prefix_where(e, "%s:%u", r->m->file, (unsigned)r->m->link_mode.line);
+			return rc;
+		}
+	}
+	struct em_tagset tags;
+	struct em_install_item *items;
+	uint32_t nitems;
+	int rc = em_tags_for_target(a, &wp->target, &tags, e);
+	if (!rc)
+		rc = em_lock_install_set(a, &wp->lock, wp->lock_path, &wp->target, &tags, &items,
+					 &nitems, e);
+	if (rc)
+		return rc;
+	wa->npackages = nitems;
+	struct em_base_python base;
+	if ((rc = base_python(r, wp, &base, e)) || (rc = open_cache(r, e)))
+		return rc;
+
+	struct em_venv_layout final, stage;
+	if ((rc = em_venv_layout(a, p->root, &wp->target.plat, &wp->target.py, &final, e)) ||
+	    (rc = em_venv_layout(a, p->staging, &wp->target.plat, &wp->target.py, &stage, e)))
+		return rc;
+	const char **names = em_arena_array(a, w->nenv ? w->nenv : 1, sizeof *names);
+	const char **values = em_arena_array(a, w->nenv ? w->nenv : 1, sizeof *values);
+	char *matrix_abs = em_path_absolute(a, r->o->plan.matrix_path ? r->o->plan.matrix_path
+								       : r->m->file);
+	if (!names || !values || !matrix_abs)
+		return em_err_nomem(e);
+	for (uint32_t i = 0; i < w->nenv; i++) {
+		names[i] = w->env[i].name;
+		values[i] = w->env[i].value;
+	}
+	struct em_venv_info info = { w->name, w->name, matrix_abs, w->nenv,
+				     (const char *const *)names, (const char *const *)values };
+
+	emit(r, EM_EV_BUILD, w->name, p->root, 0, nitems);
+	if ((rc = em_remove_tree(p->staging, e)))
+		return rc;
+	rc = em_venv_create(a, p->staging, p->root, &wp->target.plat, &base, &info, e);
+	for (uint32_t i = 0; i < nitems && !rc; i++) {
+		const struct em_install_item *it = &items[i];
+		if (canceled(r)) {
+			rc = em_err(e, EM_ECANCELED, w->name, "interrupted");
+			break;
+		}
+		emit(r, EM_EV_PACKAGE, w->name, it->pkg->name, i, nitems);
+		char *dir;
+		bool fresh;
+		rc = em_cache_unpacked(&r->cache, a, it->location, it->wheel->name,
+				       it->wheel->sha256, it->wheel->size, &dir, &fresh, e);
+		if (rc) {
+			em_err_prefix_where(e, "package '%s'", it->pkg->name);
+			break;
+		}
+		wa->nunpacked += fresh;
+		struct em_install_opts io = {
+			.dest = &stage.scheme,
+			.python = final.python,
+			.os = wp->target.plat.os,
+			.link = link,
+			.requested = it->pkg->requested,
+			.jobs = r->m->njobs,
+		};
+		struct em_install_result res;
+		rc = em_wheel_install(dir, it->wheel->name, &io, &res, e);
+		if (rc)
+			break;
+		wa->files += res.files;
+		wa->bytes += res.bytes;
+		wa->link_used = res.link_used;
+	}
+	if (!rc) {
+		char *lp = em_arena_printf(a, "%s/" EM_VENV_LOCK_NAME, p->staging);
+		rc = lp ? em_write_file_atomic(lp, wp->lock_text, wp->lock_len, 0644, e)
+			: em_err_nomem(e);
+	}
+	if (!rc && canceled(r))
+		rc = em_err(e, EM_ECANCELED, w->name, "interrupted");
+	if (!rc) {
+		/* the new tree reaches the disk before the swap makes it the
+		 * environment */
+		int fd = open(p->staging, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+		if (fd >= 0) {
+			syncfs(fd);
+			close(fd);
+		}
+		struct stat st;
+		wa->replaced = lstat(p->root, &st) == 0;
+		rc = em_venv_swap_in(p, e);
+	}
+	if (rc) {
+		em_remove_tree(p->staging, NULL);
+		wa->replaced = false;
+		return rc;
+	}
+	emit(r, EM_EV_SWAPPED, w->name, p->root, nitems, nitems);
+	return 0;
+}
+
+/* ---- the run ---- */
+
+static bool selected(const struct em_apply_options *o, const char *name)
+{
+	if (!o->plan.nonly)
+		return true;
+	for (uint32_t k = 0; k < o->plan.nonly; k++)
+		if (!strcmp(o->plan.only[k], name))
+			return true;
+	return false;
+}
+
+static void fail(struct em_apply *out, struct em_workload_apply *wa, const struct em_error *err)
+{
+	wa->outcome = EM_APPLY_FAILED;
+	wa->err = *err;
+	out->nfailed++;
+}
+
+static void apply_one(struct run *r, struct em_apply *out, struct em_workload_apply *wa)
+{
+	struct em_error e;
+	em_error_clear(&e);
+	double t0 = now_s();
+	const struct em_apply_options *o = r->o;
+	const char *name = wa->w->name;
+	if (em_venv_paths(r->a, o->plan.matrix_path ? o->plan.matrix_path : r->m->file, wa->w,
+			  &wa->paths, &e)) {
+		fail(out, wa, &e);
+		return;
+	}
+	if (!o->dry_run) {
+		const char *what;
+		if (em_venv_recover(r->a, &wa->paths, &what, &e)) {
+			fail(out, wa, &e);
+			return;
+		}
+		if (what)
+			emit(r, EM_EV_RECOVERED, name, what, 0, 0);
+	}
+	struct em_venv_state st;
+	em_venv_state_read(r->a, &wa->paths, &st, NULL);
+	const struct em_workload_plan *wp = wa->plan;
+	wa->npackages = wp->lock.npackages; /* the install set's count once built */
+	bool same = st.lock_text && st.lock_len == wp->lock_len &&
+		    !memcmp(st.lock_text, wp->lock_text, wp->lock_len);
+	if (!st.exists)
+		wa->reason = "not installed";
+	else if (!st.lock_text)
+		wa->reason = "not made by envmatrix";
+	else if (!same)
+		wa->reason = "lock changed";
+	else if (o->force)
+		wa->reason = "forced";
+	else
+		wa->reason = NULL;
+	if (!wa->reason) {
+		wa->outcome = EM_APPLY_UNCHANGED;
+	} else if (o->dry_run) {
+		wa->outcome = EM_APPLY_WOULD_BUILD;
+	} else if (build(r, wa, &e)) {
+		fail(out, wa, &e);
+	} else {
+		wa->outcome = EM_APPLY_BUILT;
+		out->nbuilt++;
+	}
+	wa->seconds = now_s() - t0;
+	emit(r, EM_EV_FINISHED, name, em_apply_outcome_name(wa->outcome), 0, 0);
+}
+
+int em_apply_run(struct em_arena *a, struct em_source *src, const struct em_matrix *m,
+		 const struct em_apply_options *o, struct em_apply *out, struct em_error *e)
+{
+	memset(out, 0, sizeof *out);
+	out->m = m;
+	if (o->frozen && o->locked)
+		return em_err(e, EM_EUSAGE, NULL, "--frozen and --locked cannot be combined");
+	for (uint32_t i = 0; i < o->plan.nonly; i++)
+		if (!em_matrix_find(m, o->plan.only[i]))
+			return em_err(e, EM_ENOTFOUND, m->file, "no workload '%s' in the matrix",
+				      o->plan.only[i]);
+	struct run r;
+	memset(&r, 0, sizeof r);
+	r.a = a;
+	r.m = m;
+	r.o = o;
+	r.interps = o->plan.interps;
+	r.mdir = em_path_dir(a, o->plan.matrix_path ? o->plan.matrix_path : m->file);
+	out->w = em_arena_array(a, m->nworkloads ? m->nworkloads : 1, sizeof *out->w);
+	if (!r.mdir || !out->w)
+		return em_err_nomem(e);
+
+	/* the locks: planned now, or read as they are */
+	struct em_plan plan;
+	memset(&plan, 0, sizeof plan);
+	if (!o->frozen) {
+		int rc = em_plan_build(a, src, m, &o->plan, &plan, e);
+		if (rc)
+			return rc;
+		if (!r.interps && plan.found.n)
+			r.interps = &plan.found;
+	} else {
+		plan.w = em_arena_array(a, m->nworkloads ? m->nworkloads : 1, sizeof *plan.w);
+		if (!plan.w)
+			return em_err_nomem(e);
+		for (uint32_t i = 0; i < m->nworkloads; i++) {
+			if (!selected(o, m->workloads[i].name))
+				continue;
+			struct em_workload_plan *wp = &plan.w[plan.n++];
+			memset(wp, 0, sizeof *wp);
+			wp->w = &m->workloads[i];
+			wp->status = read_lock(&r, wp, &wp->err);
+			if (wp->status == EM_ENOMEM)
+				return em_err_nomem(e);
+		}
+	}
+	for (uint32_t i = 0; i < plan.n; i++) {
+		struct em_workload_apply *wa = &out->w[out->n++];
+		memset(wa, 0, sizeof *wa);
+		wa->w = plan.w[i].w;
+		wa->plan = &plan.w[i];
+		if (plan.w[i].status)
+			fail(out, wa, &plan.w[i].err);
+		else if (o->locked && plan.w[i].lock_changed) {
+			wa->outcome = EM_APPLY_STALE;
+			em_err(&wa->err, EM_EINVAL, plan.w[i].lock_path,
+			       "%s; run 'envmatrix plan' to update it",
+			       plan.w[i].had_lock ? "the lock is out of date" : "there is no lock");
+			out->nstale++;
+		}
+	}
+	/* --locked: nothing is built while any lock is stale */
+	if (out->nstale || (o->fail_fast && out->nfailed)) {
+		for (uint32_t i = 0; i < out->n; i++)
+			if (out->w[i].outcome == EM_APPLY_UNCHANGED && !out->w[i].err.code)
+				out->w[i].outcome = EM_APPLY_SKIPPED;
+		return 0;
+	}
+	if (!o->frozen && !o->dry_run) {
+		int rc = em_plan_write_locks(&plan, e);
+		if (rc)
+			return rc;
+	}
+	for (uint32_t i = 0; i < out->n; i++) {
+		struct em_workload_apply *wa = &out->w[i];
+		if (wa->outcome == EM_APPLY_FAILED)
+			continue;
+		if (canceled(&r) || (o->fail_fast && out->nfailed)) {
+			wa->outcome = EM_APPLY_SKIPPED;
+			continue;
+		}
+		apply_one(&r, out, wa);
+		if (wa->outcome == EM_APPLY_FAILED && wa->err.code == EM_ECANCELED)
+			return em_err(e, EM_ECANCELED, NULL, "interrupted; environments not yet "
+				      "swapped in are as they were");
+	}
+	if (canceled(&r))
+		return em_err(e, EM_ECANCELED, NULL, "interrupted");
+	return 0;
+}

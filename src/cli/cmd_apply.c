@@ -1,0 +1,310 @@
+/* cmd_apply.c - `envmatrix apply`: make every workload's environment match its lock */
+#include "cli.h"
+
+#include <jansson.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+static int opt_frozen, opt_locked, opt_dry_run, opt_force, opt_fail_fast, opt_upgrade,
+	opt_wait, opt_json;
+static const char *opt_file;
+
+static const struct cli_opt apply_opts[] = {
+	{ CLI_OPT_STRING, 'f', "file", "MATRIX", "the matrix file (default matrix.ini)", &opt_file },
+	{ CLI_OPT_FLAG, 0, "frozen", NULL,
+	  "install the locks as they are, without planning (CI)", &opt_frozen },
+	{ CLI_OPT_FLAG, 0, "locked", NULL,
+	  "plan, and fail (exit 3) without building when a lock is out of date", &opt_locked },
+	{ CLI_OPT_FLAG, 'n', "dry-run", NULL, "change nothing; say what would be built",
+	  &opt_dry_run },
+	{ CLI_OPT_FLAG, 0, "force", NULL, "rebuild environments that already match their locks",
+	  &opt_force },
+	{ CLI_OPT_FLAG, 0, "fail-fast", NULL, "stop at the first workload that fails",
+	  &opt_fail_fast },
+	{ CLI_OPT_FLAG, 0, "upgrade", NULL,
+	  "ignore the versions in existing locks (take the newest allowed)", &opt_upgrade },
+	{ CLI_OPT_FLAG, 0, "wait", NULL, "wait for another apply of this matrix to finish",
+	  &opt_wait },
+	{ CLI_OPT_FLAG, 0, "json", NULL, "print the outcome as JSON", &opt_json },
+	{ CLI_OPT_END, 0, NULL, NULL, NULL, NULL },
+};
+
+static const struct cli_cmd_help apply_help = {
+	"apply",
+	"[-f MATRIX] [--frozen | --locked] [-n] [--force] [--fail-fast] [--wait] [--json] "
+	"[WORKLOAD...]",
+	"build every workload's environment from its lock, keeping the old one as a snapshot",
+	"Plans the matrix (as 'envmatrix plan' does, writing changed locks), then\n"
+	"for each workload (or only those named) whose environment does not match\n"
+	"its lock: builds the venv in a staging folder beside it (interpreter\n"
+	"links, pyvenv.cfg, every locked wheel verified and installed, launchers,\n"
+	"activation scripts), and swaps it in. The environment that was there,\n"
+	"whoever made it, becomes <venv>-original ('envmatrix rollback' swaps them\n"
+	"back). An environment that matches its lock is left alone.\n"
+	"\n"
+	"Wheels are verified against the lock's sha256, unpacked once into the\n"
+	"cache and linked into each venv (link-mode in the matrix). A crash or\n"
+	"Ctrl-C at any moment leaves each environment complete, old or new; the\n"
+	"next apply or rollback tidies up. A failed workload does not stop the\n"
+	"others unless --fail-fast. One apply runs at a time per matrix.\n"
+	"\n"
+	"Prints one line per workload: its outcome (built, unchanged, would build,\n"
+	"failed, stale, skipped), python, torch and variant, packages, and where.\n"
+	"\n"
+	"Exit status: 0 when every workload is in place, 1 when one failed, 3 with\n"
+	"--locked when a lock is out of date, 130 when interrupted.",
+	apply_opts,
+};
+
+static volatile sig_atomic_t stop;
+
+static void on_signal(int sig)
+{
+	(void)sig;
+	stop = 1;
+}
+
+struct progress {
+	bool tty;
+	bool line_open;
+};
+
+static void on_event(void *ctx, const struct em_apply_event *ev)
+{
+	struct progress *pr = ctx;
+	if (cli.quiet && ev->kind != EM_EV_RECOVERED)
+		return;
+	switch (ev->kind) {
+	case EM_EV_RECOVERED:
+		cli_warn("workload '%s': %s", ev->workload, ev->detail);
+		break;
+	case EM_EV_BUILD:
+		fprintf(stderr, "envmatrix: %s: building '%s' (%u package%s)\n", ev->workload,
+			ev->detail, ev->total, ev->total == 1 ? "" : "s");
+		break;
+	case EM_EV_PACKAGE:
+		if (pr->tty) {
+			fprintf(stderr, "\r\033[K  %s: [%u/%u] %s", ev->workload, ev->done + 1,
+				ev->total, ev->detail);
+			pr->line_open = true;
+		} else if (cli.verbose) {
+			fprintf(stderr, "envmatrix: %s: installing %s (%u/%u)\n", ev->workload,
+				ev->detail, ev->done + 1, ev->total);
+		}
+		break;
+	case EM_EV_SWAPPED:
+	case EM_EV_FINISHED:
+		if (pr->line_open) {
+			fputs("\r\033[K", stderr);
+			pr->line_open = false;
+		}
+		break;
+	}
+}
+
+static const char *or_dash(const char *s)
+{
+	return s && *s ? s : "-";
+}
+
+static void print_table(const struct em_apply *r)
+{
+	printf("%-12s %-12s %-9s %-14s %-7s %8s %8s  %s\n", "workload", "outcome", "python",
+	       "torch", "variant", "packages", "time", "venv");
+	for (uint32_t i = 0; i < r->n; i++) {
+		const struct em_workload_apply *wa = &r->w[i];
+		const struct em_workload_plan *wp = wa->plan;
+		char secs[32] = "-";
+		if (wa->outcome == EM_APPLY_BUILT)
+			snprintf(secs, sizeof secs, "%.2fs", wa->seconds);
+		char pk[16] = "-";
+		if (wp && !wp->status)
+			snprintf(pk, sizeof pk, "%u", wa->npackages);
+		printf("%-12s %-12s %-9s %-14s %-7s %8s %8s  %s\n", wa->w->name,
+		       em_apply_outcome_name(wa->outcome), wp ? or_dash(wp->python_name) : "-",
+		       wp ? or_dash(wp->torch_version) : "-", wp ? or_dash(wp->variant) : "-", pk,
+		       secs, or_dash(wa->paths.root));
+	}
+}
+
+static void report_failures(const struct em_apply *r)
+{
+	for (uint32_t i = 0; i < r->n; i++) {
+		const struct em_workload_apply *wa = &r->w[i];
+		if (wa->outcome != EM_APPLY_FAILED && wa->outcome != EM_APPLY_STALE)
+			continue;
+		if (wa->err.where[0])
+			cli_error("workload '%s': %s: %s", wa->w->name, wa->err.where, wa->err.msg);
+		else
+			cli_error("workload '%s': %s", wa->w->name, wa->err.msg);
+		const char *ex = wa->plan ? wa->plan->explain : NULL;
+		while (ex && *ex) {
+			const char *nl = strchr(ex, '\n');
+			size_t n = nl ? (size_t)(nl - ex) : strlen(ex);
+			fprintf(stderr, "    %.*s\n", (int)n, ex);
+			ex += n + (nl ? 1 : 0);
+		}
+	}
+}
+
+static json_t *apply_json(const struct em_apply *r)
+{
+	json_t *ws = json_array();
+	for (uint32_t i = 0; i < r->n; i++) {
+		const struct em_workload_apply *wa = &r->w[i];
+		const struct em_workload_plan *wp = wa->plan;
+		json_t *o = json_object();
+		json_object_set_new(o, "name", json_string(wa->w->name));
+		json_object_set_new(o, "outcome", json_string(em_apply_outcome_name(wa->outcome)));
+		json_object_set_new(o, "reason", wa->reason ? json_string(wa->reason) : json_null());
+		json_object_set_new(o, "venv", wa->paths.root ? json_string(wa->paths.root)
+							      : json_null());
+		json_object_set_new(o, "snapshot", wa->paths.snapshot
+							   ? json_string(wa->paths.snapshot)
+							   : json_null());
+		json_object_set_new(o, "replaced", json_boolean(wa->replaced));
+		json_object_set_new(o, "python", wp && wp->python_name[0]
+							 ? json_string(wp->python_name)
+							 : json_null());
+		json_object_set_new(o, "platform", wp && wp->platform_name[0]
+							   ? json_string(wp->platform_name)
+							   : json_null());
+		json_object_set_new(o, "torch", wp && wp->torch_version
+							? json_string(wp->torch_version)
+							: json_null());
+		json_object_set_new(o, "variant", wp && wp->variant ? json_string(wp->variant)
+								    : json_null());
+		json_object_set_new(o, "lock", wp && wp->lock_path ? json_string(wp->lock_path)
+								   : json_null());
+		json_object_set_new(o, "packages", json_integer(wa->npackages));
+		json_object_set_new(o, "unpacked", json_integer(wa->nunpacked));
+		json_object_set_new(o, "files", json_integer((json_int_t)wa->files));
+		json_object_set_new(o, "bytes", json_integer((json_int_t)wa->bytes));
+		json_object_set_new(o, "link_mode", wa->outcome == EM_APPLY_BUILT
+							    ? json_string(em_link_mode_name(wa->link_used))
+							    : json_null());
+		json_object_set_new(o, "seconds", json_real(wa->seconds));
+		if (wa->err.code) {
+			char msg[EM_ERROR_WHERE_MAX + EM_ERROR_MSG_MAX + 4];
+			snprintf(msg, sizeof msg, "%s%s%s", wa->err.where, wa->err.where[0] ? ": " : "",
+				 wa->err.msg);
+			json_object_set_new(o, "error", json_string(msg));
+		} else {
+			json_object_set_new(o, "error", json_null());
+		}
+		json_array_append_new(ws, o);
+	}
+	return json_pack("{s:s, s:o}", "matrix", r->m->file, "workloads", ws);
+}
+
+int cmd_apply(int argc, char **argv)
+{
+	opt_frozen = opt_locked = opt_dry_run = opt_force = opt_fail_fast = opt_upgrade = 0;
+	opt_wait = opt_json = 0;
+	opt_file = NULL;
+	int npos;
+	int rc = cli_parse(argc, argv, &apply_help, &npos);
+	if (rc)
+		return rc > 0 ? EXIT_OK : EXIT_USAGE;
+	if (opt_frozen && opt_locked)
+		return cli_usage_error(&apply_help, "--frozen and --locked cannot be combined");
+	if (opt_frozen && opt_upgrade)
+		return cli_usage_error(&apply_help, "--frozen installs the locks as they are; "
+				       "--upgrade needs planning");
+
+	struct em_arena a;
+	em_arena_init(&a);
+	struct em_error e;
+	em_error_clear(&e);
+	struct em_source src;
+	em_source_init(&src);
+	struct em_state_lock lock = { -1 };
+	struct em_matrix m;
+	struct em_platform host;
+	const char *file;
+	int ret = cli_load_matrix(&a, opt_file, &m, &file);
+	if (ret)
+		goto out;
+	if (em_host_platform(&host, &e)) {
+		ret = cli_report(&e);
+		goto out;
+	}
+	for (int i = 0; i < npos; i++)
+		if (!cli_find_workload(&m, argv[1 + i])) {
+			ret = EXIT_FAIL;
+			goto out;
+		}
+	if (!opt_dry_run && (ret = cli_take_lock(&a, file, "apply", opt_wait, &lock)))
+		goto out;
+
+	struct sigaction sa, old_int, old_term;
+	memset(&sa, 0, sizeof sa);
+	sa.sa_handler = on_signal;
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGINT, &sa, &old_int);
+	sigaction(SIGTERM, &sa, &old_term);
+	stop = 0;
+
+	struct progress pr = { isatty(2) && !cli.quiet, false };
+	struct em_apply_options o = {
+		.plan = {
+			.matrix_path = file,
+			.nonly = (uint32_t)npos,
+			.only = (const char *const *)(argv + 1),
+			.upgrade = opt_upgrade,
+			.driver_env = getenv("ENVMATRIX_CUDA_DRIVER"),
+			.host = &host,
+		},
+		.frozen = opt_frozen,
+		.locked = opt_locked,
+		.dry_run = opt_dry_run,
+		.force = opt_force,
+		.fail_fast = opt_fail_fast,
+		.cancel = &stop,
+		.event = on_event,
+		.ctx = &pr,
+	};
+	struct em_apply r;
+	rc = em_apply_run(&a, &src, &m, &o, &r, &e);
+	sigaction(SIGINT, &old_int, NULL);
+	sigaction(SIGTERM, &old_term, NULL);
+	if (pr.line_open)
+		fputs("\r\033[K", stderr);
+	if (rc && rc != EM_ECANCELED) {
+		ret = cli_report(&e);
+		goto out;
+	}
+	report_failures(&r);
+	if (opt_json)
+		cli_put_json(apply_json(&r));
+	else
+		print_table(&r);
+	if (rc == EM_ECANCELED) {
+		cli_report(&e);
+		ret = EXIT_INTERRUPTED;
+	} else if (r.nfailed) {
+		ret = EXIT_FAIL;
+	} else if (r.nstale) {
+		ret = EXIT_STALE;
+	}
+	if (cli.verbose) {
+		for (uint32_t i = 0; i < r.n; i++) {
+			const struct em_workload_apply *wa = &r.w[i];
+			if (wa->outcome != EM_APPLY_BUILT)
+				continue;
+			fprintf(stderr,
+				"envmatrix: %s: %u packages, %llu files, %llu bytes, %u unpacked "
+				"now, linked by %s, %.3fs (%s)\n",
+				wa->w->name, wa->npackages, (unsigned long long)wa->files,
+				(unsigned long long)wa->bytes, wa->nunpacked,
+				em_link_mode_name(wa->link_used), wa->seconds, or_dash(wa->reason));
+		}
+	}
+out:
+	em_state_lock_release(&lock);
+	em_source_release(&src);
+	em_arena_release(&a);
+	return ret;
+}

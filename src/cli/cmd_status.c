@@ -1,0 +1,155 @@
+/* cmd_status.c - `envmatrix status`: what each workload has installed */
+#include "cli.h"
+
+#include <jansson.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "envmatrix/fs.h"
+
+static int opt_json, opt_check;
+static const char *opt_file;
+
+static const struct cli_opt status_opts[] = {
+	{ CLI_OPT_STRING, 'f', "file", "MATRIX", "the matrix file (default matrix.ini)", &opt_file },
+	{ CLI_OPT_FLAG, 0, "check", NULL,
+	  "exit 3 unless every environment matches its lock (for CI)", &opt_check },
+	{ CLI_OPT_FLAG, 0, "json", NULL, "print the status as JSON", &opt_json },
+	{ CLI_OPT_END, 0, NULL, NULL, NULL, NULL },
+};
+
+static const struct cli_cmd_help status_help = {
+	"status",
+	"[-f MATRIX] [--check] [--json] [WORKLOAD...]",
+	"show each workload's environment: where, Python, torch, CUDA, lock, snapshot",
+	"One line per workload (or only those named): its state, the Python,\n"
+	"torch version and wheel variant installed, whether a snapshot\n"
+	"(<venv>-original) exists, and the venv's path. States:\n"
+	"\n"
+	"  current      the environment was built from the workload's lock\n"
+	"  outdated     it was built from another lock (apply, or rolled back)\n"
+	"  foreign      it was not made by envmatrix (apply replaces it and keeps\n"
+	"               it as the snapshot)\n"
+	"  missing      there is no environment yet\n"
+	"  unplanned    there is no lock yet (run 'envmatrix plan')\n"
+	"  interrupted  an apply was interrupted; the next apply or rollback\n"
+	"               finishes or undoes it\n"
+	"\n"
+	"Nothing is run or changed. Exit status: 0; with --check, 3 unless every\n"
+	"workload is current.",
+	status_opts,
+};
+
+struct row {
+	const struct em_workload *w;
+	const char *state;
+	struct em_venv_paths p;
+	struct em_venv_state st;
+	const char *lock_path;
+};
+
+static const char *state_of(struct em_arena *a, const char *file, struct row *r)
+{
+	struct stat sb;
+	if (lstat(r->p.journal, &sb) == 0)
+		return "interrupted";
+	char lname[256];
+	if (!em_lock_file_name(r->w->name, lname, sizeof lname))
+		return "unplanned";
+	r->lock_path = em_path_join(a, em_path_dir(a, file), lname);
+	char *text = NULL;
+	size_t len = 0;
+	struct em_error e;
+	bool have_lock = r->lock_path &&
+			 em_read_file(a, r->lock_path, EM_TOML_MAX_LEN, &text, &len, &e) == 0;
+	if (!r->st.exists)
+		return "missing";
+	if (!r->st.lock_text)
+		return "foreign";
+	if (!have_lock)
+		return "unplanned";
+	if (r->st.lock_len == len && !memcmp(r->st.lock_text, text, len))
+		return "current";
+	return "outdated";
+}
+
+static const char *or_dash(const char *s)
+{
+	return s && *s ? s : "-";
+}
+
+int cmd_status(int argc, char **argv)
+{
+	opt_json = opt_check = 0;
+	opt_file = NULL;
+	int npos;
+	int rc = cli_parse(argc, argv, &status_help, &npos);
+	if (rc)
+		return rc > 0 ? EXIT_OK : EXIT_USAGE;
+	struct em_arena a;
+	em_arena_init(&a);
+	struct em_matrix m;
+	const char *file;
+	int ret = cli_load_matrix(&a, opt_file, &m, &file);
+	for (int i = 0; i < npos && !ret; i++)
+		if (!cli_find_workload(&m, argv[1 + i]))
+			ret = EXIT_FAIL;
+	if (ret)
+		goto out;
+	struct row *rows = em_arena_array(&a, m.nworkloads ? m.nworkloads : 1, sizeof *rows);
+	uint32_t n = 0;
+	if (!rows) {
+		ret = cli_report(&(struct em_error){ EM_ENOMEM, "", "out of memory" });
+		goto out;
+	}
+	for (uint32_t i = 0; i < m.nworkloads; i++) {
+		const struct em_workload *w = &m.workloads[i];
+		bool sel = npos == 0;
+		for (int k = 0; k < npos && !sel; k++)
+			sel = em_matrix_find(&m, argv[1 + k]) == w;
+		if (!sel)
+			continue;
+		struct row *r = &rows[n++];
+		memset(r, 0, sizeof *r);
+		r->w = w;
+		struct em_error e;
+		em_error_clear(&e);
+		if (em_venv_paths(&a, file, w, &r->p, &e)) {
+			ret = cli_report(&e);
+			goto out;
+		}
+		em_venv_state_read(&a, &r->p, &r->st, NULL);
+		r->state = state_of(&a, file, r);
+	}
+	if (opt_json) {
+		json_t *ws = json_array();
+		for (uint32_t i = 0; i < n; i++) {
+			const struct row *r = &rows[i];
+			json_array_append_new(
+				ws, json_pack("{s:s, s:s, s:s, s:s?, s:s?, s:s?, s:b, s:s, s:s?, s:s?}",
+					      "name", r->w->name, "state", r->state, "venv", r->p.root,
+					      "python", r->st.python, "torch", r->st.torch, "variant",
+					      r->st.variant, "snapshot", r->st.has_snapshot,
+					      "snapshot_path", r->p.snapshot, "snapshot_python",
+					      r->st.snapshot_python, "snapshot_torch",
+					      r->st.snapshot_torch));
+		}
+		cli_put_json(json_pack("{s:s, s:o}", "matrix", file, "workloads", ws));
+	} else {
+		printf("%-12s %-11s %-9s %-14s %-7s %-8s  %s\n", "workload", "state", "python",
+		       "torch", "variant", "snapshot", "venv");
+		for (uint32_t i = 0; i < n; i++) {
+			const struct row *r = &rows[i];
+			printf("%-12s %-11s %-9s %-14s %-7s %-8s  %s\n", r->w->name, r->state,
+			       or_dash(r->st.python), or_dash(r->st.torch), or_dash(r->st.variant),
+			       r->st.has_snapshot ? "yes" : "no", r->p.root);
+		}
+	}
+	if (opt_check)
+		for (uint32_t i = 0; i < n; i++)
+			if (strcmp(rows[i].state, "current"))
+				ret = EXIT_STALE;
+out:
+	em_arena_release(&a);
+	return ret;
+}

@@ -1,0 +1,78 @@
+/* load.c - reading the matrix a command works on */
+#include "cli.h"
+
+#include "envmatrix/fs.h"
+
+#include <sys/stat.h>
+
+int cli_load_matrix(struct em_arena *a, const char *opt_file, struct em_matrix *m,
+		    const char **file)
+{
+	*file = opt_file ? opt_file : "matrix.ini";
+	struct em_error e;
+	em_error_clear(&e);
+	char *buf;
+	size_t len;
+	if (em_read_file(a, *file, EM_MATRIX_MAX_LEN, &buf, &len, &e) ||
+	    em_matrix_parse(a, buf, len, *file, m, &e)) {
+		if (e.code == EM_ENOTFOUND && !opt_file) {
+			cli_error("no matrix.ini here; name one with -f MATRIX");
+			return EXIT_FAIL;
+		}
+		return cli_report(&e);
+	}
+	return EXIT_OK;
+}
+
+const struct em_workload *cli_find_workload(const struct em_matrix *m, const char *name)
+{
+	const struct em_workload *w = em_matrix_find(m, name);
+	if (!w) {
+		char list[512] = "";
+		size_t o = 0;
+		for (uint32_t i = 0; i < m->nworkloads && o < sizeof list - 80; i++)
+			o += (size_t)snprintf(list + o, sizeof list - o, "%s'%s'", i ? ", " : "",
+					      m->workloads[i].name);
+		cli_error("no workload '%s' in '%s' (it has %s)", name, m->file,
+			  m->nworkloads ? list : "none");
+	}
+	return w;
+}
+
+int cli_take_lock(struct em_arena *a, const char *file, const char *command, bool wait,
+		  struct em_state_lock *l)
+{
+	struct em_error e;
+	em_error_clear(&e);
+	int rc = em_state_lock_take(a, file, command, false, l, &e);
+	if (rc == EM_EBUSY && wait) {
+		if (!cli.quiet)
+			fprintf(stderr, "envmatrix: %s: %s; waiting\n", e.where, e.msg);
+		em_error_clear(&e);
+		rc = em_state_lock_take(a, file, command, true, l, &e);
+	}
+	return rc ? cli_report(&e) : EXIT_OK;
+}
+
+int cli_load_workload(struct em_arena *a, const char *opt_file, const char *name,
+		      struct em_matrix *m, const struct em_workload **w, struct em_venv_paths *p)
+{
+	const char *file;
+	int ret = cli_load_matrix(a, opt_file, m, &file);
+	if (ret)
+		return ret;
+	*w = cli_find_workload(m, name);
+	if (!*w)
+		return EXIT_FAIL;
+	struct em_error e;
+	em_error_clear(&e);
+	if (em_venv_paths(a, file, *w, p, &e))
+		return cli_report(&e);
+	struct stat st;
+	if (stat(p->root, &st) != 0) {
+		cli_error("workload '%s' has no environment at '%s'; run 'envmatrix apply' first",
+			  (*w)->name, p->root);
+		return EXIT_FAIL;
+	}
+	return EXIT_OK;
+}
