@@ -160,8 +160,9 @@ $(BUILD)/bench/bench: tests/bench/bench.c tests/tools/cu130.c $(LIB) build/confi
 	$(CC) $(CPPFLAGS_ALL) -Itests/tools $(PKG_CFLAGS) -std=c11 -O2 $(WARN) -g -o $@ \
 		tests/bench/bench.c tests/tools/cu130.c $(LIB) $(PKG_LIBS) -pthread
 
-bench: $(BUILD)/bench/bench
+bench: $(BUILD)/bench/bench $(BIN)
 	./$(BUILD)/bench/bench tests/fixtures
+	sh tests/bench/fetch.sh $(CURDIR)/$(BIN) $(CURDIR)/$(BUILD)/bench/install-cache/wheels
 
 install: $(BIN)
 	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/man/man1

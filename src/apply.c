@@ -6,6 +6,8 @@
  * it is removed when anything fails.
  */
 #include "envmatrix/apply.h"
+#include "envmatrix/http.h"
+#include "envmatrix/index.h"
 #include "envmatrix/cache.h"
 #include "envmatrix/fs.h"
 #include "envmatrix/interp.h"
@@ -43,7 +45,9 @@ struct run {
 	const char *mdir;
 	const struct em_interp_list *interps;
 	struct em_interp_list own;
-	struct em_cache cache;
+	struct em_source *src;
+	struct em_cache cache;  /* src->disk's, or opened here */
+	struct em_cache *c;
 	bool cache_open;
 };
 
@@ -196,6 +200,11 @@ static int open_cache(struct run *r, struct em_error *e)
 {
 	if (r->cache_open)
 		return 0;
+	if (r->src->disk) {
+		r->c = r->src->disk;
+		r->cache_open = true;
+		return 0;
+	}
 	const char *dir = r->m->cache_dir.value;
 	char *abs = dir ? em_path_join(r->a, r->mdir, dir) : NULL;
 	int rc = em_cache_open(&r->cache, r->a, abs, e);
@@ -205,8 +214,99 @@ static int open_cache(struct run *r, struct em_error *e)
 					    (unsigned)r->m->cache_dir.line);
 		return rc;
 	}
+	r->c = &r->cache;
 	r->cache_open = true;
 	return 0;
+}
+
+static void close_cache(struct run *r)
+{
+	if (r->cache_open && r->c == &r->cache)
+		em_cache_close(&r->cache);
+	r->cache_open = false;
+}
+
+/* Unpack every wheel the cache lacks, all cores at once. */
+static int unpack_all(struct run *r, struct em_workload_apply *wa,
+		      const struct em_install_item *items, uint32_t n, struct em_error *e)
+{
+	struct em_cache_unpack *u = em_arena_array(r->a, n ? n : 1, sizeof *u);
+	if (!u)
+		return em_err_nomem(e);
+	for (uint32_t i = 0; i < n; i++) {
+		memset(&u[i], 0, sizeof u[i]);
+		u[i].path = items[i].location;
+		u[i].filename = items[i].wheel->name;
+		u[i].sha256 = items[i].wheel->sha256;
+		u[i].size = items[i].wheel->size;
+	}
+	int rc = em_cache_unpack_many(r->c, r->a, u, n, r->m->njobs, r->o->cancel, e);
+	for (uint32_t i = 0; i < n; i++) {
+		wa->nunpacked += u[i].fresh;
+		if (u[i].rc && u[i].rc == rc && u[i].rc != EM_ECANCELED) {
+			em_err_prefix_where(e, "package '%s'", items[i].pkg->name);
+			break;
+		}
+	}
+	return rc;
+}
+
+/* Download the wheels of items the cache has neither downloaded nor
+ * unpacked, all at once; their locations become the downloaded files. */
+static int fetch_remote(struct run *r, const struct em_workload *w,
+			struct em_install_item *items, uint32_t n, struct em_error *e)
+{
+	struct em_arena *a = r->a;
+	struct em_cache_file *f = em_arena_array(a, n ? n : 1, sizeof *f);
+	uint32_t *which = em_arena_array(a, n ? n : 1, sizeof *which);
+	if (!f || !which)
+		return em_err_nomem(e);
+	/* the index URLs that may carry credentials for the lock's URLs */
+	const char *creds[3 + 64];
+	size_t ncreds = 0;
+	creds[ncreds++] = w->index_url.value;
+	creds[ncreds++] = w->torch_index_url.value;
+	for (uint32_t i = 0; i < w->nfind_links && ncreds < sizeof creds / sizeof creds[0]; i++)
+		creds[ncreds++] = w->find_links[i].value;
+	uint32_t k = 0;
+	for (uint32_t i = 0; i < n; i++) {
+		struct em_install_item *it = &items[i];
+		if (!em_http_url(it->location) || !it->wheel->sha256 ||
+		    em_cache_has_unpacked(r->c, a, it->wheel->sha256))
+			continue;
+		const char **url = em_arena_alloc(a, sizeof *url);
+		if (!url || !(*url = em_url_add_credentials(a, it->location, creds, ncreds)))
+			return em_err_nomem(e);
+		memset(&f[k], 0, sizeof f[k]);
+		f[k].urls = url;
+		f[k].nurls = 1;
+		f[k].filename = it->wheel->name;
+		f[k].sha256 = it->wheel->sha256;
+		f[k].size = it->wheel->size;
+		which[k++] = i;
+	}
+	if (!k)
+		return 0;
+	int rc = em_cache_fetch(r->c, a, r->src->http, f, k, e);
+	for (uint32_t j = 0; j < k; j++) {
+		if (f[j].rc) {
+			if (!rc)
+				*e = f[j].err;
+			if (!rc)
+				rc = f[j].rc;
+			continue;
+		}
+		items[which[j]].location = f[j].path;
+	}
+	if (rc && e->code != EM_ECANCELED) {
+		const struct em_install_item *bad = NULL;
+		for (uint32_t j = 0; j < k && !bad; j++)
+			if (f[j].rc)
+				bad = &items[which[j]];
+		if (bad)
+			em_err_prefix_where(e, "package '%s'", bad->pkg->name);
+	}
+	return rc;
 }
 
 static int build(struct run *r, struct em_workload_apply *wa, struct em_error *e)
@@ -256,6 +356,8 @@ static int build(struct run *r, struct em_workload_apply *wa, struct em_error *e
 				     (const char *const *)names, (const char *const *)values };
 
 	emit(r, EM_EV_BUILD, w->name, p->root, 0, nitems);
+	if ((rc = fetch_remote(r, w, items, nitems, e)) || (rc = unpack_all(r, wa, items, nitems, e)))
+		return rc;
 	if ((rc = em_remove_tree(p->staging, e)))
 		return rc;
 	rc = em_venv_create(a, p->staging, p->root, &wp->target.plat, &base, &info, e);
@@ -268,7 +370,7 @@ static int build(struct run *r, struct em_workload_apply *wa, struct em_error *e
 		emit(r, EM_EV_PACKAGE, w->name, it->pkg->name, i, nitems);
 		char *dir;
 		bool fresh;
-		rc = em_cache_unpacked(&r->cache, a, it->location, it->wheel->name,
+		rc = em_cache_unpacked(r->c, a, it->location, it->wheel->name,
 				       it->wheel->sha256, it->wheel->size, &dir, &fresh, e);
 		if (rc) {
 			em_err_prefix_where(e, "package '%s'", it->pkg->name);
@@ -402,6 +504,7 @@ int em_apply_run(struct em_arena *a, struct em_source *src, const struct em_matr
 				      o->plan.only[i]);
 	struct run r;
 	memset(&r, 0, sizeof r);
+	r.src = src;
 	r.a = a;
 	r.m = m;
 	r.o = o;
@@ -471,10 +574,13 @@ int em_apply_run(struct em_arena *a, struct em_source *src, const struct em_matr
 			continue;
 		}
 		apply_one(&r, out, wa);
-		if (wa->outcome == EM_APPLY_FAILED && wa->err.code == EM_ECANCELED)
+		if (wa->outcome == EM_APPLY_FAILED && wa->err.code == EM_ECANCELED) {
+			close_cache(&r);
 			return em_err(e, EM_ECANCELED, NULL, "interrupted; environments not yet "
 				      "swapped in are as they were");
+		}
 	}
+	close_cache(&r);
 	if (canceled(&r))
 		return em_err(e, EM_ECANCELED, NULL, "interrupted");
 	return 0;

@@ -1,20 +1,23 @@
-/* cache.c - where unpacked wheels live, by the sha256 of the wheel */
+/* cache.c - downloads and unpacked wheels, by the sha256 of the wheel */
 #include "envmatrix/cache.h"
 #include "envmatrix/fs.h"
+#include "envmatrix/http.h"
 #include "envmatrix/index.h"
 #include "envmatrix/install.h"
 #include "envmatrix/sha256.h"
 
 #include <errno.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <fcntl.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
-int em_cache_open(struct em_cache *c, struct em_arena *a, const char *configured,
-		  struct em_error *e)
+char *em_cache_path(struct em_arena *a, const char *configured, struct em_error *e)
 {
 	const char *root = configured;
 	if (!root || !*root)
@@ -26,15 +29,27 @@ int em_cache_open(struct em_cache *c, struct em_arena *a, const char *configured
 			root = em_arena_printf(a, "%s/envmatrix", xdg);
 		else if (home && *home)
 			root = em_arena_printf(a, "%s/.cache/envmatrix", home);
-		else
-			return em_err(e, EM_ENOTFOUND, NULL, "no cache folder: set cache-dir in the "
-				      "matrix, ENVMATRIX_CACHE_DIR or HOME");
+		else {
+			em_err(e, EM_ENOTFOUND, NULL, "no cache folder: set cache-dir in the "
+			       "matrix, ENVMATRIX_CACHE_DIR or HOME");
+			return NULL;
+		}
 	}
 	char *abs = root ? em_path_absolute(a, root) : NULL;
 	if (!abs)
-		return em_err_nomem(e);
-	c->root = abs;
-	static const char *const subdirs[] = { "unpacked", "wheels", "tmp" };
+		em_err_nomem(e);
+	return abs;
+}
+
+static int open_root(struct em_cache *c, struct em_arena *a, const char *configured,
+		     int how, bool block, struct em_error *e)
+{
+	c->root = NULL;
+	c->lock_fd = -1;
+	char *abs = em_cache_path(a, configured, e);
+	if (!abs)
+		return e ? e->code : EM_ENOMEM;
+	static const char *const subdirs[] = { "unpacked", "wheels", "pages", "tmp" };
 	for (size_t i = 0; i < sizeof subdirs / sizeof subdirs[0]; i++) {
 		char *d = em_arena_printf(a, "%s/%s", abs, subdirs[i]);
 		if (!d)
@@ -43,7 +58,59 @@ int em_cache_open(struct em_cache *c, struct em_arena *a, const char *configured
 		if (rc)
 			return rc;
 	}
+	char *lock = em_arena_printf(a, "%s/.lock", abs);
+	if (!lock)
+		return em_err_nomem(e);
+	int fd = open(lock, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0644);
+	if (fd < 0)
+		return em_err_sys(e, errno, lock, "cannot open the cache's lock");
+	while (flock(fd, how | (block ? 0 : LOCK_NB)) != 0) {
+		if (errno == EINTR)
+			continue;
+		int err = errno;
+		close(fd);
+		if (err == EWOULDBLOCK)
+			return em_err(e, EM_EBUSY, abs, "another envmatrix process is using the "
+				      "cache");
+		return em_err_sys(e, err, lock, "cannot lock the cache");
+	}
+	c->root = abs;
+	c->lock_fd = fd;
 	return 0;
+}
+
+int em_cache_open(struct em_cache *c, struct em_arena *a, const char *configured,
+		  struct em_error *e)
+{
+	return open_root(c, a, configured, LOCK_SH, true, e);
+}
+
+int em_cache_open_exclusive(struct em_cache *c, struct em_arena *a, const char *configured,
+			    bool block, struct em_error *e)
+{
+	return open_root(c, a, configured, LOCK_EX, block, e);
+}
+
+void em_cache_close(struct em_cache *c)
+{
+	if (c->lock_fd >= 0)
+		close(c->lock_fd);
+	c->lock_fd = -1;
+}
+
+static void lower_hex(const char *sha256, char out[EM_SHA256_HEX_LEN + 1])
+{
+	for (size_t i = 0; i < EM_SHA256_HEX_LEN; i++)
+		out[i] = (char)((sha256[i] >= 'A' && sha256[i] <= 'F') ? sha256[i] + 32 : sha256[i]);
+	out[EM_SHA256_HEX_LEN] = '\0';
+}
+
+/* Whether path is a download of this cache's, <root>/wheels/<sha>/NAME. */
+static bool in_downloads(const struct em_cache *c, struct em_arena *a, const char *path,
+			 const char *sha)
+{
+	char *prefix = em_arena_printf(a, "%s/wheels/%s/", c->root, sha);
+	return prefix && !strncmp(path, prefix, strlen(prefix)) && !strchr(path + strlen(prefix), '/');
 }
 
 static bool is_complete(struct em_arena *a, const char *dir)
@@ -61,9 +128,7 @@ int em_cache_unpacked(struct em_cache *c, struct em_arena *a, const char *url,
 	if (!sha256 || !em_sha256_hex_valid(sha256, strlen(sha256)))
 		return em_err(e, EM_EINVAL, url, "no valid sha256 for '%s'", filename);
 	char lower[EM_SHA256_HEX_LEN + 1];
-	for (size_t i = 0; i < EM_SHA256_HEX_LEN; i++)
-		lower[i] = (char)((sha256[i] >= 'A' && sha256[i] <= 'F') ? sha256[i] + 32 : sha256[i]);
-	lower[EM_SHA256_HEX_LEN] = '\0';
+	lower_hex(sha256, lower);
 	char *target = em_arena_printf(a, "%s/unpacked/%s", c->root, lower);
 	if (!target)
 		return em_err_nomem(e);
@@ -79,10 +144,15 @@ int em_cache_unpacked(struct em_cache *c, struct em_arena *a, const char *url,
 		path = em_arena_strdup(a, url);
 	if (!path)
 		return em_err(e, EM_EUNSUPPORTED, em_url_redact(a, url),
-			      "'%s' is not in the cache and this build cannot download it", filename);
+			      "'%s' has not been downloaded", filename);
+	int rc;
+	if (in_downloads(c, a, path, lower)) {
+		/* verified while it was downloaded, and named by its hash */
+		goto unpack;
+	}
 	char got[EM_SHA256_HEX_LEN + 1];
 	int64_t got_size;
-	int rc = em_sha256_file(path, got, &got_size, e);
+	rc = em_sha256_file(path, got, &got_size, e);
 	if (rc)
 		return rc;
 	if (strcasecmp(got, lower))
@@ -92,6 +162,7 @@ int em_cache_unpacked(struct em_cache *c, struct em_arena *a, const char *url,
 		return em_err(e, EM_EINVAL, em_url_redact(a, url),
 			      "'%s' is %lld bytes, but the lock says %lld", filename,
 			      (long long)got_size, (long long)size);
+unpack:;
 	/* a stale half-unpacked tree of a crashed run is in the way */
 	struct stat st;
 	if (lstat(target, &st) == 0) {
@@ -111,5 +182,372 @@ int em_cache_unpacked(struct em_cache *c, struct em_arena *a, const char *url,
 		return rc;
 	}
 	*fresh = true;
+	return 0;
+}
+
+bool em_cache_has_unpacked(const struct em_cache *c, struct em_arena *a, const char *sha256)
+{
+	if (!sha256 || !em_sha256_hex_valid(sha256, strlen(sha256)))
+		return false;
+	char lower[EM_SHA256_HEX_LEN + 1];
+	lower_hex(sha256, lower);
+	char *dir = em_arena_printf(a, "%s/unpacked/%s", c->root, lower);
+	return dir && is_complete(a, dir);
+}
+
+/* ---- downloads ---- */
+static bool is_local(const char *url)
+{
+	return !strncmp(url, "file:", 5) || !strstr(url, "://");
+}
+
+/* A local file: check it is the locked one. */
+static int fetch_local(struct em_arena *a, struct em_cache_file *f, const char *lower,
+		       struct em_error *e)
+{
+	const char *url = f->urls[0];
+	char *path = !strncmp(url, "file:", 5) ? em_url_to_path(a, url) : em_arena_strdup(a, url);
+	if (!path)
+		return em_err(e, EM_EINVAL, url, "not a local file URL");
+	char got[EM_SHA256_HEX_LEN + 1];
+	int64_t size;
+	int rc = em_sha256_file(path, got, &size, e);
+	if (rc)
+		return rc;
+	if (strcmp(got, lower))
+		return em_err(e, EM_EINVAL, path, "'%s' has sha256 %s, but the lock says %s",
+			      f->filename, got, lower);
+	if (f->size >= 0 && size != f->size)
+		return em_err(e, EM_EINVAL, path, "'%s' is %lld bytes, but the lock says %lld",
+			      f->filename, (long long)size, (long long)f->size);
+	f->path = path;
+	return 0;
+}
+
+struct pending {
+	struct em_cache_file *f;
+	char *dest;
+	char *lockpath;
+	int lock_fd;
+};
+
+static bool present(const char *dest, int64_t size)
+{
+	struct stat st;
+	return lstat(dest, &st) == 0 && S_ISREG(st.st_mode) && (size < 0 || st.st_size == size);
+}
+
+/* Download the pending files whose entry locks this process holds. */
+static int download(struct em_http *h, struct pending *p, uint32_t n, struct em_error *e)
+{
+	struct em_download *d = calloc(n ? n : 1, sizeof *d);
+	if (!d)
+		return em_err_nomem(e);
+	for (uint32_t i = 0; i < n; i++) {
+		d[i].urls = p[i].f->urls;
+		d[i].nurls = p[i].f->nurls;
+		d[i].dest = p[i].dest;
+		d[i].sha256 = p[i].f->sha256;
+		d[i].size = p[i].f->size;
+		d[i].label = p[i].f->filename;
+	}
+	int rc = em_http_download(h, d, n, e);
+	for (uint32_t i = 0; i < n; i++) {
+		p[i].f->rc = d[i].rc;
+		p[i].f->err = d[i].err;
+		p[i].f->bytes_transferred = d[i].bytes_transferred;
+		if (!d[i].rc) {
+			p[i].f->path = p[i].dest;
+			p[i].f->downloaded = true;
+		}
+	}
+	free(d);
+	return rc;
+}
+
+int em_cache_fetch(struct em_cache *c, struct em_arena *a, struct em_http *h,
+		   struct em_cache_file *f, uint32_t n, struct em_error *e)
+{
+	struct pending *mine = calloc(n ? n : 1, sizeof *mine);
+	struct pending *theirs = calloc(n ? n : 1, sizeof *theirs);
+	uint32_t nmine = 0, ntheirs = 0;
+	int first = 0;
+	if (!mine || !theirs) {
+		free(mine);
+		free(theirs);
+		return em_err_nomem(e);
+	}
+	for (uint32_t i = 0; i < n; i++) {
+		struct em_cache_file *x = &f[i];
+		x->path = NULL;
+		x->rc = 0;
+		x->downloaded = false;
+		x->bytes_transferred = 0;
+		em_error_clear(&x->err);
+		char lower[EM_SHA256_HEX_LEN + 1];
+		if (!x->sha256 || !em_sha256_hex_valid(x->sha256, strlen(x->sha256))) {
+			x->rc = em_err(&x->err, EM_EINVAL, x->nurls ? em_url_redact(a, x->urls[0]) : NULL,
+				       "no valid sha256 for '%s'", x->filename);
+			continue;
+		}
+		lower_hex(x->sha256, lower);
+		if (!x->nurls) {
+			x->rc = em_err(&x->err, EM_EUSAGE, NULL, "no URL for '%s'", x->filename);
+			continue;
+		}
+		if (is_local(x->urls[0])) {
+			x->rc = fetch_local(a, x, lower, &x->err);
+			continue;
+		}
+		if (strchr(x->filename, '/') || !strcmp(x->filename, ".") ||
+		    !strcmp(x->filename, "..") || x->filename[0] == '.') {
+			x->rc = em_err(&x->err, EM_EINVAL, em_url_redact(a, x->urls[0]),
+				       "'%s' is not a file name", x->filename);
+			continue;
+		}
+		char *dir = em_arena_printf(a, "%s/wheels/%s", c->root, lower);
+		char *dest = dir ? em_arena_printf(a, "%s/%s", dir, x->filename) : NULL;
+		char *lockpath = dir ? em_arena_printf(a, "%s/.lock", dir) : NULL;
+		if (!dest || !lockpath) {
+			x->rc = em_err_nomem(&x->err);
+			continue;
+		}
+		if (present(dest, x->size)) {
+			x->path = dest;
+			continue;
+		}
+		if (!h) {
+			x->rc = em_err(&x->err, EM_EUNSUPPORTED, em_url_redact(a, x->urls[0]),
+				       "'%s' is not in the cache and cannot be downloaded here",
+				       x->filename);
+			continue;
+		}
+		if ((x->rc = em_mkdir_p(dir, &x->err)))
+			continue;
+		int fd = open(lockpath, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0644);
+		if (fd < 0) {
+			x->rc = em_err_sys(&x->err, errno, lockpath, "cannot open the entry's lock");
+			continue;
+		}
+		struct pending pe = { x, dest, lockpath, fd };
+		if (flock(fd, LOCK_EX | LOCK_NB) == 0) {
+			/* it may have appeared since the check */
+			if (present(dest, x->size)) {
+				x->path = dest;
+				close(fd);
+				continue;
+			}
+			mine[nmine++] = pe;
+		} else {
+			theirs[ntheirs++] = pe;
+		}
+	}
+	if (nmine) {
+		struct em_error de;
+		em_error_clear(&de);
+		download(h, mine, nmine, &de);
+		for (uint32_t i = 0; i < nmine; i++)
+			close(mine[i].lock_fd);
+	}
+	/* files another process was downloading: wait for it, then take over
+	 * what it did not finish */
+	uint32_t nretry = 0;
+	for (uint32_t i = 0; i < ntheirs; i++) {
+		struct pending *pe = &theirs[i];
+		while (flock(pe->lock_fd, LOCK_EX) != 0) {
+			if (errno != EINTR) {
+				pe->f->rc = em_err_sys(&pe->f->err, errno, pe->lockpath,
+						       "cannot lock the entry");
+				break;
+			}
+		}
+		if (pe->f->rc) {
+			close(pe->lock_fd);
+			continue;
+		}
+		if (present(pe->dest, pe->f->size)) {
+			pe->f->path = pe->dest;
+			close(pe->lock_fd);
+			continue;
+		}
+		theirs[nretry++] = *pe;
+	}
+	if (nretry) {
+		struct em_error de;
+		em_error_clear(&de);
+		download(h, theirs, nretry, &de);
+		for (uint32_t i = 0; i < nretry; i++)
+			close(theirs[i].lock_fd);
+	}
+	for (uint32_t i = 0; i < n && !first; i++)
+		if (f[i].rc) {
+			first = f[i].rc;
+			if (e)
+				*e = f[i].err;
+		}
+	free(mine);
+	free(theirs);
+	return first;
+}
+
+/* ---- unpacking many wheels at once ---- */
+struct unpack_job {
+	struct em_cache_unpack *u;
+	char *target;   /* <root>/unpacked/<sha> */
+	char *path;     /* the wheel */
+	char *trash;    /* where a stale tree goes */
+	char lower[EM_SHA256_HEX_LEN + 1];
+	bool trusted;   /* a download of the cache's: verified already */
+	char *staged;   /* out: the tree to publish */
+};
+
+struct unpack_pool {
+	struct unpack_job *jobs;
+	uint32_t n;
+	uint32_t next;  /* taken under lock */
+	pthread_mutex_t lock;
+	volatile sig_atomic_t *cancel;
+};
+
+static void unpack_one(struct unpack_job *j)
+{
+	struct em_cache_unpack *u = j->u;
+	if (!j->trusted) {
+		char got[EM_SHA256_HEX_LEN + 1];
+		int64_t got_size;
+		if ((u->rc = em_sha256_file(j->path, got, &got_size, &u->err)))
+			return;
+		if (strcmp(got, j->lower)) {
+			u->rc = em_err(&u->err, EM_EINVAL, j->path, "'%s' has sha256 %s, but the lock "
+				       "says %s", u->filename, got, j->lower);
+			return;
+		}
+		if (u->size >= 0 && got_size != u->size) {
+			u->rc = em_err(&u->err, EM_EINVAL, j->path, "'%s' is %lld bytes, but the lock "
+				       "says %lld", u->filename, (long long)got_size, (long long)u->size);
+			return;
+		}
+	}
+	struct stat st;
+	if (lstat(j->target, &st) == 0 && rename(j->target, j->trash) == 0)
+		em_remove_tree(j->trash, NULL);
+	int rc = em_wheel_unpack_staged(j->path, j->target, &j->staged, &u->err);
+	if (rc < 0)
+		u->rc = rc;
+}
+
+static void *unpack_worker(void *arg)
+{
+	struct unpack_pool *p = arg;
+	for (;;) {
+		pthread_mutex_lock(&p->lock);
+		uint32_t i = p->next < p->n ? p->next++ : p->n;
+		pthread_mutex_unlock(&p->lock);
+		if (i >= p->n)
+			break;
+		struct unpack_job *j = &p->jobs[i];
+		if (p->cancel && *p->cancel) {
+			j->u->rc = em_err(&j->u->err, EM_ECANCELED, j->path, "interrupted");
+			continue;
+		}
+		unpack_one(j);
+	}
+	return NULL;
+}
+
+int em_cache_unpack_many(struct em_cache *c, struct em_arena *a, struct em_cache_unpack *u,
+			 uint32_t n, unsigned jobs, volatile sig_atomic_t *cancel,
+			 struct em_error *e)
+{
+	struct unpack_job *js = em_arena_array(a, n ? n : 1, sizeof *js);
+	if (!js)
+		return em_err_nomem(e);
+	uint32_t k = 0;
+	for (uint32_t i = 0; i < n; i++) {
+		struct em_cache_unpack *x = &u[i];
+		x->rc = 0;
+		x->fresh = false;
+		x->dir = NULL;
+		em_error_clear(&x->err);
+		if (!x->sha256 || !em_sha256_hex_valid(x->sha256, strlen(x->sha256))) {
+			x->rc = em_err(&x->err, EM_EINVAL, x->path, "no valid sha256 for '%s'",
+				       x->filename);
+			continue;
+		}
+		struct unpack_job *j = &js[k];
+		memset(j, 0, sizeof *j);
+		lower_hex(x->sha256, j->lower);
+		j->u = x;
+		j->target = em_arena_printf(a, "%s/unpacked/%s", c->root, j->lower);
+		j->trash = em_arena_printf(a, "%s/tmp/stale-%s-%ld", c->root, j->lower, (long)getpid());
+		j->path = !strncmp(x->path, "file:", 5) ? em_url_to_path(a, x->path)
+							 : em_arena_strdup(a, x->path);
+		if (!j->target || !j->trash || !j->path)
+			return em_err_nomem(e);
+		x->dir = j->target;
+		if (is_complete(a, j->target))
+			continue;
+		if (strstr(x->path, "://") && strncmp(x->path, "file:", 5)) {
+			x->rc = em_err(&x->err, EM_EUNSUPPORTED, em_url_redact(a, x->path),
+				       "'%s' has not been downloaded", x->filename);
+			continue;
+		}
+		j->trusted = in_downloads(c, a, j->path, j->lower);
+		k++;
+	}
+	if (k) {
+		struct unpack_pool pool = { js, k, 0, PTHREAD_MUTEX_INITIALIZER, cancel };
+		if (!jobs) {
+			long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
+			jobs = ncpu > 0 ? (unsigned)ncpu : 1;
+		}
+		if (jobs > k)
+			jobs = k;
+		pthread_t th[64];
+		unsigned started = 0;
+		for (unsigned t = 1; t < jobs && t < 64; t++)
+			if (pthread_create(&th[started], NULL, unpack_worker, &pool) == 0)
+				started++;
+		unpack_worker(&pool);
+		for (unsigned t = 0; t < started; t++)
+			pthread_join(th[t], NULL);
+		pthread_mutex_destroy(&pool.lock);
+#if defined(__linux__)
+		/* one sync for every tree: their data on disk before their names */
+		bool any = false;
+		for (uint32_t i = 0; i < k; i++)
+			any |= js[i].staged != NULL;
+		if (any) {
+			int fd = open(c->root, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+			if (fd < 0 || syncfs(fd) != 0) {
+				int err = errno;
+				for (uint32_t i = 0; i < k; i++)
+					if (js[i].staged) {
+						js[i].u->rc = em_err_sys(&js[i].u->err, err, c->root,
+									 "cannot sync the cache");
+						em_remove_tree(js[i].staged, NULL);
+						free(js[i].staged);
+						js[i].staged = NULL;
+					}
+			}
+			if (fd >= 0)
+				close(fd);
+		}
+#endif
+		for (uint32_t i = 0; i < k; i++) {
+			struct unpack_job *j = &js[i];
+			if (!j->staged)
+				continue;
+			j->u->rc = em_wheel_unpack_publish(j->staged, j->target, &j->u->err);
+			j->u->fresh = j->u->rc == 0;
+			free(j->staged);
+		}
+	}
+	for (uint32_t i = 0; i < n; i++)
+		if (u[i].rc) {
+			if (e)
+				*e = u[i].err;
+			return u[i].rc;
+		}
 	return 0;
 }

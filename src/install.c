@@ -957,9 +957,10 @@ static bool is_unpacked(const char *dir)
 
 static unsigned long tmp_counter;
 
-int em_wheel_unpack(const char *wheel_path, const char *dir, struct em_error *e)
+int em_wheel_unpack_staged(const char *wheel_path, const char *dir, char **staged,
+			   struct em_error *e)
 {
-	char qq[QNAME];
+	*staged = NULL;
 	if (!wheel_path || !dir || !*dir)
 		return em_err(e, EM_EUSAGE, NULL, "no wheel or folder given to unpack");
 	const char *where = wheel_path;
@@ -977,7 +978,7 @@ int em_wheel_unpack(const char *wheel_path, const char *dir, struct em_error *e)
 	}
 	if (is_unpacked(dir)) { /* made by someone else already */
 		em_arena_release(&a);
-		return 0;
+		return 1;
 	}
 	struct stat st;
 	if (lstat(dir, &st) == 0) {
@@ -1043,30 +1044,53 @@ int em_wheel_unpack(const char *wheel_path, const char *dir, struct em_error *e)
 				rc = sys_err(e, err, dir, "write", EM_UNPACKED_MARK);
 		}
 	}
-#if defined(__linux__)
-	/* the files' data on disk before the name that says they are whole */
-	if (!rc && syncfs(tfd) != 0)
-		rc = sys_err(e, errno, dir, "sync the folder", tmp);
-#endif
 	close(tfd);
-	if (!rc && rename(tmp, dir) != 0) {
-		err = errno;
-		if ((err == EEXIST || err == ENOTEMPTY) && is_unpacked(dir))
-			rc = 0; /* another unpacker was first: keep theirs */
-		else
-			rc = em_err(e, EM_EIO, dir, "cannot move '%s' into place: %s", q(qq, tmp),
-				    strerror(err));
+	if (rc) {
 		em_remove_tree(tmp, NULL);
-	} else if (rc) {
+	} else if (!(*staged = strdup(tmp))) {
 		em_remove_tree(tmp, NULL);
-	} else {
-		int dfd = open(parent, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-		if (dfd >= 0) {
-			fsync(dfd);
-			close(dfd);
-		}
+		rc = em_err_nomem(e);
 	}
 	em_arena_release(&a);
+	return rc;
+}
+
+int em_wheel_unpack_publish(const char *staged, const char *dir, struct em_error *e)
+{
+	char qq[QNAME];
+	if (rename(staged, dir) != 0) {
+		int err = errno;
+		em_remove_tree(staged, NULL);
+		if ((err == EEXIST || err == ENOTEMPTY) && is_unpacked(dir))
+			return 0; /* another unpacker was first: keep theirs */
+		return em_err(e, EM_EIO, dir, "cannot move '%s' into place: %s", q(qq, staged),
+			      strerror(err));
+	}
+	em_fsync_parent(dir);
+	return 0;
+}
+
+int em_wheel_unpack(const char *wheel_path, const char *dir, struct em_error *e)
+{
+	char *staged;
+	int rc = em_wheel_unpack_staged(wheel_path, dir, &staged, e);
+	if (rc)
+		return rc > 0 ? 0 : rc;
+#if defined(__linux__)
+	/* the files' data on disk before the name that says they are whole */
+	int fd = open(staged, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0 || syncfs(fd) != 0) {
+		rc = em_err_sys(e, errno, staged, "cannot sync the unpacked wheel");
+		if (fd >= 0)
+			close(fd);
+		em_remove_tree(staged, NULL);
+		free(staged);
+		return rc;
+	}
+	close(fd);
+#endif
+	rc = em_wheel_unpack_publish(staged, dir, e);
+	free(staged);
 	return rc;
 }
 

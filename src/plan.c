@@ -151,9 +151,31 @@ struct provider {
 	uint32_t nmeta, capmeta;
 };
 
+#define PEP691_ACCEPT                                                                   \
+	"application/vnd.pypi.simple.v1+json, application/vnd.pypi.simple.v1+html;q=0.2, " \
+	"text/html;q=0.01"
+
 static bool is_local_url(const char *url)
 {
 	return !strncmp(url, "file:", 5);
+}
+
+/* Whether a page that links to nothing is at least HTML (an empty PEP 503
+ * page) rather than something else a server answered with. */
+static bool looks_like_html(const char *body, size_t len)
+{
+	static const char *const marks[] = { "<html", "<!doctype", "<body", "<a ", "<head" };
+	size_t n = len < 65536 ? len : 65536;
+	for (size_t i = 0; i < n; i++) {
+		if (body[i] != '<')
+			continue;
+		for (size_t k = 0; k < sizeof marks / sizeof marks[0]; k++) {
+			size_t m = strlen(marks[k]);
+			if (i + m <= n && !strncasecmp(body + i, marks[k], m))
+				return true;
+		}
+	}
+	return len == 0;
 }
 
 /* Files of name on the simple index at root (JSON preferred, then HTML).
@@ -181,10 +203,28 @@ static int index_files(struct provider *pv, const char *root, const char *name,
 			return rc;
 		return em_index_parse_html(pv->a, dir, body, len, page, e);
 	}
-	int rc = em_source_get(pv->src, dir, MAX_PAGE, &body, &len, e);
+	/* PEP 691: JSON when the server has it, HTML otherwise */
+	const char *ctype = NULL, *final_url = NULL;
+	int rc = em_source_page(pv->src, dir, PEP691_ACCEPT, MAX_PAGE, &body, &len, &ctype,
+				&final_url, e);
 	if (rc)
 		return rc;
-	return em_index_parse_html(pv->a, dir, body, len, page, e);
+	const char *base = final_url ? final_url : dir;
+	if (ctype && !strcmp(ctype, "application/vnd.pypi.simple.v1+json"))
+		return em_index_parse_json(pv->a, base, body, len, page, e);
+	if (ctype && !strcmp(ctype, "application/json")) {
+		/* a static server's index.json: JSON if it parses as PEP 691 */
+		int jr = em_index_parse_json(pv->a, base, body, len, page, e);
+		if (jr != EM_EINVAL)
+			return jr;
+		em_error_clear(e);
+	}
+	rc = em_index_parse_html(pv->a, base, body, len, page, e);
+	if (!rc && page->nfiles == 0 && !looks_like_html(body, len))
+		return em_err(e, EM_EINVAL, em_url_redact(pv->a, dir),
+			      "not an index page: %zu bytes of '%s' without HTML", len,
+			      ctype ? ctype : "unknown type");
+	return rc;
 }
 
 static int add_file(struct provider *pv, struct project *p, uint32_t *cap,
@@ -373,19 +413,10 @@ static int metadata_of(struct provider *pv, const struct em_choice *ch, const ch
 					      "the metadata sidecar's sha256 is %s, but the index "
 					      "says %s", got, f->metadata_sha256);
 		}
-	} else if (is_local_url(f->url)) {
-		char *path = em_url_to_path(pv->a, f->url);
-		char *buf;
-		if (!path)
-			return em_err_nomem(e);
-		rc = em_wheel_read_metadata(pv->a, path, &buf, len, e);
+	} else {
+		rc = em_source_wheel_metadata(pv->src, f->url, f->filename, f->sha256, body, len, e);
 		if (rc)
 			return rc;
-		*body = buf;
-	} else {
-		return em_err(e, EM_EUNSUPPORTED, red ? red : f->url,
-			      "the index announces no metadata for this wheel, and reading it "
-			      "from a remote wheel is not supported by this build");
 	}
 	if (pv->nmeta == pv->capmeta) {
 		uint32_t cap = pv->capmeta ? pv->capmeta * 2 : 64;
@@ -765,7 +796,7 @@ static int build_lock(struct em_arena *a, struct em_source *src, struct em_workl
 		memset(p, 0, sizeof *p);
 		p->name = r->name;
 		p->version = r->cand->version->str;
-		p->index = (f->index && strcmp(f->index, f->url)) ? f->index : NULL;
+		p->index = (f->index && strcmp(f->index, f->url)) ? em_url_redact(a, f->index) : NULL;
 		p->requested = r->requested;
 		p->deps = r->deps;
 		p->ndeps = r->ndeps;
@@ -773,22 +804,31 @@ static int build_lock(struct em_arena *a, struct em_source *src, struct em_workl
 		if (!w)
 			return em_err_nomem(e);
 		w->name = f->filename;
-		w->url = f->url;
+		/* credentials stay in the matrix (or ~/.netrc), never in a lock */
+		w->url = em_url_redact(a, f->url);
+		if (!w->url)
+			return em_err_nomem(e);
 		w->size = f->size;
 		w->sha256 = f->sha256;
 		/* PEP 751 wants a date-time; an index's odd value is left out */
 		if (f->upload_time &&
 		    em_toml_datetime_kind(f->upload_time, strlen(f->upload_time)) == EM_TOML_DT_OFFSET)
 			w->upload_time = f->upload_time;
-		if (!w->sha256 || w->size < 0) {
+		if (!w->sha256) {
+			/* the index gave no hash: the file is read (downloaded into
+			 * the cache) and its hash recorded */
 			char hex[EM_SHA256_HEX_LEN + 1];
 			int64_t size;
 			int rc = em_source_hash(src, f->url, hex, &size, e);
 			if (rc)
 				return rc;
-			if (!w->sha256)
-				w->sha256 = em_arena_strdup(a, hex);
+			w->sha256 = em_arena_strdup(a, hex);
 			w->size = size;
+		} else if (w->size < 0) {
+			/* PEP 503 pages give no size: ask, without downloading */
+			int rc = em_source_size(src, f->url, &w->size, e);
+			if (rc)
+				return rc;
 		}
 		p->wheels = w;
 		p->nwheels = 1;

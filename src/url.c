@@ -498,3 +498,53 @@ char *em_url_join(struct em_arena *a, const char *base, const char *rel, bool di
 	d[o] = '\0';
 	return d;
 }
+
+/* The userinfo ("user:pass") of an authority, and the host part after it. */
+static void auth_split(const struct part *auth, struct part *user, struct part *host)
+{
+	*user = (struct part){ NULL, 0, false };
+	*host = *auth;
+	for (size_t k = auth->n; k-- > 0;)
+		if (auth->p[k] == '@') {
+			*user = (struct part){ auth->p, k, true };
+			*host = (struct part){ auth->p + k + 1, auth->n - k - 1, true };
+			return;
+		}
+}
+
+static bool part_ieq(const struct part *x, const struct part *y)
+{
+	if (x->n != y->n)
+		return false;
+	for (size_t i = 0; i < x->n; i++)
+		if (em_lower((unsigned char)x->p[i]) != em_lower((unsigned char)y->p[i]))
+			return false;
+	return true;
+}
+
+char *em_url_add_credentials(struct em_arena *a, const char *url, const char *const *sources,
+			     size_t n)
+{
+	if (!url)
+		return NULL;
+	struct uref r;
+	split(url, strlen(url), &r);
+	struct part user, host;
+	auth_split(&r.auth, &user, &host);
+	if (!r.auth.on || !r.scheme.on || user.on)
+		return em_arena_strdup(a, url);
+	for (size_t i = 0; i < n; i++) {
+		if (!sources[i])
+			continue;
+		struct uref s;
+		split(sources[i], strlen(sources[i]), &s);
+		struct part su, sh;
+		auth_split(&s.auth, &su, &sh);
+		if (!s.auth.on || !su.on || !su.n || !s.scheme.on || !part_ieq(&s.scheme, &r.scheme) ||
+		    !part_ieq(&sh, &host))
+			continue;
+		size_t head = (size_t)(r.auth.p - url);
+		return em_arena_printf(a, "%.*s%.*s@%s", (int)head, url, (int)su.n, su.p, url + head);
+	}
+	return em_arena_strdup(a, url);
+}

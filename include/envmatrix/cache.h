@@ -1,42 +1,148 @@
 /* cache.h - the content-addressed cache shared by every workload and matrix
  *
- *   <root>/unpacked/<sha256>/   a wheel unpacked and verified (install.h),
- *                               complete when it holds EM_UNPACKED_MARK
- *   <root>/wheels/<sha256>/NAME the wheel itself, for sources that are not
- *                               local files (downloads)
- *   <root>/tmp/                 work in progress, renamed into place
+ *   <root>/wheels/<sha256>/NAME    a downloaded file, complete and verified
+ *                                  (it appears by rename)
+ *   <root>/wheels/<sha256>/NAME.part  a download in progress or cut short,
+ *                                  resumed by the next fetch
+ *   <root>/wheels/<sha256>/.lock   flock(2)ed by the process downloading it
+ *   <root>/unpacked/<sha256>/      a wheel unpacked and verified (install.h),
+ *                                  complete when it holds EM_UNPACKED_MARK
+ *   <root>/pages/<xx>/<sha256>     an index page with its validators, named
+ *                                  by the sha256 of its URL (xx: the first
+ *                                  two hex digits); see source.h
+ *   <root>/tmp/                    work in progress, renamed into place
+ *   <root>/.lock                   flock(2): shared by every process using
+ *                                  the cache, exclusive for clean and prune
  *
- * Entries are immutable and named by the sha256 of the wheel they come
- * from, so four workloads that share torch share one unpacked copy, and
- * the venvs link to it. Several envmatrix processes may fill it at once:
- * every entry appears by rename, the first one wins.
+ * Entries are immutable and named by the sha256 of the file they come
+ * from, so four workloads that share torch share one download and one
+ * unpacked copy, and the venvs link to it. Several envmatrix processes may
+ * fill the cache at once: every entry appears by rename, the first one
+ * wins, and a download is made by one process while the others wait for
+ * it.
  */
 #ifndef ENVMATRIX_CACHE_H
 #define ENVMATRIX_CACHE_H
 
+#include <signal.h>
 #include <stdbool.h>
 #include <stdint.h>
 
 #include "envmatrix/arena.h"
 #include "envmatrix/error.h"
 
+struct em_http;
+
 struct em_cache {
 	const char *root;
+	int lock_fd; /* <root>/.lock, held shared (or exclusive); -1 when not */
 };
+
+/* The cache folder's absolute path, as em_cache_open finds it (creating
+ * nothing); NULL with e filled when there is none. */
+char *em_cache_path(struct em_arena *a, const char *configured, struct em_error *e);
 
 /* The cache folder: configured (the matrix's cache-dir) when not NULL, else
  * $ENVMATRIX_CACHE_DIR, else $XDG_CACHE_HOME/envmatrix, else
- * ~/.cache/envmatrix. The folders are created. */
+ * ~/.cache/envmatrix. The folders are created and <root>/.lock is held
+ * shared until em_cache_close, waiting while a clean or prune runs. */
 int em_cache_open(struct em_cache *c, struct em_arena *a, const char *configured,
 		  struct em_error *e);
+/* The same folder, held exclusively (for clean and prune): EM_EBUSY when
+ * another process uses it and block is false. */
+int em_cache_open_exclusive(struct em_cache *c, struct em_arena *a, const char *configured,
+			    bool block, struct em_error *e);
+void em_cache_close(struct em_cache *c);
 
-/* The unpacked tree of the wheel at url whose sha256 (and size, when
- * >= 0) the lock gives. A local wheel is checked against the hash and
- * unpacked straight from where it is; a cached tree is reused. The error
- * names the URL and both hashes when they differ. *fresh tells whether it
- * had to be unpacked now. */
+/* ---- files ---- */
+struct em_cache_file {
+	const char *const *urls; /* where it can be had: mirrors in order; local
+				  * paths and file:// URLs are read in place */
+	uint32_t nurls;
+	const char *filename;    /* its name (a wheel's file name) */
+	const char *sha256;      /* the lock's hash; required */
+	int64_t size;            /* the lock's size, or -1 */
+
+	/* the outcome */
+	const char *path;        /* the verified file: in the cache, or the local
+				  * file itself */
+	int rc;
+	struct em_error err;
+	bool downloaded;         /* it came over the network in this call */
+	int64_t bytes_transferred;
+};
+
+/* Make every f[i] available and verified, downloading what the cache
+ * lacks (h may be NULL when every URL is local: a remote one then fails
+ * with EM_EUNSUPPORTED). Downloads run in parallel through h; a file
+ * another process is downloading is waited for, not fetched twice. Each
+ * outcome is in f[i]; the return value is the first failure (e names it). */
+int em_cache_fetch(struct em_cache *c, struct em_arena *a, struct em_http *h,
+		   struct em_cache_file *f, uint32_t n, struct em_error *e);
+
+/* The unpacked tree of the wheel at url (a local path or file:// URL:
+ * fetch remote ones first) whose sha256 (and size, when >= 0) the lock
+ * gives. A local wheel is checked against the hash and unpacked straight
+ * from where it is; a cached tree is reused. The error names the URL and
+ * both hashes when they differ. *fresh tells whether it had to be
+ * unpacked now. */
 int em_cache_unpacked(struct em_cache *c, struct em_arena *a, const char *url,
 		      const char *filename, const char *sha256, int64_t size,
 		      char **dir, bool *fresh, struct em_error *e);
+
+/* Unpack many wheels into the cache at once: jobs at a time (0: one per
+ * core), one sync for all of them, then each tree renamed into place.
+ * path is a verified download of the cache (em_cache_fetch) or a local
+ * file, which is checked against sha256 and size first. A tree already
+ * complete is kept. Each outcome is in u[i]; the return value is the
+ * first failure. */
+struct em_cache_unpack {
+	const char *path;
+	const char *filename;
+	const char *sha256;
+	int64_t size;
+	/* the outcome */
+	char *dir;  /* the unpacked tree */
+	bool fresh; /* unpacked by this call */
+	int rc;
+	struct em_error err;
+};
+int em_cache_unpack_many(struct em_cache *c, struct em_arena *a, struct em_cache_unpack *u,
+			 uint32_t n, unsigned jobs, volatile sig_atomic_t *cancel,
+			 struct em_error *e);
+
+/* Whether the unpacked tree of the wheel with this sha256 is complete. */
+bool em_cache_has_unpacked(const struct em_cache *c, struct em_arena *a, const char *sha256);
+
+/* ---- looking after it: 'envmatrix cache info|clean|prune' ---- */
+struct em_cache_usage {
+	uint64_t entries; /* files in wheels/, trees in unpacked/, pages */
+	uint64_t bytes;   /* allocated on disk (st_blocks), each inode once */
+};
+
+struct em_cache_info {
+	struct em_cache_usage wheels;   /* complete downloads */
+	struct em_cache_usage partial;  /* .part files */
+	struct em_cache_usage unpacked; /* complete unpacked trees */
+	struct em_cache_usage pages;    /* index pages */
+	struct em_cache_usage tmp;      /* leftovers: tmp/, incomplete unpacked trees */
+	struct em_cache_usage in_use;   /* unpacked trees some venv links to (a file
+					 * with more links than the cache itself holds):
+					 * part of unpacked */
+};
+
+/* Count what the cache holds. Needs the cache open (shared is enough). */
+int em_cache_info(const struct em_cache *c, struct em_cache_info *out, struct em_error *e);
+
+/* Remove everything in the cache (the folder itself stays). Needs the cache
+ * open exclusively. Venvs keep working: their hard links are their own. */
+int em_cache_clean(const struct em_cache *c, struct em_cache_info *removed, struct em_error *e);
+
+/* Remove what no environment needs and what can be rebuilt without the
+ * network: leftovers of interrupted runs (tmp/, incomplete unpacked trees,
+ * .part files and .lock files of finished entries), index pages, and
+ * unpacked trees no venv links to whose wheel is still in wheels/.
+ * Downloads are kept: they are what an offline machine needs. Needs the cache open exclusively. */
+int em_cache_prune(const struct em_cache *c, struct em_cache_info *removed, struct em_error *e);
 
 #endif

@@ -29,6 +29,7 @@
 #include "envmatrix/plan.h"
 #include "envmatrix/install.h"
 #include "envmatrix/venv.h"
+#include "envmatrix/http.h"
 #include "envmatrix/cache.h"
 #include "envmatrix/apply.h"
 

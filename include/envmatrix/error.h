@@ -25,7 +25,8 @@ enum em_code {
 	EM_EUNSUPPORTED = -8, /* valid input this version does not handle */
 	EM_ECONFLICT = -9,    /* requirements that no set of versions satisfies */
 	EM_EBUSY = -10,       /* another process holds what is needed (the apply lock) */
-	EM_ECANCELED = -11    /* the caller asked to stop (Ctrl-C) */
+	EM_ECANCELED = -11,   /* the caller asked to stop (Ctrl-C) */
+	EM_EOFFLINE = -12     /* the answer needs the network, which --offline forbids */
 };
 
 #define EM_ERROR_WHERE_MAX 512

@@ -72,8 +72,14 @@ char *em_url_decode(struct em_arena *a, const char *s, size_t n);
 char *em_url_encode_segment(struct em_arena *a, const char *s, size_t n);
 /* The last path segment, decoded, without query and fragment. */
 char *em_url_basename(struct em_arena *a, const char *url);
-/* The URL without user:password@, for messages and logs. */
+/* The URL without user:password@, for messages, logs and lock files. */
 char *em_url_redact(struct em_arena *a, const char *url);
+/* url with the user:password of the first of sources that has one and the
+ * same scheme, host and port (ASCII case ignored); url as it is when it
+ * has its own or none matches. Locks keep URLs without credentials; the
+ * matrix's index URLs give them back at download time. */
+char *em_url_add_credentials(struct em_arena *a, const char *url, const char *const *sources,
+			     size_t n);
 /* file:// URLs and paths: "file:///a/b%20c" <-> "/a/b c". NULL when url is
  * not a local file URL. */
 char *em_url_to_path(struct em_arena *a, const char *url);

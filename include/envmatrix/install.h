@@ -87,6 +87,16 @@ int em_link_fileat(int srcdir, const char *src, int dstdir, const char *dst,
  * is kept and 0 returned; any other dir is an error. */
 int em_wheel_unpack(const char *wheel_path, const char *dir, struct em_error *e);
 
+/* em_wheel_unpack in two steps, so that many wheels unpacked at once need
+ * one sync rather than one each: staged unpacks and checks into a
+ * temporary folder beside dir and gives its path (malloc'd; 1 and no path
+ * when dir is already complete); the caller makes the data durable
+ * (syncfs) and publishes, which renames it to dir (or discards it when
+ * another process was first) and syncs dir's parent. */
+int em_wheel_unpack_staged(const char *wheel_path, const char *dir, char **staged,
+			   struct em_error *e);
+int em_wheel_unpack_publish(const char *staged, const char *dir, struct em_error *e);
+
 /* ---- installing ---- */
 
 /* The folders a wheel's parts go to (absolute paths). */

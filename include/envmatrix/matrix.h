@@ -139,6 +139,7 @@ struct em_matrix {
 	struct em_setting cuda_driver;
 	struct em_setting python_home;
 	struct em_setting cache_dir;
+	struct em_setting ca_file;         /* CA bundle for https (relative to the matrix) */
 	struct em_setting link_mode;       /* auto (when unset), clone, hardlink, copy */
 	struct em_setting jobs;
 	uint32_t njobs;                    /* jobs as a number; 0 when unset */

@@ -7,6 +7,7 @@
 #ifndef ENVMATRIX_CLI_H
 #define ENVMATRIX_CLI_H
 
+#include <signal.h>
 #include <stdbool.h>
 #include <stdio.h>
 
@@ -95,8 +96,38 @@ int cli_put_json(struct json_t *value);
  * malloc'd array into *storage (free both). */
 int cli_read_lines(FILE *f, char ***out, char **storage);
 
+/* ---- the network and the cache (net.c) ---- */
+extern int cli_net_offline, cli_net_refresh;
+extern const char *cli_net_jobs;
+void cli_net_reset_opts(void);
+/* the options of every command that reads indexes */
+#define CLI_NET_OPTS                                                                        \
+	{ CLI_OPT_FLAG, 0, "offline", NULL,                                                 \
+	  "use only what the cache holds; never the network", &cli_net_offline },           \
+	{ CLI_OPT_FLAG, 0, "refresh", NULL,                                                 \
+	  "fetch index pages whole again instead of revalidating the cached ones",          \
+	  &cli_net_refresh },                                                               \
+	{ CLI_OPT_STRING, 'j', "jobs", "N",                                                 \
+	  "downloads at once (default: the matrix's jobs, else 8)", &cli_net_jobs }
+
+struct cli_progress;
+struct cli_net {
+	struct em_cache cache;
+	bool cache_open;
+	struct em_http *http;
+	struct cli_progress *progress;
+};
+
+/* Open the matrix's cache and the network for src. Returns an exit code. */
+int cli_net_open(struct em_arena *a, const struct em_matrix *m, const char *file,
+		 volatile sig_atomic_t *cancel, struct em_source *src, struct cli_net *n);
+void cli_net_close(struct cli_net *n);
+/* "1.5 GiB" */
+void cli_human_bytes(char *buf, size_t cap, double bytes);
+
 /* ---- commands ---- */
 int cmd_apply(int argc, char **argv);
+int cmd_cache(int argc, char **argv);
 int cmd_debug(int argc, char **argv);
 int cmd_plan(int argc, char **argv);
 int cmd_python(int argc, char **argv);

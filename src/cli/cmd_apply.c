@@ -28,12 +28,14 @@ static const struct cli_opt apply_opts[] = {
 	{ CLI_OPT_FLAG, 0, "wait", NULL, "wait for another apply of this matrix to finish",
 	  &opt_wait },
 	{ CLI_OPT_FLAG, 0, "json", NULL, "print the outcome as JSON", &opt_json },
+	CLI_NET_OPTS,
 	{ CLI_OPT_END, 0, NULL, NULL, NULL, NULL },
 };
 
 static const struct cli_cmd_help apply_help = {
 	"apply",
 	"[-f MATRIX] [--frozen | --locked] [-n] [--force] [--fail-fast] [--wait] [--json] "
+	"[--offline] [--refresh] [-j N] "
 	"[WORKLOAD...]",
 	"build every workload's environment from its lock, keeping the old one as a snapshot",
 	"Plans the matrix (as 'envmatrix plan' does, writing changed locks), then\n"
@@ -204,6 +206,7 @@ int cmd_apply(int argc, char **argv)
 	opt_frozen = opt_locked = opt_dry_run = opt_force = opt_fail_fast = opt_upgrade = 0;
 	opt_wait = opt_json = 0;
 	opt_file = NULL;
+	cli_net_reset_opts();
 	int npos;
 	int rc = cli_parse(argc, argv, &apply_help, &npos);
 	if (rc)
@@ -220,6 +223,8 @@ int cmd_apply(int argc, char **argv)
 	em_error_clear(&e);
 	struct em_source src;
 	em_source_init(&src);
+	struct cli_net net;
+	memset(&net, 0, sizeof net);
 	struct em_state_lock lock = { -1 };
 	struct em_matrix m;
 	struct em_platform host;
@@ -246,6 +251,11 @@ int cmd_apply(int argc, char **argv)
 	sigaction(SIGINT, &sa, &old_int);
 	sigaction(SIGTERM, &sa, &old_term);
 	stop = 0;
+	if ((ret = cli_net_open(&a, &m, file, &stop, &src, &net))) {
+		sigaction(SIGINT, &old_int, NULL);
+		sigaction(SIGTERM, &old_term, NULL);
+		goto out;
+	}
 
 	struct progress pr = { isatty(2) && !cli.quiet, false };
 	struct em_apply_options o = {
@@ -303,6 +313,7 @@ int cmd_apply(int argc, char **argv)
 		}
 	}
 out:
+	cli_net_close(&net);
 	em_state_lock_release(&lock);
 	em_source_release(&src);
 	em_arena_release(&a);

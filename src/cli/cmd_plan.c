@@ -18,12 +18,13 @@ static const struct cli_opt plan_opts[] = {
 	{ CLI_OPT_FLAG, 0, "upgrade", NULL,
 	  "ignore the versions in existing locks (take the newest allowed)", &opt_upgrade },
 	{ CLI_OPT_FLAG, 0, "json", NULL, "print the plan as JSON", &opt_json },
+	CLI_NET_OPTS,
 	{ CLI_OPT_END, 0, NULL, NULL, NULL, NULL },
 };
 
 static const struct cli_cmd_help plan_help = {
 	"plan",
-	"[-f MATRIX] [--check] [--upgrade] [--json] [WORKLOAD...]",
+	"[-f MATRIX] [--check] [--upgrade] [--json] [--offline] [--refresh] [-j N] [WORKLOAD...]",
 	"resolve the matrix's workloads and write one PEP 751 lock per workload",
 	"For each workload (or only those named): the target platform and exact\n"
 	"Python, the PyTorch variant and its index, every dependency and the exact\n"
@@ -217,6 +218,7 @@ int cmd_plan(int argc, char **argv)
 {
 	opt_check = opt_json = opt_upgrade = 0;
 	opt_file = NULL;
+	cli_net_reset_opts();
 	int npos;
 	int rc = cli_parse(argc, argv, &plan_help, &npos);
 	if (rc)
@@ -229,6 +231,8 @@ int cmd_plan(int argc, char **argv)
 	em_error_clear(&e);
 	struct em_source src;
 	em_source_init(&src);
+	struct cli_net net;
+	memset(&net, 0, sizeof net);
 	int ret = EXIT_OK;
 	char *buf;
 	size_t len;
@@ -244,6 +248,8 @@ int cmd_plan(int argc, char **argv)
 		ret = EXIT_FAIL;
 		goto out;
 	}
+	if ((ret = cli_net_open(&a, &m, file, NULL, &src, &net)))
+		goto out;
 	struct em_plan_options o = {
 		.matrix_path = file,
 		.nonly = (uint32_t)npos,
@@ -293,10 +299,13 @@ int cmd_plan(int argc, char **argv)
 				wp->variant_why ? ", variant " : "",
 				wp->variant_why ? wp->variant_why : "");
 		}
-		fprintf(stderr, "envmatrix: read %u files, %llu bytes\n", src.requests,
-			(unsigned long long)src.bytes_read);
+		fprintf(stderr, "envmatrix: %u reads and requests, %llu bytes read, %llu bytes "
+			"downloaded, %u cached pages still current\n", src.requests,
+			(unsigned long long)src.bytes_read, (unsigned long long)src.bytes_downloaded,
+			src.revalidated);
 	}
 out:
+	cli_net_close(&net);
 	em_source_release(&src);
 	em_arena_release(&a);
 	return ret;

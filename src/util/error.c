@@ -80,6 +80,7 @@ const char *em_strerror(int code)
 	case EM_ECONFLICT: return "no solution";
 	case EM_EBUSY: return "busy";
 	case EM_ECANCELED: return "interrupted";
+	case EM_EOFFLINE: return "offline";
 	}
 	return "unknown error";
 }

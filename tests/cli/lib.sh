@@ -7,6 +7,8 @@ t_n=0
 t_failed=0
 T_TMP=$(mktemp -d "${TMPDIR:-/tmp}/envmatrix-cli.XXXXXX") || exit 1
 trap 'rm -rf "$T_TMP"' EXIT INT TERM
+# downloads and pages go to a cache of the test's own, not the user's
+export ENVMATRIX_CACHE_DIR="${ENVMATRIX_CACHE_DIR:-$T_TMP/cache}"
 
 t_pass() {
 	t_n=$((t_n + 1))

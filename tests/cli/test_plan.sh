@@ -190,8 +190,8 @@ t_expect_err "a matrix mistake names file, line and key" 1 \
 	"bad.ini:4: unknown key 'pyton' in \[w\] (did you mean 'python'?)" -- "$EM" plan -f "$T_TMP/bad.ini"
 t_expect_err "no matrix.ini here" 1 "no matrix.ini here" -- sh -c "cd '$T_TMP' && '$EM' plan"
 printf '[matrix]\nindex-url = https://pypi.org/simple\n\n[w]\npython = 3.12.10\npackages =\n    six\n' >"$T_TMP/net.ini"
-t_expect_err "an http index says what this build can read" 1 "only file:// indexes" -- \
-	"$EM" plan -f "$T_TMP/net.ini"
+t_expect_err "an unreachable index is named in the error" 1 "https://pypi.org/simple/six/: " -- \
+	env ENVMATRIX_HTTP_RETRIES=0 https_proxy=http://127.0.0.1:9 "$EM" plan -f "$T_TMP/net.ini"
 t_expect_err "plan --help" 0 "" -- sh -c "'$EM' plan --help >&2"
 
 t_done

@@ -1,0 +1,877 @@
+/* cache_admin.c - looking after the cache: what it holds (info), emptying
+ * it (clean), removing what can be rebuilt (prune)
+ *
+ * One scan classifies every entry of wheels/, unpacked/, pages/ and tmp/
+ * (cache.h gives the layout) and measures it; clean and prune then act on
+ * that list. Nothing else in the cache folder is looked at or touched: not
+ * <root>/.lock, which clean and prune hold, nor anything a person put there.
+ *
+ * The scan never follows a symbolic link (every folder is opened with
+ * O_NOFOLLOW, every entry looked at with AT_SYMLINK_NOFOLLOW): a link is an
+ * entry of its own, and what it points to is neither counted nor removed.
+ * It keeps one folder open at a time and goes back up through "..",
+ * checking that it arrives where it came from, so the depth of a tree is
+ * not limited (as em_remove_tree).
+ *
+ * Bytes are what the file system allocated (st_blocks * 512). An inode with
+ * several links is counted once, in the first entry that meets it (wheels/,
+ * then unpacked/, pages/, tmp/). An unpacked tree is in use when one of its
+ * files has more links than the scan met inside the cache: a venv links to
+ * it. Links between two cache entries do not make a tree in use.
+ *
+ * Whole entries are removed by renaming them into tmp/ first, so a reader
+ * never finds a half-removed tree where it expects a complete one.
+ */
+#include "envmatrix/cache.h"
+#include "envmatrix/buf.h"
+#include "envmatrix/fs.h"
+#include "envmatrix/install.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+enum kind {
+	K_WHEEL,    /* wheels/<sha>/NAME: a complete download */
+	K_PART,     /* wheels/<sha>/NAME.part */
+	K_WHEELDIR, /* wheels/<sha>/ itself and its .lock (its files follow it) */
+	K_UNPACKED, /* unpacked/<sha>/ with its mark */
+	K_PAGES,    /* pages/<xx>/ (or a stray file in pages/) */
+	K_TMP       /* a leftover: tmp/X, unpacked trees without a mark, *.tmp-* */
+};
+
+struct entry {
+	const char *rel; /* below the root: "unpacked/<sha>", "wheels/<sha>/NAME" */
+	enum kind kind;
+	uint32_t dir;    /* in wheels/<sha>/: index + 1 of its K_WHEELDIR, else 0 */
+	uint64_t bytes;  /* the inodes first met in it */
+	uint64_t files;  /* K_PAGES: the pages in it */
+	uint64_t lock_bytes; /* K_WHEELDIR: its .lock */
+	bool has_lock;   /* K_WHEELDIR: it has a .lock */
+	bool complete;   /* K_WHEELDIR: it holds a complete download */
+	bool part;       /* K_WHEELDIR: it holds a .part */
+	bool in_use;     /* K_UNPACKED: a venv links to it */
+};
+
+/* inodes with more than one link, met so far */
+struct ino_rec {
+	uint64_t dev, ino;
+	uint64_t nlink; /* 0: a free slot */
+	uint64_t seen;  /* links met inside the cache */
+	uint32_t owner; /* index + 1 of the first unpacked tree holding it, or 0 */
+};
+
+struct scan {
+	const char *root;
+	int rootfd;
+	struct em_arena a;
+	struct entry *v;
+	size_t n, cap;
+	struct ino_rec *slots;
+	size_t nslots, nused; /* nslots: a power of two, or 0 */
+	struct em_buf where;  /* scratch: root/rel for messages */
+};
+
+static const char *where_of(struct scan *s, const char *rel)
+{
+	em_buf_reset(&s->where);
+	em_buf_addf(&s->where, "%s/%s", s->root, rel);
+	return s->where.err ? s->root : s->where.ptr;
+}
+
+static bool is_dot(const char *n)
+{
+	return n[0] == '.' && (!n[1] || (n[1] == '.' && !n[2]));
+}
+
+static bool ends_with(const char *s, const char *suffix)
+{
+	size_t n = strlen(s), m = strlen(suffix);
+	return n > m && !memcmp(s + n - m, suffix, m);
+}
+
+static bool is_leftover_name(const char *n)
+{
+	return strstr(n, ".tmp-") != NULL;
+}
+
+/* ---- inodes ---- */
+
+static size_t ino_hash(uint64_t dev, uint64_t ino)
+{
+	uint64_t h = (ino ^ (dev * 0x9e3779b97f4a7c15ull)) * 0xff51afd7ed558ccdull;
+	return (size_t)(h ^ (h >> 32));
+}
+
+static struct ino_rec *ino_slot(struct ino_rec *slots, size_t nslots, uint64_t dev, uint64_t ino)
+{
+	size_t mask = nslots - 1;
+	for (size_t i = ino_hash(dev, ino) & mask;; i = (i + 1) & mask)
+		if (!slots[i].nlink || (slots[i].dev == dev && slots[i].ino == ino))
+			return &slots[i];
+}
+
+/* The record of (dev, ino), new (nlink 0) when not met before; NULL when
+ * out of memory. */
+static struct ino_rec *ino_get(struct scan *s, uint64_t dev, uint64_t ino)
+{
+	if ((s->nused + 1) * 2 > s->nslots) {
+		size_t ncap = s->nslots ? s->nslots * 2 : 1024;
+		struct ino_rec *ns = calloc(ncap, sizeof *ns);
+		if (!ns)
+			return NULL;
+		for (size_t i = 0; i < s->nslots; i++)
+			if (s->slots[i].nlink)
+				*ino_slot(ns, ncap, s->slots[i].dev, s->slots[i].ino) = s->slots[i];
+		free(s->slots);
+		s->slots = ns;
+		s->nslots = ncap;
+	}
+	return ino_slot(s->slots, s->nslots, dev, ino);
+}
+
+/* Count one inode met in entry idx. */
+static int account(struct scan *s, size_t idx, const struct stat *st, struct em_error *e)
+{
+	uint64_t bytes = (uint64_t)st->st_blocks * 512u;
+	if (S_ISDIR(st->st_mode) || st->st_nlink <= 1) {
+		s->v[idx].bytes += bytes;
+		return 0;
+	}
+	struct ino_rec *r = ino_get(s, (uint64_t)st->st_dev, (uint64_t)st->st_ino);
+	if (!r)
+		return em_err_nomem(e);
+	if (!r->nlink) {
+		r->dev = (uint64_t)st->st_dev;
+		r->ino = (uint64_t)st->st_ino;
+		r->nlink = (uint64_t)st->st_nlink;
+		s->nused++;
+		s->v[idx].bytes += bytes;
+	}
+	r->seen++;
+	if (!r->owner && s->v[idx].kind == K_UNPACKED)
+		r->owner = (uint32_t)idx + 1;
+	return 0;
+}
+
+/* ---- entries ---- */
+
+static int add_entry(struct scan *s, enum kind kind, const char *dir, const char *name,
+		     size_t *idx, struct em_error *e)
+{
+	if (s->n == s->cap) {
+		size_t ncap = s->cap ? s->cap * 2 : 64;
+		if (ncap > UINT32_MAX - 1)
+			return em_err(e, EM_ELIMIT, s->root, "more than %u entries in the cache",
+				      (unsigned)(UINT32_MAX - 1));
+		struct entry *nv = realloc(s->v, ncap * sizeof *nv);
+		if (!nv)
+			return em_err_nomem(e);
+		s->v = nv;
+		s->cap = ncap;
+	}
+	const char *rel = em_arena_printf(&s->a, "%s/%s", dir, name);
+	if (!rel)
+		return em_err_nomem(e);
+	struct entry *en = &s->v[s->n];
+	memset(en, 0, sizeof *en);
+	en->rel = rel;
+	en->kind = kind;
+	*idx = s->n++;
+	return 0;
+}
+
+/* ---- walking a tree ---- */
+
+struct level {
+	char *names; /* NUL-separated */
+	size_t len, pos;
+	uint64_t dev, ino;
+};
+
+/* Every name in the folder open as fd but "." and "..": 0 or an errno. */
+static int read_names(int fd, struct level *l)
+{
+	int dfd = dup(fd);
+	DIR *d = dfd >= 0 ? fdopendir(dfd) : NULL;
+	if (!d) {
+		int err = errno;
+		if (dfd >= 0)
+			close(dfd);
+		return err;
+	}
+	rewinddir(d);
+	struct em_buf b = EM_BUF_INIT;
+	int err = 0;
+	for (;;) {
+		errno = 0;
+		struct dirent *de = readdir(d);
+		if (!de) {
+			err = errno;
+			break;
+		}
+		if (!is_dot(de->d_name))
+			em_buf_add(&b, de->d_name, strlen(de->d_name) + 1);
+	}
+	closedir(d);
+	if (!err && b.err)
+		err = ENOMEM;
+	if (err) {
+		em_buf_release(&b);
+		return err;
+	}
+	l->names = em_buf_detach(&b, &l->len);
+	if (!l->names)
+		return ENOMEM;
+	l->pos = 0;
+	return 0;
+}
+
+static int push_level(struct level **st, size_t *n, size_t *cap, int fd, const struct stat *sb)
+{
+	if (*n == *cap) {
+		size_t ncap = *cap ? *cap * 2 : 16;
+		struct level *ns = realloc(*st, ncap * sizeof *ns);
+		if (!ns)
+			return ENOMEM;
+		*st = ns;
+		*cap = ncap;
+	}
+	struct level *l = &(*st)[*n];
+	memset(l, 0, sizeof *l);
+	int err = read_names(fd, l);
+	if (err)
+		return err;
+	l->dev = (uint64_t)sb->st_dev;
+	l->ino = (uint64_t)sb->st_ino;
+	(*n)++;
+	return 0;
+}
+
+/* Count everything below the folder open as fd (owned: closed here) whose
+ * own stat is top, for entry idx; *files counts what is not a folder. */
+static int walk(struct scan *s, size_t idx, int fd, const struct stat *top, uint64_t *files,
+		struct em_error *e)
+{
+	struct level *st = NULL;
+	size_t n = 0, cap = 0;
+	const char *rel = s->v[idx].rel;
+	int err = push_level(&st, &n, &cap, fd, top);
+	int rc = 0;
+	while (!err && n) {
+		struct level *l = &st[n - 1];
+		if (l->pos >= l->len) {
+			free(l->names);
+			n--;
+			if (!n)
+				break;
+			/* back up to where we came from, unless another process
+			 * moved the tree meanwhile: then stop counting it */
+			int up = openat(fd, "..", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+			struct stat ust;
+			if (up < 0 || fstat(up, &ust) != 0 || (uint64_t)ust.st_dev != st[n - 1].dev ||
+			    (uint64_t)ust.st_ino != st[n - 1].ino) {
+				if (up >= 0)
+					close(up);
+				break;
+			}
+			close(fd);
+			fd = up;
+			continue;
+		}
+		const char *name = l->names + l->pos;
+		l->pos += strlen(name) + 1;
+		struct stat sb;
+		if (fstatat(fd, name, &sb, AT_SYMLINK_NOFOLLOW) != 0) {
+			if (errno == ENOENT)
+				continue;
+			rc = em_err_sys(e, errno, where_of(s, rel), "cannot inspect an entry inside");
+			break;
+		}
+		if ((rc = account(s, idx, &sb, e)))
+			break;
+		if (!S_ISDIR(sb.st_mode)) {
+			(*files)++;
+			continue;
+		}
+		int sub = openat(fd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+		if (sub < 0) {
+			if (errno == ENOENT || errno == ENOTDIR || errno == ELOOP)
+				continue; /* replaced meanwhile */
+			rc = em_err_sys(e, errno, where_of(s, rel), "cannot open a folder inside");
+			break;
+		}
+		struct stat sst;
+		if (fstat(sub, &sst) != 0 || sst.st_dev != sb.st_dev || sst.st_ino != sb.st_ino) {
+			close(sub);
+			continue;
+		}
+		close(fd);
+		fd = sub;
+		err = push_level(&st, &n, &cap, fd, &sst);
+	}
+	if (err)
+		rc = err == ENOMEM ? em_err_nomem(e)
+				   : em_err_sys(e, err, where_of(s, rel), "cannot read a folder inside");
+	for (size_t i = 0; i < n; i++)
+		free(st[i].names);
+	free(st);
+	close(fd);
+	return rc;
+}
+
+/* Count entry idx: name in the folder open as pfd, whose lstat is st; sub is
+ * the entry's folder when the caller opened it already (owned), else -1. */
+static int walk_entry(struct scan *s, size_t idx, int pfd, const char *name,
+		      const struct stat *st, int sub, uint64_t *files, struct em_error *e)
+{
+	if (!S_ISDIR(st->st_mode)) {
+		if (sub >= 0)
+			close(sub);
+		(*files)++;
+		return account(s, idx, st, e);
+	}
+	if (sub < 0)
+		sub = openat(pfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (sub < 0) {
+		if (errno == ENOENT || errno == ENOTDIR || errno == ELOOP)
+			return 0; /* gone or replaced meanwhile */
+		return em_err_sys(e, errno, where_of(s, s->v[idx].rel), "cannot open the folder");
+	}
+	struct stat top;
+	if (fstat(sub, &top) != 0 || top.st_dev != st->st_dev || top.st_ino != st->st_ino) {
+		close(sub);
+		return 0;
+	}
+	int rc = account(s, idx, &top, e);
+	if (rc) {
+		close(sub);
+		return rc;
+	}
+	return walk(s, idx, sub, &top, files, e);
+}
+
+/* Open the folder <root>/name and read its names: *fd is -1 when it does not
+ * exist. */
+static int open_listing(struct scan *s, const char *name, int *fd, struct level *l,
+			struct em_error *e)
+{
+	memset(l, 0, sizeof *l);
+	*fd = openat(s->rootfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (*fd < 0) {
+		int err = errno;
+		if (err == ENOENT)
+			return 0;
+		struct stat st;
+		if ((err == ELOOP || err == ENOTDIR) &&
+		    fstatat(s->rootfd, name, &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISLNK(st.st_mode))
+			return em_err(e, EM_EINVAL, where_of(s, name),
+				      "is a symbolic link (links inside the cache are not followed)");
+		if (err == ENOTDIR || err == ELOOP)
+			return em_err(e, EM_EINVAL, where_of(s, name), "is not a folder");
+		return em_err_sys(e, err, where_of(s, name), "cannot open the folder");
+	}
+	int err = read_names(*fd, l);
+	if (err) {
+		close(*fd);
+		*fd = -1;
+		return err == ENOMEM ? em_err_nomem(e)
+				     : em_err_sys(e, err, where_of(s, name), "cannot read the folder");
+	}
+	return 0;
+}
+
+static const char *next_name(struct level *l)
+{
+	if (l->pos >= l->len)
+		return NULL;
+	const char *n = l->names + l->pos;
+	l->pos += strlen(n) + 1;
+	return n;
+}
+
+/* The entries of one wheels/<sha>/ folder, open as fd (owned), whose lstat
+ * is st. */
+static int scan_wheel_dir(struct scan *s, int pfd, const char *name, const struct stat *st,
+			  struct em_error *e)
+{
+	int fd = openat(pfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (fd < 0) {
+		int err = errno;
+		if (err == ENOENT || err == ENOTDIR || err == ELOOP)
+			return 0; /* gone or replaced meanwhile */
+		const char *rel = em_arena_printf(&s->a, "wheels/%s", name);
+		return rel ? em_err_sys(e, err, where_of(s, rel), "cannot open the folder")
+			   : em_err_nomem(e);
+	}
+	size_t di;
+	struct level l = { 0 };
+	int rc = add_entry(s, K_WHEELDIR, "wheels", name, &di, e);
+	if (!rc)
+		rc = account(s, di, st, e);
+	if (!rc) {
+		int err = read_names(fd, &l);
+		if (err)
+			rc = err == ENOMEM ? em_err_nomem(e)
+					   : em_err_sys(e, err, where_of(s, s->v[di].rel),
+							"cannot read the folder");
+	}
+	for (const char *c; !rc && (c = next_name(&l));) {
+		struct stat cst;
+		if (fstatat(fd, c, &cst, AT_SYMLINK_NOFOLLOW) != 0) {
+			if (errno == ENOENT)
+				continue;
+			rc = em_err_sys(e, errno, where_of(s, s->v[di].rel),
+					"cannot inspect an entry of");
+			break;
+		}
+		if (!strcmp(c, ".lock") && S_ISREG(cst.st_mode)) {
+			uint64_t before = s->v[di].bytes;
+			rc = account(s, di, &cst, e);
+			s->v[di].has_lock = true;
+			s->v[di].lock_bytes = s->v[di].bytes - before;
+			continue;
+		}
+		enum kind k = K_TMP;
+		if (S_ISREG(cst.st_mode) && !is_leftover_name(c))
+			k = ends_with(c, ".part") ? K_PART : K_WHEEL;
+		size_t ci;
+		uint64_t files = 0;
+		if ((rc = add_entry(s, k, s->v[di].rel, c, &ci, e)))
+			break;
+		s->v[ci].dir = (uint32_t)di + 1;
+		if (k == K_PART)
+			s->v[di].part = true;
+		if (k == K_WHEEL)
+			s->v[di].complete = true;
+		rc = walk_entry(s, ci, fd, c, &cst, -1, &files, e);
+	}
+	free(l.names);
+	close(fd);
+	return rc;
+}
+
+static int scan_wheels(struct scan *s, struct em_error *e)
+{
+	int fd;
+	struct level l;
+	int rc = open_listing(s, "wheels", &fd, &l, e);
+	if (rc || fd < 0)
+		return rc;
+	for (const char *name; !rc && (name = next_name(&l));) {
+		struct stat st;
+		if (fstatat(fd, name, &st, AT_SYMLINK_NOFOLLOW) != 0) {
+			if (errno == ENOENT)
+				continue;
+			rc = em_err_sys(e, errno, where_of(s, "wheels"), "cannot inspect an entry of");
+			break;
+		}
+		if (S_ISDIR(st.st_mode) && !is_leftover_name(name)) {
+			rc = scan_wheel_dir(s, fd, name, &st, e);
+			continue;
+		}
+		size_t idx;
+		uint64_t files = 0;
+		rc = add_entry(s, K_TMP, "wheels", name, &idx, e);
+		if (!rc)
+			rc = walk_entry(s, idx, fd, name, &st, -1, &files, e);
+	}
+	free(l.names);
+	close(fd);
+	return rc;
+}
+
+/* unpacked/, pages/ or tmp/: one entry per name in it */
+static int scan_top(struct scan *s, const char *sub, enum kind kind, struct em_error *e)
+{
+	int fd;
+	struct level l;
+	int rc = open_listing(s, sub, &fd, &l, e);
+	if (rc || fd < 0)
+		return rc;
+	for (const char *name; !rc && (name = next_name(&l));) {
+		struct stat st;
+		if (fstatat(fd, name, &st, AT_SYMLINK_NOFOLLOW) != 0) {
+			if (errno == ENOENT)
+				continue;
+			rc = em_err_sys(e, errno, where_of(s, sub), "cannot inspect an entry of");
+			break;
+		}
+		enum kind k = kind;
+		int dfd = -1;
+		if (kind == K_UNPACKED) {
+			/* complete: a folder holding the mark, not a *.tmp-* one */
+			k = K_TMP;
+			if (S_ISDIR(st.st_mode) && !is_leftover_name(name))
+				dfd = openat(fd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+			struct stat m;
+			if (dfd >= 0 && fstatat(dfd, EM_UNPACKED_MARK, &m, AT_SYMLINK_NOFOLLOW) == 0 &&
+			    S_ISREG(m.st_mode))
+				k = K_UNPACKED;
+		}
+		size_t idx;
+		uint64_t files = 0;
+		rc = add_entry(s, k, sub, name, &idx, e);
+		if (!rc)
+			rc = walk_entry(s, idx, fd, name, &st, dfd, &files, e);
+		else if (dfd >= 0)
+			close(dfd);
+		if (!rc)
+			s->v[idx].files = files;
+	}
+	free(l.names);
+	close(fd);
+	return rc;
+}
+
+static void scan_free(struct scan *s)
+{
+	if (s->rootfd >= 0)
+		close(s->rootfd);
+	s->rootfd = -1;
+	free(s->v);
+	free(s->slots);
+	em_buf_release(&s->where);
+	em_arena_release(&s->a);
+}
+
+static int scan_cache(struct scan *s, const struct em_cache *c, struct em_error *e)
+{
+	static const struct em_buf empty = EM_BUF_INIT;
+	memset(s, 0, sizeof *s);
+	s->rootfd = -1;
+	s->where = empty;
+	em_arena_init(&s->a);
+	if (!c || !c->root || !*c->root)
+		return em_err(e, EM_EUSAGE, NULL, "the cache is not open");
+	s->root = c->root;
+	s->rootfd = open(c->root, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (s->rootfd < 0) {
+		int err = errno;
+		if (err == ENOENT)
+			return em_err(e, EM_ENOTFOUND, c->root, "the cache folder does not exist");
+		if (err == ENOTDIR)
+			return em_err(e, EM_EINVAL, c->root, "the cache folder is not a folder");
+		return em_err_sys(e, err, c->root, "cannot open the cache folder");
+	}
+	int rc = scan_wheels(s, e);
+	if (!rc)
+		rc = scan_top(s, "unpacked", K_UNPACKED, e);
+	if (!rc)
+		rc = scan_top(s, "pages", K_PAGES, e);
+	if (!rc)
+		rc = scan_top(s, "tmp", K_TMP, e);
+	/* a file with links the scan did not meet: a venv links to its tree */
+	for (size_t i = 0; !rc && i < s->nslots; i++) {
+		const struct ino_rec *r = &s->slots[i];
+		if (r->nlink && r->owner && r->nlink > r->seen)
+			s->v[r->owner - 1].in_use = true;
+	}
+	return rc;
+}
+
+/* ---- counting ---- */
+
+static void add_usage(struct em_cache_usage *u, uint64_t entries, uint64_t bytes)
+{
+	u->entries += entries;
+	u->bytes += bytes;
+}
+
+static void tally(const struct entry *en, struct em_cache_info *out)
+{
+	switch (en->kind) {
+	case K_WHEEL:
+		add_usage(&out->wheels, 1, en->bytes);
+		break;
+	case K_PART:
+		add_usage(&out->partial, 1, en->bytes);
+		break;
+	case K_WHEELDIR:
+		/* the folder and its .lock go with what it holds */
+		if (en->complete)
+			add_usage(&out->wheels, 0, en->bytes);
+		else if (en->part)
+			add_usage(&out->partial, 0, en->bytes);
+		else
+			add_usage(&out->tmp, 1, en->bytes);
+		break;
+	case K_UNPACKED:
+		add_usage(&out->unpacked, 1, en->bytes);
+		if (en->in_use)
+			add_usage(&out->in_use, 1, en->bytes);
+		break;
+	case K_PAGES:
+		add_usage(&out->pages, en->files, en->bytes);
+		break;
+	case K_TMP:
+		add_usage(&out->tmp, 1, en->bytes);
+		break;
+	}
+}
+
+int em_cache_info(const struct em_cache *c, struct em_cache_info *out, struct em_error *e)
+{
+	memset(out, 0, sizeof *out);
+	struct scan s;
+	int rc = scan_cache(&s, c, e);
+	for (size_t i = 0; !rc && i < s.n; i++)
+		tally(&s.v[i], out);
+	scan_free(&s);
+	if (rc)
+		memset(out, 0, sizeof *out);
+	return rc;
+}
+
+/* ---- removing ---- */
+
+/* Open the folder rel below the root, following no link on the way:
+ * a descriptor, or -1 with errno set. */
+static int open_rel_dir(struct scan *s, const char *rel)
+{
+	int fd = openat(s->rootfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	while (fd >= 0 && *rel) {
+		const char *slash = strchr(rel, '/');
+		size_t n = slash ? (size_t)(slash - rel) : strlen(rel);
+		char comp[NAME_MAX + 1];
+		if (n > NAME_MAX) {
+			close(fd);
+			errno = ENAMETOOLONG;
+			return -1;
+		}
+		memcpy(comp, rel, n);
+		comp[n] = '\0';
+		int sub = openat(fd, comp, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+		int err = errno;
+		close(fd);
+		errno = err;
+		fd = sub;
+		rel += n + (slash ? 1 : 0);
+	}
+	return fd;
+}
+
+/* Remove entry idx: a file is unlinked; a folder is renamed into tmp/ first
+ * (unless it is there already), so nobody finds it half removed where a
+ * complete one belongs, then removed. 0 when removed, 1 when it was gone
+ * already, or an error. */
+static int remove_entry(struct scan *s, size_t idx, struct em_error *e)
+{
+	const char *rel = s->v[idx].rel;
+	const char *slash = strrchr(rel, '/');
+	const char *base = slash + 1;
+	char *parent = em_arena_strndup(&s->a, rel, (size_t)(slash - rel));
+	char *abs = em_arena_printf(&s->a, "%s/%s", s->root, rel);
+	if (!parent || !abs)
+		return em_err_nomem(e);
+	int pfd = open_rel_dir(s, parent);
+	if (pfd < 0) {
+		if (errno == ENOENT)
+			return 1;
+		return em_err_sys(e, errno, where_of(s, parent), "cannot open the folder");
+	}
+	int rc = 0;
+	struct stat st;
+	if (fstatat(pfd, base, &st, AT_SYMLINK_NOFOLLOW) != 0) {
+		rc = errno == ENOENT ? 1 : em_err_sys(e, errno, abs, "cannot inspect");
+	} else if (!S_ISDIR(st.st_mode)) {
+		if (unlinkat(pfd, base, 0) != 0)
+			rc = errno == ENOENT ? 1 : em_err_sys(e, errno, abs, "cannot remove");
+	} else if (!strcmp(parent, "tmp")) {
+		rc = em_remove_tree(abs, e);
+	} else {
+		/* unpacked/<sha> -> tmp/prune-<sha>-<pid>; others keep their
+		 * folder in the name: tmp/prune-wheels-<sha>-<pid> */
+		char *aside = em_arena_printf(&s->a, "prune-%s-%ld",
+					      !strcmp(parent, "unpacked") ? base : rel, (long)getpid());
+		int tfd = -1;
+		if (!aside)
+			rc = em_err_nomem(e);
+		for (char *p = aside; p && *p; p++)
+			if (*p == '/')
+				*p = '-';
+		if (aside && strlen(aside) > NAME_MAX) /* a long name in wheels/<sha>/ */
+			aside = em_arena_printf(&s->a, "prune-%zu-%ld", idx, (long)getpid());
+		if (!rc && !aside)
+			rc = em_err_nomem(e);
+		if (!rc && mkdirat(s->rootfd, "tmp", 0755) != 0 && errno != EEXIST)
+			rc = em_err_sys(e, errno, where_of(s, "tmp"), "cannot create the folder");
+		if (!rc && (tfd = open_rel_dir(s, "tmp")) < 0)
+			rc = em_err_sys(e, errno, where_of(s, "tmp"), "cannot open the folder");
+		char *aside_abs = rc ? NULL : em_arena_printf(&s->a, "%s/tmp/%s", s->root, aside);
+		if (!rc && !aside_abs)
+			rc = em_err_nomem(e);
+		/* moving a folder to another parent rewrites its "..": it
+		 * must be writable (unpacked trees are read-only) */
+		if (!rc && (st.st_mode & 0700) != 0700)
+			fchmodat(pfd, base, (st.st_mode & 07777) | 0700, 0);
+		for (int tries = 0; !rc; tries++) {
+			if (renameat(pfd, base, tfd, aside) == 0) {
+				rc = em_remove_tree(aside_abs, e);
+				break;
+			}
+			int err = errno;
+			if (err == ENOENT) {
+				rc = 1;
+			} else if (tries == 0 && (err == EEXIST || err == ENOTEMPTY ||
+						  err == ENOTDIR || err == EISDIR)) {
+				/* a leftover of an earlier run with our pid */
+				rc = em_remove_tree(aside_abs, e);
+			} else {
+				rc = em_err(e, EM_EIO, abs, "cannot move it to '%s' to remove it: %s",
+					    aside_abs, strerror(err));
+			}
+		}
+		if (tfd >= 0)
+			close(tfd);
+	}
+	close(pfd);
+	return rc;
+}
+
+/* Whether another process holds wheels/<sha>/.lock (a download runs); when
+ * not, *lockfd holds it for us until the caller closes it. */
+static bool wheel_busy(struct scan *s, size_t di, int *lockfd)
+{
+	*lockfd = -1;
+	if (!s->v[di].has_lock)
+		return false;
+	int dfd = open_rel_dir(s, s->v[di].rel);
+	if (dfd < 0)
+		return errno != ENOENT;
+	int fd = openat(dfd, ".lock", O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+	int err = errno;
+	close(dfd);
+	if (fd < 0)
+		return err != ENOENT; /* when in doubt, leave it */
+	if (flock(fd, LOCK_EX | LOCK_NB) != 0) {
+		close(fd);
+		return true;
+	}
+	*lockfd = fd;
+	return false;
+}
+
+/* wheels/<sha>/ (entry di) and its files (di + 1 .. end - 1): all of it
+ * for clean; for prune its leftovers, or the whole folder when it holds no
+ * complete download. Left alone while another process holds its .lock. */
+static int remove_wheel_dir(struct scan *s, size_t di, size_t end, bool clean,
+			    struct em_cache_info *removed, struct em_error *e)
+{
+	int lockfd;
+	if (wheel_busy(s, di, &lockfd))
+		return 0;
+	int rc = 0;
+	const struct entry *d = &s->v[di];
+	if (clean || !d->complete) {
+		rc = remove_entry(s, di, e);
+		if (rc == 0)
+			for (size_t i = di; i < end; i++)
+				tally(&s->v[i], removed);
+	} else {
+		/* a finished download: its leftovers and its .lock go */
+		for (size_t i = di + 1; i < end && !rc; i++) {
+			if (s->v[i].kind == K_WHEEL)
+				continue;
+			int r = remove_entry(s, i, e);
+			if (r < 0)
+				rc = r;
+			else if (r == 0)
+				tally(&s->v[i], removed);
+		}
+		if (!rc && d->has_lock) {
+			int dfd = open_rel_dir(s, d->rel);
+			if (dfd >= 0 && unlinkat(dfd, ".lock", 0) == 0)
+				add_usage(&removed->tmp, 0, d->lock_bytes);
+			else if (errno != ENOENT)
+				rc = em_err_sys(e, errno, where_of(s, d->rel), "cannot remove '.lock' in");
+			if (dfd >= 0)
+				close(dfd);
+		}
+	}
+	if (lockfd >= 0)
+		close(lockfd);
+	return rc < 0 ? rc : 0;
+}
+
+static int cmp_str(const void *x, const void *y)
+{
+	return strcmp(*(const char *const *)x, *(const char *const *)y);
+}
+
+static int remove_entries(const struct em_cache *c, bool clean, struct em_cache_info *removed,
+			  struct em_error *e)
+{
+	struct em_cache_info local;
+	if (!removed)
+		removed = &local;
+	memset(removed, 0, sizeof *removed);
+	struct scan s;
+	int rc = scan_cache(&s, c, e);
+	/* the downloads unpacked trees can be rebuilt from: wheels/<sha>/ names */
+	const char **have = NULL;
+	size_t nhave = 0;
+	if (!rc && !clean) {
+		have = malloc((s.n ? s.n : 1) * sizeof *have);
+		if (!have)
+			rc = em_err_nomem(e);
+		for (size_t i = 0; have && i < s.n; i++)
+			if (s.v[i].kind == K_WHEELDIR && s.v[i].complete)
+				have[nhave++] = s.v[i].rel + strlen("wheels/");
+		if (have)
+			qsort(have, nhave, sizeof *have, cmp_str);
+	}
+	for (size_t i = 0; !rc && i < s.n; i++) {
+		const struct entry *en = &s.v[i];
+		int r = 1;
+		switch (en->kind) {
+		case K_WHEELDIR: {
+			size_t end = i + 1;
+			while (end < s.n && s.v[end].dir == i + 1)
+				end++;
+			rc = remove_wheel_dir(&s, i, end, clean, removed, e);
+			i = end - 1;
+			continue;
+		}
+		case K_WHEEL:
+		case K_PART:
+			continue; /* with their folder */
+		case K_UNPACKED:
+			if (!clean) {
+				const char *sha = en->rel + strlen("unpacked/");
+				if (en->in_use || !bsearch(&sha, have, nhave, sizeof *have, cmp_str))
+					continue;
+			}
+			r = remove_entry(&s, i, e);
+			break;
+		case K_PAGES:
+		case K_TMP:
+			r = remove_entry(&s, i, e);
+			break;
+		}
+		if (r < 0)
+			rc = r;
+		else if (r == 0)
+			tally(en, removed);
+	}
+	free(have);
+	scan_free(&s);
+	return rc;
+}
+
+int em_cache_clean(const struct em_cache *c, struct em_cache_info *removed, struct em_error *e)
+{
+	return remove_entries(c, true, removed, e);
+}
+
+int em_cache_prune(const struct em_cache *c, struct em_cache_info *removed, struct em_error *e)
+{
+	return remove_entries(c, false, removed, e);
+}
