@@ -32,5 +32,6 @@
 #include "envmatrix/http.h"
 #include "envmatrix/cache.h"
 #include "envmatrix/apply.h"
+#include "envmatrix/mirror.h"
 
 #endif

@@ -129,6 +129,7 @@ void cli_human_bytes(char *buf, size_t cap, double bytes);
 int cmd_apply(int argc, char **argv);
 int cmd_cache(int argc, char **argv);
 int cmd_debug(int argc, char **argv);
+int cmd_mirror(int argc, char **argv);
 int cmd_plan(int argc, char **argv);
 int cmd_python(int argc, char **argv);
 int cmd_rollback(int argc, char **argv);

@@ -7,6 +7,8 @@
  * 1.1), the wheels and sdists, and PEP 658 sidecars (FILE.metadata); with
  * absolute-urls=yes the files go to OUT/NAME-files/ and the pages link them
  * with absolute file:// URLs. A findlinks folder gets the files alone.
+ * The pages come from the library's index_write.h, which `envmatrix
+ * mirror` uses too.
  *
  * Wheels are real zip files (METADATA, WHEEL, RECORD with sha256 and size
  * of every member), written by libarchive with fixed times and owners and
@@ -27,11 +29,11 @@
 
 #include <archive.h>
 #include <archive_entry.h>
-#include <jansson.h>
 
 #include "envmatrix/arena.h"
 #include "envmatrix/buf.h"
 #include "envmatrix/error.h"
+#include "envmatrix/index_write.h"
 #include "envmatrix/pep440.h"
 #include "envmatrix/sha256.h"
 #include "envmatrix/tags.h"
@@ -137,20 +139,6 @@ static void url_encode(struct em_buf *b, const char *s, bool keep_slash)
 			em_buf_addc(b, '%');
 			em_buf_addc(b, hex[c >> 4]);
 			em_buf_addc(b, hex[c & 15]);
-		}
-	}
-}
-
-static void html_escape(struct em_buf *b, const char *s)
-{
-	for (; *s; s++) {
-		switch (*s) {
-		case '&': em_buf_addstr(b, "&amp;"); break;
-		case '<': em_buf_addstr(b, "&lt;"); break;
-		case '>': em_buf_addstr(b, "&gt;"); break;
-		case '"': em_buf_addstr(b, "&quot;"); break;
-		case '\'': em_buf_addstr(b, "&#x27;"); break;
-		default: em_buf_addc(b, *s);
 		}
 	}
 }
@@ -559,39 +547,12 @@ static void publish(struct ctx *c, const struct spec_index *ix, const char *dir,
 	free(path);
 }
 
-static void html_page(const char *path, const char *title, const struct em_buf *body)
+static void write_page(const char *path, int rc, struct em_buf *b, const struct ctx *c)
 {
-	struct em_buf b = EM_BUF_INIT;
-	em_buf_addstr(&b, "<!DOCTYPE html>\n<html>\n  <head>\n"
-			  "    <meta name=\"pypi:repository-version\" content=\"1.1\">\n"
-			  "    <title>");
-	html_escape(&b, title);
-	em_buf_addstr(&b, "</title>\n  </head>\n  <body>\n");
-	em_buf_add(&b, body->ptr, body->len);
-	em_buf_addstr(&b, "  </body>\n</html>\n");
-	check_buf(&b);
-	write_file(path, b.ptr, b.len);
-	em_buf_release(&b);
-}
-
-static void json_file(const char *path, json_t *root)
-{
-	if (!root)
-		die("out of memory");
-	char *text = json_dumps(root, JSON_INDENT(1) | JSON_PRESERVE_ORDER);
-	if (!text)
-		die("out of memory");
-	size_t n = strlen(text);
-	text[n] = '\n';
-	write_file(path, text, n + 1);
-	free(text);
-	json_decref(root);
-}
-
-static void set(json_t *obj, const char *key, json_t *val)
-{
-	if (!val || json_object_set_new(obj, key, val))
-		die("out of memory");
+	if (rc)
+		die_err(&c->e);
+	write_file(path, b->ptr, b->len);
+	em_buf_release(b);
 }
 
 static int cmp_version_ptr(const void *x, const void *y)
@@ -600,21 +561,36 @@ static int cmp_version_ptr(const void *x, const void *y)
 			      *(const struct em_version *const *)y);
 }
 
-static void project_json(const struct spec_index *ix, const struct spec_package *p,
+/* The page's view of the published files (pointing into ps). */
+static struct em_index_write_file *page_files(const struct spec_index *ix, const struct pubs *ps)
+{
+	struct em_index_write_file *fs = xmalloc(ps->n * sizeof *fs);
+	for (size_t i = 0; i < ps->n; i++) {
+		const struct pub *f = &ps->p[i];
+		fs[i] = (struct em_index_write_file){
+			.filename = f->filename,
+			.url = f->url,
+			.sha256 = f->sha256[0] ? f->sha256 : NULL,
+			.requires_python = ix->requires_python ? f->v->requires_python : NULL,
+			.has_metadata = f->sidecar,
+			.metadata_sha256 = ix->hashes ? f->md_hex : NULL,
+			.yanked = f->v->yanked,
+			.yank_reason = f->v->yank_reason,
+			.size = (int64_t)f->size,
+			.upload_time = f->v->upload_time,
+		};
+	}
+	return fs;
+}
+
+static void project_json(struct ctx *c, const struct spec_index *ix, const struct spec_package *p,
 			 const struct pubs *ps, const char *path)
 {
-	json_t *root = json_object(), *meta = json_object(), *files = json_array(),
-	       *versions = json_array();
-	if (!root || !meta || !files || !versions)
-		die("out of memory");
-	set(meta, "api-version", json_string("1.1"));
-	set(root, "meta", meta);
-	set(root, "name", json_string(p->canonical));
-
 	struct em_arena a;
 	em_arena_init(&a);
 	const struct em_version **vs = em_arena_array(&a, p->nversions, sizeof *vs);
-	if (!vs && p->nversions)
+	const char **names = em_arena_array(&a, p->nversions, sizeof *names);
+	if ((!vs || !names) && p->nversions)
 		die("out of memory");
 	for (size_t i = 0; i < p->nversions; i++) {
 		struct em_version *v = em_arena_alloc(&a, sizeof *v);
@@ -626,91 +602,24 @@ static void project_json(const struct spec_index *ix, const struct spec_package 
 	}
 	qsort(vs, p->nversions, sizeof *vs, cmp_version_ptr);
 	for (size_t i = 0; i < p->nversions; i++)
-		if (json_array_append_new(versions, json_string(vs[i]->str)))
-			die("out of memory");
+		names[i] = vs[i]->str;
+	struct em_index_write_file *fs = page_files(ix, ps);
+	struct em_buf b = EM_BUF_INIT;
+	int rc = em_index_write_project_json(&b, p->canonical, names, (uint32_t)p->nversions, fs,
+					     (uint32_t)ps->n, &c->e);
+	write_page(path, rc, &b, c);
+	free(fs);
 	em_arena_release(&a);
-	set(root, "versions", versions);
-
-	for (size_t i = 0; i < ps->n; i++) {
-		const struct pub *f = &ps->p[i];
-		json_t *o = json_object(), *hashes = json_object();
-		if (!o || !hashes)
-			die("out of memory");
-		set(o, "filename", json_string(f->filename));
-		set(o, "url", json_string(f->url));
-		if (f->sha256[0])
-			set(hashes, "sha256", json_string(f->sha256));
-		set(o, "hashes", hashes);
-		set(o, "requires-python",
-		    ix->requires_python && f->v->requires_python
-			    ? json_string(f->v->requires_python)
-			    : json_null());
-		for (int k = 0; k < 2; k++) {
-			json_t *m;
-			if (!f->sidecar)
-				m = json_false();
-			else if (ix->hashes)
-				m = json_pack("{s:s}", "sha256", f->md_hex);
-			else
-				m = json_true();
-			set(o, k ? "dist-info-metadata" : "core-metadata", m);
-		}
-		set(o, "yanked",
-		    !f->v->yanked ? json_false()
-		    : f->v->yank_reason[0] ? json_string(f->v->yank_reason)
-					   : json_true());
-		set(o, "size", json_integer((json_int_t)f->size));
-		set(o, "upload-time", json_string(f->v->upload_time));
-		if (json_array_append_new(files, o))
-			die("out of memory");
-	}
-	set(root, "files", files);
-	json_file(path, root);
 }
 
-static void project_html(const struct spec_index *ix, const struct spec_package *p,
+static void project_html(struct ctx *c, const struct spec_index *ix, const struct spec_package *p,
 			 const struct pubs *ps, const char *path)
 {
+	struct em_index_write_file *fs = page_files(ix, ps);
 	struct em_buf b = EM_BUF_INIT;
-	em_buf_addstr(&b, "    <h1>Links for ");
-	html_escape(&b, p->canonical);
-	em_buf_addstr(&b, "</h1>\n");
-	for (size_t i = 0; i < ps->n; i++) {
-		const struct pub *f = &ps->p[i];
-		struct em_buf href = EM_BUF_INIT;
-		em_buf_addstr(&href, f->url);
-		if (f->sha256[0])
-			em_buf_addf(&href, "#sha256=%s", f->sha256);
-		check_buf(&href);
-		em_buf_addstr(&b, "    <a href=\"");
-		html_escape(&b, href.ptr);
-		em_buf_addc(&b, '"');
-		em_buf_release(&href);
-		if (ix->requires_python && f->v->requires_python) {
-			em_buf_addstr(&b, " data-requires-python=\"");
-			html_escape(&b, f->v->requires_python);
-			em_buf_addc(&b, '"');
-		}
-		if (f->sidecar) {
-			const char *val = ix->hashes ? "sha256=" : "true";
-			const char *hex = ix->hashes ? f->md_hex : "";
-			em_buf_addf(&b, " data-dist-info-metadata=\"%s%s\"", val, hex);
-			em_buf_addf(&b, " data-core-metadata=\"%s%s\"", val, hex);
-		}
-		if (f->v->yanked) {
-			em_buf_addstr(&b, " data-yanked=\"");
-			html_escape(&b, f->v->yank_reason);
-			em_buf_addc(&b, '"');
-		}
-		em_buf_addc(&b, '>');
-		html_escape(&b, f->filename);
-		em_buf_addstr(&b, "</a><br/>\n");
-	}
-	check_buf(&b);
-	char *title = xprintf("Links for %s", p->canonical);
-	html_page(path, title, &b);
-	free(title);
-	em_buf_release(&b);
+	int rc = em_index_write_project_html(&b, p->canonical, fs, (uint32_t)ps->n, &c->e);
+	write_page(path, rc, &b, c);
+	free(fs);
 }
 
 static int cmp_package_ptr(const void *x, const void *y)
@@ -791,10 +700,7 @@ static void build_index(struct ctx *c, const struct spec_index *ix)
 	memcpy(sorted, ix->packages, ix->npackages * sizeof *sorted);
 	qsort(sorted, ix->npackages, sizeof *sorted, cmp_package_ptr);
 
-	struct em_buf list = EM_BUF_INIT;
-	json_t *projects = json_array();
-	if (!projects)
-		die("out of memory");
+	struct em_index_write_project *list = xmalloc(ix->npackages * sizeof *list);
 	for (size_t i = 0; i < ix->npackages; i++) {
 		const struct spec_package *p = sorted[i];
 		char *pdir = xprintf("%s/%s", root, p->canonical);
@@ -803,46 +709,33 @@ static void build_index(struct ctx *c, const struct spec_index *ix)
 		package_files(c, ix, p, files_dir ? files_dir : pdir, files_url, &ps);
 		if (ix->format & SPEC_HTML) {
 			char *path = xprintf("%s/index.html", pdir);
-			project_html(ix, p, &ps, path);
+			project_html(c, ix, p, &ps, path);
 			free(path);
 		}
 		if (ix->format & SPEC_JSON) {
 			char *path = xprintf("%s/index.json", pdir);
-			project_json(ix, p, &ps, path);
+			project_json(c, ix, p, &ps, path);
 			free(path);
 		}
 		free_pubs(&ps);
 		free(pdir);
-
-		em_buf_addstr(&list, "    <a href=\"");
-		url_encode(&list, p->canonical, false);
-		em_buf_addstr(&list, "/\">");
-		html_escape(&list, p->name);
-		em_buf_addstr(&list, "</a><br/>\n");
-		json_t *o = json_pack("{s:s}", "name", p->name);
-		if (!o || json_array_append_new(projects, o))
-			die("out of memory");
+		list[i] = (struct em_index_write_project){ p->name, p->canonical };
 	}
-	check_buf(&list);
 	if (ix->format & SPEC_HTML) {
 		char *path = xprintf("%s/index.html", root);
-		html_page(path, "Simple index", &list);
+		struct em_buf b = EM_BUF_INIT;
+		int rc = em_index_write_root_html(&b, list, (uint32_t)ix->npackages, &c->e);
+		write_page(path, rc, &b, c);
 		free(path);
 	}
 	if (ix->format & SPEC_JSON) {
-		json_t *top = json_object(), *meta = json_object();
-		if (!top || !meta)
-			die("out of memory");
-		set(meta, "api-version", json_string("1.1"));
-		set(top, "meta", meta);
-		set(top, "projects", projects);
 		char *path = xprintf("%s/index.json", root);
-		json_file(path, top);
+		struct em_buf b = EM_BUF_INIT;
+		int rc = em_index_write_root_json(&b, list, (uint32_t)ix->npackages, &c->e);
+		write_page(path, rc, &b, c);
 		free(path);
-	} else {
-		json_decref(projects);
 	}
-	em_buf_release(&list);
+	free(list);
 	free(sorted);
 	free(files_dir);
 	free(files_url);
