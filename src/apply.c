@@ -226,40 +226,35 @@ static void close_cache(struct run *r)
 	r->cache_open = false;
 }
 
-/* Unpack every wheel the cache lacks, all cores at once. */
-static int unpack_all(struct run *r, struct em_workload_apply *wa,
-		      const struct em_install_item *items, uint32_t n, struct em_error *e)
+struct ready_ctx {
+	struct em_unpacker *up;
+	struct em_install_item *item;
+	struct em_cache_unpack *u;
+};
+
+/* A download is verified: unpack it while the others go on. */
+static void on_ready(void *ctx, struct em_cache_file *f)
 {
-	struct em_cache_unpack *u = em_arena_array(r->a, n ? n : 1, sizeof *u);
-	if (!u)
-		return em_err_nomem(e);
-	for (uint32_t i = 0; i < n; i++) {
-		memset(&u[i], 0, sizeof u[i]);
-		u[i].path = items[i].location;
-		u[i].filename = items[i].wheel->name;
-		u[i].sha256 = items[i].wheel->sha256;
-		u[i].size = items[i].wheel->size;
-	}
-	int rc = em_cache_unpack_many(r->c, r->a, u, n, r->m->njobs, r->o->cancel, e);
-	for (uint32_t i = 0; i < n; i++) {
-		wa->nunpacked += u[i].fresh;
-		if (u[i].rc && u[i].rc == rc && u[i].rc != EM_ECANCELED) {
-			em_err_prefix_where(e, "package '%s'", items[i].pkg->name);
-			break;
-		}
-	}
-	return rc;
+	struct ready_ctx *r = ctx;
+	r->item->location = f->path;
+	r->u->path = f->path;
+	em_unpacker_add(r->up, r->u);
 }
 
-/* Download the wheels of items the cache has neither downloaded nor
- * unpacked, all at once; their locations become the downloaded files. */
-static int fetch_remote(struct run *r, const struct em_workload *w,
-			struct em_install_item *items, uint32_t n, struct em_error *e)
+/* Download what the cache lacks and unpack every wheel it has not
+ * unpacked, at once: each file is unpacked (one worker per core) as soon
+ * as its download is verified. Remote items' locations become the
+ * downloaded files. */
+static int fetch_and_unpack(struct run *r, struct em_workload_apply *wa,
+			    const struct em_workload *w, struct em_install_item *items,
+			    uint32_t n, struct em_error *e)
 {
 	struct em_arena *a = r->a;
+	struct em_cache_unpack *u = em_arena_array(a, n ? n : 1, sizeof *u);
 	struct em_cache_file *f = em_arena_array(a, n ? n : 1, sizeof *f);
+	struct ready_ctx *rc_ = em_arena_array(a, n ? n : 1, sizeof *rc_);
 	uint32_t *which = em_arena_array(a, n ? n : 1, sizeof *which);
-	if (!f || !which)
+	if (!u || !f || !rc_ || !which)
 		return em_err_nomem(e);
 	/* the index URLs that may carry credentials for the lock's URLs */
 	const char *creds[3 + 64];
@@ -268,45 +263,65 @@ static int fetch_remote(struct run *r, const struct em_workload *w,
 	creds[ncreds++] = w->torch_index_url.value;
 	for (uint32_t i = 0; i < w->nfind_links && ncreds < sizeof creds / sizeof creds[0]; i++)
 		creds[ncreds++] = w->find_links[i].value;
+
+	struct em_unpacker *up;
+	int rc = em_unpacker_start(r->c, a, r->m->njobs, r->o->cancel, &up, e);
+	if (rc)
+		return rc;
 	uint32_t k = 0;
 	for (uint32_t i = 0; i < n; i++) {
 		struct em_install_item *it = &items[i];
+		memset(&u[i], 0, sizeof u[i]);
+		u[i].path = it->location;
+		u[i].filename = it->wheel->name;
+		u[i].sha256 = it->wheel->sha256;
+		u[i].size = it->wheel->size;
 		if (!em_http_url(it->location) || !it->wheel->sha256 ||
-		    em_cache_has_unpacked(r->c, a, it->wheel->sha256))
+		    em_cache_has_unpacked(r->c, a, it->wheel->sha256)) {
+			em_unpacker_add(up, &u[i]);
 			continue;
+		}
 		const char **url = em_arena_alloc(a, sizeof *url);
-		if (!url || !(*url = em_url_add_credentials(a, it->location, creds, ncreds)))
-			return em_err_nomem(e);
+		if (!url || !(*url = em_url_add_credentials(a, it->location, creds, ncreds))) {
+			rc = em_err_nomem(e);
+			break;
+		}
 		memset(&f[k], 0, sizeof f[k]);
 		f[k].urls = url;
 		f[k].nurls = 1;
 		f[k].filename = it->wheel->name;
 		f[k].sha256 = it->wheel->sha256;
 		f[k].size = it->wheel->size;
+		rc_[k] = (struct ready_ctx){ up, it, &u[i] };
+		f[k].ready = on_ready;
+		f[k].ready_ctx = &rc_[k];
 		which[k++] = i;
 	}
-	if (!k)
-		return 0;
-	int rc = em_cache_fetch(r->c, a, r->src->http, f, k, e);
-	for (uint32_t j = 0; j < k; j++) {
-		if (f[j].rc) {
-			if (!rc)
-				*e = f[j].err;
-			if (!rc)
-				rc = f[j].rc;
-			continue;
-		}
-		items[which[j]].location = f[j].path;
+	int frc = rc ? rc : (k ? em_cache_fetch(r->c, a, r->src->http, f, k, e) : 0);
+	struct em_error ue;
+	em_error_clear(&ue);
+	int urc = em_unpacker_finish(up, &ue);
+	if (frc) {
+		if (e->code != EM_ECANCELED && !rc)
+			for (uint32_t j = 0; j < k; j++)
+				if (f[j].rc) {
+					*e = f[j].err;
+					em_err_prefix_where(e, "package '%s'", items[which[j]].pkg->name);
+					break;
+				}
+		return frc;
 	}
-	if (rc && e->code != EM_ECANCELED) {
-		const struct em_install_item *bad = NULL;
-		for (uint32_t j = 0; j < k && !bad; j++)
-			if (f[j].rc)
-				bad = &items[which[j]];
-		if (bad)
-			em_err_prefix_where(e, "package '%s'", bad->pkg->name);
+	for (uint32_t i = 0; i < n; i++)
+		wa->nunpacked += u[i].fresh;
+	if (urc) {
+		*e = ue;
+		for (uint32_t i = 0; i < n; i++)
+			if (u[i].rc == urc && urc != EM_ECANCELED) {
+				em_err_prefix_where(e, "package '%s'", items[i].pkg->name);
+				break;
+			}
 	}
-	return rc;
+	return urc;
 }
 
 static int build(struct run *r, struct em_workload_apply *wa, struct em_error *e)
@@ -356,7 +371,7 @@ static int build(struct run *r, struct em_workload_apply *wa, struct em_error *e
 				     (const char *const *)names, (const char *const *)values };
 
 	emit(r, EM_EV_BUILD, w->name, p->root, 0, nitems);
-	if ((rc = fetch_remote(r, w, items, nitems, e)) || (rc = unpack_all(r, wa, items, nitems, e)))
+	if ((rc = fetch_and_unpack(r, wa, w, items, nitems, e)))
 		return rc;
 	if ((rc = em_remove_tree(p->staging, e)))
 		return rc;

@@ -237,6 +237,22 @@ static bool present(const char *dest, int64_t size)
 	return lstat(dest, &st) == 0 && S_ISREG(st.st_mode) && (size < 0 || st.st_size == size);
 }
 
+static void on_downloaded(void *ctx, struct em_download *d)
+{
+	struct pending *p = ctx;
+	p->f->path = p->dest;
+	p->f->downloaded = true;
+	p->f->bytes_transferred = d->bytes_transferred;
+	if (p->f->ready)
+		p->f->ready(p->f->ready_ctx, p->f);
+}
+
+static void ready(struct em_cache_file *f)
+{
+	if (!f->rc && f->path && f->ready)
+		f->ready(f->ready_ctx, f);
+}
+
 /* Download the pending files whose entry locks this process holds. */
 static int download(struct em_http *h, struct pending *p, uint32_t n, struct em_error *e)
 {
@@ -244,6 +260,8 @@ static int download(struct em_http *h, struct pending *p, uint32_t n, struct em_
 	if (!d)
 		return em_err_nomem(e);
 	for (uint32_t i = 0; i < n; i++) {
+		d[i].done = on_downloaded;
+		d[i].done_ctx = &p[i];
 		d[i].urls = p[i].f->urls;
 		d[i].nurls = p[i].f->nurls;
 		d[i].dest = p[i].dest;
@@ -297,6 +315,7 @@ int em_cache_fetch(struct em_cache *c, struct em_arena *a, struct em_http *h,
 		}
 		if (is_local(x->urls[0])) {
 			x->rc = fetch_local(a, x, lower, &x->err);
+			ready(x);
 			continue;
 		}
 		if (strchr(x->filename, '/') || !strcmp(x->filename, ".") ||
@@ -314,6 +333,7 @@ int em_cache_fetch(struct em_cache *c, struct em_arena *a, struct em_http *h,
 		}
 		if (present(dest, x->size)) {
 			x->path = dest;
+			ready(x);
 			continue;
 		}
 		if (!h) {
@@ -335,6 +355,7 @@ int em_cache_fetch(struct em_cache *c, struct em_arena *a, struct em_http *h,
 			if (present(dest, x->size)) {
 				x->path = dest;
 				close(fd);
+				ready(x);
 				continue;
 			}
 			mine[nmine++] = pe;
@@ -368,6 +389,7 @@ int em_cache_fetch(struct em_cache *c, struct em_arena *a, struct em_http *h,
 		if (present(pe->dest, pe->f->size)) {
 			pe->f->path = pe->dest;
 			close(pe->lock_fd);
+			ready(pe->f);
 			continue;
 		}
 		theirs[nretry++] = *pe;
@@ -390,7 +412,12 @@ int em_cache_fetch(struct em_cache *c, struct em_arena *a, struct em_http *h,
 	return first;
 }
 
-/* ---- unpacking many wheels at once ---- */
+/* ---- unpacking many wheels at once ----
+ *
+ * Jobs are added by one thread (the caller's, also from download
+ * callbacks) and taken by the workers as they come, so unpacking overlaps
+ * the downloads still running. finish waits for the workers, syncs the
+ * file system once for every tree, and renames each into place. */
 struct unpack_job {
 	struct em_cache_unpack *u;
 	char *target;   /* <root>/unpacked/<sha> */
@@ -401,12 +428,20 @@ struct unpack_job {
 	char *staged;   /* out: the tree to publish */
 };
 
-struct unpack_pool {
-	struct unpack_job *jobs;
-	uint32_t n;
-	uint32_t next;  /* taken under lock */
-	pthread_mutex_t lock;
+struct em_unpacker {
+	struct em_cache *c;
+	struct em_arena *a;
 	volatile sig_atomic_t *cancel;
+	pthread_mutex_t lock;
+	pthread_cond_t more;
+	struct unpack_job **jobs; /* added so far */
+	uint32_t n, cap;
+	uint32_t next;            /* the next to take */
+	bool closed;              /* no more jobs: workers leave when done */
+	pthread_t th[64];
+	unsigned nthreads;
+	struct em_cache_unpack **all; /* every item added, for the outcome */
+	uint32_t nall, capall;
 };
 
 static void unpack_one(struct unpack_job *j)
@@ -438,116 +473,184 @@ static void unpack_one(struct unpack_job *j)
 
 static void *unpack_worker(void *arg)
 {
-	struct unpack_pool *p = arg;
+	struct em_unpacker *p = arg;
 	for (;;) {
 		pthread_mutex_lock(&p->lock);
-		uint32_t i = p->next < p->n ? p->next++ : p->n;
+		while (p->next == p->n && !p->closed)
+			pthread_cond_wait(&p->more, &p->lock);
+		struct unpack_job *j = p->next < p->n ? p->jobs[p->next++] : NULL;
 		pthread_mutex_unlock(&p->lock);
-		if (i >= p->n)
-			break;
-		struct unpack_job *j = &p->jobs[i];
-		if (p->cancel && *p->cancel) {
+		if (!j)
+			return NULL;
+		if (p->cancel && *p->cancel)
 			j->u->rc = em_err(&j->u->err, EM_ECANCELED, j->path, "interrupted");
-			continue;
-		}
-		unpack_one(j);
+		else
+			unpack_one(j);
 	}
-	return NULL;
+}
+
+int em_unpacker_start(struct em_cache *c, struct em_arena *a, unsigned jobs,
+		      volatile sig_atomic_t *cancel, struct em_unpacker **out, struct em_error *e)
+{
+	struct em_unpacker *p = calloc(1, sizeof *p);
+	if (!p)
+		return em_err_nomem(e);
+	p->c = c;
+	p->a = a;
+	p->cancel = cancel;
+	pthread_mutex_init(&p->lock, NULL);
+	pthread_cond_init(&p->more, NULL);
+	if (!jobs) {
+		long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
+		jobs = ncpu > 0 ? (unsigned)ncpu : 1;
+	}
+	for (unsigned t = 0; t < jobs && t < 64; t++)
+		if (pthread_create(&p->th[p->nthreads], NULL, unpack_worker, p) == 0)
+			p->nthreads++;
+	if (!p->nthreads) {
+		pthread_cond_destroy(&p->more);
+		pthread_mutex_destroy(&p->lock);
+		free(p);
+		return em_err(e, EM_EIO, NULL, "cannot start a thread to unpack wheels");
+	}
+	*out = p;
+	return 0;
+}
+
+static bool grow(void *pv, uint32_t n, uint32_t *cap, size_t size)
+{
+	void **v = pv;
+	if (n < *cap)
+		return true;
+	uint32_t nc = *cap ? *cap * 2 : 64;
+	void *nv = realloc(*v, nc * size);
+	if (!nv)
+		return false;
+	*v = nv;
+	*cap = nc;
+	return true;
+}
+
+void em_unpacker_add(struct em_unpacker *p, struct em_cache_unpack *x)
+{
+	struct em_arena *a = p->a;
+	x->rc = 0;
+	x->fresh = false;
+	x->dir = NULL;
+	em_error_clear(&x->err);
+	if (!grow(&p->all, p->nall, &p->capall, sizeof *p->all)) {
+		x->rc = em_err_nomem(&x->err);
+		return; /* not recorded: finish cannot report it, so the caller's u says it */
+	}
+	p->all[p->nall++] = x;
+	if (!x->sha256 || !em_sha256_hex_valid(x->sha256, strlen(x->sha256))) {
+		x->rc = em_err(&x->err, EM_EINVAL, x->path, "no valid sha256 for '%s'", x->filename);
+		return;
+	}
+	struct unpack_job *j = em_arena_zalloc(a, sizeof *j);
+	if (!j) {
+		x->rc = em_err_nomem(&x->err);
+		return;
+	}
+	lower_hex(x->sha256, j->lower);
+	j->u = x;
+	j->target = em_arena_printf(a, "%s/unpacked/%s", p->c->root, j->lower);
+	j->trash = em_arena_printf(a, "%s/tmp/stale-%s-%ld", p->c->root, j->lower, (long)getpid());
+	j->path = !strncmp(x->path, "file:", 5) ? em_url_to_path(a, x->path)
+						 : em_arena_strdup(a, x->path);
+	if (!j->target || !j->trash || !j->path) {
+		x->rc = em_err_nomem(&x->err);
+		return;
+	}
+	x->dir = j->target;
+	if (is_complete(a, j->target))
+		return;
+	if (strstr(x->path, "://") && strncmp(x->path, "file:", 5)) {
+		x->rc = em_err(&x->err, EM_EUNSUPPORTED, em_url_redact(a, x->path),
+			       "'%s' has not been downloaded", x->filename);
+		return;
+	}
+	j->trusted = in_downloads(p->c, a, j->path, j->lower);
+	pthread_mutex_lock(&p->lock);
+	bool ok = grow(&p->jobs, p->n, &p->cap, sizeof *p->jobs);
+	if (ok)
+		p->jobs[p->n++] = j;
+	pthread_cond_signal(&p->more);
+	pthread_mutex_unlock(&p->lock);
+	if (!ok)
+		x->rc = em_err_nomem(&x->err);
+}
+
+int em_unpacker_finish(struct em_unpacker *p, struct em_error *e)
+{
+	pthread_mutex_lock(&p->lock);
+	p->closed = true;
+	pthread_cond_broadcast(&p->more);
+	pthread_mutex_unlock(&p->lock);
+	for (unsigned t = 0; t < p->nthreads; t++)
+		pthread_join(p->th[t], NULL);
+#if defined(__linux__)
+	/* one sync for every tree: their data on disk before their names */
+	bool any = false;
+	for (uint32_t i = 0; i < p->n; i++)
+		any |= p->jobs[i]->staged != NULL;
+	if (any) {
+		int fd = open(p->c->root, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+		if (fd < 0 || syncfs(fd) != 0) {
+			int err = errno;
+			for (uint32_t i = 0; i < p->n; i++) {
+				struct unpack_job *j = p->jobs[i];
+				if (!j->staged)
+					continue;
+				j->u->rc = em_err_sys(&j->u->err, err, p->c->root, "cannot sync the cache");
+				em_remove_tree(j->staged, NULL);
+				free(j->staged);
+				j->staged = NULL;
+			}
+		}
+		if (fd >= 0)
+			close(fd);
+	}
+#endif
+	for (uint32_t i = 0; i < p->n; i++) {
+		struct unpack_job *j = p->jobs[i];
+		if (!j->staged)
+			continue;
+		j->u->rc = em_wheel_unpack_publish(j->staged, j->target, &j->u->err);
+		j->u->fresh = j->u->rc == 0;
+		free(j->staged);
+	}
+	int rc = 0;
+	for (uint32_t i = 0; i < p->nall && !rc; i++)
+		if (p->all[i]->rc) {
+			rc = p->all[i]->rc;
+			if (e)
+				*e = p->all[i]->err;
+		}
+	pthread_cond_destroy(&p->more);
+	pthread_mutex_destroy(&p->lock);
+	free(p->jobs);
+	free(p->all);
+	free(p);
+	return rc;
 }
 
 int em_cache_unpack_many(struct em_cache *c, struct em_arena *a, struct em_cache_unpack *u,
 			 uint32_t n, unsigned jobs, volatile sig_atomic_t *cancel,
 			 struct em_error *e)
 {
-	struct unpack_job *js = em_arena_array(a, n ? n : 1, sizeof *js);
-	if (!js)
-		return em_err_nomem(e);
-	uint32_t k = 0;
-	for (uint32_t i = 0; i < n; i++) {
-		struct em_cache_unpack *x = &u[i];
-		x->rc = 0;
-		x->fresh = false;
-		x->dir = NULL;
-		em_error_clear(&x->err);
-		if (!x->sha256 || !em_sha256_hex_valid(x->sha256, strlen(x->sha256))) {
-			x->rc = em_err(&x->err, EM_EINVAL, x->path, "no valid sha256 for '%s'",
-				       x->filename);
-			continue;
-		}
-		struct unpack_job *j = &js[k];
-		memset(j, 0, sizeof *j);
-		lower_hex(x->sha256, j->lower);
-		j->u = x;
-		j->target = em_arena_printf(a, "%s/unpacked/%s", c->root, j->lower);
-		j->trash = em_arena_printf(a, "%s/tmp/stale-%s-%ld", c->root, j->lower, (long)getpid());
-		j->path = !strncmp(x->path, "file:", 5) ? em_url_to_path(a, x->path)
-							 : em_arena_strdup(a, x->path);
-		if (!j->target || !j->trash || !j->path)
-			return em_err_nomem(e);
-		x->dir = j->target;
-		if (is_complete(a, j->target))
-			continue;
-		if (strstr(x->path, "://") && strncmp(x->path, "file:", 5)) {
-			x->rc = em_err(&x->err, EM_EUNSUPPORTED, em_url_redact(a, x->path),
-				       "'%s' has not been downloaded", x->filename);
-			continue;
-		}
-		j->trusted = in_downloads(c, a, j->path, j->lower);
-		k++;
-	}
-	if (k) {
-		struct unpack_pool pool = { js, k, 0, PTHREAD_MUTEX_INITIALIZER, cancel };
-		if (!jobs) {
-			long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
-			jobs = ncpu > 0 ? (unsigned)ncpu : 1;
-		}
-		if (jobs > k)
-			jobs = k;
-		pthread_t th[64];
-		unsigned started = 0;
-		for (unsigned t = 1; t < jobs && t < 64; t++)
-			if (pthread_create(&th[started], NULL, unpack_worker, &pool) == 0)
-				started++;
-		unpack_worker(&pool);
-		for (unsigned t = 0; t < started; t++)
-			pthread_join(th[t], NULL);
-		pthread_mutex_destroy(&pool.lock);
-#if defined(__linux__)
-		/* one sync for every tree: their data on disk before their names */
-		bool any = false;
-		for (uint32_t i = 0; i < k; i++)
-			any |= js[i].staged != NULL;
-		if (any) {
-			int fd = open(c->root, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-			if (fd < 0 || syncfs(fd) != 0) {
-				int err = errno;
-				for (uint32_t i = 0; i < k; i++)
-					if (js[i].staged) {
-						js[i].u->rc = em_err_sys(&js[i].u->err, err, c->root,
-									 "cannot sync the cache");
-						em_remove_tree(js[i].staged, NULL);
-						free(js[i].staged);
-						js[i].staged = NULL;
-					}
-			}
-			if (fd >= 0)
-				close(fd);
-		}
-#endif
-		for (uint32_t i = 0; i < k; i++) {
-			struct unpack_job *j = &js[i];
-			if (!j->staged)
-				continue;
-			j->u->rc = em_wheel_unpack_publish(j->staged, j->target, &j->u->err);
-			j->u->fresh = j->u->rc == 0;
-			free(j->staged);
-		}
-	}
+	struct em_unpacker *p;
+	int rc = em_unpacker_start(c, a, jobs, cancel, &p, e);
+	if (rc)
+		return rc;
 	for (uint32_t i = 0; i < n; i++)
+		em_unpacker_add(p, &u[i]);
+	rc = em_unpacker_finish(p, e);
+	for (uint32_t i = 0; i < n && !rc; i++)
 		if (u[i].rc) {
+			rc = u[i].rc;
 			if (e)
 				*e = u[i].err;
-			return u[i].rc;
 		}
-	return 0;
+	return rc;
 }

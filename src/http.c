@@ -667,6 +667,8 @@ static void end_xfer(struct xfer *x, int rc, const struct em_error *why)
 		x->d->err = *why;
 	x->state = X_DONE;
 	report(x, true);
+	if (!rc && x->d->done)
+		x->d->done(x->d->done_ctx, x->d);
 }
 
 /* Start try x->attempt of URL x->url. */

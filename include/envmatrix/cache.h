@@ -70,6 +70,11 @@ struct em_cache_file {
 	struct em_error err;
 	bool downloaded;         /* it came over the network in this call */
 	int64_t bytes_transferred;
+
+	/* called (from the caller's thread) as soon as path is verified, while
+	 * other downloads may still run; NULL: not called */
+	void (*ready)(void *ctx, struct em_cache_file *f);
+	void *ready_ctx;
 };
 
 /* Make every f[i] available and verified, downloading what the cache
@@ -110,6 +115,16 @@ struct em_cache_unpack {
 int em_cache_unpack_many(struct em_cache *c, struct em_arena *a, struct em_cache_unpack *u,
 			 uint32_t n, unsigned jobs, volatile sig_atomic_t *cancel,
 			 struct em_error *e);
+
+/* The same, fed one wheel at a time while downloads go on: start the
+ * workers, add each wheel once its file is verified (from one thread, the
+ * caller's; u must stay valid until finish), then finish: it waits, syncs
+ * once, renames the trees into place and gives the first failure. */
+struct em_unpacker;
+int em_unpacker_start(struct em_cache *c, struct em_arena *a, unsigned jobs,
+		      volatile sig_atomic_t *cancel, struct em_unpacker **out, struct em_error *e);
+void em_unpacker_add(struct em_unpacker *p, struct em_cache_unpack *u);
+int em_unpacker_finish(struct em_unpacker *p, struct em_error *e);
 
 /* Whether the unpacked tree of the wheel with this sha256 is complete. */
 bool em_cache_has_unpacked(const struct em_cache *c, struct em_arena *a, const char *sha256);

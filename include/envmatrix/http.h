@@ -101,6 +101,10 @@ struct em_download {
 	const char *sha256;        /* expected (hex), or NULL to compute it */
 	int64_t size;              /* expected, or -1 */
 	const char *label;         /* shown in progress (NULL: the URL's last segment) */
+	void (*done)(void *ctx, struct em_download *d); /* called once the file is in
+				    * place (from the calling thread), while the
+				    * other transfers go on; NULL: not called */
+	void *done_ctx;
 
 	/* the outcome */
 	int rc;                    /* 0 or an EM_E* code; err says why */
