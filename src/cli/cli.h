@@ -96,6 +96,12 @@ int cli_put_json(struct json_t *value);
  * malloc'd array into *storage (free both). */
 int cli_read_lines(FILE *f, char ***out, char **storage);
 
+/* ---- Ctrl-C (net.c): SIGINT and SIGTERM set cli_stop while caught, so
+ * the library can stop cleanly (pass &cli_stop as its cancel flag) ---- */
+extern volatile sig_atomic_t cli_stop;
+void cli_catch_stop(void);
+void cli_release_stop(void); /* the handlers from before; idempotent */
+
 /* ---- the network and the cache (net.c) ---- */
 extern int cli_net_offline, cli_net_refresh;
 extern const char *cli_net_jobs;

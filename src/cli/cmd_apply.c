@@ -60,14 +60,6 @@ static const struct cli_cmd_help apply_help = {
 	apply_opts,
 };
 
-static volatile sig_atomic_t stop;
-
-static void on_signal(int sig)
-{
-	(void)sig;
-	stop = 1;
-}
-
 struct progress {
 	bool tty;
 	bool line_open;
@@ -244,18 +236,9 @@ int cmd_apply(int argc, char **argv)
 	if (!opt_dry_run && (ret = cli_take_lock(&a, file, "apply", opt_wait, &lock)))
 		goto out;
 
-	struct sigaction sa, old_int, old_term;
-	memset(&sa, 0, sizeof sa);
-	sa.sa_handler = on_signal;
-	sigemptyset(&sa.sa_mask);
-	sigaction(SIGINT, &sa, &old_int);
-	sigaction(SIGTERM, &sa, &old_term);
-	stop = 0;
-	if ((ret = cli_net_open(&a, &m, file, &stop, &src, &net))) {
-		sigaction(SIGINT, &old_int, NULL);
-		sigaction(SIGTERM, &old_term, NULL);
+	cli_catch_stop();
+	if ((ret = cli_net_open(&a, &m, file, &cli_stop, &src, &net)))
 		goto out;
-	}
 
 	struct progress pr = { isatty(2) && !cli.quiet, false };
 	struct em_apply_options o = {
@@ -272,14 +255,13 @@ int cmd_apply(int argc, char **argv)
 		.dry_run = opt_dry_run,
 		.force = opt_force,
 		.fail_fast = opt_fail_fast,
-		.cancel = &stop,
+		.cancel = &cli_stop,
 		.event = on_event,
 		.ctx = &pr,
 	};
 	struct em_apply r;
 	rc = em_apply_run(&a, &src, &m, &o, &r, &e);
-	sigaction(SIGINT, &old_int, NULL);
-	sigaction(SIGTERM, &old_term, NULL);
+	cli_release_stop();
 	if (pr.line_open)
 		fputs("\r\033[K", stderr);
 	if (rc && rc != EM_ECANCELED) {
@@ -313,6 +295,7 @@ int cmd_apply(int argc, char **argv)
 		}
 	}
 out:
+	cli_release_stop();
 	cli_net_close(&net);
 	em_state_lock_release(&lock);
 	em_source_release(&src);

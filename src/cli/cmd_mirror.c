@@ -58,14 +58,6 @@ static const struct cli_cmd_help mirror_help = {
 	mirror_opts,
 };
 
-static volatile sig_atomic_t stop;
-
-static void on_signal(int sig)
-{
-	(void)sig;
-	stop = 1;
-}
-
 struct progress {
 	bool tty;
 	bool line_open;
@@ -222,18 +214,9 @@ int cmd_mirror(int argc, char **argv)
 	if (ret)
 		goto out;
 
-	struct sigaction sa, old_int, old_term;
-	memset(&sa, 0, sizeof sa);
-	sa.sa_handler = on_signal;
-	sigemptyset(&sa.sa_mask);
-	sigaction(SIGINT, &sa, &old_int);
-	sigaction(SIGTERM, &sa, &old_term);
-	stop = 0;
-	if ((ret = cli_net_open(&a, &m, file, &stop, &src, &net))) {
-		sigaction(SIGINT, &old_int, NULL);
-		sigaction(SIGTERM, &old_term, NULL);
+	cli_catch_stop();
+	if ((ret = cli_net_open(&a, &m, file, &cli_stop, &src, &net)))
 		goto out;
-	}
 
 	struct progress pr = { isatty(2) && !cli.quiet, false, dir };
 	struct em_mirror_options o = {
@@ -245,7 +228,7 @@ int cmd_mirror(int argc, char **argv)
 		.verify = opt_verify,
 		.cache = &net.cache,
 		.http = net.http,
-		.cancel = &stop,
+		.cancel = &cli_stop,
 		.event = on_event,
 		.ctx = &pr,
 	};
@@ -256,8 +239,7 @@ int cmd_mirror(int argc, char **argv)
 	if (absdir)
 		pr.dir = absdir;
 	rc = em_mirror_run(&a, &m, &o, &r, &e);
-	sigaction(SIGINT, &old_int, NULL);
-	sigaction(SIGTERM, &old_term, NULL);
+	cli_release_stop();
 	close_line(&pr);
 	if (rc) {
 		ret = cli_report(&e);
@@ -277,6 +259,7 @@ int cmd_mirror(int argc, char **argv)
 	else
 		print_text(&r, opt_prune);
 out:
+	cli_release_stop();
 	cli_net_close(&net);
 	em_source_release(&src);
 	em_arena_release(&a);

@@ -9,10 +9,42 @@
 
 #include "envmatrix/fs.h"
 
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
+
+volatile sig_atomic_t cli_stop;
+static struct sigaction old_int, old_term;
+static bool catching;
+
+static void on_stop_signal(int sig)
+{
+	(void)sig;
+	cli_stop = 1;
+}
+
+void cli_catch_stop(void)
+{
+	struct sigaction sa;
+	memset(&sa, 0, sizeof sa);
+	sa.sa_handler = on_stop_signal;
+	sigemptyset(&sa.sa_mask);
+	cli_stop = 0;
+	sigaction(SIGINT, &sa, &old_int);
+	sigaction(SIGTERM, &sa, &old_term);
+	catching = true;
+}
+
+void cli_release_stop(void)
+{
+	if (!catching)
+		return;
+	sigaction(SIGINT, &old_int, NULL);
+	sigaction(SIGTERM, &old_term, NULL);
+	catching = false;
+}
 
 int cli_net_offline, cli_net_refresh;
 const char *cli_net_jobs;
