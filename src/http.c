@@ -341,6 +341,14 @@ static size_t on_body_mem(char *buf, size_t size, size_t nitems, void *ud)
 	return n;
 }
 
+/* A page transfer stops as soon as the caller cancels. */
+static int page_xferinfo(void *ud, curl_off_t dltotal, curl_off_t dlnow, curl_off_t ultotal,
+			 curl_off_t ulnow)
+{
+	(void)dltotal, (void)dlnow, (void)ultotal, (void)ulnow;
+	return cancelled(ud) ? 1 : 0;
+}
+
 int em_http_fetch(struct em_http *h, struct em_arena *a, struct em_http_get *g,
 		  struct em_error *e)
 {
@@ -401,7 +409,10 @@ int em_http_fetch(struct em_http *h, struct em_arena *a, struct em_http_get *g,
 		    curl_easy_setopt(c, CURLOPT_ERRORBUFFER, detail) != CURLE_OK ||
 		    (!range[0] && curl_easy_setopt(c, CURLOPT_ACCEPT_ENCODING, "") != CURLE_OK) ||
 		    (range[0] && curl_easy_setopt(c, CURLOPT_RANGE, range) != CURLE_OK) ||
-		    (g->head && curl_easy_setopt(c, CURLOPT_NOBODY, 1L) != CURLE_OK)) {
+		    (g->head && curl_easy_setopt(c, CURLOPT_NOBODY, 1L) != CURLE_OK) ||
+		    curl_easy_setopt(c, CURLOPT_NOPROGRESS, 0L) != CURLE_OK ||
+		    curl_easy_setopt(c, CURLOPT_XFERINFOFUNCTION, page_xferinfo) != CURLE_OK ||
+		    curl_easy_setopt(c, CURLOPT_XFERINFODATA, h) != CURLE_OK) {
 			curl_easy_cleanup(c);
 			rc = em_err(e, EM_EIO, shown, "cannot set up the request");
 			break;
@@ -421,6 +432,10 @@ int em_http_fetch(struct em_http *h, struct em_arena *a, struct em_http_get *g,
 			break;
 		}
 		bool again;
+		if (cr == CURLE_ABORTED_BY_CALLBACK && cancelled(h)) {
+			rc = em_err(e, EM_ECANCELED, shown, "interrupted");
+			break;
+		}
 		if (cr != CURLE_OK) {
 			again = retryable_curl(cr);
 			if (!again || attempt > h->c.retries) {

@@ -248,7 +248,8 @@ int cmd_plan(int argc, char **argv)
 		ret = EXIT_FAIL;
 		goto out;
 	}
-	if ((ret = cli_net_open(&a, &m, file, NULL, &src, &net)))
+	cli_catch_stop();
+	if ((ret = cli_net_open(&a, &m, file, &cli_stop, &src, &net)))
 		goto out;
 	struct em_plan_options o = {
 		.matrix_path = file,
@@ -260,6 +261,11 @@ int cmd_plan(int argc, char **argv)
 	};
 	if (em_plan_build(&a, &src, &m, &o, &plan, &e)) {
 		ret = cli_report(&e);
+		goto out;
+	}
+	if (cli_stop) {
+		cli_error("interrupted; no lock was written");
+		ret = EXIT_INTERRUPTED;
 		goto out;
 	}
 	for (uint32_t i = 0; i < plan.n; i++)
@@ -305,6 +311,7 @@ int cmd_plan(int argc, char **argv)
 			src.revalidated);
 	}
 out:
+	cli_release_stop();
 	cli_net_close(&net);
 	em_source_release(&src);
 	em_arena_release(&a);

@@ -299,6 +299,22 @@ else
 	t_fail "resume after Ctrl-C" "exit $T_RC" "$T_ERR" "$(cat "$ST/fault.log")"
 fi
 
+# ---- Ctrl-C while planning: exit 130 at once, no lock written ----
+reset
+mk intr-plan "$F/stall-once/simple"
+ENVMATRIX_HTTP_STALL_S=60 "$EM" plan -f "$T_TMP/intr-plan/matrix.ini" >"$T_TMP/intr-plan.out" 2>&1 &
+pid=$!
+sleep 1
+kill -INT $pid
+wait $pid
+rc=$?
+if [ "$rc" = 130 ] && [ ! -f "$T_TMP/intr-plan/pylock.a.toml" ] &&
+	grep -q "interrupted" "$T_TMP/intr-plan.out"; then
+	t_pass "Ctrl-C during a stalled page: plan stops at once, exit 130, no lock"
+else
+	t_fail "plan Ctrl-C" "exit $rc" "$(cat "$T_TMP/intr-plan.out")"
+fi
+
 # ---- nginx: HTTPS with a test CA, PEP 691 JSON ----
 if ! httpd_have_nginx; then
 	t_pass "# SKIP nginx checks: nginx is not installed (apt-get install nginx)"
