@@ -281,14 +281,29 @@ static int fetch_and_unpack(struct run *r, struct em_workload_apply *wa,
 			em_unpacker_add(up, &u[i]);
 			continue;
 		}
-		const char **url = em_arena_alloc(a, sizeof *url);
-		if (!url || !(*url = em_url_add_credentials(a, it->location, creds, ncreds))) {
+		/* the lock's URL, then the mirrors that serve it (failover) */
+		const char **url = em_arena_array(a, 1 + r->m->nmirrors, sizeof *url);
+		uint32_t nurl = 0;
+		if (!url || !(url[nurl++] = em_url_add_credentials(a, it->location, creds, ncreds))) {
 			rc = em_err_nomem(e);
 			break;
 		}
+		for (uint32_t m = 0; m < r->m->nmirrors; m++) {
+			const struct em_mirror *mi = &r->m->mirrors[m];
+			const char *from = em_url_redact(a, mi->from); /* locks hold no credentials */
+			size_t fl = from ? strlen(from) : 0;
+			if (!fl || strncmp(it->location, from, fl))
+				continue;
+			if (!(url[nurl++] = em_arena_printf(a, "%s%s", mi->to, it->location + fl))) {
+				rc = em_err_nomem(e);
+				break;
+			}
+		}
+		if (rc)
+			break;
 		memset(&f[k], 0, sizeof f[k]);
 		f[k].urls = url;
-		f[k].nurls = 1;
+		f[k].nurls = nurl;
 		f[k].filename = it->wheel->name;
 		f[k].sha256 = it->wheel->sha256;
 		f[k].size = it->wheel->size;

@@ -46,6 +46,7 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
+#include <strings.h>
 
 #define SEMI '\x01' /* stands for ';' inside values handed to inih */
 #define LONG '\x02' /* "the value did not fit inih's buffer; ask the reader" */
@@ -70,6 +71,7 @@ enum key {
 	K_INDEX_URL,
 	K_TORCH_INDEX_URL,
 	K_FIND_LINKS,
+	K_MIRRORS,
 	K_PYTHON_MIRROR,
 	K_CUDA_DRIVER,
 	K_PYTHON_HOME,
@@ -102,6 +104,7 @@ static const struct keyinfo {
 	[K_INDEX_URL] = { "index-url", IN_MATRIX | IN_WORKLOAD, false },
 	[K_TORCH_INDEX_URL] = { "torch-index-url", IN_MATRIX | IN_WORKLOAD, false },
 	[K_FIND_LINKS] = { "find-links", IN_MATRIX | IN_WORKLOAD, true },
+	[K_MIRRORS] = { "mirrors", IN_MATRIX, true },
 	[K_PYTHON_MIRROR] = { "python-mirror", IN_MATRIX, false },
 	[K_CUDA_DRIVER] = { "cuda-driver", IN_MATRIX | IN_WORKLOAD, false },
 	[K_PYTHON_HOME] = { "python-home", IN_MATRIX | IN_WORKLOAD, false },
@@ -122,7 +125,7 @@ static const struct keyinfo {
 
 /* Keys listed in messages, in the order docs/matrix.md gives them. */
 static const enum key matrix_order[] = {
-	K_NAME, K_PLATFORM, K_INDEX_URL, K_TORCH_INDEX_URL, K_FIND_LINKS, K_PYTHON_MIRROR,
+	K_NAME, K_PLATFORM, K_INDEX_URL, K_TORCH_INDEX_URL, K_FIND_LINKS, K_MIRRORS, K_PYTHON_MIRROR,
 	K_CUDA_DRIVER, K_CACHE_DIR, K_CA_FILE, K_LINK_MODE, K_JOBS, K_PYTHON, K_PYTHON_HOME, K_TORCH,
 	K_CUDA, K_VENV, K_PACKAGES, K_ENV,
 };
@@ -164,6 +167,7 @@ struct sect {
 	struct em_setting v[K_COUNT]; /* single values; .line also marks list keys as set */
 	struct vec packages;          /* struct em_req_line */
 	struct vec find_links;        /* struct em_setting */
+	struct vec mirrors;           /* struct em_mirror */
 	struct vec env;               /* struct em_env_var */
 	struct em_python_req py;
 	struct em_specset torch;
@@ -769,6 +773,45 @@ static int add_find_links(struct mparser *p, const char *v, size_t n)
 	return f->value ? 0 : nomem(p);
 }
 
+/* "URL MIRROR": files under the URL prefix may also be had under MIRROR. */
+static int add_mirror(struct mparser *p, const char *v, size_t n)
+{
+	struct sect *s = p->cur;
+	char qv[QUOTE];
+	q(qv, v, n);
+	if (s->mirrors.n >= EM_MATRIX_MAX_FIND_LINKS)
+		return perr(p, p->lineno, EM_ELIMIT, "mirrors in [matrix]: more than %d lines",
+			    EM_MATRIX_MAX_FIND_LINKS);
+	size_t a = 0;
+	while (a < n && v[a] != ' ' && v[a] != '\t')
+		a++;
+	size_t b = a;
+	while (b < n && (v[b] == ' ' || v[b] == '\t'))
+		b++;
+	size_t c = b;
+	while (c < n && v[c] != ' ' && v[c] != '\t')
+		c++;
+	if (a == 0 || b == n || c != n)
+		return perr(p, p->lineno, EM_EINVAL,
+			    "mirrors in [matrix]: '%s' is not 'URL MIRROR-URL' (one URL prefix and "
+			    "the prefix of a mirror serving the same files, one pair a line)", qv);
+	for (int k = 0; k < 2; k++) {
+		const char *u = k ? v + b : v;
+		size_t un = k ? c - b : a;
+		if (!(un > 7 && !strncasecmp(u, "http://", 7)) && !(un > 8 && !strncasecmp(u, "https://", 8)))
+			return perr(p, p->lineno, EM_EINVAL,
+				    "mirrors in [matrix]: '%s': both sides must be http:// or https:// "
+				    "URLs", qv);
+	}
+	struct em_mirror *m = vec_push(p->a, &s->mirrors, sizeof *m);
+	if (!m)
+		return nomem(p);
+	m->from = em_arena_strndup(p->a, v, a);
+	m->to = em_arena_strndup(p->a, v + b, c - b);
+	m->line = p->lineno;
+	return m->from && m->to ? 0 : nomem(p);
+}
+
 static int check_label(struct mparser *p, const char *v, size_t n)
 {
 	char qv[QUOTE];
@@ -1004,6 +1047,8 @@ static int on_key(struct mparser *p, const char *k, size_t kn, const char *v, si
 		return vn ? add_package(p, v, vn) : 0;
 	if (key == K_FIND_LINKS)
 		return vn ? add_find_links(p, v, vn) : 0;
+	if (key == K_MIRRORS)
+		return vn ? add_mirror(p, v, vn) : 0;
 	int rc = check_value(p, key, v, vn);
 	if (rc)
 		return rc;
@@ -1019,12 +1064,14 @@ static int on_cont(struct mparser *p, const char *v, size_t vn)
 		return add_package(p, v, vn);
 	if (p->cur_key == K_FIND_LINKS)
 		return add_find_links(p, v, vn);
+	if (p->cur_key == K_MIRRORS)
+		return add_mirror(p, v, vn);
 	const char *hint = "remove the indentation";
 	if (v[0] == '[')
 		hint = "a section header must not be indented";
 	return perr(p, p->lineno, EM_EINVAL,
-		    "an indented line in %s continues '%s', which takes one value (only packages "
-		    "and find-links take more lines); %s", label, p->cur_keyname, hint);
+		    "an indented line in %s continues '%s', which takes one value (only packages, "
+		    "find-links and mirrors take more lines); %s", label, p->cur_keyname, hint);
 }
 
 /* inih's handler: the reader's state says which line this is. */
@@ -1574,6 +1621,8 @@ static int build(struct mparser *p, struct em_matrix *out)
 		out->python_home = m->v[K_PYTHON_HOME];
 		out->cache_dir = m->v[K_CACHE_DIR];
 		out->ca_file = m->v[K_CA_FILE];
+		out->nmirrors = m->mirrors.n;
+		out->mirrors = m->mirrors.p;
 		out->jobs = m->v[K_JOBS];
 	}
 #define SETTING(k, d) (m && m->v[k].value ? m->v[k] : dflt(d))

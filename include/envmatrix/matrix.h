@@ -97,6 +97,14 @@ struct em_env_var {
 	uint32_t line;
 };
 
+/* A line of mirrors: files whose URL starts with from may also be
+ * downloaded from to followed by the rest of the URL. */
+struct em_mirror {
+	const char *from;
+	const char *to;
+	uint32_t line;
+};
+
 struct em_workload {
 	const char *name;          /* the section name: the id on the command line */
 	uint32_t line;             /* line of its [section] header */
@@ -142,6 +150,8 @@ struct em_matrix {
 	struct em_setting ca_file;         /* CA bundle for https (relative to the matrix) */
 	struct em_setting link_mode;       /* auto (when unset), clone, hardlink, copy */
 	struct em_setting jobs;
+	uint32_t nmirrors;                 /* mirrors, in file order */
+	const struct em_mirror *mirrors;
 	uint32_t njobs;                    /* jobs as a number; 0 when unset */
 	uint32_t nworkloads;
 	const struct em_workload *workloads; /* in file order */

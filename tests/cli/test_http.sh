@@ -299,6 +299,21 @@ else
 	t_fail "resume after Ctrl-C" "exit $T_RC" "$T_ERR" "$(cat "$ST/fault.log")"
 fi
 
+# ---- mirrors: a file its own server cannot give comes from a mirror ----
+reset
+mk failover "$F/simple" big
+"$EM" plan -f "$T_TMP/failover/matrix.ini" >/dev/null 2>&1
+sed -i "s|$F/simple/|$F/status/503/simple/|" "$T_TMP/failover/pylock.a.toml"
+sed -i "s|^\[matrix\]\$|[matrix]\nmirrors = $F/status/503/simple $F/drop-once/simple|" "$T_TMP/failover/matrix.ini"
+reset
+t_run env ENVMATRIX_HTTP_RETRIES=1 "$EM" apply --frozen -f "$T_TMP/failover/matrix.ini"
+if [ "$T_RC" = 0 ] && grep -q "^GET /status/503/simple/big/$BIGWHL .*status=503" "$ST/fault.log" &&
+	grep -q "^GET /drop-once/simple/big/$BIGWHL .*status=20[06]" "$ST/fault.log"; then
+	t_pass "mirrors: after its own server fails, the file comes from the mirror (resumed there)"
+else
+	t_fail "mirror failover" "exit $T_RC" "$T_ERR" "$(cat "$ST/fault.log")"
+fi
+
 # ---- Ctrl-C while planning: exit 130 at once, no lock written ----
 reset
 mk intr-plan "$F/stall-once/simple"

@@ -487,6 +487,45 @@ static void test_python_home(void **state)
 	expect_error(url, sizeof url - 1, EM_EINVAL, "matrix.ini:3", "python-home");
 }
 
+static void test_network_settings(void **state)
+{
+	(void)state;
+	static const char text[] =
+		"[matrix]\n"
+		"python = 3.12\n"
+		"ca-file = certs/ca.pem\n"                                        /* 3 */
+		"mirrors = https://download.pytorch.org/whl https://m1.lan/whl\n" /* 4 */
+		"    https://pypi.org/simple   http://m2.lan:8080/simple\n"      /* 5 */
+		"\n"
+		"[w]\n"
+		"path = w\n";
+	struct em_arena a;
+	em_arena_init(&a);
+	struct em_matrix m;
+	parse_ok(&a, text, &m);
+	assert_string_equal(m.ca_file.value, "certs/ca.pem");
+	assert_int_equal(m.ca_file.line, 3);
+	assert_int_equal(m.nmirrors, 2);
+	assert_string_equal(m.mirrors[0].from, "https://download.pytorch.org/whl");
+	assert_string_equal(m.mirrors[0].to, "https://m1.lan/whl");
+	assert_int_equal(m.mirrors[0].line, 4);
+	assert_string_equal(m.mirrors[1].from, "https://pypi.org/simple");
+	assert_string_equal(m.mirrors[1].to, "http://m2.lan:8080/simple");
+	assert_int_equal(m.mirrors[1].line, 5);
+	em_arena_release(&a);
+	static const char one[] = "[matrix]\nmirrors = https://a.test/simple\n[w]\npython = 3.12\n";
+	expect_error(one, sizeof one - 1, EM_EINVAL, "matrix.ini:2", "not 'URL MIRROR-URL'");
+	static const char three[] =
+		"[matrix]\nmirrors = https://a.test https://b.test https://c.test\n[w]\npython = 3.12\n";
+	expect_error(three, sizeof three - 1, EM_EINVAL, "matrix.ini:2", "not 'URL MIRROR-URL'");
+	static const char local[] = "[matrix]\nmirrors = https://a.test /srv/mirror\n[w]\npython = 3.12\n";
+	expect_error(local, sizeof local - 1, EM_EINVAL, "matrix.ini:2", "http:// or https://");
+	static const char inw[] = "[w]\npython = 3.12\nmirrors = https://a.test https://b.test\n";
+	expect_error(inw, sizeof inw - 1, EM_EINVAL, "matrix.ini:3", "mirrors");
+	static const char cainw[] = "[w]\npython = 3.12\nca-file = ca.pem\n";
+	expect_error(cainw, sizeof cainw - 1, EM_EINVAL, "matrix.ini:3", "ca-file");
+}
+
 static void test_inherited_cuda_without_torch(void **state)
 {
 	(void)state;
@@ -1476,6 +1515,7 @@ int main(void)
 		cmocka_unit_test(test_defaults),
 		cmocka_unit_test(test_inheritance),
 		cmocka_unit_test(test_python_home),
+		cmocka_unit_test(test_network_settings),
 		cmocka_unit_test(test_inherited_cuda_without_torch),
 		cmocka_unit_test(test_semicolons),
 		cmocka_unit_test(test_layout),
