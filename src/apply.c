@@ -244,10 +244,10 @@ static void on_ready(void *ctx, struct em_cache_file *f)
 /* Download what the cache lacks and unpack every wheel it has not
  * unpacked, at once: each file is unpacked (one worker per core) as soon
  * as its download is verified. Remote items' locations become the
- * downloaded files. */
+ * downloaded files; dirs[i] gets items[i]'s unpacked tree. */
 static int fetch_and_unpack(struct run *r, struct em_workload_apply *wa,
 			    const struct em_workload *w, struct em_install_item *items,
-			    uint32_t n, struct em_error *e)
+			    uint32_t n, char **dirs, struct em_error *e)
 {
 	struct em_arena *a = r->a;
 	struct em_cache_unpack *u = em_arena_array(a, n ? n : 1, sizeof *u);
@@ -326,8 +326,10 @@ static int fetch_and_unpack(struct run *r, struct em_workload_apply *wa,
 				}
 		return frc;
 	}
-	for (uint32_t i = 0; i < n; i++)
+	for (uint32_t i = 0; i < n; i++) {
 		wa->nunpacked += u[i].fresh;
+		dirs[i] = u[i].dir;
+	}
 	if (urc) {
 		*e = ue;
 		for (uint32_t i = 0; i < n; i++)
@@ -386,7 +388,10 @@ static int build(struct run *r, struct em_workload_apply *wa, struct em_error *e
 				     (const char *const *)names, (const char *const *)values };
 
 	emit(r, EM_EV_BUILD, w->name, p->root, 0, nitems);
-	if ((rc = fetch_and_unpack(r, wa, w, items, nitems, e)))
+	char **dirs = em_arena_array(a, nitems ? nitems : 1, sizeof *dirs);
+	if (!dirs)
+		return em_err_nomem(e);
+	if ((rc = fetch_and_unpack(r, wa, w, items, nitems, dirs, e)))
 		return rc;
 	if ((rc = em_remove_tree(p->staging, e)))
 		return rc;
@@ -398,15 +403,6 @@ static int build(struct run *r, struct em_workload_apply *wa, struct em_error *e
 			break;
 		}
 		emit(r, EM_EV_PACKAGE, w->name, it->pkg->name, i, nitems);
-		char *dir;
-		bool fresh;
-		rc = em_cache_unpacked(r->c, a, it->location, it->wheel->name,
-				       it->wheel->sha256, it->wheel->size, &dir, &fresh, e);
-		if (rc) {
-			em_err_prefix_where(e, "package '%s'", it->pkg->name);
-			break;
-		}
-		wa->nunpacked += fresh;
 		struct em_install_opts io = {
 			.dest = &stage.scheme,
 			.python = final.python,
@@ -416,7 +412,7 @@ static int build(struct run *r, struct em_workload_apply *wa, struct em_error *e
 			.jobs = r->m->njobs,
 		};
 		struct em_install_result res;
-		rc = em_wheel_install(dir, it->wheel->name, &io, &res, e);
+		rc = em_wheel_install(dirs[i], it->wheel->name, &io, &res, e);
 		if (rc)
 			break;
 		wa->files += res.files;

@@ -120,71 +120,6 @@ static bool is_complete(struct em_arena *a, const char *dir)
 	return mark && stat(mark, &st) == 0;
 }
 
-int em_cache_unpacked(struct em_cache *c, struct em_arena *a, const char *url,
-		      const char *filename, const char *sha256, int64_t size,
-		      char **dir, bool *fresh, struct em_error *e)
-{
-	*fresh = false;
-	if (!sha256 || !em_sha256_hex_valid(sha256, strlen(sha256)))
-		return em_err(e, EM_EINVAL, url, "no valid sha256 for '%s'", filename);
-	char lower[EM_SHA256_HEX_LEN + 1];
-	lower_hex(sha256, lower);
-	char *target = em_arena_printf(a, "%s/unpacked/%s", c->root, lower);
-	if (!target)
-		return em_err_nomem(e);
-	*dir = target;
-	if (is_complete(a, target))
-		return 0;
-
-	/* a local file: check it is the locked one, then unpack it in place */
-	char *path = NULL;
-	if (!strncmp(url, "file:", 5))
-		path = em_url_to_path(a, url);
-	else if (!strstr(url, "://"))
-		path = em_arena_strdup(a, url);
-	if (!path)
-		return em_err(e, EM_EUNSUPPORTED, em_url_redact(a, url),
-			      "'%s' has not been downloaded", filename);
-	int rc;
-	if (in_downloads(c, a, path, lower)) {
-		/* verified while it was downloaded, and named by its hash */
-		goto unpack;
-	}
-	char got[EM_SHA256_HEX_LEN + 1];
-	int64_t got_size;
-	rc = em_sha256_file(path, got, &got_size, e);
-	if (rc)
-		return rc;
-	if (strcasecmp(got, lower))
-		return em_err(e, EM_EINVAL, em_url_redact(a, url),
-			      "'%s' has sha256 %s, but the lock says %s", filename, got, lower);
-	if (size >= 0 && got_size != size)
-		return em_err(e, EM_EINVAL, em_url_redact(a, url),
-			      "'%s' is %lld bytes, but the lock says %lld", filename,
-			      (long long)got_size, (long long)size);
-unpack:;
-	/* a stale half-unpacked tree of a crashed run is in the way */
-	struct stat st;
-	if (lstat(target, &st) == 0) {
-		char *trash = em_arena_printf(a, "%s/tmp/stale-%s-%ld", c->root, lower, (long)getpid());
-		if (!trash)
-			return em_err_nomem(e);
-		if (rename(target, trash) == 0)
-			em_remove_tree(trash, NULL);
-	}
-	rc = em_wheel_unpack(path, target, e);
-	if (rc) {
-		/* another process may have won the race */
-		if (is_complete(a, target)) {
-			em_error_clear(e);
-			return 0;
-		}
-		return rc;
-	}
-	*fresh = true;
-	return 0;
-}
-
 bool em_cache_has_unpacked(const struct em_cache *c, struct em_arena *a, const char *sha256)
 {
 	if (!sha256 || !em_sha256_hex_valid(sha256, strlen(sha256)))
@@ -195,6 +130,27 @@ bool em_cache_has_unpacked(const struct em_cache *c, struct em_arena *a, const c
 	return dir && is_complete(a, dir);
 }
 
+char *em_cache_keep(struct em_cache *c, struct em_arena *a, const char *tmp,
+		    const char *filename, const char *sha256)
+{
+	char lower[EM_SHA256_HEX_LEN + 1];
+	char *dir = NULL, *dest = NULL;
+	if (sha256 && em_sha256_hex_valid(sha256, strlen(sha256)) && !strchr(filename, '/') &&
+	    filename[0] != '.') {
+		lower_hex(sha256, lower);
+		dir = em_arena_printf(a, "%s/wheels/%s", c->root, lower);
+		dest = dir ? em_arena_printf(a, "%s/%s", dir, filename) : NULL;
+	}
+	/* rename(2) replaces an entry another process put there meanwhile:
+	 * the same bytes, so either is right */
+	if (dest && !em_mkdir_p(dir, NULL) && rename(tmp, dest) == 0) {
+		em_fsync_parent(dest);
+		return dest;
+	}
+	unlink(tmp);
+	return NULL;
+}
+
 /* ---- downloads ---- */
 static bool is_local(const char *url)
 {
@@ -202,6 +158,25 @@ static bool is_local(const char *url)
 }
 
 /* A local file: check it is the locked one. */
+/* A local file is the locked one: its sha256 (lower: lower-case hex) and
+ * its size when known. Thread-safe: it allocates nothing. */
+static int check_file(const char *path, const char *filename, const char *lower, int64_t size,
+		      struct em_error *e)
+{
+	char got[EM_SHA256_HEX_LEN + 1];
+	int64_t got_size;
+	int rc = em_sha256_file(path, got, &got_size, e);
+	if (rc)
+		return rc;
+	if (strcmp(got, lower))
+		return em_err(e, EM_EINVAL, path, "'%s' has sha256 %s, but the lock says %s",
+			      filename, got, lower);
+	if (size >= 0 && got_size != size)
+		return em_err(e, EM_EINVAL, path, "'%s' is %lld bytes, but the lock says %lld",
+			      filename, (long long)got_size, (long long)size);
+	return 0;
+}
+
 static int fetch_local(struct em_arena *a, struct em_cache_file *f, const char *lower,
 		       struct em_error *e)
 {
@@ -209,19 +184,10 @@ static int fetch_local(struct em_arena *a, struct em_cache_file *f, const char *
 	char *path = !strncmp(url, "file:", 5) ? em_url_to_path(a, url) : em_arena_strdup(a, url);
 	if (!path)
 		return em_err(e, EM_EINVAL, url, "not a local file URL");
-	char got[EM_SHA256_HEX_LEN + 1];
-	int64_t size;
-	int rc = em_sha256_file(path, got, &size, e);
-	if (rc)
-		return rc;
-	if (strcmp(got, lower))
-		return em_err(e, EM_EINVAL, path, "'%s' has sha256 %s, but the lock says %s",
-			      f->filename, got, lower);
-	if (f->size >= 0 && size != f->size)
-		return em_err(e, EM_EINVAL, path, "'%s' is %lld bytes, but the lock says %lld",
-			      f->filename, (long long)size, (long long)f->size);
-	f->path = path;
-	return 0;
+	int rc = check_file(path, f->filename, lower, f->size, e);
+	if (!rc)
+		f->path = path;
+	return rc;
 }
 
 struct pending {
@@ -237,20 +203,20 @@ static bool present(const char *dest, int64_t size)
 	return lstat(dest, &st) == 0 && S_ISREG(st.st_mode) && (size < 0 || st.st_size == size);
 }
 
+static void ready(struct em_cache_file *f)
+{
+	if (!f->rc && f->path && f->ready)
+		f->ready(f->ready_ctx, f);
+}
+
+/* A download is in place (the others may still run). */
 static void on_downloaded(void *ctx, struct em_download *d)
 {
 	struct pending *p = ctx;
 	p->f->path = p->dest;
 	p->f->downloaded = true;
 	p->f->bytes_transferred = d->bytes_transferred;
-	if (p->f->ready)
-		p->f->ready(p->f->ready_ctx, p->f);
-}
-
-static void ready(struct em_cache_file *f)
-{
-	if (!f->rc && f->path && f->ready)
-		f->ready(f->ready_ctx, f);
+	ready(p->f);
 }
 
 /* Download the pending files whose entry locks this process holds. */
@@ -270,14 +236,11 @@ static int download(struct em_http *h, struct pending *p, uint32_t n, struct em_
 		d[i].label = p[i].f->filename;
 	}
 	int rc = em_http_download(h, d, n, e);
+	/* the successes were recorded by on_downloaded */
 	for (uint32_t i = 0; i < n; i++) {
 		p[i].f->rc = d[i].rc;
 		p[i].f->err = d[i].err;
 		p[i].f->bytes_transferred = d[i].bytes_transferred;
-		if (!d[i].rc) {
-			p[i].f->path = p[i].dest;
-			p[i].f->downloaded = true;
-		}
 	}
 	free(d);
 	return rc;
@@ -422,9 +385,9 @@ struct unpack_job {
 	struct em_cache_unpack *u;
 	char *target;   /* <root>/unpacked/<sha> */
 	char *path;     /* the wheel */
-	char *trash;    /* where a stale tree goes */
 	char lower[EM_SHA256_HEX_LEN + 1];
 	bool trusted;   /* a download of the cache's: verified already */
+	char *trash;    /* where a stale tree goes */
 	char *staged;   /* out: the tree to publish */
 };
 
@@ -447,22 +410,8 @@ struct em_unpacker {
 static void unpack_one(struct unpack_job *j)
 {
 	struct em_cache_unpack *u = j->u;
-	if (!j->trusted) {
-		char got[EM_SHA256_HEX_LEN + 1];
-		int64_t got_size;
-		if ((u->rc = em_sha256_file(j->path, got, &got_size, &u->err)))
-			return;
-		if (strcmp(got, j->lower)) {
-			u->rc = em_err(&u->err, EM_EINVAL, j->path, "'%s' has sha256 %s, but the lock "
-				       "says %s", u->filename, got, j->lower);
-			return;
-		}
-		if (u->size >= 0 && got_size != u->size) {
-			u->rc = em_err(&u->err, EM_EINVAL, j->path, "'%s' is %lld bytes, but the lock "
-				       "says %lld", u->filename, (long long)got_size, (long long)u->size);
-			return;
-		}
-	}
+	if (!j->trusted && (u->rc = check_file(j->path, u->filename, j->lower, u->size, &u->err)))
+		return;
 	struct stat st;
 	if (lstat(j->target, &st) == 0 && rename(j->target, j->trash) == 0)
 		em_remove_tree(j->trash, NULL);

@@ -1743,6 +1743,22 @@ static int write_launchers(struct inst *in, struct em_error *e)
 
 enum { SCRIPT_DONE = 1, SCRIPT_LINK = 2 };
 
+/* Read what is left of fd into b (whose limit bounds it): 0, or the errno
+ * of a failed read; b->err says the limit was reached. */
+static int read_rest(int fd, struct em_buf *b)
+{
+	char chunk[16384];
+	for (;;) {
+		ssize_t r = read(fd, chunk, sizeof chunk);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r < 0)
+			return errno;
+		if (r == 0 || em_buf_add(b, chunk, (size_t)r))
+			return 0;
+	}
+}
+
 /* A file of .data/scripts: skipped when an entry point's launcher replaces
  * it, copied with the interpreter's shebang when it starts with "#!python",
  * else linked (copied and made executable when it is not). SCRIPT_DONE
@@ -1775,21 +1791,7 @@ static int install_script(struct inst *in, const char *src, const char *rel, siz
 		/* rewrite: read it whole (scripts are small; bounded anyway) */
 		struct em_buf body = EM_BUF_INIT;
 		em_buf_init(&body, EM_WHEEL_MAX_RECORD);
-		char chunk[16384];
-		int err = 0;
-		for (;;) {
-			ssize_t r = read(fd, chunk, sizeof chunk);
-			if (r < 0 && errno == EINTR)
-				continue;
-			if (r < 0) {
-				err = errno;
-				break;
-			}
-			if (r == 0)
-				break;
-			if (em_buf_add(&body, chunk, (size_t)r))
-				break;
-		}
+		int err = read_rest(fd, &body);
 		close(fd);
 		if (err || body.err) {
 			em_buf_release(&body);
@@ -1925,19 +1927,7 @@ static int read_small(struct inst *in, const char *rel, size_t max, char **out, 
 	}
 	struct em_buf b = EM_BUF_INIT;
 	em_buf_init(&b, max);
-	char chunk[16384];
-	int err = 0;
-	for (;;) {
-		ssize_t r = read(fd, chunk, sizeof chunk);
-		if (r < 0 && errno == EINTR)
-			continue;
-		if (r < 0) {
-			err = errno;
-			break;
-		}
-		if (r == 0 || em_buf_add(&b, chunk, (size_t)r))
-			break;
-	}
+	int err = read_rest(fd, &b);
 	close(fd);
 	int rc = 0;
 	if (err)

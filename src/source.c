@@ -380,10 +380,11 @@ int em_source_wheel_metadata(struct em_source *s, const char *url, const char *f
 	int rc = em_remote_wheel_metadata(s->http, a, url, filename, &buf, &n, e);
 	s->requests++;
 	if (rc == EM_EUNSUPPORTED && s->disk) {
-		/* no ranges here: the whole wheel, kept for apply when its hash is known */
+		/* no ranges here: the whole wheel, kept in the cache for apply */
 		em_error_clear(e);
 		const char *path = NULL;
 		char *tmp = NULL;
+		char hex[EM_SHA256_HEX_LEN + 1];
 		if (sha256) {
 			struct em_cache_file f = { 0 };
 			f.urls = &url;
@@ -395,19 +396,17 @@ int em_source_wheel_metadata(struct em_source *s, const char *url, const char *f
 			path = f.path;
 			s->bytes_downloaded += (uint64_t)f.bytes_transferred;
 		} else {
-			char hex[EM_SHA256_HEX_LEN + 1];
 			int64_t size;
 			rc = download_tmp(s, url, filename, "meta", &tmp, hex, &size, e);
 			path = tmp;
 		}
 		if (!rc)
 			rc = em_wheel_read_metadata(a, path, &buf, &n, e);
-		if (tmp) {
+		if (tmp && !rc)
+			/* the download is whole and hashed: apply will want it */
+			em_cache_keep(s->disk, a, tmp, filename, hex);
+		else if (tmp)
 			unlink(tmp);
-			char *part = em_arena_printf(a, "%s.part", tmp);
-			if (part)
-				unlink(part);
-		}
 	}
 	if (rc)
 		return rc;
@@ -515,14 +514,9 @@ int em_source_hash(struct em_source *s, const char *url, char sha256[65], int64_
 		if (!name)
 			return em_err_nomem(e);
 		int rc = download_tmp(s, url, name, "hash", &tmp, sha256, size, e);
-		if (rc)
-			return rc;
-		char *dir = em_arena_printf(a, "%s/wheels/%s", s->disk->root, sha256);
-		char *dest = dir ? em_arena_printf(a, "%s/%s", dir, name) : NULL;
-		if (dest && !em_mkdir_p(dir, NULL) && rename(tmp, dest) == 0)
-			return 0;
-		unlink(tmp);
-		return 0;
+		if (!rc)
+			em_cache_keep(s->disk, a, tmp, name, sha256); /* for apply */
+		return rc;
 	}
 	if (!is_local(url))
 		return unsupported(url, e);

@@ -478,6 +478,21 @@ static char *in_staging(struct creation *c, const char *rel)
 	return join(c->a, c->staging, '/', rel);
 }
 
+/* The layout's top folders (relative to the staging root), then
+ * site-packages. */
+static int make_layout(struct creation *c, const char *const *dirs, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		char *d = in_staging(c, dirs[i]);
+		if (!d)
+			return em_err_nomem(c->e);
+		int rc = make_dir(d, c->e);
+		if (rc)
+			return rc;
+	}
+	return make_dir(c->disk.site_packages, c->e);
+}
+
 static int write_script(struct creation *c, const char *dir, const char *name,
 			void (*gen)(struct em_buf *, const struct em_activate *), bool crlf)
 {
@@ -511,14 +526,7 @@ static int create_posix(struct creation *c)
 	int rc;
 	snprintf(rel, sizeof rel, "lib/python%s", ver);
 	const char *dirs[] = { "bin", "include", "lib", rel };
-	for (size_t i = 0; i < sizeof dirs / sizeof dirs[0]; i++) {
-		char *d = in_staging(c, dirs[i]);
-		if (!d)
-			return em_err_nomem(c->e);
-		if ((rc = make_dir(d, c->e)))
-			return rc;
-	}
-	if ((rc = make_dir(c->disk.site_packages, c->e)))
+	if ((rc = make_layout(c, dirs, sizeof dirs / sizeof dirs[0])))
 		return rc;
 	if (wants_lib64(c->p)) {
 		char *l = in_staging(c, "lib64");
@@ -560,14 +568,7 @@ static int create_windows(struct creation *c)
 	const struct em_python *py = &c->base->py;
 	int rc;
 	const char *dirs[] = { "Scripts", "Include", "Lib" };
-	for (size_t i = 0; i < sizeof dirs / sizeof dirs[0]; i++) {
-		char *d = in_staging(c, dirs[i]);
-		if (!d)
-			return em_err_nomem(c->e);
-		if ((rc = make_dir(d, c->e)))
-			return rc;
-	}
-	if ((rc = make_dir(c->disk.site_packages, c->e)))
+	if ((rc = make_layout(c, dirs, sizeof dirs / sizeof dirs[0])))
 		return rc;
 	/* the launchers read pyvenv.cfg's home and start the base
 	 * interpreter; a free-threaded venv also has python3.13t.exe */

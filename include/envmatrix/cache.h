@@ -85,22 +85,19 @@ struct em_cache_file {
 int em_cache_fetch(struct em_cache *c, struct em_arena *a, struct em_http *h,
 		   struct em_cache_file *f, uint32_t n, struct em_error *e);
 
-/* The unpacked tree of the wheel at url (a local path or file:// URL:
- * fetch remote ones first) whose sha256 (and size, when >= 0) the lock
- * gives. A local wheel is checked against the hash and unpacked straight
- * from where it is; a cached tree is reused. The error names the URL and
- * both hashes when they differ. *fresh tells whether it had to be
- * unpacked now. */
-int em_cache_unpacked(struct em_cache *c, struct em_arena *a, const char *url,
-		      const char *filename, const char *sha256, int64_t size,
-		      char **dir, bool *fresh, struct em_error *e);
+/* Keep a file this process downloaded and verified into <root>/tmp/ as
+ * the cache's download of sha256 (wheels/<sha>/filename), by rename: the
+ * entry's path, or NULL when it could not be kept (tmp is removed then). */
+char *em_cache_keep(struct em_cache *c, struct em_arena *a, const char *tmp,
+		    const char *filename, const char *sha256);
 
 /* Unpack many wheels into the cache at once: jobs at a time (0: one per
  * core), one sync for all of them, then each tree renamed into place.
  * path is a verified download of the cache (em_cache_fetch) or a local
- * file, which is checked against sha256 and size first. A tree already
- * complete is kept. Each outcome is in u[i]; the return value is the
- * first failure. */
+ * file (a path or file:// URL), which is checked against sha256 and size
+ * first; the error names it and both hashes when they differ. A tree
+ * already complete is kept (and u[i].dir names it). Each outcome is in
+ * u[i]; the return value is the first failure. */
 struct em_cache_unpack {
 	const char *path;
 	const char *filename;

@@ -57,7 +57,7 @@ int em_source_page(struct em_source *s, const char *url, const char *accept, siz
 /* The METADATA of the wheel at url (a local path or URL; filename is its
  * name). A remote wheel's is read with HTTP range requests: the zip's end
  * records, its central directory, then the one member; the whole wheel
- * is downloaded (into the cache, when sha256 is known) only when the
+ * is downloaded (into the cache, for apply) only when the
  * server cannot answer ranges. Kept on disk like pages. */
 int em_source_wheel_metadata(struct em_source *s, const char *url, const char *filename,
 			     const char *sha256, const char **body, size_t *len,

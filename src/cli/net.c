@@ -128,7 +128,7 @@ static void draw(struct cli_progress *p, bool force)
 		return;
 	p->last_draw = now;
 	int64_t done = 0, total = 0;
-	uint32_t nfin = 0, nactive = 0;
+	uint32_t nfin = 0;
 	bool total_known = true;
 	for (uint32_t i = 0; i < p->n; i++) {
 		done += p->s[i].done;
@@ -137,7 +137,6 @@ static void draw(struct cli_progress *p, bool force)
 		else
 			total_known = false;
 		nfin += p->s[i].finished;
-		nactive += p->s[i].active && !p->s[i].finished;
 	}
 	if (now - p->speed_t >= 0.5) {
 		double inst = (double)(done - p->speed_bytes) / (now - p->speed_t);
@@ -159,7 +158,7 @@ static void draw(struct cli_progress *p, bool force)
 			cli_human_bytes(t, sizeof t, (double)s->total);
 		else
 			snprintf(t, sizeof t, "?");
-		fprintf(stderr, "%s  %-40.40s %s %s / %s\n", lines ? "" : "", s->label, b, d, t);
+		fprintf(stderr, "  %-40.40s %s %s / %s\n", s->label, b, d, t);
 		lines++;
 		shown++;
 	}
@@ -171,9 +170,8 @@ static void draw(struct cli_progress *p, bool force)
 		long s = (long)((double)(total - done) / p->speed);
 		snprintf(eta, sizeof eta, ", %ld:%02ld left", s / 60, s % 60);
 	}
-	fprintf(stderr, "downloading: %u of %u files, %s of %s%s, %s/s%s", nfin, p->n, d,
-		total_known ? t : "?", "", sp, eta);
-	(void)nactive;
+	fprintf(stderr, "downloading: %u of %u files, %s of %s, %s/s%s", nfin, p->n, d,
+		total_known ? t : "?", sp, eta);
 	p->lines = lines + 1;
 	fflush(stderr);
 }

@@ -80,22 +80,25 @@ const char *em_link_mode_name(enum em_link_mode m)
 
 /* ---- the three ways; each returns 0 or an errno value ---- */
 
-/* Open src for reading and check it is a regular file. */
-static int open_src(int sd, const char *src, int *fd, struct stat *st)
+/* Open src for reading, checking it is a regular file, and create dst
+ * (which must not exist) for writing. */
+static int open_pair(int sd, const char *src, int dd, const char *dst, int *in, int *out,
+		     struct stat *st)
 {
-	*fd = openat(sd, src, O_RDONLY | O_CLOEXEC | O_BINARY);
-	if (*fd < 0)
+	*in = openat(sd, src, O_RDONLY | O_CLOEXEC | O_BINARY);
+	if (*in < 0)
 		return errno;
-	if (fstat(*fd, st) != 0) {
-		int err = errno;
-		close(*fd);
-		return err;
-	}
-	if (!S_ISREG(st->st_mode)) {
-		close(*fd);
-		return S_ISDIR(st->st_mode) ? EISDIR : NOT_REGULAR;
-	}
-	return 0;
+	int err = 0;
+	if (fstat(*in, st) != 0)
+		err = errno;
+	else if (!S_ISREG(st->st_mode))
+		err = S_ISDIR(st->st_mode) ? EISDIR : NOT_REGULAR;
+	else if ((*out = openat(dd, dst, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_BINARY,
+				0600)) < 0)
+		err = errno;
+	if (err)
+		close(*in);
+	return err;
 }
 
 static int close_dst(int dd, const char *dst, int out, int err)
@@ -111,16 +114,10 @@ static int do_clone(int sd, const char *src, int dd, const char *dst)
 {
 #if defined(__linux__) && defined(FICLONE)
 	struct stat st;
-	int in;
-	int err = open_src(sd, src, &in, &st);
+	int in, out;
+	int err = open_pair(sd, src, dd, dst, &in, &out, &st);
 	if (err)
 		return err;
-	int out = openat(dd, dst, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_BINARY, 0600);
-	if (out < 0) {
-		err = errno;
-		close(in);
-		return err;
-	}
 	if (ioctl(out, FICLONE, in) != 0)
 		err = errno;
 	else if (fchmod(out, st.st_mode & 07777) != 0)
@@ -186,16 +183,10 @@ static int copy_fd(int in, int out, off_t size)
 static int do_copy(int sd, const char *src, int dd, const char *dst)
 {
 	struct stat st;
-	int in;
-	int err = open_src(sd, src, &in, &st);
+	int in, out;
+	int err = open_pair(sd, src, dd, dst, &in, &out, &st);
 	if (err)
 		return err;
-	int out = openat(dd, dst, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_BINARY, 0600);
-	if (out < 0) {
-		err = errno;
-		close(in);
-		return err;
-	}
 	err = copy_fd(in, out, st.st_size);
 	/* the permission bits exactly, whatever the umask */
 	if (!err && fchmod(out, st.st_mode & 07777) != 0)
