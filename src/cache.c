@@ -387,7 +387,6 @@ struct unpack_job {
 	char *path;     /* the wheel */
 	char lower[EM_SHA256_HEX_LEN + 1];
 	bool trusted;   /* a download of the cache's: verified already */
-	char *trash;    /* where a stale tree goes */
 	char *staged;   /* out: the tree to publish */
 };
 
@@ -412,9 +411,10 @@ static void unpack_one(struct unpack_job *j)
 	struct em_cache_unpack *u = j->u;
 	if (!j->trusted && (u->rc = check_file(j->path, u->filename, j->lower, u->size, &u->err)))
 		return;
-	struct stat st;
-	if (lstat(j->target, &st) == 0 && rename(j->target, j->trash) == 0)
-		em_remove_tree(j->trash, NULL);
+	/* A tree that appears meanwhile (another process) is kept:
+	 * em_wheel_unpack_staged and publish leave a complete one alone. Trees
+	 * appear complete, by rename, so nothing here removes one: another
+	 * process may be linking from it. */
 	int rc = em_wheel_unpack_staged(j->path, j->target, &j->staged, &u->err);
 	if (rc < 0)
 		u->rc = rc;
@@ -504,10 +504,9 @@ void em_unpacker_add(struct em_unpacker *p, struct em_cache_unpack *x)
 	lower_hex(x->sha256, j->lower);
 	j->u = x;
 	j->target = em_arena_printf(a, "%s/unpacked/%s", p->c->root, j->lower);
-	j->trash = em_arena_printf(a, "%s/tmp/stale-%s-%ld", p->c->root, j->lower, (long)getpid());
 	j->path = !strncmp(x->path, "file:", 5) ? em_url_to_path(a, x->path)
 						 : em_arena_strdup(a, x->path);
-	if (!j->target || !j->trash || !j->path) {
+	if (!j->target || !j->path) {
 		x->rc = em_err_nomem(&x->err);
 		return;
 	}
