@@ -49,6 +49,8 @@ LDFLAGS_ALL := $(SAN) -pthread $(LDFLAGS)
 NODEPS_GOALS := clean help
 ifneq ($(filter-out $(NODEPS_GOALS),$(or $(MAKECMDGOALS),all)),)
 -include build/config.mk
+# gpu.c loads NVML at run time (dlopen is in libc from glibc 2.34, libdl before)
+PKG_LIBS += -ldl
 endif
 
 build/config.mk: mk/deps.sh

@@ -21,89 +21,7 @@
 #define MAX_LOCK (64u << 20)
 #define MAX_INCLUDE_DEPTH 8
 
-/* ---- CUDA drivers and variants ---- */
-
-int em_driver_parse(const char *s, struct em_driver_version *out, struct em_error *e)
-{
-	memset(out, 0, sizeof *out);
-	const char *p = s;
-	while (*p) {
-		if (out->nparts == 3 || !em_is_digit((unsigned char)*p))
-			goto bad;
-		unsigned long v = 0;
-		while (em_is_digit((unsigned char)*p)) {
-			v = v * 10 + (unsigned long)(*p++ - '0');
-			if (v > 99999)
-				goto bad;
-		}
-		out->part[out->nparts++] = (unsigned)v;
-		if (*p == '.')
-			p++;
-		else if (*p)
-			goto bad;
-	}
-	if (out->nparts)
-		return 0;
-bad:
-	return em_err(e, EM_EINVAL, NULL, "invalid NVIDIA driver version '%s' (expected e.g. 550.54.14)",
-		      s);
-}
-
-int em_driver_cmp(const struct em_driver_version *a, const struct em_driver_version *b)
-{
-	for (int i = 0; i < 3; i++)
-		if (a->part[i] != b->part[i])
-			return a->part[i] < b->part[i] ? -1 : 1;
-	return 0;
-}
-
-static void set_driver(struct em_driver_version *d, unsigned a, unsigned b, unsigned c)
-{
-	d->part[0] = a;
-	d->part[1] = b;
-	d->part[2] = c;
-	d->nparts = c ? 3 : 2;
-}
-
-/* Family floors (CUDA minor-version compatibility), as NVIDIA documents
- * them and uv applies them: 13.x >= 580; 12.x >= 525.60.13 on Linux,
- * 528.33 on Windows; 11.1-11.8 >= 450.80.02 / 452.39. */
-bool em_driver_minimum(const char *variant, enum em_os os, struct em_driver_version *out)
-{
-	if (strncmp(variant, "cu", 2))
-		return false;
-	const char *d = variant + 2;
-	size_t n = strlen(d);
-	if (n < 2 || n > 3 || strspn(d, "0123456789") != n)
-		return false;
-	unsigned major = n == 3 ? (unsigned)((d[0] - '0') * 10 + d[1] - '0') : (unsigned)(d[0] - '0');
-	unsigned minor = (unsigned)(d[n - 1] - '0');
-	bool win = os == EM_OS_WINDOWS;
-	if (major >= 13)
-		set_driver(out, 580, 0, 0);
-	else if (major == 12)
-		win ? set_driver(out, 528, 33, 0) : set_driver(out, 525, 60, 13);
-	else if (major == 11 && minor >= 1)
-		win ? set_driver(out, 452, 39, 0) : set_driver(out, 450, 80, 2);
-	else if (major == 11)
-		win ? set_driver(out, 451, 22, 0) : set_driver(out, 450, 36, 6);
-	else if (major == 10 && minor == 2)
-		win ? set_driver(out, 441, 22, 0) : set_driver(out, 440, 33, 0);
-	else
-		return false;
-	return true;
-}
-
-/* As NVIDIA writes them: 525.60.13, 450.80.02, 528.33, 580. */
-static void driver_text(const struct em_driver_version *d, char *buf, size_t size)
-{
-	if (d->nparts >= 3)
-		snprintf(buf, size, "%u.%u.%02u", d->part[0], d->part[1], d->part[2]);
-	else if (d->nparts == 2)
-		snprintf(buf, size, "%u.%u", d->part[0], d->part[1]);
-	else
-		snprintf(buf, size, "%u", d->part[0]);
-}
+/* ---- CUDA variants (driver tables: gpu.c) ---- */
 
 /* Newest first: the variants download.pytorch.org has published. */
 static const char *const known_variants[] = {
@@ -852,10 +770,35 @@ static int build_lock(struct em_arena *a, struct em_source *src, struct em_workl
 
 /* ---- one workload ---- */
 
+static void plan_warn(struct em_workload_plan *wp, const char *text)
+{
+	if (text && wp->nwarnings < EM_PLAN_MAX_WARNINGS)
+		wp->warnings[wp->nwarnings++] = text;
+}
+
+/* a driver at or above the family floor but below the toolkit's own */
+static void warn_toolkit(struct em_arena *a, struct em_workload_plan *wp, const char *variant,
+			 const struct em_driver_version *drv, const char *drv_text,
+			 const char *drv_where)
+{
+	struct em_driver_version strict;
+	const char *toolkit;
+	if (!em_driver_toolkit_minimum(variant, wp->target.plat.os, &strict, &toolkit) ||
+	    em_driver_cmp(drv, &strict) >= 0)
+		return;
+	char need[32];
+	em_driver_format(&strict, need, sizeof need);
+	plan_warn(wp, em_arena_printf(a, "%s is built with CUDA %s, which wants an NVIDIA driver >= %s; "
+				      "driver %s (%s) runs it through CUDA minor-version "
+				      "compatibility, but newer-toolkit features (PTX compiled "
+				      "at run time) may fail: update the driver to %s or newer",
+				      variant, toolkit, need, drv_text, drv_where, need));
+}
+
 static int variant_for(struct em_arena *a, struct em_source *src, struct em_workload_plan *wp,
 		       const char *file, const char *torch_root, const char *spec_text,
 		       const struct em_tagset *tags, const char *driver_text_in,
-		       const char *driver_where, struct em_error *e)
+		       const char *driver_where, const struct em_gpu_info *gpu, struct em_error *e)
 {
 	const struct em_workload *w = wp->w;
 	char where[EM_ERROR_WHERE_MAX];
@@ -878,13 +821,15 @@ static int variant_for(struct em_arena *a, struct em_source *src, struct em_work
 		if (have_driver && em_driver_minimum(variant, wp->target.plat.os, &min) &&
 		    em_driver_cmp(&drv, &min) < 0) {
 			char need[32];
-			driver_text(&min, need, sizeof need);
+			em_driver_format(&min, need, sizeof need);
 			return em_err(e, EM_EINVAL, where,
 				      "cuda %s (%s) needs an NVIDIA driver >= %s on %s, but the "
 				      "driver is %s (%s); update the driver or choose an older "
 				      "variant", w->cuda.value, variant, need, os_name, driver_text_in,
 				      driver_where);
 		}
+		if (have_driver)
+			warn_toolkit(a, wp, variant, &drv, driver_text_in, driver_where);
 		wp->variant = em_arena_strdup(a, variant);
 		wp->variant_why = "as the matrix says";
 		return wp->variant ? 0 : em_err_nomem(e);
@@ -893,6 +838,7 @@ static int variant_for(struct em_arena *a, struct em_source *src, struct em_work
 	const struct em_specset *spec = &w->torch_spec;
 	const char *tried[16];
 	uint32_t ntried = 0;
+	const char *gpu_skipped = NULL; /* the newest variant the GPU cannot run */
 	size_t nv = sizeof known_variants / sizeof known_variants[0];
 	for (size_t i = 0; i <= nv; i++) {
 		const char *v = i < nv ? known_variants[i] : "cpu";
@@ -934,6 +880,17 @@ static int variant_for(struct em_arena *a, struct em_source *src, struct em_work
 			const struct em_version *cv = c[k].version;
 			if (!em_specset_contains(spec, cv->str, strlen(cv->str), cv, EM_PRE_DEFAULT))
 				continue;
+			struct em_error ge;
+			if (em_gpu_check_torch(gpu, cv->str, v, wp->target.plat.os, &ge)) {
+				if (!gpu_skipped)
+					gpu_skipped = em_arena_printf(a, "cuda = auto skipped %s: %s",
+								      v, ge.msg);
+				continue;
+			}
+			if (i < nv)
+				warn_toolkit(a, wp, v, &drv, driver_text_in, driver_where);
+			else if (gpu_skipped)
+				plan_warn(wp, gpu_skipped);
 			wp->variant = em_arena_strdup(a, v);
 			wp->variant_why = have_driver ? em_arena_printf(a, "auto: the newest variant "
 									  "with %s that driver %s runs",
@@ -1067,8 +1024,12 @@ static int plan_workload(struct em_arena *a, struct em_source *src, const struct
 			drv_where = dw;
 		} else if (o->driver_env && *o->driver_env) {
 			drv = o->driver_env;
+		} else if (wp->host_target && o->gpu && o->gpu->have_driver) {
+			drv = o->gpu->driver;
+			drv_where = em_arena_printf(a, "detected from %s", o->gpu->driver_source);
 		}
-		rc = variant_for(a, src, wp, file, troot, spec_text, &tags, drv, drv_where, e);
+		const struct em_gpu_info *gpu = wp->host_target ? o->gpu : NULL;
+		rc = variant_for(a, src, wp, file, troot, spec_text, &tags, drv, drv_where, gpu, e);
 		if (rc)
 			return rc;
 		wp->torch_index = em_url_join(a, troot, wp->variant, true);
@@ -1148,6 +1109,19 @@ static int plan_workload(struct em_arena *a, struct em_source *src, const struct
 	provider_free(&pv);
 	if (rc)
 		return rc;
+	/* the GPUs of this machine against the torch build chosen */
+	for (uint32_t i = 0; i < wp->res.n && wp->host_target && o->gpu && wp->variant; i++) {
+		if (strcmp(wp->res.pkgs[i].name, "torch"))
+			continue;
+		rc = em_gpu_check_torch(o->gpu, wp->res.pkgs[i].cand->version->str, wp->variant,
+					wp->target.plat.os, e);
+		if (rc) {
+			snprintf(where, sizeof where, "%s:%u", file,
+				 (unsigned)(w->cuda.line ? w->cuda.line : w->torch.line));
+			em_err_prefix_where(e, "%s", where);
+			return rc;
+		}
+	}
 	rc = build_lock(a, src, wp, &rs, index_list, e);
 	if (rc)
 		return rc;

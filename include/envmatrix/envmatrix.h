@@ -26,6 +26,7 @@
 #include "envmatrix/lock.h"
 #include "envmatrix/candidates.h"
 #include "envmatrix/resolve.h"
+#include "envmatrix/gpu.h"
 #include "envmatrix/plan.h"
 #include "envmatrix/install.h"
 #include "envmatrix/venv.h"
@@ -33,5 +34,6 @@
 #include "envmatrix/cache.h"
 #include "envmatrix/apply.h"
 #include "envmatrix/mirror.h"
+#include "envmatrix/doctor.h"
 
 #endif

@@ -18,6 +18,7 @@
 #include "envmatrix/arena.h"
 #include "envmatrix/buf.h"
 #include "envmatrix/error.h"
+#include "envmatrix/gpu.h"
 #include "envmatrix/interp.h"
 #include "envmatrix/lock.h"
 #include "envmatrix/matrix.h"
@@ -25,17 +26,7 @@
 #include "envmatrix/source.h"
 #include "envmatrix/target.h"
 
-/* CUDA driver families: the oldest driver each toolkit family runs on. */
-struct em_driver_version {
-	unsigned part[3]; /* 580.65.06 */
-	unsigned nparts;
-};
-
-int em_driver_parse(const char *s, struct em_driver_version *out, struct em_error *e);
-int em_driver_cmp(const struct em_driver_version *a, const struct em_driver_version *b);
-/* The oldest driver that runs variant ("cu126") on os; false for a variant
- * that needs no NVIDIA driver (cpu, rocm, xpu) or an unknown one. */
-bool em_driver_minimum(const char *variant, enum em_os os, struct em_driver_version *out);
+/* em_driver_parse, em_driver_cmp, em_driver_minimum: gpu.h */
 
 enum em_change_kind {
 	EM_CHANGE_ADDED,
@@ -52,6 +43,8 @@ struct em_change {
 	const char *name;
 	const char *from, *to; /* versions; NULL when absent */
 };
+
+#define EM_PLAN_MAX_WARNINGS 8
 
 struct em_workload_plan {
 	const struct em_workload *w;
@@ -79,6 +72,10 @@ struct em_workload_plan {
 	uint32_t nchanges;
 	struct em_change *changes;
 	struct em_resolve_stats stats;
+	/* what may go wrong although planning succeeded (a driver older than
+	 * the variant's toolkit, a variant skipped for the GPU), one line each */
+	uint32_t nwarnings;
+	const char *warnings[EM_PLAN_MAX_WARNINGS];
 };
 
 struct em_plan_options {
@@ -87,6 +84,11 @@ struct em_plan_options {
 	const char *const *only;
 	bool upgrade;                     /* ignore the existing locks' versions */
 	const char *driver_env;           /* ENVMATRIX_CUDA_DRIVER, or NULL */
+	/* this machine's driver and GPUs (em_gpu_detect), for workloads whose
+	 * platform is this machine's: the driver when neither cuda-driver nor
+	 * driver_env names one, and each GPU's compute capability against the
+	 * torch build; NULL: not known (no checks) */
+	const struct em_gpu_info *gpu;
 	const struct em_platform *host;   /* this machine ("auto") */
 	/* interpreters for python = 3.12 / a specifier; discovered on first
 	 * need when NULL */

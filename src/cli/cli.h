@@ -131,10 +131,20 @@ void cli_net_close(struct cli_net *n);
 /* "1.5 GiB" */
 void cli_human_bytes(char *buf, size_t cap, double bytes);
 
+/* ---- the NVIDIA driver and GPUs (gpu.c) ---- */
+/* Detect them as ENVMATRIX_SYSROOT, ENVMATRIX_CUDA_DRIVER and
+ * ENVMATRIX_NVIDIA_SMI say. Prints the error; returns an exit code. */
+int cli_gpu_detect(struct em_arena *a, struct em_gpu_info *out);
+/* Whether planning the matrix needs them (a workload has torch). */
+bool cli_gpu_needed(const struct em_matrix *m);
+/* A workload plan's warnings on stderr (not with -q). */
+void cli_plan_warnings(const struct em_workload_plan *wp);
+
 /* ---- commands ---- */
 int cmd_apply(int argc, char **argv);
 int cmd_cache(int argc, char **argv);
 int cmd_debug(int argc, char **argv);
+int cmd_doctor(int argc, char **argv);
 int cmd_mirror(int argc, char **argv);
 int cmd_plan(int argc, char **argv);
 int cmd_python(int argc, char **argv);

@@ -236,6 +236,10 @@ int cmd_apply(int argc, char **argv)
 	if (!opt_dry_run && (ret = cli_take_lock(&a, file, "apply", opt_wait, &lock)))
 		goto out;
 
+	struct em_gpu_info gpu;
+	bool want_gpu = !opt_frozen && cli_gpu_needed(&m);
+	if (want_gpu && (ret = cli_gpu_detect(&a, &gpu)))
+		goto out;
 	cli_catch_stop();
 	if ((ret = cli_net_open(&a, &m, file, &cli_stop, &src, &net)))
 		goto out;
@@ -249,6 +253,7 @@ int cmd_apply(int argc, char **argv)
 			.upgrade = opt_upgrade,
 			.driver_env = getenv("ENVMATRIX_CUDA_DRIVER"),
 			.host = &host,
+			.gpu = want_gpu ? &gpu : NULL,
 		},
 		.frozen = opt_frozen,
 		.locked = opt_locked,
@@ -269,6 +274,9 @@ int cmd_apply(int argc, char **argv)
 		goto out;
 	}
 	report_failures(&r);
+	for (uint32_t i = 0; i < r.n; i++)
+		if (r.w[i].outcome != EM_APPLY_FAILED && !opt_frozen)
+			cli_plan_warnings(r.w[i].plan);
 	if (opt_json)
 		cli_put_json(apply_json(&r));
 	else

@@ -40,7 +40,10 @@ static const struct cli_cmd_help plan_help = {
 	"reported with the chain of reasons; the others are still planned.\n"
 	"\n"
 	"The NVIDIA driver for cuda = auto and for checking cuda = 12.x comes\n"
-	"from the matrix's cuda-driver, else ENVMATRIX_CUDA_DRIVER.\n"
+	"from the matrix's cuda-driver, else ENVMATRIX_CUDA_DRIVER, else (for\n"
+	"workloads on this machine's platform) the driver detected here. Each\n"
+	"GPU's compute capability is checked against the torch build; a driver\n"
+	"older than the variant's own toolkit is a warning on stderr.\n"
 	"\n"
 	"Exit status: 0 when every workload was planned, 1 when one failed, 3\n"
 	"with --check when a lock is out of date.",
@@ -248,6 +251,9 @@ int cmd_plan(int argc, char **argv)
 		ret = EXIT_FAIL;
 		goto out;
 	}
+	struct em_gpu_info gpu;
+	if (cli_gpu_needed(&m) && (ret = cli_gpu_detect(&a, &gpu)))
+		goto out;
 	cli_catch_stop();
 	if ((ret = cli_net_open(&a, &m, file, &cli_stop, &src, &net)))
 		goto out;
@@ -258,6 +264,7 @@ int cmd_plan(int argc, char **argv)
 		.upgrade = opt_upgrade,
 		.driver_env = getenv("ENVMATRIX_CUDA_DRIVER"),
 		.host = &host,
+		.gpu = cli_gpu_needed(&m) ? &gpu : NULL,
 	};
 	if (em_plan_build(&a, &src, &m, &o, &plan, &e)) {
 		ret = cli_report(&e);
@@ -271,6 +278,8 @@ int cmd_plan(int argc, char **argv)
 	for (uint32_t i = 0; i < plan.n; i++)
 		if (plan.w[i].status)
 			report_failure(&plan.w[i]);
+		else
+			cli_plan_warnings(&plan.w[i]);
 	if (opt_json)
 		cli_put_json(plan_json(&plan));
 	else
