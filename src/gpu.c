@@ -337,6 +337,13 @@ const char *em_torch_arch_list(const char *version, const char *variant, enum em
 	if (want < 0 || !variant)
 		return NULL;
 	const char *osname = os == EM_OS_WINDOWS ? "windows" : "linux";
+	/* a series inside the table must have its own row; only one newer
+	 * than every row borrows the newest row of its variant */
+	long newest = -1;
+	for (size_t i = 0; i < sizeof arch_rows / sizeof arch_rows[0]; i++)
+		if (series_of(arch_rows[i].last) > newest)
+			newest = series_of(arch_rows[i].last);
+	bool beyond = want > newest;
 	/* pass 0: this OS's rows and "any"; pass 1 (Windows): the Linux rows */
 	for (int pass = 0; pass < 2; pass++) {
 		const struct arch_row *best = NULL;
@@ -353,7 +360,7 @@ const char *em_torch_arch_list(const char *version, const char *variant, enum em
 				break;
 			}
 			/* newer than the row: keep the newest such row */
-			if (want > last && last > best_last) {
+			if (beyond && want > last && last > best_last) {
 				best = r;
 				best_last = last;
 			}

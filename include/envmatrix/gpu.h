@@ -126,7 +126,8 @@ bool em_gpu_cc_from_name(const char *name, unsigned *major, unsigned *minor);
  * as "2.8.0" or "2.8.0+cu126"; the series 2.8 is what counts) and variant
  * ("cu126") were built for on os, as TORCH_CUDA_ARCH_LIST writes them
  * ("5.0;6.0;7.0;7.5;8.0;8.6;9.0"; "+PTX" after the one with PTX). A
- * version newer than the table uses its newest row for that variant.
+ * version newer than every row uses its variant's newest row; inside the
+ * table a series needs its own row (a variant not built for it is NULL).
  * NULL when not known (a variant without rows, a torch older than the
  * table). *source (when not NULL) names where the row comes from. */
 const char *em_torch_arch_list(const char *version, const char *variant, enum em_os os,
