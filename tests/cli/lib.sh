@@ -9,6 +9,11 @@ T_TMP=$(mktemp -d "${TMPDIR:-/tmp}/envmatrix-cli.XXXXXX") || exit 1
 trap 'rm -rf "$T_TMP"' EXIT INT TERM
 # downloads and pages go to a cache of the test's own, not the user's
 export ENVMATRIX_CACHE_DIR="${ENVMATRIX_CACHE_DIR:-$T_TMP/cache}"
+# the NVIDIA driver and GPUs come from an empty recorded host, so tests
+# plan the same on a machine with a GPU (tests that replay one set it)
+mkdir -p "$T_TMP/no-gpu"
+export ENVMATRIX_SYSROOT="$T_TMP/no-gpu"
+unset ENVMATRIX_NVIDIA_SMI ENVMATRIX_CUDA_DRIVER
 
 t_pass() {
 	t_n=$((t_n + 1))
