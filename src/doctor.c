@@ -170,6 +170,23 @@ int em_doctor_workload(struct em_arena *a, const struct em_matrix *m, const stru
 	}
 	snprintf(out->python, sizeof out->python, "%s", wp.python_name);
 	out->python_from = wp.python_from;
+	if (w->python_req.kind == EM_PYTHON_EXACT) {
+		/* the planner needs no interpreter for an exact version; apply does */
+		if (!*interps && em_interp_discover(a, own, NULL) == 0)
+			*interps = own;
+		bool found = false;
+		for (uint32_t i = 0; *interps && i < (*interps)->n && !found; i++) {
+			char v[32];
+			em_python_name(&(*interps)->items[i].py, v, sizeof v);
+			if (!strcmp(v, wp.python_name)) {
+				found = true;
+				out->python_from = (*interps)->items[i].path;
+			}
+		}
+		if (!found)
+			note(out, em_arena_printf(a, "python %s is not on this machine (PATH, pyenv); "
+						  "apply needs it, or python-home", wp.python_name));
+	}
 	if (!w->torch.value)
 		return 0;
 

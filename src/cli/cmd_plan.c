@@ -167,6 +167,10 @@ static json_t *plan_json(const struct em_plan *p)
 		json_object_set_new(o, "variant", wp->variant ? json_string(wp->variant) : json_null());
 		json_object_set_new(o, "torch_index",
 				    wp->torch_index ? json_string(wp->torch_index) : json_null());
+		json_t *wn = json_array();
+		for (uint32_t k = 0; k < wp->nwarnings; k++)
+			json_array_append_new(wn, json_string(wp->warnings[k]));
+		json_object_set_new(o, "warnings", wn);
 		if (!wp->status) {
 			char lock[128];
 			lock_summary(wp, lock, sizeof lock);

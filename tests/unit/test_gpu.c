@@ -545,7 +545,9 @@ static void test_doctor(void **state)
 	doctor_on("hosts/nvidia-h200", NULL, d);
 	assert_true(d[0].can_run);
 	assert_null(d[0].reason);
-	assert_int_equal(d[0].nnotes, 0);
+	assert_int_equal(d[0].nnotes, 1); /* no interpreters were given */
+	assert_string_equal(d[0].notes[0], "python 3.12.10 is not on this machine (PATH, pyenv); "
+					   "apply needs it, or python-home");
 	assert_true(d[0].disk_known);
 	assert_true(d[1].can_run);
 	assert_false(d[2].can_run);
@@ -573,8 +575,8 @@ static void test_doctor(void **state)
 	/* between the floor and the toolkit's own driver: runs, with a note */
 	doctor_on("hosts/nvidia-h200", "550.54.14", d);
 	assert_true(d[0].can_run);
-	assert_int_equal(d[0].nnotes, 1);
-	assert_non_null(strstr(d[0].notes[0], "wants a driver >= 560.35.05"));
+	assert_int_equal(d[0].nnotes, 2);
+	assert_non_null(strstr(d[0].notes[1], "wants a driver >= 560.35.05"));
 	free_doctor(d);
 
 	/* no driver at all: cpu runs, cu126 does not */
