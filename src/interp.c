@@ -776,10 +776,10 @@ int em_interp_discover_in(struct em_arena *a, const struct em_interp_search *sp,
 	s.items = malloc(EM_INTERP_MAX * sizeof *s.items);
 	if (!s.seen || !s.items)
 		rc = em_err_nomem(e);
-	if (!rc && sp->path)
-		rc = scan_path(&s, sp->path);
 	if (!rc && sp->cache_file)
 		kept_load(&s, sp->cache_file);
+	if (!rc && sp->path)
+		rc = scan_path(&s, sp->path);
 	if (!rc && sp->pyenv_root && *sp->pyenv_root)
 		rc = scan_pyenv(&s, sp->pyenv_root);
 	if (!rc && sp->managed_dir && *sp->managed_dir)
