@@ -20,6 +20,11 @@ own interpreters, for the interpreter download tests.
         A small archive NAME whose KIND is "dotdot" (a member
         python/../escape), "symlink" (python/lib/esc -> ../../..) or
         "absolute" (a member /tmp/...).
+    mkpybuild.py fakewin OUT VERSION
+        A Windows install_only archive (x86_64-pc-windows-msvc) holding a
+        fake python.exe, Lib/os.py and Lib/venv/scripts/nt/venvlauncher.exe
+        and venvwlauncher.exe: enough for a Windows-layout venv planned and
+        built on Linux, never run.
     mkpybuild.py index OUT
         OUT/SHA256SUMS and OUT/catalogue.json for every archive in OUT.
 
@@ -153,6 +158,24 @@ def evil(out, name, kind):
         f.write(gzip.compress(buf.getvalue(), mtime=0))
 
 
+def fakewin(out, version):
+    buf = io.BytesIO()
+    with tarfile.open(fileobj=buf, mode="w", format=tarfile.GNU_FORMAT) as t:
+        for n, data in (("python/python.exe", b"MZ fake python"),
+                        ("python/pythonw.exe", b"MZ fake pythonw"),
+                        ("python/Lib/os.py", b"# os\n"),
+                        ("python/Lib/venv/scripts/nt/venvlauncher.exe", b"MZ fake venvlauncher"),
+                        ("python/Lib/venv/scripts/nt/venvwlauncher.exe", b"MZ fake venvwlauncher")):
+            ti = tarfile.TarInfo(n)
+            ti.size = len(data)
+            ti.mode = 0o755
+            t.addfile(ti, io.BytesIO(data))
+    import gzip
+    name = "cpython-%s+20250101-x86_64-pc-windows-msvc-install_only.tar.gz" % version
+    with open(os.path.join(out, name), "wb") as f:
+        f.write(gzip.compress(buf.getvalue(), mtime=0))
+
+
 NAME = re.compile(r"cpython-(\d+\.\d+\.\d+)\+(\w+)-(.+?)-(install_only(?:_stripped)?)\.tar\.(gz|zst)$")
 
 
@@ -189,6 +212,9 @@ def main(argv):
     elif len(argv) == 4 and argv[0] == "evil":
         os.makedirs(argv[1], exist_ok=True)
         evil(argv[1], argv[2], argv[3])
+    elif len(argv) == 3 and argv[0] == "fakewin":
+        os.makedirs(argv[1], exist_ok=True)
+        fakewin(argv[1], argv[2])
     elif len(argv) == 2 and argv[0] == "index":
         index(argv[1])
     else:
