@@ -14,7 +14,13 @@
  * has no -I and fails, which is the answer wanted.
  *
  * Discovery lists python3, python3.N and python3.Nt in every absolute PATH
- * folder, then in $PYENV_ROOT/versions/NAME/bin. PATH folders named
+ * folder, then in $PYENV_ROOT/versions/NAME/bin, then in NAME/bin of every
+ * cpython-* entry of envmatrix's managed folder and of uv's (a minor link
+ * such as cpython-3.12-... sorts before the installation it names, so its
+ * path is the one kept), and on Windows what `py --list-paths` and the PEP
+ * 514 registry keys name. Answers are kept in a JSON file (cache_file)
+ * keyed by realpath, mtime (ns) and size; one that failed to answer is kept
+ * too, as an empty answer, so it is not run again either. PATH folders named
  * "shims" are skipped: pyenv's shims are scripts that run whichever
  * version pyenv selects, and the real interpreters behind them are found
  * in versions/. An executable with a pyvenv.cfg beside it or one folder up
@@ -759,7 +765,7 @@ static int cmp_found(const void *x, const void *y)
 	return a->order < b->order ? -1 : a->order > b->order;
 }
 
-int em_interp_discover_in(struct em_arena *a, const struct em_interp_search *sp,
+int em_interp_discover_in(struct em_arena *a, struct em_interp_search *sp,
 			  struct em_interp_list *out, struct em_error *e)
 {
 	if (!a || !sp || !out)
@@ -805,7 +811,7 @@ int em_interp_discover_in(struct em_arena *a, const struct em_interp_search *sp,
 			out->n = s.n;
 		}
 	}
-	((struct em_interp_search *)sp)->queried = s.queried;
+	sp->queried = s.queried;
 	free(s.items);
 	free(s.kept);
 	em_arena_release(&s.scratch);

@@ -63,14 +63,17 @@ struct em_interp_search {
 	unsigned queried;        /* out: interpreters actually run */
 };
 
-/* Every CPython 3 interpreter in PATH and pyenv: executables named
+/* Every CPython 3 interpreter in PATH, pyenv and the other folders of s:
+ * executables named
  * python3, python3.N and python3.Nt; those in a virtual environment (a
  * pyvenv.cfg beside or above the executable) are skipped, so are broken
  * links and interpreters that fail to answer, are not CPython or not 3.x.
  * One query per realpath. Order: newest version first (a final release
  * before its pre-releases, the default build before the free-threaded
- * one), then PATH before pyenv, then the order found. */
-int em_interp_discover_in(struct em_arena *a, const struct em_interp_search *s,
+ * one), then PATH, pyenv, envmatrix, uv, py, registry, then the order
+ * found. s->queried is set to the count of interpreters run (not answered
+ * from cache_file). */
+int em_interp_discover_in(struct em_arena *a, struct em_interp_search *s,
 			  struct em_interp_list *out, struct em_error *e);
 /* The same with $PATH, $PYENV_ROOT (or ~/.pyenv), the managed folder,
  * uv's folder and the answer cache in the cache folder ($ENVMATRIX_CACHE_DIR

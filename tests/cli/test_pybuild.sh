@@ -130,6 +130,19 @@ for kind in dotdot symlink absolute; do
 	fi
 done
 
+# ---- an archive whose interpreter is not the version its name promises ----
+LIE="$T_TMP/lie"
+mkdir -p "$LIE"
+"$TOOLPY" "$MKPY" build "$LIE" "$PYENV_DIR/versions/$V1" --version "$M1.77" >/dev/null
+"$TOOLPY" "$MKPY" index "$LIE"
+t_run em python install --mirror "$LIE" "$M1.77"
+if [ "$T_RC" = 1 ] && printf '%s\n' "$T_ERR" | grep -q "the interpreter is Python $V1, not $M1.77" &&
+	! ls -a "$E" | grep -q "cpython-\|staging"; then
+	t_pass "an archive whose interpreter is another version is refused after unpacking; nothing kept"
+else
+	t_fail "lying archive" "exit $T_RC" "$T_ERR" "$(ls -la "$E")"
+fi
+
 # ---- install from a file:// mirror ----
 t_run em python install --mirror "file://$MIR" "$M1"
 if [ "$T_RC" = 0 ] && [ "$T_OUT" = "installed Python $V1: $LINK/bin/python$M1" ] &&
@@ -219,6 +232,22 @@ if [ -f "$MIR/cpython-$V1+20250101-$TRIPLE-install_only.tar.zst" ]; then
 		t_fail "zst" "exit $T_RC" "$T_OUT" "$T_ERR"
 else
 	t_pass "skipped: no zstd command to make a .tar.zst archive"
+fi
+
+# ---- two installs of one version at once: one installs, the other waits ----
+E="$T_TMP/pyc"
+em python install --mirror "$MIR" "$V1" >"$T_TMP/c1" 2>&1 &
+p1=$!
+em python install --mirror "$MIR" "$V1" >"$T_TMP/c2" 2>&1 &
+p2=$!
+wait $p1; r1=$?
+wait $p2; r2=$?
+if [ "$r1" = 0 ] && [ "$r2" = 0 ] && [ "$(cat "$T_TMP/c1" "$T_TMP/c2" | grep -c '^installed')" = 1 ] &&
+	[ "$(cat "$T_TMP/c1" "$T_TMP/c2" | grep -c '^already installed')" = 1 ] &&
+	[ "$(ls -a "$E" | grep -c staging)" = 0 ] && "$E/cpython-$M1-$TRIPLE/bin/python$M1" -c pass; then
+	t_pass "two concurrent installs of $V1: one installs, the other finds it"
+else
+	t_fail "concurrent installs" "$(cat "$T_TMP/c1" "$T_TMP/c2")" "$(ls -la "$E")"
 fi
 
 # ---- two versions at once ----
