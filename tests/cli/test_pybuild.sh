@@ -137,7 +137,7 @@ mkdir -p "$LIE"
 "$TOOLPY" "$MKPY" index "$LIE"
 t_run em python install --mirror "$LIE" "$M1.77"
 if [ "$T_RC" = 1 ] && printf '%s\n' "$T_ERR" | grep -q "the interpreter is Python $V1, not $M1.77" &&
-	! ls -a "$E" | grep -q "cpython-\|staging"; then
+	! ls -a "$E" | grep -q "^cpython-\|staging"; then
 	t_pass "an archive whose interpreter is another version is refused after unpacking; nothing kept"
 else
 	t_fail "lying archive" "exit $T_RC" "$T_ERR" "$(ls -la "$E")"
