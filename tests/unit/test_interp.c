@@ -373,7 +373,7 @@ static void test_discover_fake(void **state)
 	snprintf(path, sizeof path, ":relative:%s/a:%s/shims:%s/venv/bin:%s/b:%s/a/:%s/missing",
 		 t.root, t.root, t.root, t.root, t.root, t.root);
 	snprintf(root, sizeof root, "%s/pyenv", t.root);
-	struct em_interp_search s = { path, root, 500 };
+	struct em_interp_search s = { .path = path, .pyenv_root = root, .timeout_ms = 500 };
 	struct em_interp_list l;
 	struct em_error e;
 	double t0 = now_s();
@@ -411,10 +411,10 @@ static void test_discover_fake(void **state)
 	assert_true(took < 5);
 
 	/* nothing to search */
-	struct em_interp_search none = { NULL, NULL, 0 };
+	struct em_interp_search none = { .path = NULL };
 	assert_int_equal(em_interp_discover_in(&a, &none, &l, &e), 0);
 	assert_int_equal(l.n, 0);
-	struct em_interp_search empty = { "", "", 0 };
+	struct em_interp_search empty = { .path = "", .pyenv_root = "" };
 	assert_int_equal(em_interp_discover_in(&a, &empty, &l, &e), 0);
 	assert_int_equal(l.n, 0);
 	em_arena_release(&a);
