@@ -11,6 +11,7 @@
 #include "envmatrix/cache.h"
 #include "envmatrix/fs.h"
 #include "envmatrix/interp.h"
+#include "envmatrix/pybuild.h"
 #include "envmatrix/tags.h"
 #include "envmatrix/venv.h"
 
@@ -145,11 +146,103 @@ static bool in_a_venv(struct em_arena *a, const char *exe)
 	return (c1 && stat(c1, &st) == 0) || (c2 && stat(c2, &st) == 0);
 }
 
+static int open_cache(struct run *r, struct em_error *e);
+
+/* The lock's python-build-standalone archive, installed into the managed
+ * folder unless it is there (pybuild.h), as the base interpreter. */
+/* Install build b into the managed folder unless it is there, and take it
+ * as the base interpreter. */
+static int managed_python(struct run *r, const struct em_workload_plan *wp,
+			  const struct em_pybuild *b, struct em_base_python *out,
+			  struct em_error *e)
+{
+	char *dir = em_pybuild_dir(r->a, e);
+	if (!dir)
+		return e ? e->code : EM_ENOTFOUND;
+	struct em_pybuild_installed inst;
+	if (em_pybuild_find_installed(r->a, dir, &b->py, b->triple, &inst, NULL)) {
+		int rc = open_cache(r, e);
+		if (rc)
+			return rc;
+		const char *creds[1] = { r->m->python_mirror.value };
+		struct em_pybuild_install_opts io = { dir, &wp->target.plat, wp->host_target,
+						      creds, creds[0] ? 1 : 0 };
+		bool fresh;
+		rc = em_pybuild_install(r->a, r->c, r->src->http, b, &io, &inst, &fresh, e);
+		if (rc)
+			return rc;
+	}
+	if (wp->host_target)
+		return em_base_python_from_executable(r->a, inst.executable, &wp->target.plat,
+						      &wp->target.py, out, e);
+	return em_base_python_from_home(r->a, inst.via_minor ? inst.via_minor : inst.root,
+					&wp->target.plat, &wp->target.py, out, e);
+}
+
+/* The interpreter build the lock records ([tool.envmatrix] python-url). */
+static int downloaded_python(struct run *r, const struct em_workload_plan *wp,
+			     struct em_base_python *out, struct em_error *e)
+{
+	const struct em_lock *l = &wp->lock;
+	struct em_pybuild b;
+	char *name = em_url_basename(r->a, l->python_url);
+	if (!name)
+		return em_err_nomem(e);
+	int rc = em_pybuild_parse_name(r->a, name, &b, e);
+	if (rc) {
+		em_err_prefix_where(e, "%s: [tool.envmatrix] python-url", wp->lock_path);
+		return rc;
+	}
+	b.url = l->python_url;
+	b.sha256 = l->python_sha256;
+	b.size = l->python_size > 0 ? l->python_size : -1;
+	return managed_python(r, wp, &b, out, e);
+}
+
+/* An exact version this machine lacks and the lock does not record: the
+ * build from the python-build-standalone catalogue (python-mirror,
+ * $ENVMATRIX_PYTHON_MIRROR, else the upstream release), so that
+ * python = 3.12.10 works on a machine without a 3.12. 0, or the error of
+ * the catalogue or the install; EM_ENOTFOUND when the catalogue has no
+ * such build (then *why says so). */
+static int on_demand_python(struct run *r, const struct em_workload_plan *wp,
+			    struct em_base_python *out, const char **why, struct em_error *e)
+{
+	bool explicit_mirror;
+	const char *mirror = em_pybuild_mirror(r->a, r->m->python_mirror.value, r->mdir,
+					       &explicit_mirror);
+	const char *triple = em_pybuild_triple(&wp->target.plat);
+	if (!mirror)
+		return em_err_nomem(e);
+	if (!triple) {
+		*why = em_arena_printf(r->a, "python-build-standalone has no build for %s",
+				       wp->platform_name);
+		return EM_ENOTFOUND;
+	}
+	struct em_pybuild_catalogue cat;
+	struct em_error ce;
+	em_error_clear(&ce);
+	if (em_pybuild_catalogue_load(r->a, r->src, mirror, &cat, &ce)) {
+		*why = em_arena_printf(r->a, "and the interpreter catalogue could not be read: %s",
+				       ce.msg);
+		return EM_ENOTFOUND;
+	}
+	const struct em_pybuild *b = em_pybuild_choose(&cat, triple, &wp->target.py, NULL);
+	if (!b) {
+		*why = em_arena_printf(r->a, "the catalogue '%s' has no Python %s build for %s",
+				       mirror, wp->python_name, triple);
+		return EM_ENOTFOUND;
+	}
+	return managed_python(r, wp, b, out, e);
+}
+
 static int base_python(struct run *r, const struct em_workload_plan *wp,
 		       struct em_base_python *out, struct em_error *e)
 {
 	const struct em_workload *w = wp->w;
 	memset(out, 0, sizeof *out);
+	if (!w->python_home.value && wp->lock.python_url && wp->lock.python_sha256)
+		return downloaded_python(r, wp, out, e);
 	if (w->python_home.value) {
 		char *home = em_path_join(r->a, r->mdir, w->python_home.value);
 		home = home ? em_path_absolute(r->a, home) : NULL;
@@ -179,12 +272,24 @@ static int base_python(struct run *r, const struct em_workload_plan *wp,
 		for (uint32_t i = 0; i < r->interps->n && !exe; i++)
 			if (same_python(&r->interps->items[i].py, &wp->target.py))
 				exe = r->interps->items[i].path;
+		const char *why = NULL;
+		if (!exe && !strcmp(wp->python_from ? wp->python_from : "", "matrix")) {
+			int rc = on_demand_python(r, wp, out, &why, e);
+			if (rc != EM_ENOTFOUND || !why) {
+				if (rc)
+					em_err_prefix_where(e, "python %s for workload '%s'",
+							    wp->python_name, w->name);
+				return rc;
+			}
+		}
 		if (!exe)
 			return em_err(e, EM_ENOTFOUND, r->m->file,
 				      "workload '%s' needs Python %s, which is not on this machine "
-				      "(looked in PATH and pyenv): install it, set python-home to "
-				      "its installation, or use python = %u.%u to take the newest "
-				      "%u.%u here", w->name, wp->python_name, wp->target.py.major,
+				      "(looked in PATH, pyenv, uv's and envmatrix's folders%s%s): "
+				      "install it ('envmatrix python install %s'), set python-home "
+				      "to its installation, or use python = %u.%u to take the newest "
+				      "%u.%u here", w->name, wp->python_name, why ? "; " : "",
+				      why ? why : "", wp->python_name, wp->target.py.major,
 				      wp->target.py.minor, wp->target.py.major, wp->target.py.minor);
 	}
 	if (in_a_venv(r->a, exe))

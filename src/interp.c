@@ -14,7 +14,13 @@
  * has no -I and fails, which is the answer wanted.
  *
  * Discovery lists python3, python3.N and python3.Nt in every absolute PATH
- * folder, then in $PYENV_ROOT/versions/NAME/bin. PATH folders named
+ * folder, then in $PYENV_ROOT/versions/NAME/bin, then in NAME/bin of every
+ * cpython-* entry of envmatrix's managed folder and of uv's (a minor link
+ * such as cpython-3.12-... sorts before the installation it names, so its
+ * path is the one kept), and on Windows what `py --list-paths` and the PEP
+ * 514 registry keys name. Answers are kept in a JSON file (cache_file)
+ * keyed by realpath, mtime (ns) and size; one that failed to answer is kept
+ * too, as an empty answer, so it is not run again either. PATH folders named
  * "shims" are skipped: pyenv's shims are scripts that run whichever
  * version pyenv selects, and the real interpreters behind them are found
  * in versions/. An executable with a pyvenv.cfg beside it or one folder up
@@ -24,6 +30,9 @@
  */
 #include "envmatrix/interp.h"
 #include "envmatrix/buf.h"
+#include "envmatrix/cache.h"
+#include "envmatrix/fs.h"
+#include "envmatrix/pybuild.h"
 #include "envmatrix/proc.h"
 #include "envmatrix/str.h"
 
@@ -35,6 +44,8 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
+
+#include <jansson.h>
 
 #define ANSWER_TAG "envmatrix-interp-1"
 #define ANSWER_MAX 4096
@@ -127,6 +138,52 @@ static struct em_str last_line(const char *s, size_t n)
 	return em_str_make(s + b, n - b);
 }
 
+/* Run the interpreter and keep its answer line (at most 255 bytes) in
+ * line. Errors say why there is none. */
+static int run_query(struct em_arena *a, const char *path, const char *q, int timeout_ms,
+		     char line[256], size_t *linelen, struct em_error *e)
+{
+	struct em_arena_mark m = em_arena_mark(a);
+	const char *argv[] = { path, "-I", "-S", "-c", script, NULL };
+	struct em_proc_result r;
+	int rc = em_proc_run(a, argv, NULL, ANSWER_MAX, timeout_ms, &r, e);
+	if (rc)
+		return rc;
+	char msg[160];
+	if (r.timed_out) {
+		rc = em_err(e, EM_EINVAL, NULL, "interpreter '%s' did not answer within %d ms", q,
+			    timeout_ms);
+	} else if (r.status != 0) {
+		struct em_str l = last_line(r.err, r.errlen);
+		rc = em_err(e, EM_EINVAL, NULL, "interpreter '%s' failed (exit status %d)%s%s", q,
+			    r.status, l.n ? ": " : "", em_quote(msg, sizeof msg, l.p, l.n));
+	} else {
+		/* the answer is copied before the output is released */
+		size_t n = r.outlen < 256 ? r.outlen : 255;
+		memcpy(line, r.out, n);
+		line[n] = '\0';
+		*linelen = n;
+	}
+	em_arena_rewind(a, m);
+	return rc;
+}
+
+/* The answer line into out, checked. */
+static int take_answer(struct em_arena *a, const char *q, const char *line, size_t n,
+		       struct em_interp *out, struct em_error *e)
+{
+	char msg[160];
+	if (!parse_answer(a, line, n, out)) {
+		struct em_str l = last_line(line, n);
+		return em_err(e, EM_EINVAL, NULL, "interpreter '%s' gave an unexpected answer '%s'", q,
+			      em_quote(msg, sizeof msg, l.p, l.n));
+	}
+	if (out->py.major < 3)
+		return em_err(e, EM_EUNSUPPORTED, NULL, "interpreter '%s' is Python %u.%u", q,
+			      out->py.major, out->py.minor);
+	return 0;
+}
+
 static int query(struct em_arena *a, const char *path, int timeout_ms, struct em_interp *out,
 		 struct em_error *e)
 {
@@ -148,40 +205,10 @@ static int query(struct em_arena *a, const char *path, int timeout_ms, struct em
 	out->source = "";
 	if (!out->realpath || !out->path)
 		return em_err_nomem(e);
-
-	struct em_arena_mark m = em_arena_mark(a);
-	const char *argv[] = { path, "-I", "-S", "-c", script, NULL };
-	struct em_proc_result r;
-	int rc = em_proc_run(a, argv, NULL, ANSWER_MAX, timeout_ms, &r, e);
-	if (rc)
-		return rc;
-	char msg[160];
-	if (r.timed_out) {
-		rc = em_err(e, EM_EINVAL, NULL, "interpreter '%s' did not answer within %d ms", q,
-			    timeout_ms);
-	} else if (r.status != 0) {
-		struct em_str l = last_line(r.err, r.errlen);
-		rc = em_err(e, EM_EINVAL, NULL, "interpreter '%s' failed (exit status %d)%s%s", q,
-			    r.status, l.n ? ": " : "", em_quote(msg, sizeof msg, l.p, l.n));
-	} else {
-		/* the answer is copied before the output is released */
-		char line[256];
-		size_t n = r.outlen < sizeof line ? r.outlen : sizeof line - 1;
-		memcpy(line, r.out, n);
-		em_arena_rewind(a, m);
-		if (!parse_answer(a, line, n, out)) {
-			struct em_str l = last_line(line, n);
-			return em_err(e, EM_EINVAL, NULL,
-				      "interpreter '%s' gave an unexpected answer '%s'", q,
-				      em_quote(msg, sizeof msg, l.p, l.n));
-		}
-		if (out->py.major < 3)
-			return em_err(e, EM_EUNSUPPORTED, NULL, "interpreter '%s' is Python %u.%u",
-				      q, out->py.major, out->py.minor);
-		return 0;
-	}
-	em_arena_rewind(a, m);
-	return rc;
+	char line[256];
+	size_t n = 0;
+	int rc = run_query(a, path, q, timeout_ms, line, &n, e);
+	return rc ? rc : take_answer(a, q, line, n, out, e);
 }
 
 int em_interp_query(struct em_arena *a, const char *path, struct em_interp *out,
@@ -195,7 +222,16 @@ int em_interp_query(struct em_arena *a, const char *path, struct em_interp *out,
 struct found {
 	struct em_interp it;
 	unsigned order;
-	int source_rank; /* 0 PATH, 1 pyenv */
+	int source_rank; /* 0 PATH, 1 pyenv, 2 envmatrix, 3 uv, 4 py, 5 registry */
+};
+
+/* A kept answer: the interpreter at realpath, as it was (mtime, size),
+ * answered line ("" when it failed to answer). */
+struct kept {
+	char *realpath;
+	long long sec, nsec, size;
+	char *answer;
+	bool used; /* looked at in this run */
 };
 
 struct search {
@@ -206,8 +242,116 @@ struct search {
 	unsigned nseen;
 	struct found *items; /* malloc'd */
 	unsigned n;
+	struct kept *kept;   /* malloc'd; strings in scratch */
+	unsigned nkept, capkept;
+	bool dirty;          /* kept changed: write it back */
+	unsigned queried;
 	struct em_error *e;
 };
+
+#define KEPT_MAX 1024
+#define KEPT_FILE_MAX (4u << 20)
+
+static void kept_load(struct search *s, const char *file)
+{
+	char *text;
+	size_t len;
+	if (em_read_file(&s->scratch, file, KEPT_FILE_MAX, &text, &len, NULL))
+		return;
+	json_t *root = json_loadb(text, len, 0, NULL);
+	json_t *arr = json_object_get(root, "interpreters");
+	if (json_integer_value(json_object_get(root, "version")) != 1 || !json_is_array(arr)) {
+		json_decref(root);
+		return;
+	}
+	size_t i;
+	json_t *it;
+	json_array_foreach(arr, i, it) {
+		const char *rp = json_string_value(json_object_get(it, "realpath"));
+		const char *ans = json_string_value(json_object_get(it, "answer"));
+		json_t *mt = json_object_get(it, "mtime");
+		json_t *ns = json_object_get(it, "mtime_ns");
+		json_t *sz = json_object_get(it, "size");
+		if (!rp || !ans || !json_is_integer(mt) || !json_is_integer(ns) || !json_is_integer(sz) ||
+		    s->nkept >= KEPT_MAX)
+			continue;
+		if (s->nkept == s->capkept) {
+			unsigned cap = s->capkept ? s->capkept * 2 : 32;
+			struct kept *v = realloc(s->kept, cap * sizeof *v);
+			if (!v)
+				break;
+			s->kept = v;
+			s->capkept = cap;
+		}
+		struct kept k = { em_arena_strdup(&s->scratch, rp), json_integer_value(mt),
+				  json_integer_value(ns), json_integer_value(sz),
+				  em_arena_strdup(&s->scratch, ans), false };
+		if (k.realpath && k.answer)
+			s->kept[s->nkept++] = k;
+	}
+	json_decref(root);
+}
+
+static void kept_save(struct search *s, const char *file)
+{
+	json_t *arr = json_array();
+	for (unsigned i = 0; arr && i < s->nkept; i++) {
+		struct stat st;
+		/* forget interpreters that are gone */
+		if (!s->kept[i].used && stat(s->kept[i].realpath, &st))
+			continue;
+		json_array_append_new(arr, json_pack("{s:s, s:I, s:I, s:I, s:s}", "realpath",
+						     s->kept[i].realpath, "mtime",
+						     (json_int_t)s->kept[i].sec, "mtime_ns",
+						     (json_int_t)s->kept[i].nsec, "size",
+						     (json_int_t)s->kept[i].size, "answer",
+						     s->kept[i].answer));
+	}
+	json_t *root = arr ? json_pack("{s:i, s:o}", "version", 1, "interpreters", arr) : NULL;
+	char *text = root ? json_dumps(root, JSON_INDENT(1)) : NULL;
+	json_decref(root);
+	if (!text)
+		return;
+	char *dir = em_path_dir(&s->scratch, file);
+	if (dir && em_mkdir_p(dir, NULL) == 0)
+		em_write_file_atomic(file, text, strlen(text), 0644, NULL);
+	free(text);
+}
+
+static struct kept *kept_find(struct search *s, const char *rp)
+{
+	for (unsigned i = 0; i < s->nkept; i++)
+		if (!strcmp(s->kept[i].realpath, rp))
+			return &s->kept[i];
+	return NULL;
+}
+
+static void kept_put(struct search *s, const char *rp, const struct stat *st, const char *answer)
+{
+	struct kept *k = kept_find(s, rp);
+	if (!k) {
+		if (s->nkept >= KEPT_MAX)
+			return;
+		if (s->nkept == s->capkept) {
+			unsigned cap = s->capkept ? s->capkept * 2 : 32;
+			struct kept *v = realloc(s->kept, cap * sizeof *v);
+			if (!v)
+				return;
+			s->kept = v;
+			s->capkept = cap;
+		}
+		k = &s->kept[s->nkept++];
+		k->realpath = em_arena_strdup(&s->scratch, rp);
+	}
+	k->sec = (long long)st->st_mtim.tv_sec;
+	k->nsec = (long long)st->st_mtim.tv_nsec;
+	k->size = (long long)st->st_size;
+	k->answer = em_arena_strdup(&s->scratch, answer);
+	k->used = true;
+	if (!k->realpath || !k->answer)
+		s->nkept--; /* out of memory: not kept */
+	s->dirty = true;
+}
 
 /* python3, python3.N, python3.Nt */
 static bool interp_name(const char *s)
@@ -277,11 +421,48 @@ static int consider(struct search *s, const char *path, const char *source, int 
 	free(rp);
 	if (!s->seen[s->nseen])
 		return em_err_nomem(s->e);
-	s->nseen++;
+	const char *real = s->seen[s->nseen++];
 
 	struct found f;
 	memset(&f, 0, sizeof f);
-	int rc = query(s->a, path, s->timeout_ms, &f.it, NULL);
+	char q[EM_ERROR_MSG_MAX / 2];
+	em_quote(q, sizeof q, path, strlen(path));
+	struct kept *k = kept_find(s, real);
+	char line[256];
+	size_t n = 0;
+	if (k && k->sec == (long long)st.st_mtim.tv_sec && k->nsec == (long long)st.st_mtim.tv_nsec &&
+	    k->size == (long long)st.st_size) {
+		k->used = true;
+		if (!k->answer[0])
+			return 0; /* it failed to answer before */
+		n = strlen(k->answer);
+		if (n > 255)
+			return 0;
+		memcpy(line, k->answer, n + 1);
+	} else {
+		s->queried++;
+		int rc = run_query(s->a, path, q, s->timeout_ms, line, &n, NULL);
+		if (rc == EM_ENOMEM)
+			return em_err_nomem(s->e);
+		if (rc == EM_EIO)
+			return 0; /* could not run it: try again next time */
+		if (rc)
+			line[0] = '\0', n = 0;
+		/* only the first line is kept */
+		char *nl = memchr(line, '\n', n);
+		if (nl) {
+			*nl = '\0';
+			n = (size_t)(nl - line);
+		}
+		kept_put(s, real, &st, line);
+		if (rc)
+			return 0;
+	}
+	f.it.path = em_arena_strdup(s->a, path);
+	f.it.realpath = em_arena_strdup(s->a, real);
+	if (!f.it.path || !f.it.realpath)
+		return em_err_nomem(s->e);
+	int rc = take_answer(s->a, q, line, n, &f.it, NULL);
 	if (rc == EM_ENOMEM)
 		return em_err_nomem(s->e);
 	if (rc || strcmp(f.it.implementation, "cpython") || f.it.py.major != 3)
@@ -386,6 +567,165 @@ static int scan_pyenv(struct search *s, const char *root)
 	return rc;
 }
 
+/* envmatrix's and uv's folders: NAME/bin for every cpython-* entry, in
+ * name order (a minor-version link "cpython-3.12-..." sorts before the
+ * installation it names, so its path is the one kept) */
+static int scan_installs(struct search *s, const char *root, const char *source, int rank)
+{
+	DIR *d = opendir(root);
+	if (!d)
+		return 0;
+	char *names[EM_INTERP_MAX];
+	unsigned nn = 0;
+	struct dirent *de;
+	int rc = 0;
+	while ((de = readdir(d)) && nn < EM_INTERP_MAX) {
+		if (strncmp(de->d_name, "cpython-", 8))
+			continue;
+		if (!(names[nn++] = em_arena_strdup(&s->scratch, de->d_name))) {
+			rc = em_err_nomem(s->e);
+			break;
+		}
+	}
+	closedir(d);
+	qsort(names, nn, sizeof names[0], cmp_str);
+	for (unsigned k = 0; k < nn && !rc; k++) {
+		char bin[PATH_MAX];
+		if ((size_t)snprintf(bin, sizeof bin, "%s/%s/bin", root, names[k]) >= sizeof bin)
+			continue;
+		rc = scan_dir(s, bin, source, rank);
+	}
+	return rc;
+}
+
+/* ---- the Windows py launcher ---- */
+
+int em_interp_parse_py_list(struct em_arena *a, const char *text, size_t len,
+			    struct em_py_launcher_entry **out, uint32_t *n, struct em_error *e)
+{
+	*out = NULL;
+	*n = 0;
+	uint32_t cap = 1;
+	for (size_t i = 0; i < len; i++)
+		cap += text[i] == '\n';
+	struct em_py_launcher_entry *v = em_arena_array(a, cap, sizeof *v);
+	if (!v)
+		return em_err_nomem(e);
+	const char *p = text, *end = text + len;
+	while (p < end) {
+		const char *nl = memchr(p, '\n', (size_t)(end - p));
+		struct em_str l = em_str_strip(em_str_make(p, (size_t)((nl ? nl : end) - p)));
+		p = nl ? nl + 1 : end;
+		/* "-V:TAG [*] PATH" or "-TAG PATH [*]" */
+		if (l.n < 3 || l.p[0] != '-')
+			continue;
+		const char *t = l.p + 1, *le = l.p + l.n;
+		if (le - t >= 2 && t[0] == 'V' && t[1] == ':')
+			t += 2;
+		const char *te = t;
+		while (te < le && !em_is_ascii_space((unsigned char)*te))
+			te++;
+		if (te == t)
+			continue;
+		const char *r = te;
+		while (r < le && em_is_ascii_space((unsigned char)*r))
+			r++;
+		bool def = false;
+		if (r < le && *r == '*' && (r + 1 == le || em_is_ascii_space((unsigned char)r[1]))) {
+			def = true;
+			r++;
+			while (r < le && em_is_ascii_space((unsigned char)*r))
+				r++;
+		}
+		const char *pe = le;
+		if (pe - r >= 2 && pe[-1] == '*' && em_is_ascii_space((unsigned char)pe[-2])) {
+			def = true;
+			pe -= 2;
+			while (pe > r && em_is_ascii_space((unsigned char)pe[-1]))
+				pe--;
+		}
+		if (pe == r)
+			continue;
+		/* a path: drive letter or UNC */
+		if (!((pe - r >= 3 && em_is_alpha((unsigned char)r[0]) && r[1] == ':' &&
+		       (r[2] == '\\' || r[2] == '/')) ||
+		      (pe - r >= 2 && r[0] == '\\' && r[1] == '\\')))
+			continue;
+		v[*n].tag = em_arena_strndup(a, t, (size_t)(te - t));
+		v[*n].path = em_arena_strndup(a, r, (size_t)(pe - r));
+		v[*n].is_default = def;
+		if (!v[*n].tag || !v[*n].path)
+			return em_err_nomem(e);
+		(*n)++;
+	}
+	*out = v;
+	return 0;
+}
+
+#ifdef _WIN32
+#include <windows.h>
+
+static int scan_py_launcher(struct search *s)
+{
+	const char *argv[] = { "py", "--list-paths", NULL };
+	struct em_proc_result r;
+	if (em_proc_run(&s->scratch, argv, NULL, 1 << 16, s->timeout_ms, &r, NULL) || r.timed_out ||
+	    r.status)
+		return 0;
+	struct em_py_launcher_entry *v;
+	uint32_t n;
+	int rc = em_interp_parse_py_list(&s->scratch, r.out, r.outlen, &v, &n, s->e);
+	for (uint32_t i = 0; i < n && !rc; i++)
+		rc = consider(s, v[i].path, "py", 4);
+	return rc;
+}
+
+/* PEP 514: HKCU and HKLM Software\Python\COMPANY\TAG\InstallPath, its
+ * ExecutablePath value (else its default value + python.exe) */
+static int scan_registry(struct search *s)
+{
+	static const HKEY roots[] = { HKEY_CURRENT_USER, HKEY_LOCAL_MACHINE };
+	int rc = 0;
+	for (size_t ri = 0; ri < 2 && !rc; ri++) {
+		HKEY py;
+		if (RegOpenKeyExA(roots[ri], "Software\\Python", 0, KEY_READ, &py) != ERROR_SUCCESS)
+			continue;
+		char company[256];
+		for (DWORD ci = 0; !rc; ci++) {
+			DWORD cl = sizeof company;
+			if (RegEnumKeyExA(py, ci, company, &cl, NULL, NULL, NULL, NULL) != ERROR_SUCCESS)
+				break;
+			HKEY ck;
+			if (RegOpenKeyExA(py, company, 0, KEY_READ, &ck) != ERROR_SUCCESS)
+				continue;
+			char tag[256];
+			for (DWORD ti = 0; !rc; ti++) {
+				DWORD tl = sizeof tag;
+				if (RegEnumKeyExA(ck, ti, tag, &tl, NULL, NULL, NULL, NULL) != ERROR_SUCCESS)
+					break;
+				char sub[600], exe[MAX_PATH + 16];
+				snprintf(sub, sizeof sub, "%s\\InstallPath", tag);
+				DWORD el = MAX_PATH;
+				if (RegGetValueA(ck, sub, "ExecutablePath", RRF_RT_REG_SZ, NULL, exe,
+						 &el) != ERROR_SUCCESS) {
+					el = MAX_PATH;
+					if (RegGetValueA(ck, sub, NULL, RRF_RT_REG_SZ, NULL, exe, &el) !=
+					    ERROR_SUCCESS)
+						continue;
+					size_t xl = strlen(exe);
+					snprintf(exe + xl, sizeof exe - xl, "%spython.exe",
+						 xl && exe[xl - 1] == '\\' ? "" : "\\");
+				}
+				rc = consider(s, exe, "registry", 5);
+			}
+			RegCloseKey(ck);
+		}
+		RegCloseKey(py);
+	}
+	return rc;
+}
+#endif
+
 /* pre-release rank: a < b < rc < final */
 static void pre_key(const char *pre, int *kind, unsigned long *num)
 {
@@ -425,7 +765,7 @@ static int cmp_found(const void *x, const void *y)
 	return a->order < b->order ? -1 : a->order > b->order;
 }
 
-int em_interp_discover_in(struct em_arena *a, const struct em_interp_search *sp,
+int em_interp_discover_in(struct em_arena *a, struct em_interp_search *sp,
 			  struct em_interp_list *out, struct em_error *e)
 {
 	if (!a || !sp || !out)
@@ -442,10 +782,24 @@ int em_interp_discover_in(struct em_arena *a, const struct em_interp_search *sp,
 	s.items = malloc(EM_INTERP_MAX * sizeof *s.items);
 	if (!s.seen || !s.items)
 		rc = em_err_nomem(e);
+	if (!rc && sp->cache_file)
+		kept_load(&s, sp->cache_file);
 	if (!rc && sp->path)
 		rc = scan_path(&s, sp->path);
 	if (!rc && sp->pyenv_root && *sp->pyenv_root)
 		rc = scan_pyenv(&s, sp->pyenv_root);
+	if (!rc && sp->managed_dir && *sp->managed_dir)
+		rc = scan_installs(&s, sp->managed_dir, "envmatrix", 2);
+	if (!rc && sp->uv_dir && *sp->uv_dir)
+		rc = scan_installs(&s, sp->uv_dir, "uv", 3);
+#ifdef _WIN32
+	if (!rc && sp->windows_sources)
+		rc = scan_py_launcher(&s);
+	if (!rc && sp->windows_sources)
+		rc = scan_registry(&s);
+#endif
+	if (!rc && sp->cache_file && s.dirty)
+		kept_save(&s, sp->cache_file);
 	if (!rc && s.n) {
 		qsort(s.items, s.n, sizeof *s.items, cmp_found);
 		out->items = em_arena_array(a, s.n, sizeof *out->items);
@@ -457,22 +811,38 @@ int em_interp_discover_in(struct em_arena *a, const struct em_interp_search *sp,
 			out->n = s.n;
 		}
 	}
+	sp->queried = s.queried;
 	free(s.items);
+	free(s.kept);
 	em_arena_release(&s.scratch);
 	return rc;
 }
 
 int em_interp_discover(struct em_arena *a, struct em_interp_list *out, struct em_error *e)
 {
-	struct em_interp_search s = { getenv("PATH"), NULL, 0 };
-	char root[PATH_MAX];
+	struct em_interp_search s;
+	memset(&s, 0, sizeof s);
+	s.path = getenv("PATH");
 	const char *env = getenv("PYENV_ROOT");
 	const char *home = getenv("HOME");
-	if (env && env[0] == '/') {
+	const char *xdg = getenv("XDG_DATA_HOME");
+	if (env && env[0] == '/')
 		s.pyenv_root = env;
-	} else if (home && home[0] == '/' &&
-		   (size_t)snprintf(root, sizeof root, "%s/.pyenv", home) < sizeof root) {
-		s.pyenv_root = root;
-	}
+	else if (home && home[0] == '/')
+		s.pyenv_root = em_arena_printf(a, "%s/.pyenv", home);
+	s.managed_dir = em_pybuild_dir(a, NULL);
+	const char *uv = getenv("UV_PYTHON_INSTALL_DIR");
+	if (uv && *uv)
+		s.uv_dir = uv;
+	else if (xdg && xdg[0] == '/')
+		s.uv_dir = em_arena_printf(a, "%s/uv/python", xdg);
+	else if (home && home[0] == '/')
+		s.uv_dir = em_arena_printf(a, "%s/.local/share/uv/python", home);
+	char *cache = em_cache_path(a, NULL, NULL);
+	if (cache)
+		s.cache_file = em_arena_printf(a, "%s/interpreters.json", cache);
+#ifdef _WIN32
+	s.windows_sources = true;
+#endif
 	return em_interp_discover_in(a, &s, out, e);
 }

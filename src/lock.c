@@ -40,6 +40,9 @@
  *   platform = "linux-x86_64"
  *   torch-variant = "cu126"
  *   inputs = "<sha256 of the planning inputs>"
+ *   python-url = "https://.../cpython-3.12.10+...-install_only.tar.gz"
+ *   python-sha256 = "..."            when the interpreter is a download
+ *   python-size = 31000000           (pybuild.h), when its size is known
  *
  * A blank line comes before every header. 'name' is always written for a
  * wheel: it is optional only when it equals the last part of the url, and
@@ -48,6 +51,7 @@
  */
 #include "envmatrix/lock.h"
 #include "envmatrix/name.h"
+#include "envmatrix/sha256.h"
 #include "envmatrix/pep440.h"
 #include "envmatrix/pep508.h"
 #include "envmatrix/str.h"
@@ -675,6 +679,25 @@ static int read_tool(struct reader *r, const struct em_toml *doc, struct em_lock
 		rc = get_str(r, mine, "torch-variant", &out->torch_variant, NULL);
 	if (!rc)
 		rc = get_str(r, mine, "inputs", &out->inputs, NULL);
+	if (!rc)
+		rc = get_str(r, mine, "python-url", &out->python_url, NULL);
+	if (!rc)
+		rc = get_str(r, mine, "python-sha256", &out->python_sha256, NULL);
+	if (!rc && out->python_sha256 &&
+	    !em_sha256_hex_valid(out->python_sha256, strlen(out->python_sha256)))
+		rc = rerr(r, EM_EINVAL, mine->line, "'python-sha256' of %s is not 64 hex digits",
+			  r->ctx);
+	if (!rc && !!out->python_url != !!out->python_sha256)
+		rc = rerr(r, EM_EINVAL, mine->line, "%s needs both 'python-url' and 'python-sha256'",
+			  r->ctx);
+	if (!rc) {
+		const struct em_toml *v;
+		rc = get(r, mine, "python-size", EM_TOML_INTEGER, &v);
+		if (!rc && v && v->u.i < 0)
+			rc = rerr(r, EM_EINVAL, v->line, "'python-size' of %s is negative", r->ctx);
+		if (!rc && v)
+			out->python_size = v->u.i;
+	}
 	r->ctx[0] = '\0';
 	return rc;
 }
@@ -1025,11 +1048,15 @@ static int write_lock(struct writer *w, const struct em_lock *l,
 		rc = check_text(w, l->dependency_groups[i], "a dependency group");
 	for (uint32_t i = 0; !rc && i < l->ndefault_groups; i++)
 		rc = check_text(w, l->default_groups[i], "a default group");
-	const char *tool[5] = { l->workload, l->python, l->platform, l->torch_variant, l->inputs };
-	static const char *const tool_keys[5] = { "workload", "python", "platform", "torch-variant",
-						  "inputs" };
+	const char *tool[7] = { l->workload,  l->python,     l->platform,     l->torch_variant,
+				l->inputs,    l->python_url, l->python_sha256 };
+	static const char *const tool_keys[7] = { "workload", "python",     "platform",
+						  "torch-variant", "inputs", "python-url",
+						  "python-sha256" };
 	bool has_tool = false;
-	for (int i = 0; !rc && i < 5; i++) {
+	if (!!l->python_url != !!l->python_sha256 || l->python_size < 0)
+		rc = werr(w, "the interpreter's download needs both a url and a sha256");
+	for (int i = 0; !rc && i < 7; i++) {
 		if (tool[i]) {
 			rc = check_text(w, tool[i], tool_keys[i]);
 			has_tool = true;
@@ -1096,9 +1123,11 @@ static int write_lock(struct writer *w, const struct em_lock *l,
 
 	if (has_tool) {
 		em_buf_addstr(b, "\n[tool.envmatrix]\n");
-		for (int i = 0; i < 5; i++)
+		for (int i = 0; i < 7; i++)
 			if (tool[i])
 				put_kv(b, tool_keys[i], tool[i]);
+		if (l->python_url && l->python_size > 0)
+			em_buf_addf(b, "python-size = %lld\n", (long long)l->python_size);
 	}
 	return 0;
 }

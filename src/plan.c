@@ -391,20 +391,118 @@ static bool py_newer(const struct em_python *a, const struct em_python *b)
 	return !a->pre[0] && b->pre[0];
 }
 
-static int choose_python(struct em_arena *a, struct em_workload_plan *wp, const char *file,
-			 const struct em_interp_list **interps, struct em_interp_list *own,
-			 bool host_target, struct em_error *e)
+/* The python-build-standalone build for the workload's Python, from the
+ * catalogue at the mirror: "download". why_local says what was looked
+ * for on this machine, for the error when the catalogue has nothing. */
+static int python_download(struct em_arena *a, const struct em_matrix *m,
+			   const struct em_plan_options *o, struct em_workload_plan *wp,
+			   const char *mirror, const char *where, const char *why_local,
+			   struct em_error *e)
+{
+	const struct em_python_req *req = &wp->w->python_req;
+	const char *v = wp->w->python.value;
+	const char *triple = em_pybuild_triple(&wp->target.plat);
+	if (!triple)
+		return em_err(e, EM_EUNSUPPORTED, where,
+			      "%spython-build-standalone has no builds for %s", why_local,
+			      wp->platform_name);
+	struct em_pybuild_catalogue cat;
+	struct em_error ce;
+	em_error_clear(&ce);
+	int rc = em_pybuild_catalogue_load(a, o->python_src, mirror, &cat, &ce);
+	if (rc) {
+		if (rc == EM_ENOMEM)
+			return em_err_nomem(e);
+		char *shown = em_url_redact(a, mirror);
+		return em_err(e, rc == EM_EOFFLINE ? EM_EOFFLINE : EM_ENOTFOUND, where,
+			      "%sits catalogue could not be read (python-mirror '%s'): %s%s%s",
+			      why_local, shown ? shown : "", ce.where, ce.where[0] ? ": " : "",
+			      ce.msg);
+	}
+	const struct em_pybuild *b =
+		em_pybuild_choose(&cat, triple, &req->version,
+				  req->kind == EM_PYTHON_SPEC ? &req->spec : NULL);
+	if (!b) {
+		char *shown = em_url_redact(a, mirror);
+		return em_err(e, EM_ENOTFOUND, where,
+			      "%sthe catalogue at '%s' has no Python %s build for '%s' (%u "
+			      "builds listed); pick another version or python-mirror",
+			      why_local, shown ? shown : "", v, triple, cat.n);
+	}
+	(void)m;
+	wp->target.py = b->py;
+	wp->python_from = "download";
+	wp->python_build = b;
+	return 0;
+}
+
+/* The build behind an interpreter of envmatrix's managed folder. */
+static void note_managed(struct em_arena *a, struct em_workload_plan *wp, const struct em_interp *it)
+{
+	if (strcmp(it->source, "envmatrix"))
+		return;
+	char *dir = em_pybuild_dir(a, NULL);
+	struct em_pybuild_installed inst;
+	if (!dir || em_pybuild_installed_for(a, dir, it->path, &inst, NULL))
+		return;
+	struct em_pybuild *b = em_arena_alloc(a, sizeof *b);
+	if (!b)
+		return;
+	*b = inst.build;
+	wp->python_build = b;
+}
+
+static int choose_python(struct em_arena *a, const struct em_matrix *m,
+			 const struct em_plan_options *o, struct em_workload_plan *wp,
+			 const char *file, const struct em_interp_list **interps,
+			 struct em_interp_list *own, bool host_target, struct em_error *e)
 {
 	const struct em_setting *ps = &wp->w->python;
 	const struct em_python_req *req = &wp->w->python_req;
 	char where[EM_ERROR_WHERE_MAX];
 	snprintf(where, sizeof where, "%s:%u", file, (unsigned)ps->line);
 	const char *v = ps->value;
+	/* downloads: not when python-home names the installation; for an
+	 * exact version or another platform only from a python-mirror the
+	 * user named (the default mirror is for "3.12" on this machine) */
+	bool explicit_mirror = false;
+	const char *mirror = NULL;
+	if (o->python_src && !wp->w->python_home.value) {
+		char *mdir = em_path_dir(a, o->matrix_path ? o->matrix_path : file);
+		mirror = mdir ? em_pybuild_mirror(a, m->python_mirror.value, mdir, &explicit_mirror)
+			      : NULL;
+		if (!mirror)
+			return em_err_nomem(e);
+	}
 	switch (req->kind) {
 	case EM_PYTHON_EXACT:
 		wp->target.py = req->version;
 		wp->python_from = "matrix";
-		return 0;
+		if (!mirror || !explicit_mirror)
+			return 0;
+		if (host_target) {
+			if (!*interps) {
+				int rc = em_interp_discover(a, own, e);
+				if (rc)
+					return rc;
+				*interps = own;
+			}
+			for (uint32_t i = 0; i < (*interps)->n; i++) {
+				const struct em_interp *it = &(*interps)->items[i];
+				if (it->py.major == req->version.major &&
+				    it->py.minor == req->version.minor &&
+				    it->py.micro == req->version.micro &&
+				    it->py.freethreaded == req->version.freethreaded &&
+				    !strcmp(it->py.pre, req->version.pre)) {
+					note_managed(a, wp, it);
+					return 0;
+				}
+			}
+		}
+		return python_download(a, m, o, wp, mirror, where,
+				       host_target ? "no such interpreter on this machine, and "
+						   : "",
+				       e);
 	case EM_PYTHON_PATH: {
 		if (!host_target)
 			return em_err(e, EM_EINVAL, where,
@@ -427,11 +525,15 @@ static int choose_python(struct em_arena *a, struct em_workload_plan *wp, const 
 		return em_err(e, EM_EINVAL, file, "workload '%s' has no python", wp->w->name);
 	}
 	/* a series or a specifier: the newest interpreter here that fits */
-	if (!host_target)
+	if (!host_target) {
+		if (mirror && explicit_mirror)
+			return python_download(a, m, o, wp, mirror, where, "", e);
 		return em_err(e, EM_EINVAL, where,
 			      "python = %s picks among this machine's interpreters, but the "
 			      "workload is planned for %s: give the exact version (e.g. "
-			      "python = 3.12.10)", v, wp->platform_name);
+			      "python = 3.12.10), or a python-mirror to pick from", v,
+			      wp->platform_name);
+	}
 	if (!*interps) {
 		int rc = em_interp_discover(a, own, e);
 		if (rc)
@@ -455,13 +557,21 @@ static int choose_python(struct em_arena *a, struct em_workload_plan *wp, const 
 		if (ok && (!best || py_newer(&it->py, &best->py)))
 			best = it;
 	}
+	if (!best && mirror) {
+		char *why = em_arena_printf(a, "no Python %s interpreter found on this machine "
+					    "(looked in PATH, pyenv, uv's and envmatrix's "
+					    "folders), and ", v);
+		return why ? python_download(a, m, o, wp, mirror, where, why, e) : em_err_nomem(e);
+	}
 	if (!best)
 		return em_err(e, EM_ENOTFOUND, where,
-			      "no Python %s interpreter found on this machine (looked in PATH and "
-			      "pyenv); install one, or give the exact version (python = X.Y.Z) to "
-			      "plan without it", v);
+			      "no Python %s interpreter found on this machine (looked in PATH, "
+			      "pyenv, uv's and envmatrix's folders); install one ('envmatrix "
+			      "python install %s'), or give the exact version (python = X.Y.Z) to "
+			      "plan without it", v, v);
 	wp->target.py = best->py;
 	wp->python_from = best->path;
+	note_managed(a, wp, best);
 	return 0;
 }
 
@@ -701,6 +811,13 @@ static int build_lock(struct em_arena *a, struct em_source *src, struct em_workl
 	l->platform = wp->platform_name;
 	l->torch_variant = wp->variant;
 	l->inputs = inputs_hash(a, wp, rs, index_list);
+	if (wp->python_build) {
+		l->python_url = em_url_redact(a, wp->python_build->url);
+		l->python_sha256 = wp->python_build->sha256;
+		l->python_size = wp->python_build->size > 0 ? wp->python_build->size : 0;
+		if (!l->python_url)
+			return em_err_nomem(e);
+	}
 	l->npackages = wp->res.n;
 	l->packages = em_arena_array(a, wp->res.n ? wp->res.n : 1, sizeof *l->packages);
 	if (!l->inputs || !l->packages)
@@ -943,7 +1060,7 @@ int em_plan_target(struct em_arena *a, const struct em_matrix *m, const struct e
 	if (!w->python.value)
 		return em_err(e, EM_EINVAL, file, "workload '%s' has no python", w->name);
 	wp->host_target = host_target;
-	int rc = choose_python(a, wp, file, interps, own, host_target, e);
+	int rc = choose_python(a, m, o, wp, file, interps, own, host_target, e);
 	if (rc)
 		return rc;
 	em_python_name(&wp->target.py, wp->python_name, sizeof wp->python_name);
@@ -1145,6 +1262,10 @@ int em_plan_build(struct em_arena *a, struct em_source *src, const struct em_mat
 	const struct em_interp_list *interps = o->interps;
 	struct em_interp_list own;
 	memset(&own, 0, sizeof own);
+	struct em_plan_options po = *o; /* the catalogue of Python builds comes through src */
+	if (!po.python_src)
+		po.python_src = src;
+	o = &po;
 	for (uint32_t i = 0; i < m->nworkloads; i++) {
 		const struct em_workload *w = &m->workloads[i];
 		bool selected = o->nonly == 0;

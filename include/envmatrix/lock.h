@@ -142,6 +142,11 @@ struct em_lock {
 	const char *platform;        /* canonical platform name */
 	const char *torch_variant;   /* "cu126", "cpu", or NULL */
 	const char *inputs;          /* sha256 of the workload's planning inputs */
+	/* the python-build-standalone archive the interpreter comes from
+	 * (pybuild.h), NULL when it is one found on the machine */
+	const char *python_url;      /* without credentials */
+	const char *python_sha256;
+	int64_t python_size;         /* 0 when not known */
 };
 
 /* Write l as TOML: fixed key order, packages sorted by name, wheels sorted

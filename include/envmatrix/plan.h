@@ -22,6 +22,7 @@
 #include "envmatrix/interp.h"
 #include "envmatrix/lock.h"
 #include "envmatrix/matrix.h"
+#include "envmatrix/pybuild.h"
 #include "envmatrix/resolve.h"
 #include "envmatrix/source.h"
 #include "envmatrix/target.h"
@@ -54,7 +55,12 @@ struct em_workload_plan {
 	struct em_target target;
 	char platform_name[64];
 	char python_name[32];
-	const char *python_from;    /* "matrix" (exact) or the interpreter's path */
+	const char *python_from;    /* "matrix" (exact), "download" (python_build)
+				     * or the interpreter's path */
+	const struct em_pybuild *python_build; /* the python-build-standalone
+				     * archive the interpreter comes from (a
+				     * download, or an installation of the managed
+				     * folder); recorded in the lock */
 	bool host_target;           /* the platform is this machine's */
 	const char *variant;        /* "cu126", "cpu", NULL without torch */
 	const char *variant_why;    /* how it was chosen, for --verbose */
@@ -93,6 +99,9 @@ struct em_plan_options {
 	/* interpreters for python = 3.12 / a specifier; discovered on first
 	 * need when NULL */
 	const struct em_interp_list *interps;
+	/* where the python-build-standalone catalogue is read (pybuild.h);
+	 * NULL: downloads are not considered (em_plan_build uses its src) */
+	struct em_source *python_src;
 };
 
 struct em_plan {

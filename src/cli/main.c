@@ -19,7 +19,7 @@ static const struct command commands[] = {
 	{ "doctor", cmd_doctor, "report this machine (GPUs, driver, Pythons) and what it can run" },
 	{ "mirror", cmd_mirror, "write a static index holding exactly the files the locks need" },
 	{ "plan", cmd_plan, "resolve every workload and write its lock (pylock.<workload>.toml)" },
-	{ "python", cmd_python, "list the Python interpreters workloads can use" },
+	{ "python", cmd_python, "list, install and find the Python interpreters workloads use" },
 	{ "rollback", cmd_rollback, "put a workload's previous environment back" },
 	{ "run", cmd_run, "run a command inside a workload's environment" },
 	{ "shell", cmd_shell, "print the command that activates a workload's environment" },

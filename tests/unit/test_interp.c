@@ -373,7 +373,7 @@ static void test_discover_fake(void **state)
 	snprintf(path, sizeof path, ":relative:%s/a:%s/shims:%s/venv/bin:%s/b:%s/a/:%s/missing",
 		 t.root, t.root, t.root, t.root, t.root, t.root);
 	snprintf(root, sizeof root, "%s/pyenv", t.root);
-	struct em_interp_search s = { path, root, 500 };
+	struct em_interp_search s = { .path = path, .pyenv_root = root, .timeout_ms = 500 };
 	struct em_interp_list l;
 	struct em_error e;
 	double t0 = now_s();
@@ -411,14 +411,129 @@ static void test_discover_fake(void **state)
 	assert_true(took < 5);
 
 	/* nothing to search */
-	struct em_interp_search none = { NULL, NULL, 0 };
+	struct em_interp_search none = { .path = NULL };
 	assert_int_equal(em_interp_discover_in(&a, &none, &l, &e), 0);
 	assert_int_equal(l.n, 0);
-	struct em_interp_search empty = { "", "", 0 };
+	struct em_interp_search empty = { .path = "", .pyenv_root = "" };
 	assert_int_equal(em_interp_discover_in(&a, &empty, &l, &e), 0);
 	assert_int_equal(l.n, 0);
 	em_arena_release(&a);
 	remove_tree(&t);
+}
+
+/* envmatrix's and uv's folders, and the answers kept between runs: a
+ * second discovery runs no interpreter; a changed one is asked again */
+static int count_lines(const char *path)
+{
+	FILE *f = fopen(path, "r");
+	int n = 0, c;
+	if (!f)
+		return 0;
+	while ((c = fgetc(f)) != EOF)
+		n += c == '\n';
+	fclose(f);
+	return n;
+}
+
+static void test_discover_managed_and_kept(void **state)
+{
+	(void)state;
+	struct tree t;
+	snprintf(t.root, sizeof t.root, "%s/envmatrix-interp.XXXXXX",
+		 getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp");
+	assert_non_null(mkdtemp(t.root));
+	char log[600], body[1200], file[600], mdir[600], uvdir[600];
+	snprintf(log, sizeof log, "%s/log", t.root);
+	snprintf(body, sizeof body, "#!/bin/sh\necho x >>'%s'\necho 'envmatrix-interp-1 cpython 3 12 9 final 0 0'\n", log);
+	put(&t, "m/cpython-3.12.9-x86_64-unknown-linux-gnu/bin/python3.12", body, 0755);
+	link_to(&t, "cpython-3.12.9-x86_64-unknown-linux-gnu", "m/cpython-3.12-x86_64-unknown-linux-gnu");
+	snprintf(body, sizeof body, "#!/bin/sh\necho x >>'%s'\necho 'envmatrix-interp-1 cpython 3 11 4 final 0 0'\n", log);
+	put(&t, "uv/cpython-3.11.4-linux-x86_64-gnu/bin/python3.11", body, 0755);
+	put(&t, "uv/other/bin/python3.10", ANSWER("cpython", "3 10 1 final 0 0"), 0755);
+	put(&t, "p/python3.9", "#!/bin/sh\nexit 3\n", 0755);
+	snprintf(mdir, sizeof mdir, "%s/m", t.root);
+	snprintf(uvdir, sizeof uvdir, "%s/uv", t.root);
+	snprintf(file, sizeof file, "%s/cache/interpreters.json", t.root);
+	char path[700];
+	snprintf(path, sizeof path, "%s/p", t.root);
+	struct em_arena a;
+	em_arena_init(&a);
+	struct em_error e;
+	struct em_interp_list l;
+	for (int run = 0; run < 3; run++) {
+		if (run == 2) {
+			/* the interpreter changed: asked again */
+			snprintf(body, sizeof body, "#!/bin/sh\necho x >>'%s'\necho 'envmatrix-interp-1 cpython 3 12 10 final 0 0'\n", log);
+			put(&t, "m/cpython-3.12.9-x86_64-unknown-linux-gnu/bin/python3.12", body, 0755);
+		}
+		struct em_interp_search s = { path, NULL, 2000, mdir, uvdir, file, false, 0 };
+		assert_int_equal(em_interp_discover_in(&a, &s, &l, &e), 0);
+		assert_int_equal(l.n, 2);
+		char want[700];
+		snprintf(want, sizeof want, "%s/m/cpython-3.12-x86_64-unknown-linux-gnu/bin/python3.12",
+			 t.root);
+		assert_string_equal(l.items[0].path, want);
+		assert_string_equal(l.items[0].source, "envmatrix");
+		assert_int_equal(l.items[0].py.micro, run == 2 ? 10 : 9);
+		assert_string_equal(l.items[1].source, "uv");
+		assert_int_equal(l.items[1].py.minor, 11);
+		/* run 0 asks both and the failing one; run 1 nothing; run 2 the changed one */
+		assert_int_equal(s.queried, run == 0 ? 3 : run == 1 ? 0 : 1);
+		assert_int_equal(count_lines(log), run == 0 ? 2 : run == 1 ? 2 : 3);
+	}
+	/* a broken answer file is ignored, and rewritten */
+	FILE *f = fopen(file, "w");
+	assert_non_null(f);
+	fputs("{not json", f);
+	fclose(f);
+	struct em_interp_search s = { path, NULL, 2000, mdir, uvdir, file, false, 0 };
+	assert_int_equal(em_interp_discover_in(&a, &s, &l, &e), 0);
+	assert_int_equal(l.n, 2);
+	assert_int_equal(s.queried, 3);
+	em_arena_release(&a);
+	remove_tree(&t);
+}
+
+static void test_py_launcher_list(void **state)
+{
+	(void)state;
+	struct em_arena a;
+	em_arena_init(&a);
+	struct em_error e;
+	struct em_py_launcher_entry *v;
+	uint32_t n;
+	static const char now[] =
+		" -V:3.13t         C:\\Users\\u\\AppData\\Local\\Programs\\Python\\Python313\\python3.13t.exe\r\n"
+		" -V:3.12 *        C:\\Program Files\\Python312\\python.exe\r\n"
+		" -V:Astral/CPython3.11.9 C:\\uv\\python\\cpython-3.11.9\\python.exe\r\n"
+		"\r\n";
+	assert_int_equal(em_interp_parse_py_list(&a, now, strlen(now), &v, &n, &e), 0);
+	assert_int_equal(n, 3);
+	assert_string_equal(v[0].tag, "3.13t");
+	assert_false(v[0].is_default);
+	assert_string_equal(v[0].path,
+			    "C:\\Users\\u\\AppData\\Local\\Programs\\Python\\Python313\\python3.13t.exe");
+	assert_string_equal(v[1].tag, "3.12");
+	assert_true(v[1].is_default);
+	assert_string_equal(v[1].path, "C:\\Program Files\\Python312\\python.exe");
+	assert_string_equal(v[2].tag, "Astral/CPython3.11.9");
+	static const char old[] =
+		"Installed Pythons found by py Launcher for Windows\n"
+		" -3.9-64        C:\\Python39\\python.exe *\n"
+		" -3.8-32        \\\\server\\share\\Python38\\python.exe\n"
+		" -3.7           not a path\n"
+		" -\n";
+	assert_int_equal(em_interp_parse_py_list(&a, old, strlen(old), &v, &n, &e), 0);
+	assert_int_equal(n, 2);
+	assert_string_equal(v[0].tag, "3.9-64");
+	assert_true(v[0].is_default);
+	assert_string_equal(v[0].path, "C:\\Python39\\python.exe");
+	assert_string_equal(v[1].tag, "3.8-32");
+	assert_false(v[1].is_default);
+	assert_string_equal(v[1].path, "\\\\server\\share\\Python38\\python.exe");
+	assert_int_equal(em_interp_parse_py_list(&a, "", 0, &v, &n, &e), 0);
+	assert_int_equal(n, 0);
+	em_arena_release(&a);
 }
 
 /* ---- the machine's own interpreters ---- */
@@ -548,6 +663,8 @@ int main(void)
 		cmocka_unit_test(test_proc_errors),
 		cmocka_unit_test(test_query_fake),
 		cmocka_unit_test(test_discover_fake),
+		cmocka_unit_test(test_discover_managed_and_kept),
+		cmocka_unit_test(test_py_launcher_list),
 		cmocka_unit_test(test_query_host_python),
 		cmocka_unit_test(test_discover_host),
 	};

@@ -837,6 +837,48 @@ static void test_file_name(void **state)
 	assert_false(em_lock_file_name("vlm", NULL, 0));
 }
 
+/* [tool.envmatrix] python-url / python-sha256 / python-size: the
+ * interpreter's download (pybuild.h) */
+static void test_python_download(void **state)
+{
+	struct ctx *c = *state;
+	static const char head[] =
+		"lock-version = \"1.0\"\ncreated-by = \"envmatrix\"\n\n"
+		"[[packages]]\nname = \"six\"\nversion = \"1.0\"\n\n[[packages.wheels]]\n"
+		"name = \"six-1.0-py3-none-any.whl\"\nurl = \"https://x/six-1.0-py3-none-any.whl\"\n"
+		"hashes = { sha256 = \"" "1111111111111111111111111111111111111111111111111111111111111111" "\" }\n\n"
+		"[tool.envmatrix]\nworkload = \"w\"\npython = \"3.12.1\"\n";
+	char text[2048];
+	snprintf(text, sizeof text,
+		 "%spython-url = \"https://m/cpython-3.12.1+1-x86_64-unknown-linux-gnu-install_only.tar.gz\"\n"
+		 "python-sha256 = \"%s\"\npython-size = 1234\n",
+		 head, "2222222222222222222222222222222222222222222222222222222222222222");
+	assert_int_equal(parse_s(c, text), 0);
+	assert_string_equal(c->l.python_url,
+			    "https://m/cpython-3.12.1+1-x86_64-unknown-linux-gnu-install_only.tar.gz");
+	assert_int_equal(c->l.python_size, 1234);
+	struct em_buf b = EM_BUF_INIT;
+	assert_int_equal(em_lock_write(&c->l, &b, &c->e), 0);
+	assert_non_null(strstr(b.ptr, "python-sha256 = \"2222"));
+	assert_non_null(strstr(b.ptr, "\npython-size = 1234\n"));
+	struct em_lock l2;
+	assert_int_equal(em_lock_parse(&c->a, b.ptr, b.len, "again", &l2, &c->e), 0);
+	assert_string_equal(l2.python_sha256, c->l.python_sha256);
+	em_buf_release(&b);
+	/* one without the other, a bad hash, a negative size */
+	snprintf(text, sizeof text, "%spython-url = \"https://m/a.tar.gz\"\n", head);
+	assert_int_equal(parse_s(c, text), EM_EINVAL);
+	assert_non_null(strstr(c->e.msg, "needs both 'python-url' and 'python-sha256'"));
+	snprintf(text, sizeof text, "%spython-url = \"u\"\npython-sha256 = \"abc\"\n", head);
+	assert_int_equal(parse_s(c, text), EM_EINVAL);
+	assert_non_null(strstr(c->e.msg, "'python-sha256'"));
+	snprintf(text, sizeof text,
+		 "%spython-url = \"u\"\npython-sha256 = \"%s\"\npython-size = -5\n", head,
+		 "2222222222222222222222222222222222222222222222222222222222222222");
+	assert_int_equal(parse_s(c, text), EM_EINVAL);
+	assert_non_null(strstr(c->e.msg, "'python-size'"));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -851,6 +893,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_write_sorting_and_escaping, setup, teardown),
 		cmocka_unit_test(test_write_errors),
 		cmocka_unit_test(test_file_name),
+		cmocka_unit_test_setup_teardown(test_python_download, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
