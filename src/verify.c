@@ -141,6 +141,9 @@ static const char SCRIPT[] =
 	"              T.get('version'))\n"
 	"        if 'cuda' in T:\n"
 	"            def c_cuda():\n"
+	"                if not hasattr(torch, 'version'):\n"
+	"                    return 'skipped', None, ('this torch has no torch.version module: '\n"
+	"                        'a stand-in, not a real torch build')\n"
 	"                got = str(torch.version.cuda)\n"
 	"                return same(T['cuda'], got), got, None\n"
 	"            check('torch.version.cuda', c_cuda, T['cuda'])\n"
@@ -273,14 +276,22 @@ static bool ends_with(const char *s, size_t n, const char *suf)
 	return n >= k && !memcmp(s + n - k, suf, k);
 }
 
+static int record_names(struct em_arena *a, const char *record, size_t rlen, const char ***out,
+			uint32_t *n, uint32_t *cap);
+
 int em_verify_top_level(struct em_arena *a, const char *top_level, size_t tlen,
 			const char *record, size_t rlen, const char ***mods, uint32_t *n,
 			struct em_error *e)
 {
-	const char **v = NULL;
-	uint32_t nv = 0, cap = 0;
+	const char **v = NULL, **rv = NULL;
+	uint32_t nv = 0, cap = 0, nr = 0, rcap = 0;
 	*mods = NULL;
 	*n = 0;
+	if (record) {
+		int rc = record_names(a, record, rlen, &rv, &nr, &rcap);
+		if (rc)
+			return em_err_nomem(e);
+	}
 	if (top_level) {
 		size_t i = 0;
 		while (i < tlen) {
@@ -292,11 +303,34 @@ int em_verify_top_level(struct em_arena *a, const char *top_level, size_t tlen,
 			size_t k = 0;
 			while (k < l.n && l.p[k] != '/' && l.p[k] != '\\')
 				k++;
-			if (add_name(a, &v, &nv, &cap, l.p, k))
+			/* top_level.txt can name what the wheel does not hold
+			 * (Debian's setuptools lists 'debian'): trust RECORD */
+			bool held = !record;
+			for (uint32_t r = 0; r < nr && !held; r++)
+				held = strlen(rv[r]) == k && !memcmp(rv[r], l.p, k);
+			if (held && add_name(a, &v, &nv, &cap, l.p, k))
 				return em_err_nomem(e);
 			i = j + 1;
 		}
-	} else if (record) {
+	}
+	if (!nv && nr) {
+		v = rv;
+		nv = nr;
+	}
+	if (nv > 1)
+		qsort(v, nv, sizeof *v, cmp_str);
+	*mods = v;
+	*n = nv;
+	return 0;
+}
+
+/* the first part of each RECORD path that Python could import */
+static int record_names(struct em_arena *a, const char *record, size_t rlen, const char ***out,
+			uint32_t *n, uint32_t *cap)
+{
+	const char **v = NULL;
+	uint32_t nv = 0;
+	{
 		size_t i = 0;
 		while (i < rlen) {
 			size_t j = i;
@@ -320,23 +354,21 @@ int em_verify_top_level(struct em_arena *a, const char *top_level, size_t tlen,
 				/* a folder: not .., *.dist-info, *.data, __pycache__ */
 				if (!ends_with(p, k, ".dist-info") && !ends_with(p, k, ".data") &&
 				    !(k == 11 && !memcmp(p, "__pycache__", 11)) &&
-				    add_name(a, &v, &nv, &cap, p, k))
-					return em_err_nomem(e);
+				    add_name(a, &v, &nv, cap, p, k))
+					return EM_ENOMEM;
 			} else if (ends_with(p, pl, ".py") || ends_with(p, pl, ".so") ||
 				   ends_with(p, pl, ".pyd")) {
 				/* x.py, x.cpython-312-x86_64-linux-gnu.so, x.cp312-win_amd64.pyd */
 				size_t d = 0;
 				while (d < pl && p[d] != '.')
 					d++;
-				if (add_name(a, &v, &nv, &cap, p, d))
-					return em_err_nomem(e);
+				if (add_name(a, &v, &nv, cap, p, d))
+					return EM_ENOMEM;
 			}
 			i = j + 1;
 		}
 	}
-	if (nv > 1)
-		qsort(v, nv, sizeof *v, cmp_str);
-	*mods = v;
+	*out = v;
 	*n = nv;
 	return 0;
 }
@@ -427,7 +459,7 @@ static int scan(struct em_arena *a, const char *site, struct dist_full **out, ui
 			continue;
 		if (em_read_file(a, tp, MAX_DIST_FILE, &tl, &tll, &ie))
 			tl = NULL;
-		if (!tl && em_read_file(a, rp, MAX_DIST_FILE, &rec, &rl, &ie))
+		if (em_read_file(a, rp, MAX_DIST_FILE, &rec, &rl, &ie))
 			rec = NULL;
 		if (cnt == cap) {
 			uint32_t nc = cap ? cap * 2 : 32;
@@ -593,6 +625,34 @@ static int add_imports(struct xb *b, const struct dist_full *d, bool private_too
 			return EM_ENOMEM;
 	}
 	return 0;
+}
+
+/* Imports run in one process, so their order matters: each distribution's
+ * main module (named as the project) first, then the others, and pip
+ * last, because importing pip switches setuptools' distutils shim
+ * (_distutils_hack) to the standard library's distutils, which Python 3.12
+ * no longer has: 'import pip, setuptools' fails where 'import setuptools'
+ * works. */
+static int import_rank(const struct em_verify_import *im)
+{
+	if (!strcmp(im->module, "pip"))
+		return 2;
+	return strncmp(im->check, "import ", 7) || strchr(im->check, '(') ? 1 : 0;
+}
+
+static void order_imports(struct em_verify_expect *x)
+{
+	/* stable insertion sort by rank */
+	for (uint32_t i = 1; i < x->nimports; i++) {
+		struct em_verify_import t = x->imports[i];
+		int r = import_rank(&t);
+		uint32_t j = i;
+		while (j > 0 && import_rank(&x->imports[j - 1]) > r) {
+			x->imports[j] = x->imports[j - 1];
+			j--;
+		}
+		x->imports[j] = t;
+	}
 }
 
 /* "3.12.1" out of pyvenv.cfg's version_info ("3.12.1" or "3.12.1.final.0") */
@@ -782,6 +842,7 @@ int em_verify_expect_build(struct em_arena *a, const struct em_verify_inputs *in
 					    NULL, "torch is expected but not installed")))
 			return em_err_nomem(e);
 	}
+	order_imports(out);
 	out->onnxruntime_gpu = find_dist(v, n, "onnxruntime-gpu") != NULL;
 	if ((rc = deps_check(&b, v, n, l && l->python ? l->python : venv_python(a, in->root))))
 		return em_err_nomem(e);
@@ -1015,9 +1076,10 @@ char *em_verify_failures(struct em_arena *a, const struct em_verify_result *r, s
 			const char *nl = strchr(c->detail, '\n');
 			em_buf_addf(&b, ": %.*s", (int)(nl ? (size_t)(nl - c->detail) : strlen(c->detail)),
 				    c->detail);
-			if (c->expected || c->got)
-				em_buf_addf(&b, " (expected '%s', got '%s')",
-					    c->expected ? c->expected : "-", c->got ? c->got : "-");
+			if (c->expected && c->got)
+				em_buf_addf(&b, " (expected '%s', got '%s')", c->expected, c->got);
+			else if (c->got)
+				em_buf_addf(&b, " (got '%s')", c->got);
 		} else {
 			em_buf_addf(&b, ": expected '%s', got '%s'", c->expected ? c->expected : "-",
 				    c->got ? c->got : "-");

@@ -89,7 +89,9 @@ struct em_verify_dist {
  * (a folder, a module file X.py, an extension X.<tag>.so or X.pyd);
  * paths out of site-packages ('..'), *.dist-info, *.data, __pycache__ and
  * names that are not Python identifiers are left out; '/' and '\' both
- * separate. Sorted, no duplicates. */
+ * separate. A top_level.txt name that RECORD (when given) does not hold is
+ * dropped: some lie (Debian's setuptools lists 'debian'). Sorted, no
+ * duplicates. */
 int em_verify_top_level(struct em_arena *a, const char *top_level, size_t tlen,
 			const char *record, size_t rlen, const char ***mods, uint32_t *n,
 			struct em_error *e);
