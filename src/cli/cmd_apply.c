@@ -323,6 +323,8 @@ int cmd_apply(int argc, char **argv)
 				wa->w->name, wa->npackages, (unsigned long long)wa->files,
 				(unsigned long long)wa->bytes, wa->nunpacked,
 				em_link_mode_name(wa->link_used), wa->seconds, or_dash(wa->reason));
+			if (wa->verify)
+				cli_print_checks(stderr, wa->verify, cli.color_err);
 		}
 	}
 out:
