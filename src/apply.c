@@ -14,6 +14,7 @@
 #include "envmatrix/pybuild.h"
 #include "envmatrix/tags.h"
 #include "envmatrix/venv.h"
+#include "envmatrix/verify.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -446,6 +447,41 @@ static int fetch_and_unpack(struct run *r, struct em_workload_apply *wa,
 	return urc;
 }
 
+/* Verify the complete staging folder (verify.h) and keep the results in
+ * it; a failed check is an error, so the swap does not happen. */
+static int verify_staging(struct run *r, struct em_workload_apply *wa, struct em_error *e)
+{
+	struct em_workload_plan *wp = wa->plan;
+	const struct em_venv_paths *p = &wa->paths;
+	struct em_arena *a = r->a;
+	emit(r, EM_EV_VERIFY, wa->w->name, p->staging, 0, 0);
+	struct em_verify_inputs in = { p->staging, &wp->lock, wa->w, NULL, r->o->gpu };
+	struct em_verify_expect x;
+	int rc = em_verify_expect_build(a, &in, &x, e);
+	if (rc)
+		return rc;
+	char *dir = em_path_join(a, r->mdir, wa->w->path.value ? wa->w->path.value : ".");
+	x.command_dir = dir ? em_path_absolute(a, dir) : NULL;
+	struct em_verify_result *res = em_arena_zalloc(a, sizeof *res);
+	if (!x.command_dir || !res)
+		return em_err_nomem(e);
+	struct em_verify_options vo = { r->o->verify_timeout_ms, p->root };
+	if ((rc = em_verify_run(a, &x, &vo, res, e)))
+		return rc;
+	wa->verify = res;
+	if (canceled(r))
+		return em_err(e, EM_ECANCELED, wa->w->name, "interrupted");
+	if ((rc = em_verify_save(a, p->staging, res, e)))
+		return rc;
+	if (!res->failed)
+		return 0;
+	char *why = em_verify_failures(a, res, 640);
+	return em_err(e, EM_EINVAL, NULL,
+		      "the new environment failed verification (%u of %u checks): %s; the "
+		      "environment in place was left as it was (apply --no-verify swaps it in "
+		      "anyway)", res->failed, res->n, why ? why : "out of memory");
+}
+
 static int build(struct run *r, struct em_workload_apply *wa, struct em_error *e)
 {
 	struct em_workload_plan *wp = wa->plan;
@@ -531,6 +567,8 @@ static int build(struct run *r, struct em_workload_apply *wa, struct em_error *e
 	}
 	if (!rc && canceled(r))
 		rc = em_err(e, EM_ECANCELED, w->name, "interrupted");
+	if (!rc && !r->o->no_verify && wp->host_target)
+		rc = verify_staging(r, wa, e);
 	if (!rc) {
 		/* the new tree reaches the disk before the swap makes it the
 		 * environment */

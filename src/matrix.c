@@ -87,6 +87,7 @@ enum key {
 	K_CUDA,
 	K_PACKAGES,
 	K_REQUIREMENTS,
+	K_VERIFY,
 	K_ENV, /* env.NAME */
 	K_COUNT
 };
@@ -120,6 +121,7 @@ static const struct keyinfo {
 	[K_CUDA] = { "cuda", IN_MATRIX | IN_WORKLOAD, false },
 	[K_PACKAGES] = { "packages", IN_MATRIX | IN_WORKLOAD, true },
 	[K_REQUIREMENTS] = { "requirements", IN_WORKLOAD, false },
+	[K_VERIFY] = { "verify", IN_MATRIX | IN_WORKLOAD, true },
 	[K_ENV] = { "env.NAME", IN_MATRIX | IN_WORKLOAD, false },
 };
 
@@ -127,12 +129,12 @@ static const struct keyinfo {
 static const enum key matrix_order[] = {
 	K_NAME, K_PLATFORM, K_INDEX_URL, K_TORCH_INDEX_URL, K_FIND_LINKS, K_MIRRORS, K_PYTHON_MIRROR,
 	K_CUDA_DRIVER, K_CACHE_DIR, K_CA_FILE, K_LINK_MODE, K_JOBS, K_PYTHON, K_PYTHON_HOME, K_TORCH,
-	K_CUDA, K_VENV, K_PACKAGES, K_ENV,
+	K_CUDA, K_VENV, K_PACKAGES, K_VERIFY, K_ENV,
 };
 static const enum key workload_order[] = {
 	K_DESCRIPTION, K_PATH, K_VENV, K_PYTHON, K_PYTHON_HOME, K_TORCH, K_CUDA, K_PACKAGES,
-	K_REQUIREMENTS, K_INDEX_URL, K_TORCH_INDEX_URL, K_FIND_LINKS, K_PLATFORM, K_CUDA_DRIVER,
-	K_ENV,
+	K_REQUIREMENTS, K_VERIFY, K_INDEX_URL, K_TORCH_INDEX_URL, K_FIND_LINKS, K_PLATFORM,
+	K_CUDA_DRIVER, K_ENV,
 };
 
 /* ---- small vectors in the arena ---- */
@@ -169,6 +171,7 @@ struct sect {
 	struct vec find_links;        /* struct em_setting */
 	struct vec mirrors;           /* struct em_mirror */
 	struct vec env;               /* struct em_env_var */
+	struct vec verify;            /* struct em_setting: verify commands */
 	struct em_python_req py;
 	struct em_specset torch;
 	struct em_cuda cuda;
@@ -773,6 +776,37 @@ static int add_find_links(struct mparser *p, const char *v, size_t n)
 	return f->value ? 0 : nomem(p);
 }
 
+/* One verify command: words as em_command_split reads them. */
+static int add_verify(struct mparser *p, const char *v, size_t n)
+{
+	struct sect *s = p->cur;
+	char qv[QUOTE], label[EM_MATRIX_MAX_NAME + 3];
+	sect_label(s, label, sizeof label);
+	if (s->verify.n >= EM_MATRIX_MAX_VERIFY)
+		return perr(p, p->lineno, EM_ELIMIT, "verify in %s: more than %d commands", label,
+			    EM_MATRIX_MAX_VERIFY);
+	char *text = em_arena_strndup(p->a, v, n);
+	if (!text)
+		return nomem(p);
+	struct em_error se;
+	em_error_clear(&se);
+	char **words;
+	uint32_t nw;
+	struct em_arena_mark mk = em_arena_mark(p->a);
+	int rc = em_command_split(p->a, text, &words, &nw, &se);
+	em_arena_rewind(p->a, mk);
+	if (rc == EM_ENOMEM)
+		return nomem(p);
+	if (rc)
+		return perr(p, p->lineno, rc, "verify in %s: '%s': %s", label, q(qv, v, n), se.msg);
+	struct em_setting *c = vec_push(p->a, &s->verify, sizeof *c);
+	if (!c)
+		return nomem(p);
+	c->value = text;
+	c->line = p->lineno;
+	return 0;
+}
+
 /* "URL MIRROR": files under the URL prefix may also be had under MIRROR. */
 static int add_mirror(struct mparser *p, const char *v, size_t n)
 {
@@ -1049,6 +1083,8 @@ static int on_key(struct mparser *p, const char *k, size_t kn, const char *v, si
 		return vn ? add_find_links(p, v, vn) : 0;
 	if (key == K_MIRRORS)
 		return vn ? add_mirror(p, v, vn) : 0;
+	if (key == K_VERIFY)
+		return vn ? add_verify(p, v, vn) : 0;
 	int rc = check_value(p, key, v, vn);
 	if (rc)
 		return rc;
@@ -1066,12 +1102,14 @@ static int on_cont(struct mparser *p, const char *v, size_t vn)
 		return add_find_links(p, v, vn);
 	if (p->cur_key == K_MIRRORS)
 		return add_mirror(p, v, vn);
+	if (p->cur_key == K_VERIFY)
+		return add_verify(p, v, vn);
 	const char *hint = "remove the indentation";
 	if (v[0] == '[')
 		hint = "a section header must not be indented";
 	return perr(p, p->lineno, EM_EINVAL,
 		    "an indented line in %s continues '%s', which takes one value (only packages, "
-		    "find-links and mirrors take more lines); %s", label, p->cur_keyname, hint);
+		    "find-links, mirrors and verify take more lines); %s", label, p->cur_keyname, hint);
 }
 
 /* inih's handler: the reader's state says which line this is. */
@@ -1482,6 +1520,24 @@ static int build_workload(struct mparser *p, const struct sect *s, const struct 
 		w->npackages = np;
 	}
 
+	/* verify: [matrix]'s commands, then the workload's */
+	uint32_t mv = m ? m->verify.n : 0, nv = mv + s->verify.n;
+	if (nv > EM_MATRIX_MAX_VERIFY)
+		return perr(p, s->line, EM_ELIMIT,
+			    "workload [%s] has more than %d verify commands with those from [matrix]",
+			    s->name, EM_MATRIX_MAX_VERIFY);
+	if (nv) {
+		struct em_setting *vc = em_arena_array(p->a, nv, sizeof *vc);
+		if (!vc)
+			return nomem(p);
+		if (mv)
+			memcpy(vc, m->verify.p, mv * sizeof *vc);
+		if (s->verify.n)
+			memcpy(vc + mv, s->verify.p, s->verify.n * sizeof *vc);
+		w->verify = vc;
+		w->nverify = nv;
+	}
+
 	/* env: [matrix]'s that the workload does not set, then its own */
 	const struct em_env_var *me = m ? m->env.p : NULL;
 	const struct em_env_var *se = s->env.p;
@@ -1704,6 +1760,73 @@ const struct em_workload *em_matrix_find(const struct em_matrix *m, const char *
 		if (ieq_n(m->workloads[i].name, strlen(m->workloads[i].name), name, n))
 			return &m->workloads[i];
 	return NULL;
+}
+
+/* ---- verify commands ---- */
+
+int em_command_split(struct em_arena *a, const char *s, char ***words, uint32_t *n,
+		     struct em_error *e)
+{
+	*words = NULL;
+	*n = 0;
+	size_t len = strlen(s);
+	char **w = em_arena_array(a, EM_COMMAND_MAX_WORDS + 1, sizeof *w);
+	char *buf = em_arena_alloc(a, len + 1);
+	if (!w || !buf)
+		return em_err_nomem(e);
+	uint32_t nw = 0;
+	size_t i = 0;
+	while (i < len) {
+		while (i < len && (s[i] == ' ' || s[i] == '\t'))
+			i++;
+		if (i == len)
+			break;
+		if (nw == EM_COMMAND_MAX_WORDS)
+			return em_err(e, EM_ELIMIT, NULL, "more than %d words", EM_COMMAND_MAX_WORDS);
+		char *o = buf;
+		while (i < len && s[i] != ' ' && s[i] != '\t') {
+			char c = s[i];
+			if (c == '\'') {
+				const char *end = strchr(s + i + 1, '\'');
+				if (!end)
+					return em_err(e, EM_EINVAL, NULL, "a ' is not closed");
+				size_t k = (size_t)(end - (s + i + 1));
+				memcpy(o, s + i + 1, k);
+				o += k;
+				i += k + 2;
+			} else if (c == '"') {
+				i++;
+				while (i < len && s[i] != '"') {
+					if (s[i] == '\\' && i + 1 < len &&
+					    strchr("\\\"$`", s[i + 1]))
+						i++;
+					*o++ = s[i++];
+				}
+				if (i == len)
+					return em_err(e, EM_EINVAL, NULL, "a \" is not closed");
+				i++;
+			} else if (c == '\\') {
+				if (i + 1 == len)
+					return em_err(e, EM_EINVAL, NULL,
+						      "a backslash ends the command");
+				*o++ = s[i + 1];
+				i += 2;
+			} else {
+				*o++ = c;
+				i++;
+			}
+		}
+		w[nw] = em_arena_strndup(a, buf, (size_t)(o - buf));
+		if (!w[nw])
+			return em_err_nomem(e);
+		nw++;
+	}
+	if (!nw)
+		return em_err(e, EM_EINVAL, NULL, "no command");
+	w[nw] = NULL;
+	*words = w;
+	*n = nw;
+	return 0;
 }
 
 /* ---- requirements files ---- */

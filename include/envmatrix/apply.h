@@ -13,6 +13,7 @@
  *   <root>.envmatrix-trash       an old snapshot on its way out
  *   <root>.envmatrix-swap        the journal of a swap in progress
  *   <root>/pylock.toml           the lock the environment was built from
+ *   <root>/envmatrix-verify.json the last verification's results (verify.h)
  *   <matrix dir>/.envmatrix/     state: the apply lock (one apply at a time)
  */
 #ifndef ENVMATRIX_APPLY_H
@@ -32,6 +33,7 @@
 #include "envmatrix/source.h"
 #include "envmatrix/tags.h"
 #include "envmatrix/target.h"
+#include "envmatrix/verify.h"
 
 /* ---- what a lock installs on a target (no I/O) ---- */
 
@@ -135,7 +137,8 @@ enum em_apply_event_kind {
 	EM_EV_BUILD,     /* a workload's build starts (total: packages) */
 	EM_EV_PACKAGE,   /* detail: a package being installed (done of total) */
 	EM_EV_SWAPPED,   /* detail: the new environment's path */
-	EM_EV_FINISHED   /* a workload is done (any outcome) */
+	EM_EV_FINISHED,  /* a workload is done (any outcome) */
+	EM_EV_VERIFY     /* detail: the staging folder being verified */
 };
 
 struct em_apply_event {
@@ -154,6 +157,12 @@ struct em_apply_options {
 	bool force;     /* rebuild even environments that match their locks */
 	bool fail_fast; /* stop at the first failed workload */
 	volatile sig_atomic_t *cancel; /* set (by a signal handler) to stop */
+	/* verification of each new environment before the swap (verify.h): a
+	 * failed one is not swapped in (the workload FAILS) unless no_verify,
+	 * which skips it */
+	bool no_verify;
+	struct em_host_gpu gpu;  /* the host's GPU, for the checks */
+	int verify_timeout_ms;   /* 0: EM_VERIFY_TIMEOUT_MS */
 	void (*event)(void *ctx, const struct em_apply_event *ev);
 	void *ctx;
 };
@@ -171,6 +180,9 @@ struct em_workload_apply {
 	uint64_t files, bytes;
 	enum em_link_mode link_used;
 	double seconds;
+	struct em_verify_result *verify; /* the new environment's checks, NULL when it
+					  * was not verified (not built, --no-verify,
+					  * another platform's) */
 };
 
 struct em_apply {

@@ -35,5 +35,6 @@
 #include "envmatrix/apply.h"
 #include "envmatrix/mirror.h"
 #include "envmatrix/doctor.h"
+#include "envmatrix/verify.h"
 
 #endif

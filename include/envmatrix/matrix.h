@@ -28,6 +28,8 @@
 #define EM_MATRIX_MAX_PACKAGES 1024       /* per workload, inherited ones included */
 #define EM_MATRIX_MAX_ENV 64              /* env.NAME per workload, inherited included */
 #define EM_MATRIX_MAX_FIND_LINKS 32       /* per section */
+#define EM_MATRIX_MAX_VERIFY 32           /* verify commands per workload, inherited included */
+#define EM_COMMAND_MAX_WORDS 256          /* words in one verify command */
 #define EM_MATRIX_MAX_JOBS 256
 #define EM_REQFILE_MAX_REQS 10000         /* requirements in one requirements file */
 #define EM_REQFILE_MAX_INCLUDES 64        /* -r lines in one requirements file */
@@ -135,6 +137,10 @@ struct em_workload {
 	uint32_t nenv;
 	const struct em_env_var *env;       /* env.NAME = value: the [matrix] ones the
 					     * workload does not set, then its own */
+	uint32_t nverify;
+	const struct em_setting *verify;    /* verify = COMMAND lines: [matrix]'s, then
+					     * the workload's (em_command_split reads
+					     * each) */
 };
 
 struct em_matrix {
@@ -178,6 +184,17 @@ struct em_reqfile {
 	uint32_t nincludes;
 	const struct em_req_line *includes; /* text = the named file, as written */
 };
+
+/* Split a verify command into words, as a POSIX shell would split a
+ * simple command without expanding anything: blanks separate words;
+ * '...' keeps everything literally; "..." keeps everything but \\, \"
+ * (and \$, \`); a backslash outside quotes keeps the next character.
+ * Variables, globs, pipes and redirections are not interpreted (write
+ * sh -c '...' for those). Errors (EM_EINVAL): an unclosed quote, a
+ * trailing backslash, no words; EM_ELIMIT past EM_COMMAND_MAX_WORDS.
+ * *words is NULL-terminated. */
+int em_command_split(struct em_arena *a, const char *s, char ***words, uint32_t *n,
+		     struct em_error *e);
 
 int em_reqfile_parse(struct em_arena *a, const char *buf, size_t len, const char *file,
 		     struct em_reqfile *out, struct em_error *e);

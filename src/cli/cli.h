@@ -19,6 +19,7 @@ enum {
 	EXIT_FAIL = 1,  /* the operation failed or the input was invalid */
 	EXIT_USAGE = 2, /* the command line was wrong */
 	EXIT_STALE = 3, /* plan --check, apply --locked, status --check: out of date */
+	EXIT_CHECK = 4,  /* doctor, verify: a check failed */
 	EXIT_INTERRUPTED = 130 /* Ctrl-C (SIGINT) or SIGTERM stopped apply */
 };
 
@@ -152,6 +153,7 @@ int cmd_rollback(int argc, char **argv);
 int cmd_run(int argc, char **argv);
 int cmd_shell(int argc, char **argv);
 int cmd_status(int argc, char **argv);
+int cmd_verify(int argc, char **argv);
 
 /* ---- the matrix (load.c) ---- */
 /* Read and parse -f FILE (NULL: matrix.ini); *file is the path used.
@@ -169,6 +171,19 @@ int cli_load_workload(struct em_arena *a, const char *opt_file, const char *name
  * Prints the error; returns an exit code. */
 int cli_take_lock(struct em_arena *a, const char *file, const char *command, bool wait,
 		  struct em_state_lock *l);
+
+/* ---- verification (cmd_verify.c; cli_host_gpu in gpu.c) ---- */
+/* The host's GPU as verification compares it with what torch sees: the
+ * first GPU of g (NULL or no driver: none). Points into g. */
+struct em_host_gpu cli_host_gpu(const struct em_gpu_info *g);
+/* The table of checks (check, expected, got, result; the detail of a
+ * failed or skipped one below it) on f. */
+void cli_print_checks(FILE *f, const struct em_verify_result *r, bool color);
+/* A result as JSON (the shape em_verify_to_json writes); NULL on failure. */
+struct json_t *cli_verify_json(struct em_arena *a, const struct em_verify_result *r);
+/* ENVMATRIX_VERIFY_TIMEOUT (seconds) in milliseconds, 0 when unset;
+ * -1 (message printed) when it is not a number. */
+int cli_verify_timeout_env(void);
 
 /* debug subcommands (src/cli/debug_*.c) */
 int debug_version(int argc, char **argv);

@@ -8,7 +8,7 @@
 #include <unistd.h>
 
 static int opt_frozen, opt_locked, opt_dry_run, opt_force, opt_fail_fast, opt_upgrade,
-	opt_wait, opt_json;
+	opt_wait, opt_json, opt_no_verify;
 static const char *opt_file;
 
 static const struct cli_opt apply_opts[] = {
@@ -28,6 +28,8 @@ static const struct cli_opt apply_opts[] = {
 	{ CLI_OPT_FLAG, 0, "wait", NULL, "wait for another apply of this matrix to finish",
 	  &opt_wait },
 	{ CLI_OPT_FLAG, 0, "json", NULL, "print the outcome as JSON", &opt_json },
+	{ CLI_OPT_FLAG, 0, "no-verify", NULL,
+	  "swap new environments in without verifying them first", &opt_no_verify },
 	CLI_NET_OPTS,
 	{ CLI_OPT_END, 0, NULL, NULL, NULL, NULL },
 };
@@ -35,6 +37,7 @@ static const struct cli_opt apply_opts[] = {
 static const struct cli_cmd_help apply_help = {
 	"apply",
 	"[-f MATRIX] [--frozen | --locked] [-n] [--force] [--fail-fast] [--wait] [--json] "
+	"[--no-verify] "
 	"[--offline] [--refresh] [-j N] "
 	"[WORKLOAD...]",
 	"build every workload's environment from its lock, keeping the old one as a snapshot",
@@ -51,6 +54,13 @@ static const struct cli_cmd_help apply_help = {
 	"Ctrl-C at any moment leaves each environment complete, old or new; the\n"
 	"next apply or rollback tidies up. A failed workload does not stop the\n"
 	"others unless --fail-fast. One apply runs at a time per matrix.\n"
+	"\n"
+	"Before the swap, each new environment is verified as 'envmatrix verify'\n"
+	"does (imports, torch and CUDA, the workload's verify = commands); when a\n"
+	"check fails the environment in place is left as it was, the workload\n"
+	"fails, and the checks are printed on stderr. --no-verify skips this.\n"
+	"ENVMATRIX_VERIFY_TIMEOUT (seconds, default 300) bounds each Python run\n"
+	"and command.\n"
 	"\n"
 	"Prints one line per workload: its outcome (built, unchanged, would build,\n"
 	"failed, stale, skipped), python, torch and variant, packages, and where.\n"
@@ -87,6 +97,15 @@ static void on_event(void *ctx, const struct em_apply_event *ev)
 			fprintf(stderr, "envmatrix: %s: installing %s (%u/%u)\n", ev->workload,
 				ev->detail, ev->done + 1, ev->total);
 		}
+		break;
+	case EM_EV_VERIFY:
+		if (pr->line_open) {
+			fputs("\r\033[K", stderr);
+			pr->line_open = false;
+		}
+		if (pr->tty || cli.verbose)
+			fprintf(stderr, "envmatrix: %s: verifying the new environment\n",
+				ev->workload);
 		break;
 	case EM_EV_SWAPPED:
 	case EM_EV_FINISHED:
@@ -133,6 +152,8 @@ static void report_failures(const struct em_apply *r)
 			cli_error("workload '%s': %s: %s", wa->w->name, wa->err.where, wa->err.msg);
 		else
 			cli_error("workload '%s': %s", wa->w->name, wa->err.msg);
+		if (wa->verify && wa->verify->failed)
+			cli_print_checks(stderr, wa->verify, cli.color_err);
 		const char *ex = wa->plan ? wa->plan->explain : NULL;
 		while (ex && *ex) {
 			const char *nl = strchr(ex, '\n');
@@ -143,7 +164,7 @@ static void report_failures(const struct em_apply *r)
 	}
 }
 
-static json_t *apply_json(const struct em_apply *r)
+static json_t *apply_json(struct em_arena *a, const struct em_apply *r)
 {
 	json_t *ws = json_array();
 	for (uint32_t i = 0; i < r->n; i++) {
@@ -180,6 +201,8 @@ static json_t *apply_json(const struct em_apply *r)
 							    ? json_string(em_link_mode_name(wa->link_used))
 							    : json_null());
 		json_object_set_new(o, "seconds", json_real(wa->seconds));
+		json_object_set_new(o, "verify", wa->verify ? cli_verify_json(a, wa->verify)
+							    : json_null());
 		if (wa->err.code) {
 			char msg[EM_ERROR_WHERE_MAX + EM_ERROR_MSG_MAX + 4];
 			snprintf(msg, sizeof msg, "%s%s%s", wa->err.where, wa->err.where[0] ? ": " : "",
@@ -196,7 +219,7 @@ static json_t *apply_json(const struct em_apply *r)
 int cmd_apply(int argc, char **argv)
 {
 	opt_frozen = opt_locked = opt_dry_run = opt_force = opt_fail_fast = opt_upgrade = 0;
-	opt_wait = opt_json = 0;
+	opt_wait = opt_json = opt_no_verify = 0;
 	opt_file = NULL;
 	cli_net_reset_opts();
 	int npos;
@@ -236,15 +259,23 @@ int cmd_apply(int argc, char **argv)
 	if (!opt_dry_run && (ret = cli_take_lock(&a, file, "apply", opt_wait, &lock)))
 		goto out;
 
+	/* the planner checks variants against the GPU; verification compares
+	 * what torch sees with it */
 	struct em_gpu_info gpu;
 	bool want_gpu = !opt_frozen && cli_gpu_needed(&m);
-	if (want_gpu && (ret = cli_gpu_detect(&a, &gpu)))
+	bool have_gpu = want_gpu || (!opt_no_verify && !opt_dry_run);
+	if (have_gpu && (ret = cli_gpu_detect(&a, &gpu)))
 		goto out;
 	cli_catch_stop();
 	if ((ret = cli_net_open(&a, &m, file, &cli_stop, &src, &net)))
 		goto out;
 
 	struct progress pr = { isatty(2) && !cli.quiet, false };
+	int verify_timeout = cli_verify_timeout_env();
+	if (verify_timeout < 0) {
+		ret = EXIT_USAGE;
+		goto out;
+	}
 	struct em_apply_options o = {
 		.plan = {
 			.matrix_path = file,
@@ -261,6 +292,9 @@ int cmd_apply(int argc, char **argv)
 		.force = opt_force,
 		.fail_fast = opt_fail_fast,
 		.cancel = &cli_stop,
+		.no_verify = opt_no_verify,
+		.gpu = cli_host_gpu(have_gpu ? &gpu : NULL),
+		.verify_timeout_ms = verify_timeout,
 		.event = on_event,
 		.ctx = &pr,
 	};
@@ -278,7 +312,7 @@ int cmd_apply(int argc, char **argv)
 		if (r.w[i].outcome != EM_APPLY_FAILED && !opt_frozen)
 			cli_plan_warnings(r.w[i].plan);
 	if (opt_json)
-		cli_put_json(apply_json(&r));
+		cli_put_json(apply_json(&a, &r));
 	else
 		print_table(&r);
 	if (rc == EM_ECANCELED) {
@@ -300,6 +334,8 @@ int cmd_apply(int argc, char **argv)
 				wa->w->name, wa->npackages, (unsigned long long)wa->files,
 				(unsigned long long)wa->bytes, wa->nunpacked,
 				em_link_mode_name(wa->link_used), wa->seconds, or_dash(wa->reason));
+			if (wa->verify)
+				cli_print_checks(stderr, wa->verify, cli.color_err);
 		}
 	}
 out:

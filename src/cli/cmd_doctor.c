@@ -47,7 +47,6 @@ static const struct cli_cmd_help doctor_help = {
 	doctor_opts,
 };
 
-#define EXIT_DOCTOR_PROBLEM 4
 #define INDEX_TIMEOUT_S 5
 
 struct index_check {
@@ -444,7 +443,7 @@ int cmd_doctor(int argc, char **argv)
 		}
 	}
 	if (problem)
-		ret = EXIT_DOCTOR_PROBLEM;
+		ret = EXIT_CHECK;
 out:
 	em_arena_release(&a);
 	return ret;

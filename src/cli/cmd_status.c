@@ -24,7 +24,8 @@ static const struct cli_cmd_help status_help = {
 	"show each workload's environment: where, Python, torch, CUDA, lock, snapshot",
 	"One line per workload (or only those named): its state, the Python,\n"
 	"torch version and wheel variant installed, whether a snapshot\n"
-	"(<venv>-original) exists, and the venv's path. States:\n"
+	"(<venv>-original) exists, the last verification's outcome (below the\n"
+	"table: when, and what failed), and the venv's path. States:\n"
 	"\n"
 	"  current      the environment was built from the workload's lock\n"
 	"  outdated     it was built from another lock (apply, or rolled back)\n"
@@ -46,6 +47,8 @@ struct row {
 	struct em_venv_paths p;
 	struct em_venv_state st;
 	const char *lock_path;
+	struct em_verify_result ver; /* the environment's last verification */
+	bool verified;
 };
 
 static const char *state_of(struct em_arena *a, const char *file, struct row *r)
@@ -120,6 +123,7 @@ int cmd_status(int argc, char **argv)
 		}
 		em_venv_state_read(&a, &r->p, &r->st, NULL);
 		r->state = state_of(&a, file, r);
+		r->verified = r->st.exists && em_verify_load(&a, r->p.root, &r->ver, NULL) == 0;
 	}
 	if (opt_json) {
 		json_t *ws = json_array();
@@ -133,16 +137,39 @@ int cmd_status(int argc, char **argv)
 					      "snapshot_path", r->p.snapshot, "snapshot_python",
 					      r->st.snapshot_python, "snapshot_torch",
 					      r->st.snapshot_torch));
+			json_t *o = json_array_get(ws, json_array_size(ws) - 1);
+			json_object_set_new(o, "verify", r->verified ? cli_verify_json(&a, &r->ver)
+								     : json_null());
 		}
 		cli_put_json(json_pack("{s:s, s:o}", "matrix", file, "workloads", ws));
 	} else {
-		printf("%-12s %-11s %-9s %-14s %-7s %-8s  %s\n", "workload", "state", "python",
-		       "torch", "variant", "snapshot", "venv");
+		printf("%-12s %-11s %-9s %-14s %-7s %-8s %-9s  %s\n", "workload", "state", "python",
+		       "torch", "variant", "snapshot", "verified", "venv");
 		for (uint32_t i = 0; i < n; i++) {
 			const struct row *r = &rows[i];
-			printf("%-12s %-11s %-9s %-14s %-7s %-8s  %s\n", r->w->name, r->state,
+			const char *v = !r->verified ? "-" : r->ver.failed ? "FAILED" : "ok";
+			printf("%-12s %-11s %-9s %-14s %-7s %-8s %-9s  %s\n", r->w->name, r->state,
 			       or_dash(r->st.python), or_dash(r->st.torch), or_dash(r->st.variant),
-			       r->st.has_snapshot ? "yes" : "no", r->p.root);
+			       r->st.has_snapshot ? "yes" : "no", v, r->p.root);
+		}
+		/* when each was verified, and what failed */
+		bool gap = false;
+		for (uint32_t i = 0; i < n; i++) {
+			const struct row *r = &rows[i];
+			if (!r->verified)
+				continue;
+			if (!gap)
+				putchar('\n');
+			gap = true;
+			char sum[96];
+			em_verify_summary(&r->ver, sum, sizeof sum);
+			if (!r->ver.failed) {
+				printf("%s: verified %s: %s\n", r->w->name, or_dash(r->ver.when), sum);
+				continue;
+			}
+			char *why = em_verify_failures(&a, &r->ver, 600);
+			printf("%s: verification failed %s: %s: %s\n", r->w->name,
+			       or_dash(r->ver.when), sum, why ? why : "");
 		}
 	}
 	if (opt_check)

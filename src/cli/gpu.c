@@ -2,6 +2,7 @@
 #include "cli.h"
 
 #include <stdlib.h>
+#include <string.h>
 
 int cli_gpu_detect(struct em_arena *a, struct em_gpu_info *out)
 {
@@ -33,4 +34,25 @@ void cli_plan_warnings(const struct em_workload_plan *wp)
 		return;
 	for (uint32_t i = 0; i < wp->nwarnings; i++)
 		cli_warn("workload '%s': %s", wp->w->name, wp->warnings[i]);
+}
+
+struct em_host_gpu cli_host_gpu(const struct em_gpu_info *g)
+{
+	struct em_host_gpu h = { false, NULL, -1, -1, NULL };
+	/* a driver the user only named (ENVMATRIX_CUDA_DRIVER, to plan for
+	 * another machine) is no GPU here; a loaded driver is, even when no
+	 * GPU could be named: torch must see a device */
+	if (!g || !g->have_driver ||
+	    (!g->ngpus && g->driver_source && !strcmp(g->driver_source, "ENVMATRIX_CUDA_DRIVER")))
+		return h;
+	h.driver = g->driver[0] ? g->driver : NULL;
+	h.present = true;
+	if (g->ngpus) {
+		h.name = g->gpus[0].name[0] ? g->gpus[0].name : NULL;
+		if (g->gpus[0].cc_major) {
+			h.cc_major = (int)g->gpus[0].cc_major;
+			h.cc_minor = (int)g->gpus[0].cc_minor;
+		}
+	}
+	return h;
 }

@@ -24,6 +24,7 @@ static const struct command commands[] = {
 	{ "run", cmd_run, "run a command inside a workload's environment" },
 	{ "shell", cmd_shell, "print the command that activates a workload's environment" },
 	{ "status", cmd_status, "show each workload's environment, lock and snapshot" },
+	{ "verify", cmd_verify, "check that environments work: imports, torch, CUDA, commands" },
 };
 
 static const char *const main_usage =

@@ -1,0 +1,339 @@
+/* cmd_verify.c - `envmatrix verify`: prove that environments work */
+#include "cli.h"
+
+#include <jansson.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "envmatrix/fs.h"
+
+static int opt_json, opt_wait;
+static const char *opt_file, *opt_venv, *opt_expect_torch, *opt_timeout;
+
+static const struct cli_opt verify_opts[] = {
+	{ CLI_OPT_STRING, 'f', "file", "MATRIX", "the matrix file (default matrix.ini)", &opt_file },
+	{ CLI_OPT_STRING, 0, "venv", "PATH",
+	  "verify this environment instead of a matrix's (any venv, however made)", &opt_venv },
+	{ CLI_OPT_STRING, 0, "expect-torch", "VERSION",
+	  "the torch version expected, local label included (2.8.0+cu126)", &opt_expect_torch },
+	{ CLI_OPT_STRING, 0, "timeout", "SECONDS",
+	  "give up on the Python checks and on each command after this long (default 300)",
+	  &opt_timeout },
+	{ CLI_OPT_FLAG, 0, "wait", NULL, "wait for an apply of this matrix to finish", &opt_wait },
+	{ CLI_OPT_FLAG, 0, "json", NULL, "print the results as JSON", &opt_json },
+	{ CLI_OPT_END, 0, NULL, NULL, NULL, NULL },
+};
+
+static const struct cli_cmd_help verify_help = {
+	"verify",
+	"[-f MATRIX] [--json] [--timeout S] [WORKLOAD...] | --venv PATH [--expect-torch V] "
+	"[--json] [--timeout S]",
+	"check that environments work: imports, torch and CUDA, the workload's commands",
+	"Runs each environment's own Python once (PYTHON* variables ignored, no\n"
+	"user site) to check what you would check by hand, then the workload's\n"
+	"verify = commands:\n"
+	"\n"
+	"  python                     the version the lock was planned for\n"
+	"  sys.prefix                 the interpreter runs as this environment\n"
+	"  import NAME                every package the workload names (its lock's\n"
+	"                             requested ones; for a venv envmatrix did not\n"
+	"                             make, every installed distribution), by the\n"
+	"                             import names its top_level.txt or RECORD gives\n"
+	"  torch.__version__          the locked version with its local label\n"
+	"  torch.version.cuda         what the variant implies (cu126: 12.6, cpu: None)\n"
+	"  torch.cuda.*               on a host with an NVIDIA GPU: is_available(),\n"
+	"                             the device's name and capability, that the\n"
+	"                             build has code for it, a small tensor op\n"
+	"  onnxruntime ...            CUDAExecutionProvider, when onnxruntime-gpu is\n"
+	"                             installed on a GPU host\n"
+	"  dependencies               every requirement of every installed\n"
+	"                             distribution is met (as pip check)\n"
+	"  verify: COMMAND            each verify = command exits 0 (run in the\n"
+	"                             workload's folder, the venv's bin first on PATH)\n"
+	"\n"
+	"With a matrix, verifies the applied environment of each workload (or only\n"
+	"those named) and stores the results in it (envmatrix-verify.json, shown\n"
+	"by 'status'). With --venv, verifies any environment, however it was made,\n"
+	"and stores nothing. A crash, a hang past --timeout, or garbage output is\n"
+	"a failed check.\n"
+	"\n"
+	"Exit status: 0 when every check passed, 4 when one failed, 1 when an\n"
+	"environment could not be verified at all (missing, not a venv), 2 for a\n"
+	"wrong command line.",
+	verify_opts,
+};
+
+/* ---- shared with apply ---- */
+
+static void cut(char *dst, size_t w, const char *s)
+{
+	if (!s || !*s)
+		s = "-";
+	size_t n = strlen(s);
+	if (n <= w) {
+		memcpy(dst, s, n + 1);
+		return;
+	}
+	memcpy(dst, s, w - 3);
+	memcpy(dst + w - 3, "...", 4);
+}
+
+void cli_print_checks(FILE *f, const struct em_verify_result *r, bool color)
+{
+	int nw = 26;
+	for (uint32_t i = 0; i < r->n; i++) {
+		int l = (int)strlen(r->checks[i].name);
+		if (l > nw)
+			nw = l > 40 ? 40 : l;
+	}
+	fprintf(f, "%-*s %-15s %-15s %s\n", nw, "check", "expected", "got", "result");
+	for (uint32_t i = 0; i < r->n; i++) {
+		const struct em_check *c = &r->checks[i];
+		char name[44], ex[16], got[16];
+		cut(name, 40, c->name);
+		cut(ex, 15, c->expected);
+		cut(got, 15, c->got);
+		const char *res = em_check_status_name(c->status);
+		const char *col = c->status == EM_CHECK_OK ? "32" : c->status == EM_CHECK_FAILED
+								     ? "31" : "33";
+		if (color)
+			fprintf(f, "%-*s %-15s %-15s \033[%sm%s\033[0m\n", nw, name, ex, got, col, res);
+		else
+			fprintf(f, "%-*s %-15s %-15s %s\n", nw, name, ex, got, res);
+		bool longer = (c->expected && strlen(c->expected) > 15) ||
+			      (c->got && strlen(c->got) > 15);
+		if (c->status == EM_CHECK_OK && !longer)
+			continue;
+		if (longer && c->status == EM_CHECK_FAILED)
+			fprintf(f, "    expected: %s\n    got: %s\n", c->expected ? c->expected : "-",
+				c->got ? c->got : "-");
+		if (c->detail) {
+			/* every line of the detail, indented */
+			const char *d = c->detail;
+			while (*d) {
+				const char *nl = strchr(d, '\n');
+				size_t n = nl ? (size_t)(nl - d) : strlen(d);
+				fprintf(f, "    %.*s\n", (int)n, d);
+				d += n + (nl ? 1 : 0);
+			}
+		}
+	}
+}
+
+json_t *cli_verify_json(struct em_arena *a, const struct em_verify_result *r)
+{
+	char *text;
+	size_t len;
+	if (em_verify_to_json(a, r, &text, &len, NULL))
+		return NULL;
+	return json_loadb(text, len, JSON_DECODE_ANY, NULL);
+}
+
+static int parse_seconds(const char *s, const char *what)
+{
+	char *end;
+	double v = s && *s ? strtod(s, &end) : -1;
+	if (!s || !*s || *end || v <= 0 || v > 86400) {
+		cli_error("%s: '%s' is not a number of seconds (1 to 86400)", what, s ? s : "");
+		return -1;
+	}
+	return (int)(v * 1000);
+}
+
+int cli_verify_timeout_env(void)
+{
+	const char *s = getenv("ENVMATRIX_VERIFY_TIMEOUT");
+	if (!s || !*s)
+		return 0;
+	return parse_seconds(s, "ENVMATRIX_VERIFY_TIMEOUT");
+}
+
+/* ---- the command ---- */
+
+static void print_one(const char *title, const struct em_verify_result *r)
+{
+	char sum[96];
+	em_verify_summary(r, sum, sizeof sum);
+	printf("%s\n", title);
+	cli_print_checks(stdout, r, cli.color_out);
+	printf("%s in %.2fs\n", sum, r->seconds);
+}
+
+/* Verify the venv at root. lock may be NULL, w too. Returns an exit code
+ * (EXIT_OK or EXIT_CHECK) or EXIT_FAIL after printing the error. */
+static int verify_root(struct em_arena *a, const char *root, const struct em_lock *lock,
+		       const struct em_workload *w, const char *cmd_dir, int timeout_ms,
+		       struct em_verify_result *res)
+{
+	struct em_error e;
+	em_error_clear(&e);
+	struct em_gpu_info gpu;
+	if (cli_gpu_detect(a, &gpu))
+		return EXIT_FAIL;
+	struct em_verify_inputs in = { root, lock, w, opt_expect_torch, cli_host_gpu(&gpu) };
+	struct em_verify_expect x;
+	const char *py;
+	int rc = em_verify_interpreter(a, root, &py, &e);
+	if (!rc)
+		rc = em_verify_expect_build(a, &in, &x, &e);
+	if (rc)
+		return cli_report(&e);
+	x.command_dir = cmd_dir;
+	struct em_verify_options o = { timeout_ms, root };
+	if ((rc = em_verify_run(a, &x, &o, res, &e)))
+		return cli_report(&e);
+	return res->failed ? EXIT_CHECK : EXIT_OK;
+}
+
+static int verify_venv(struct em_arena *a, int timeout_ms)
+{
+	char *root = em_path_absolute(a, opt_venv);
+	if (!root) {
+		cli_error("out of memory");
+		return EXIT_FAIL;
+	}
+	struct stat st;
+	if (stat(root, &st) != 0 || !S_ISDIR(st.st_mode)) {
+		cli_error("--venv: '%s' is not a folder", opt_venv);
+		return EXIT_FAIL;
+	}
+	/* a venv envmatrix made keeps its lock: use it */
+	struct em_lock lock, *lp = NULL;
+	char *lpath = em_arena_printf(a, "%s/" EM_VENV_LOCK_NAME, root);
+	char *text;
+	size_t len;
+	struct em_error e;
+	if (lpath && em_read_file(a, lpath, EM_TOML_MAX_LEN, &text, &len, &e) == 0 &&
+	    em_lock_parse(a, text, len, lpath, &lock, &e) == 0)
+		lp = &lock;
+	struct em_verify_result res;
+	int ret = verify_root(a, root, lp, NULL, NULL, timeout_ms, &res);
+	if (ret == EXIT_FAIL)
+		return ret;
+	if (opt_json) {
+		int jr = cli_put_json(cli_verify_json(a, &res));
+		return jr ? jr : ret;
+	}
+	char *title = em_arena_printf(a, "venv %s (python %s)", root,
+				      res.python ? res.python : "?");
+	print_one(title ? title : root, &res);
+	return ret;
+}
+
+int cmd_verify(int argc, char **argv)
+{
+	opt_json = opt_wait = 0;
+	opt_file = opt_venv = opt_expect_torch = opt_timeout = NULL;
+	int npos;
+	int rc = cli_parse(argc, argv, &verify_help, &npos);
+	if (rc)
+		return rc > 0 ? EXIT_OK : EXIT_USAGE;
+	/* verify MATRIX [WORKLOAD...]: a workload name has no '.' or '/' */
+	char **names = argv + 1;
+	if (npos && !opt_file && (strchr(names[0], '/') || strchr(names[0], '.'))) {
+		opt_file = names[0];
+		names++;
+		npos--;
+	}
+	if (opt_venv && (npos || opt_file))
+		return cli_usage_error(&verify_help, "--venv verifies one environment; it takes no "
+				       "matrix or workload");
+	int timeout_ms = opt_timeout ? parse_seconds(opt_timeout, "--timeout")
+				     : cli_verify_timeout_env();
+	if (timeout_ms < 0)
+		return EXIT_USAGE;
+
+	struct em_arena a;
+	em_arena_init(&a);
+	int ret = EXIT_OK;
+	struct em_state_lock lock = { -1 };
+	if (opt_venv) {
+		ret = verify_venv(&a, timeout_ms);
+		goto out;
+	}
+	struct em_matrix m;
+	const char *file;
+	if ((ret = cli_load_matrix(&a, opt_file, &m, &file)))
+		goto out;
+	for (int i = 0; i < npos; i++)
+		if (!cli_find_workload(&m, names[i])) {
+			ret = EXIT_FAIL;
+			goto out;
+		}
+	if ((ret = cli_take_lock(&a, file, "verify", opt_wait, &lock)))
+		goto out;
+	char *mdir = em_path_dir(&a, file);
+	json_t *ws = opt_json ? json_array() : NULL;
+	bool failed = false, errors = false, first = true;
+	for (uint32_t i = 0; i < m.nworkloads; i++) {
+		const struct em_workload *w = &m.workloads[i];
+		bool sel = npos == 0;
+		for (int k = 0; k < npos && !sel; k++)
+			sel = em_matrix_find(&m, names[k]) == w;
+		if (!sel)
+			continue;
+		struct em_error e;
+		em_error_clear(&e);
+		struct em_venv_paths p;
+		if (em_venv_paths(&a, file, w, &p, &e)) {
+			ret = cli_report(&e);
+			goto out;
+		}
+		struct stat st;
+		int r;
+		struct em_verify_result res;
+		memset(&res, 0, sizeof res);
+		if (lstat(p.journal, &st) == 0) {
+			cli_error("workload '%s': an apply was interrupted; run 'envmatrix apply' or "
+				  "'rollback' first", w->name);
+			r = EXIT_FAIL;
+		} else if (stat(p.root, &st) != 0) {
+			cli_error("workload '%s': '%s' does not exist; run 'envmatrix apply %s'",
+				  w->name, p.root, w->name);
+			r = EXIT_FAIL;
+		} else {
+			struct em_lock lk, *lp = NULL;
+			char *lpath = em_arena_printf(&a, "%s/" EM_VENV_LOCK_NAME, p.root);
+			char *text;
+			size_t len;
+			if (lpath && em_read_file(&a, lpath, EM_TOML_MAX_LEN, &text, &len, &e) == 0 &&
+			    em_lock_parse(&a, text, len, lpath, &lk, &e) == 0)
+				lp = &lk;
+			char *dir = em_path_join(&a, mdir, w->path.value ? w->path.value : ".");
+			r = verify_root(&a, p.root, lp, w, dir ? em_path_absolute(&a, dir) : NULL,
+					timeout_ms, &res);
+			if (r != EXIT_FAIL && em_verify_save(&a, p.root, &res, &e))
+				cli_warn("workload '%s': the results were not kept: %s: %s", w->name,
+					 e.where, e.msg);
+		}
+		if (r == EXIT_FAIL) {
+			errors = true;
+			if (ws)
+				json_array_append_new(ws, json_pack("{s:s, s:s, s:n, s:s}", "name",
+								    w->name, "venv", p.root, "verify",
+								    "error", "not verified"));
+			continue;
+		}
+		failed |= r == EXIT_CHECK;
+		if (ws) {
+			json_array_append_new(ws, json_pack("{s:s, s:s, s:o, s:n}", "name", w->name,
+							    "venv", p.root, "verify",
+							    cli_verify_json(&a, &res), "error"));
+		} else {
+			if (!first)
+				putchar('\n');
+			char *title = em_arena_printf(&a, "workload %s: %s (python %s)", w->name,
+						      p.root, res.python ? res.python : "?");
+			print_one(title ? title : w->name, &res);
+		}
+		first = false;
+	}
+	if (ws)
+		cli_put_json(json_pack("{s:s, s:o}", "matrix", file, "workloads", ws));
+	ret = errors ? EXIT_FAIL : failed ? EXIT_CHECK : EXIT_OK;
+out:
+	em_state_lock_release(&lock);
+	em_arena_release(&a);
+	return ret;
+}
