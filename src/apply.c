@@ -244,6 +244,10 @@ static int base_python(struct run *r, const struct em_workload_plan *wp,
 	memset(out, 0, sizeof *out);
 	if (!w->python_home.value && wp->lock.python_url && wp->lock.python_sha256)
 		return downloaded_python(r, wp, out, e);
+	/* the planner picked a build that the lock does not record (--frozen
+	 * with a lock planned without a mirror) */
+	if (!w->python_home.value && wp->python_build)
+		return managed_python(r, wp, wp->python_build, out, e);
 	if (w->python_home.value) {
 		char *home = em_path_join(r->a, r->mdir, w->python_home.value);
 		home = home ? em_path_absolute(r->a, home) : NULL;
@@ -274,7 +278,7 @@ static int base_python(struct run *r, const struct em_workload_plan *wp,
 			if (same_python(&r->interps->items[i].py, &wp->target.py))
 				exe = r->interps->items[i].path;
 		const char *why = NULL;
-		if (!exe && !strcmp(wp->python_from ? wp->python_from : "", "matrix")) {
+		if (!exe && w->python_req.kind == EM_PYTHON_EXACT) {
 			int rc = on_demand_python(r, wp, out, &why, e);
 			if (rc != EM_ENOTFOUND || !why) {
 				if (rc)

@@ -326,13 +326,35 @@ t_run em python install --offline --mirror "http://127.0.0.1:$HTTPD_HTTP_PORT/no
 [ "$T_RC" = 1 ] && printf '%s\n' "$T_ERR" | grep -q "nothing-here/SHA256SUMS" &&
 	t_pass "--offline without a kept catalogue fails, naming it" || t_fail "offline, no catalogue" "$T_ERR"
 
-# an exact version no mirror was named for keeps the old message
+# an exact version planned without a mirror (nothing recorded in the
+# lock): apply takes it from the catalogue on demand
+em_mirror() {
+	env PATH="$CLEAN" PYENV_ROOT="$T_TMP/nopyenv" HOME="$T_TMP/home" \
+		UV_PYTHON_INSTALL_DIR="$T_TMP/nouv" XDG_DATA_HOME= ENVMATRIX_PYTHON_DIR="$E" \
+		ENVMATRIX_CACHE_DIR="$T_TMP/cache" ENVMATRIX_PYTHON_MIRROR="$URL/" "$EM" "$@"
+}
+E="$T_TMP/pyod"
 W2="$T_TMP/w2"
 mkdir -p "$W2"
+printf '[matrix]\nindex-url = %s/simple\n\n[app]\npython = %s\npackages = hello==2.0\n' "$IDX" "$V1" >"$W2/matrix.ini"
+t_run em plan -f "$W2/matrix.ini"
+if [ "$T_RC" = 0 ] && ! grep -q '^python-url' "$W2/pylock.app.toml"; then
+	t_run em_mirror apply -f "$W2/matrix.ini" --frozen
+	got=$("$W2/.venv/bin/python" -c 'import sys; print("%d.%d.%d" % sys.version_info[:3])' 2>&1)
+	[ "$T_RC" = 0 ] && [ "$got" = "$V1" ] && [ -d "$E/cpython-$V1-$TRIPLE" ] &&
+		t_pass "apply: an exact python the lock does not record is installed on demand from the catalogue" ||
+		t_fail "on-demand python" "exit $T_RC" "$T_OUT" "$T_ERR" "venv: $got"
+else
+	t_fail "plan an exact version without a mirror" "exit $T_RC" "$T_ERR" "$(grep python "$W2/pylock.app.toml" 2>&1)"
+fi
+# an exact version the catalogue lacks: apply says so, and how to go on
 printf '[matrix]\nindex-url = %s/simple\n\n[app]\npython = %s.77\npackages = hello==2.0\n' "$IDX" "$M1" >"$W2/matrix.ini"
-t_run em apply -f "$W2/matrix.ini"
+t_run em plan -f "$W2/matrix.ini"
+t_run em_mirror apply -f "$W2/matrix.ini" --frozen
 [ "$T_RC" = 1 ] && printf '%s\n' "$T_ERR" | grep -q "envmatrix python install $M1.77" &&
-	t_pass "an exact version that is nowhere: apply says how to install it" || t_fail "exact, nowhere" "$T_ERR"
+	printf '%s\n' "$T_ERR" | grep -q "has no Python $M1.77 build" &&
+	t_pass "an exact version that is nowhere: apply names the catalogue and says how to install it" ||
+	t_fail "exact, nowhere" "$T_ERR"
 
 # ---- a Windows target planned and built from Linux ----
 "$TOOLPY" "$MKPY" fakewin "$MIR" 3.12.10
