@@ -98,9 +98,11 @@ tests: $(BIN) $(TEST_BIN)
 
 # ---- test tools: tests/tools/NAME.c -> $(BUILD)/tools/NAME (mkindex builds
 # package indexes); spec.c (their shared parser) and cu130.c (the real cu130
-# environment as an index) are libraries, also linked into the unit tests
+# environment as an index) are libraries, also linked into the unit tests;
+# fakenvml.c is a stand-in libnvidia-ml.so.1 for the NVML detection test
+# (built without sanitizers: envmatrix dlopens it)
 TOOL_LIB_SRC := tests/tools/spec.c tests/tools/cu130.c
-TOOL_SRC := $(filter-out $(TOOL_LIB_SRC),$(sort $(wildcard tests/tools/*.c)))
+TOOL_SRC := $(filter-out $(TOOL_LIB_SRC) tests/tools/fakenvml.c,$(sort $(wildcard tests/tools/*.c)))
 TOOL_LIB_OBJ := $(patsubst %.c,$(BUILD)/obj/%.o,$(TOOL_LIB_SRC))
 TOOL_BIN := $(patsubst tests/tools/%.c,$(BUILD)/tools/%,$(TOOL_SRC))
 
@@ -108,7 +110,11 @@ $(BUILD)/tools/%: $(BUILD)/obj/tests/tools/%.o $(TOOL_LIB_OBJ) $(LIB)
 	@mkdir -p $(@D)
 	$(CC) $(LDFLAGS_ALL) -o $@ $< $(TOOL_LIB_OBJ) $(LIB) $(PKG_LIBS)
 
-tests: $(TOOL_BIN)
+$(BUILD)/tools/nvml/libnvidia-ml.so.1: tests/tools/fakenvml.c build/config.mk
+	@mkdir -p $(@D)
+	$(CC) -std=c11 -O2 $(WARN) -shared -fPIC -o $@ $<
+
+tests: $(TOOL_BIN) $(BUILD)/tools/nvml/libnvidia-ml.so.1
 
 check: tests fuzz-build
 	@BUILD=$(BUILD) FUZZ_DIR=$(FUZZ_BUILD) FUZZ_CC='$(FUZZ_CC)' sh tests/run.sh

@@ -173,4 +173,41 @@ fi
 t_expect_err "doctor takes one matrix" 2 "name one matrix" -- "$EM" doctor a.ini b.ini
 t_expect_err "doctor: a missing matrix named" 1 "no such file" -- "$EM" doctor "$T_TMP/nope.ini"
 
+# ---- NVML: a stand-in libnvidia-ml.so.1 (this machine has no GPU) ----
+NVML=$(dirname "$EM")/tools/nvml
+if [ -f "$NVML/libnvidia-ml.so.1" ]; then
+	t_run env -u ENVMATRIX_SYSROOT LD_LIBRARY_PATH="$NVML${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}" \
+		"$EM" doctor --json --offline
+	printf '%s\n' "$T_OUT" >"$T_TMP/nvml.json"
+	if [ -z "$(ls /proc/driver/nvidia/version 2>/dev/null)" ] && python3 -c '
+import json, sys
+n = json.load(open(sys.argv[1]))["nvidia"]
+assert n["driver"] == "580.159.04" and n["driver_source"] == "nvml", n
+assert n["cuda"] == "13.0" and n["cuda_from_table"] is False, n
+g = n["gpus"]
+assert [x["name"] for x in g] == ["NVIDIA H200", "NVIDIA GeForce RTX 5090"], g
+assert [x["compute_capability"] for x in g] == ["9.0", "12.0"], g
+assert not any(x["compute_capability_inferred"] for x in g), g
+assert [x["memory_mib"] for x in g] == [143771, 32607], g
+assert g[0]["pci_bus_id"] == "0000:00:06.0" and g[1]["uuid"].startswith("GPU-0b7c"), g
+assert all(x["source"] == "nvml" for x in g), g
+' "$T_TMP/nvml.json" 2>"$T_TMP/py.err"; then
+		t_pass "NVML loaded at run time: driver, CUDA 13.0 and both GPUs with their capabilities"
+	elif [ -n "$(ls /proc/driver/nvidia/version 2>/dev/null)" ]; then
+		t_pass "skipped: this machine has a real NVIDIA driver, which wins over the stand-in NVML"
+	else
+		t_fail "NVML stand-in" "exit $T_RC" "$(cat "$T_TMP/py.err")" "$T_OUT" "$T_ERR"
+	fi
+	t_run env -u ENVMATRIX_SYSROOT FAKE_NVML_FAIL=init ENVMATRIX_NVIDIA_SMI="$T_TMP/none" \
+		LD_LIBRARY_PATH="$NVML${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}" "$EM" doctor --offline
+	if [ -n "$(ls /proc/driver/nvidia/version 2>/dev/null)" ] ||
+		{ [ "$T_RC" = 0 ] && printf '%s\n' "$T_OUT" | grep -q '^driver  *no NVIDIA driver'; }; then
+		t_pass "NVML that fails to start (driver not loaded) is no driver, not an error"
+	else
+		t_fail "NVML init failure" "exit $T_RC" "$T_OUT" "$T_ERR"
+	fi
+else
+	t_fail "the stand-in NVML library is built by 'make tests'" "$NVML"
+fi
+
 t_done
