@@ -693,8 +693,8 @@ static const struct em_lock_package *find_locked(const struct em_lock *l, const 
 	return NULL;
 }
 
-static int diff_locks(struct em_arena *a, const struct em_lock *old, const struct em_lock *nw,
-		      struct em_workload_plan *wp)
+int em_lock_diff(struct em_arena *a, const struct em_lock *old, const struct em_lock *nw,
+		 struct em_change **out, uint32_t *nout)
 {
 	uint32_t cap = old->npackages + nw->npackages + 1;
 	struct em_change *c = em_arena_array(a, cap, sizeof *c);
@@ -731,8 +731,8 @@ static int diff_locks(struct em_arena *a, const struct em_lock *old, const struc
 			c[n++] = (struct em_change){ EM_CHANGE_REMOVED, old->packages[i].name,
 						     old->packages[i].version, NULL };
 	qsort(c, n, sizeof *c, cmp_change);
-	wp->changes = c;
-	wp->nchanges = n;
+	*out = c;
+	*nout = n;
 	return 0;
 }
 
@@ -1153,7 +1153,7 @@ static int plan_workload(struct em_arena *a, struct em_source *src, const struct
 		return rc;
 	wp->lock_changed = !old_text || old_len != wp->lock_len ||
 			   memcmp(old_text, wp->lock_text, old_len) != 0;
-	return diff_locks(a, &old, &wp->lock, wp) ? em_err_nomem(e) : 0;
+	return em_lock_diff(a, &old, &wp->lock, &wp->changes, &wp->nchanges) ? em_err_nomem(e) : 0;
 }
 
 int em_plan_build(struct em_arena *a, struct em_source *src, const struct em_matrix *m,

@@ -53,6 +53,11 @@ struct em_change {
 	const char *from, *to; /* versions; NULL when absent */
 };
 
+/* The package changes from lock old to lock nw, sorted by name (what the
+ * planner reports; the history's summaries use it too). EM_ENOMEM only. */
+int em_lock_diff(struct em_arena *a, const struct em_lock *old, const struct em_lock *nw,
+		 struct em_change **out, uint32_t *n);
+
 struct em_workload_plan {
 	const struct em_workload *w;
 	int status;                 /* 0, or the error that stopped this workload */
