@@ -33,5 +33,6 @@
 #include "envmatrix/cache.h"
 #include "envmatrix/apply.h"
 #include "envmatrix/mirror.h"
+#include "envmatrix/state.h"
 
 #endif

@@ -135,6 +135,8 @@ void cli_human_bytes(char *buf, size_t cap, double bytes);
 int cmd_apply(int argc, char **argv);
 int cmd_cache(int argc, char **argv);
 int cmd_debug(int argc, char **argv);
+int cmd_diff(int argc, char **argv);
+int cmd_history(int argc, char **argv);
 int cmd_mirror(int argc, char **argv);
 int cmd_plan(int argc, char **argv);
 int cmd_python(int argc, char **argv);
@@ -159,6 +161,21 @@ int cli_load_workload(struct em_arena *a, const char *opt_file, const char *name
  * Prints the error; returns an exit code. */
 int cli_take_lock(struct em_arena *a, const char *file, const char *command, bool wait,
 		  struct em_state_lock *l);
+
+/* ---- the history (history.c) ---- */
+/* Whether a positional argument names a matrix file (ends in .ini, or is
+ * a path to a file), for commands that take [MATRIX] [WORKLOAD]. */
+bool cli_is_matrix_arg(const char *arg);
+/* Open the matrix's history: EXIT_OK, -1 when there is none yet (nothing
+ * printed), or an exit code after printing the error (also when off). */
+int cli_history_open(struct em_arena *a, const char *file, const struct em_matrix *m,
+		     bool create, struct em_history *h);
+/* Record the n workloads an apply or rollback --to changed as one
+ * generation each; history = off records nothing. Prints the error and
+ * returns EXIT_FAIL when the history could not record it. */
+int cli_history_record(struct em_arena *a, const char *file, const struct em_matrix *m,
+		       const char *matrix_text, size_t matrix_len, uint32_t n,
+		       const struct em_record_workload *w, const char *rev);
 
 /* debug subcommands (src/cli/debug_*.c) */
 int debug_version(int argc, char **argv);

@@ -193,6 +193,26 @@ static json_t *apply_json(const struct em_apply *r)
 	return json_pack("{s:s, s:o}", "matrix", r->m->file, "workloads", ws);
 }
 
+/* One generation per built workload, in one commit (state.h). */
+static int record_built(struct em_arena *a, const char *file, const struct em_matrix *m,
+			const char *mtext, size_t mlen, const struct em_apply *r, bool frozen,
+			const char *rev)
+{
+	struct em_record_workload *w = em_arena_array(a, r->n ? r->n : 1, sizeof *w);
+	uint32_t n = 0;
+	if (!w)
+		return EXIT_FAIL;
+	for (uint32_t i = 0; i < r->n; i++) {
+		const struct em_workload_apply *wa = &r->w[i];
+		if (wa->outcome != EM_APPLY_BUILT)
+			continue;
+		w[n++] = (struct em_record_workload){ wa->w->name, wa->plan->lock_text,
+						      wa->plan->lock_len, NULL,
+						      frozen ? EM_GEN_FROZEN : EM_GEN_APPLY, 0 };
+	}
+	return cli_history_record(a, file, m, mtext, mlen, n, w, rev);
+}
+
 int cmd_apply(int argc, char **argv)
 {
 	opt_frozen = opt_locked = opt_dry_run = opt_force = opt_fail_fast = opt_upgrade = 0;
@@ -268,6 +288,13 @@ int cmd_apply(int argc, char **argv)
 		ret = cli_report(&e);
 		goto out;
 	}
+	int hret = EXIT_OK;
+	if (!opt_dry_run) {
+		char *mtext = NULL;
+		size_t mlen = 0;
+		em_read_file(&a, file, EM_MATRIX_MAX_LEN, &mtext, &mlen, NULL);
+		hret = record_built(&a, file, &m, mtext, mlen, &r, opt_frozen, NULL);
+	}
 	report_failures(&r);
 	if (opt_json)
 		cli_put_json(apply_json(&r));
@@ -280,6 +307,8 @@ int cmd_apply(int argc, char **argv)
 		ret = EXIT_FAIL;
 	} else if (r.nstale) {
 		ret = EXIT_STALE;
+	} else if (hret) {
+		ret = hret;
 	}
 	if (cli.verbose) {
 		for (uint32_t i = 0; i < r.n; i++) {

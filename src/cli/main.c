@@ -16,6 +16,8 @@ static const struct command commands[] = {
 	{ "apply", cmd_apply, "build each workload's environment from its lock (snapshot kept)" },
 	{ "cache", cmd_cache, "show, clean or prune the shared download and unpack cache" },
 	{ "debug", cmd_debug, "look inside the packaging-standards engine" },
+	{ "diff", cmd_diff, "compare two generations of a workload (or one and its lock)" },
+	{ "history", cmd_history, "show the generations applied, newest first, and what changed" },
 	{ "mirror", cmd_mirror, "write a static index holding exactly the files the locks need" },
 	{ "plan", cmd_plan, "resolve every workload and write its lock (pylock.<workload>.toml)" },
 	{ "python", cmd_python, "list the Python interpreters workloads can use" },
