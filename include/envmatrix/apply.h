@@ -153,6 +153,11 @@ struct em_apply_options {
 	bool dry_run;   /* change nothing; say what would be built */
 	bool force;     /* rebuild even environments that match their locks */
 	bool fail_fast; /* stop at the first failed workload */
+	/* frozen: install this lock text for workload lock_for instead of its
+	 * lock file (rollback --to N: a recorded generation's lock) */
+	const char *lock_for;
+	const char *lock_text;
+	size_t lock_len;
 	volatile sig_atomic_t *cancel; /* set (by a signal handler) to stop */
 	void (*event)(void *ctx, const struct em_apply_event *ev);
 	void *ctx;
