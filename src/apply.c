@@ -97,7 +97,11 @@ static int read_lock(struct run *r, struct em_workload_plan *wp, struct em_error
 		if (!wp->lock_text)
 			return em_err_nomem(e);
 	} else {
-		rc = em_read_file(r->a, wp->lock_path, MAX_LOCK, &wp->lock_text, &wp->lock_len, e);
+		rc = r->o->plan.read_file
+			     ? r->o->plan.read_file(r->o->plan.read_ctx, r->a, wp->lock_path, MAX_LOCK,
+						    &wp->lock_text, &wp->lock_len, e)
+			     : em_read_file(r->a, wp->lock_path, MAX_LOCK, &wp->lock_text,
+					    &wp->lock_len, e);
 	}
 	if (rc == EM_ENOTFOUND)
 		return em_err(e, EM_ENOTFOUND, wp->lock_path,
@@ -594,7 +598,7 @@ int em_apply_run(struct em_arena *a, struct em_source *src, const struct em_matr
 				out->w[i].outcome = EM_APPLY_SKIPPED;
 		return 0;
 	}
-	if (!o->frozen && !o->dry_run) {
+	if (!o->frozen && !o->dry_run && !o->keep_locks) {
 		int rc = em_plan_write_locks(&plan, e);
 		if (rc)
 			return rc;

@@ -863,3 +863,135 @@ int em_history_wheels(struct em_arena *a, struct em_history *h, uint32_t keep,
 	em_buf_release(&acc);
 	return rc;
 }
+
+/* ---- a matrix as it was at a git revision ---- */
+
+static int rev_err(struct em_error *e, const char *where, const char *what)
+{
+	return em_err(e, EM_EINVAL, where, "%s: %s", what, git_msg());
+}
+
+int em_rev_open(struct em_rev *r, struct em_arena *a, const char *matrix_path, const char *rev,
+		struct em_error *e)
+{
+	memset(r, 0, sizeof *r);
+	git_libgit2_init();
+	char *mabs = em_path_absolute(a, matrix_path);
+	char *mdir = mabs ? em_path_dir(a, mabs) : NULL;
+	if (!mdir) {
+		git_libgit2_shutdown();
+		return em_err_nomem(e);
+	}
+	int grc = git_repository_open_ext(&r->repo, mdir, 0, NULL);
+	if (grc) {
+		git_libgit2_shutdown();
+		r->repo = NULL;
+		return em_err(e, grc == GIT_ENOTFOUND ? EM_ENOTFOUND : EM_EINVAL, matrix_path,
+			      "--rev needs the matrix in a git repository, and '%s' is in none%s%s",
+			      mdir, grc == GIT_ENOTFOUND ? "" : ": ",
+			      grc == GIT_ENOTFOUND ? "" : git_msg());
+	}
+	const char *wd = git_repository_workdir(r->repo);
+	if (!wd) {
+		em_rev_close(r);
+		return em_err(e, EM_EINVAL, matrix_path, "the git repository holding it is bare");
+	}
+	/* the matrix's folder inside the repository: compare real paths, then
+	 * keep the work tree as the matrix path spells it (lexically) */
+	char *rd = realpath(mdir, NULL), *rw = realpath(wd, NULL);
+	size_t wl = rw ? strlen(rw) : 0;
+	if (!rd || !rw || strncmp(rd, rw, wl) || (rd[wl] && rd[wl] != '/')) {
+		free(rd);
+		free(rw);
+		em_rev_close(r);
+		return em_err(e, EM_EINVAL, matrix_path, "cannot place the matrix in the git work "
+			      "tree '%s'", wd);
+	}
+	const char *inside = rd[wl] ? rd + wl + 1 : "";
+	uint32_t depth = *inside ? 1 : 0;
+	for (const char *p = inside; *p; p++)
+		depth += *p == '/';
+	char *work = mdir;
+	for (uint32_t i = 0; i < depth && work; i++)
+		work = em_path_dir(a, work);
+	const char *base = strrchr(mabs, '/') + 1;
+	r->workdir = work;
+	r->matrix_rel = *inside ? em_arena_printf(a, "%s/%s", inside, base) : em_arena_strdup(a, base);
+	free(rd);
+	free(rw);
+	if (!r->workdir || !r->matrix_rel) {
+		em_rev_close(r);
+		return em_err_nomem(e);
+	}
+	git_object *obj = NULL;
+	git_commit *c = NULL;
+	grc = git_revparse_single(&obj, r->repo, rev);
+	if (!grc)
+		grc = git_object_peel((git_object **)&c, obj, GIT_OBJECT_COMMIT);
+	git_object_free(obj);
+	if (!grc)
+		grc = git_commit_tree(&r->tree, c);
+	if (grc) {
+		char where[EM_ERROR_WHERE_MAX];
+		snprintf(where, sizeof where, "%s", wd);
+		git_commit_free(c);
+		int rc = em_err(e, EM_ENOTFOUND, where, "no commit '%s' in the git repository: %s",
+				rev, git_msg());
+		em_rev_close(r);
+		return rc;
+	}
+	git_oid_tostr(r->commit, sizeof r->commit, git_commit_id(c));
+	git_commit_free(c);
+	return 0;
+}
+
+void em_rev_close(struct em_rev *r)
+{
+	if (!r->repo)
+		return;
+	git_tree_free(r->tree);
+	git_repository_free(r->repo);
+	memset(r, 0, sizeof *r);
+	git_libgit2_shutdown();
+}
+
+int em_rev_read(void *ctx, struct em_arena *a, const char *path, size_t max, char **out,
+		size_t *len, struct em_error *e)
+{
+	struct em_rev *r = ctx;
+	char *abs = em_path_absolute(a, path);
+	if (!abs)
+		return em_err_nomem(e);
+	size_t wl = strlen(r->workdir);
+	if (!strcmp(r->workdir, "/"))
+		wl = 0;
+	if (strncmp(abs, r->workdir, wl) || abs[wl] != '/')
+		return em_err(e, EM_EINVAL, path, "is outside the git work tree '%s'; with --rev "
+			      "every file the matrix names is read from the repository", r->workdir);
+	const char *rel = abs + wl + 1;
+	git_tree_entry *te = NULL;
+	int grc = git_tree_entry_bypath(&te, r->tree, rel);
+	if (grc == GIT_ENOTFOUND)
+		return em_err(e, EM_ENOTFOUND, path, "not in commit %.12s", r->commit);
+	if (grc)
+		return rev_err(e, path, "cannot read it from the git repository");
+	git_blob *b = NULL;
+	grc = git_tree_entry_type(te) == GIT_OBJECT_BLOB
+		      ? git_blob_lookup(&b, r->repo, git_tree_entry_id(te))
+		      : GIT_ENOTFOUND;
+	git_tree_entry_free(te);
+	if (grc)
+		return grc == GIT_ENOTFOUND
+			       ? em_err(e, EM_EINVAL, path, "is not a file in commit %.12s", r->commit)
+			       : rev_err(e, path, "cannot read it from the git repository");
+	size_t n = (size_t)git_blob_rawsize(b);
+	if (n > max) {
+		git_blob_free(b);
+		return em_err(e, EM_ELIMIT, path, "is larger than %zu bytes in commit %.12s", max,
+			      r->commit);
+	}
+	*out = em_arena_strndup(a, git_blob_rawcontent(b), n);
+	*len = n;
+	git_blob_free(b);
+	return *out ? 0 : em_err_nomem(e);
+}

@@ -153,6 +153,7 @@ struct em_apply_options {
 	bool dry_run;   /* change nothing; say what would be built */
 	bool force;     /* rebuild even environments that match their locks */
 	bool fail_fast; /* stop at the first failed workload */
+	bool keep_locks; /* write no lock files (apply --rev leaves the work tree alone) */
 	/* frozen: install this lock text for workload lock_for instead of its
 	 * lock file (rollback --to N: a recorded generation's lock) */
 	const char *lock_for;

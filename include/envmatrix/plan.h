@@ -96,6 +96,12 @@ struct em_plan_options {
 	/* interpreters for python = 3.12 / a specifier; discovered on first
 	 * need when NULL */
 	const struct em_interp_list *interps;
+	/* reads the requirements files and the existing locks (as
+	 * em_read_file does, EM_ENOTFOUND when absent); NULL: the disk.
+	 * apply --rev reads them from a git revision (state.h em_rev_read) */
+	int (*read_file)(void *ctx, struct em_arena *a, const char *path, size_t max, char **out,
+			 size_t *len, struct em_error *e);
+	void *read_ctx;
 };
 
 struct em_plan {

@@ -136,7 +136,7 @@ int cmd_history(int argc, char **argv)
 				workload ? " for '" : "", workload ? workload : "", workload ? "'" : "");
 		goto out;
 	}
-	printf("%-12s %4s  %-16s  %-7s  %-16s %s\n", "workload", "gen", "date", "commit", "kind",
+	printf("%-12s %4s  %-16s  %-7s  %-17s %s\n", "workload", "gen", "date", "commit", "kind",
 	       "changes");
 	for (uint32_t i = 0; i < n; i++) {
 		char date[32], kind[48];
@@ -145,7 +145,7 @@ int cmd_history(int argc, char **argv)
 		localtime_r(&t, &tm);
 		strftime(date, sizeof date, "%Y-%m-%d %H:%M", &tm);
 		kind_text(&g[i], kind, sizeof kind);
-		printf("%-12s %4u  %-16s  %.7s  %-16s %s\n", g[i].workload, g[i].number, date,
+		printf("%-12s %4u  %-16s  %.7s  %-17s %s\n", g[i].workload, g[i].number, date,
 		       g[i].commit, kind, g[i].summary);
 	}
 out:
