@@ -6,8 +6,10 @@
 #include "envmatrix/fs.h"
 
 #include <git2.h>
+#include <zlib.h>
 
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -151,6 +153,105 @@ void em_history_close(struct em_history *h)
 	}
 }
 
+/* ---- objects, checked before libgit2 reads them ----
+ *
+ * libgit2 1.5 never returns from reading a truncated loose object, so
+ * every object the history reads is first inflated here: a loose object
+ * must be a complete zlib stream. (Packed objects carry their own checks.) */
+
+static int obj_ok(struct em_arena *a, const struct em_history *h, const git_oid *id,
+		  struct em_error *e)
+{
+	char hex[GIT_OID_HEXSZ + 1];
+	git_oid_tostr(hex, sizeof hex, id);
+	char *p = em_arena_printf(a, "%s/objects/%.2s/%s", h->path, hex, hex + 2);
+	if (!p)
+		return em_err_nomem(e);
+	int fd = open(p, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return 0; /* packed, or missing: libgit2 says which */
+	z_stream z;
+	memset(&z, 0, sizeof z);
+	int zrc = inflateInit(&z);
+	unsigned char in[16384], out[16384];
+	bool end = false, bad = zrc != Z_OK;
+	while (!end && !bad) {
+		ssize_t n = read(fd, in, sizeof in);
+		if (n <= 0) {
+			bad = true;
+			break;
+		}
+		z.next_in = in;
+		z.avail_in = (uInt)n;
+		while (z.avail_in && !end && !bad) {
+			z.next_out = out;
+			z.avail_out = sizeof out;
+			zrc = inflate(&z, Z_NO_FLUSH);
+			end = zrc == Z_STREAM_END;
+			bad = zrc != Z_OK && !end;
+		}
+	}
+	inflateEnd(&z);
+	close(fd);
+	if (bad)
+		return em_err(e, EM_EIO, p, "object %s of the history repository '%s' is damaged "
+			      "(truncated or corrupt): move the repository aside (the environments "
+			      "are not affected, and the next apply starts a new history there) or "
+			      "restore it from a copy", hex, h->path);
+	return 0;
+}
+
+static int tree_lookup(struct em_arena *a, const struct em_history *h, git_tree **t,
+		       const git_oid *id, struct em_error *e)
+{
+	int rc = obj_ok(a, h, id, e);
+	if (rc)
+		return rc;
+	int grc = git_tree_lookup(t, h->repo, id);
+	return grc ? gerr(e, h, grc, "cannot read a tree") : 0;
+}
+
+/* The id of path in tree, each tree on the way checked: EM_ENOTFOUND
+ * when it is not there. */
+static int path_id(struct em_arena *a, const struct em_history *h, git_tree *tree,
+		   const char *path, git_oid *out, struct em_error *e)
+{
+	git_tree *cur = tree;
+	int rc = 0;
+	for (;;) {
+		const char *slash = strchr(path, '/');
+		char name[256];
+		size_t n = slash ? (size_t)(slash - path) : strlen(path);
+		if (n >= sizeof name) {
+			rc = EM_ENOTFOUND;
+			break;
+		}
+		memcpy(name, path, n);
+		name[n] = '\0';
+		const git_tree_entry *te = git_tree_entry_byname(cur, name);
+		if (!te || (slash && git_tree_entry_type(te) != GIT_OBJECT_TREE) ||
+		    (!slash && git_tree_entry_type(te) != GIT_OBJECT_BLOB)) {
+			rc = EM_ENOTFOUND;
+			break;
+		}
+		if (!slash) {
+			git_oid_cpy(out, git_tree_entry_id(te));
+			break;
+		}
+		git_tree *next = NULL;
+		rc = tree_lookup(a, h, &next, git_tree_entry_id(te), e);
+		if (cur != tree)
+			git_tree_free(cur);
+		cur = next;
+		if (rc)
+			return rc;
+		path = slash + 1;
+	}
+	if (cur != tree)
+		git_tree_free(cur);
+	return rc;
+}
+
 /* ---- the head ---- */
 
 struct head {
@@ -171,17 +272,16 @@ static int read_blob(struct em_arena *a, const struct em_history *h, git_tree *t
 {
 	*text = NULL;
 	*len = 0;
-	git_tree_entry *te = NULL;
-	int grc = git_tree_entry_bypath(&te, tree, path);
-	if (grc == GIT_ENOTFOUND)
-		return EM_ENOTFOUND;
-	if (grc)
-		return gerr(e, h, grc, path);
+	git_oid id;
+	int rc = path_id(a, h, tree, path, &id, e);
+	if (!rc)
+		rc = obj_ok(a, h, &id, e);
+	if (rc)
+		return rc;
 	if (oid)
-		git_oid_cpy(oid, git_tree_entry_id(te));
+		git_oid_cpy(oid, &id);
 	git_blob *b = NULL;
-	grc = git_blob_lookup(&b, h->repo, git_tree_entry_id(te));
-	git_tree_entry_free(te);
+	int grc = git_blob_lookup(&b, h->repo, &id);
 	if (grc)
 		return gerr(e, h, grc, path);
 	size_t n = (size_t)git_blob_rawsize(b);
@@ -201,8 +301,19 @@ static int head_read(struct em_arena *a, const struct em_history *h, struct head
 		return 0;
 	if (grc)
 		return gerr(e, h, grc, "cannot read HEAD");
-	grc = git_commit_lookup(&hd->commit, h->repo, git_reference_target(ref));
+	int rc = git_reference_target(ref) ? obj_ok(a, h, git_reference_target(ref), e) : 0;
+	if (rc) {
+		git_reference_free(ref);
+		return rc;
+	}
+	grc = git_reference_target(ref) ? git_commit_lookup(&hd->commit, h->repo,
+							      git_reference_target(ref))
+					: GIT_EINVALID;
 	git_reference_free(ref);
+	if (!grc && (rc = obj_ok(a, h, git_commit_tree_id(hd->commit), e))) {
+		head_free(hd);
+		return rc;
+	}
 	if (!grc)
 		grc = git_commit_tree(&hd->tree, hd->commit);
 	if (grc) {
@@ -211,7 +322,7 @@ static int head_read(struct em_arena *a, const struct em_history *h, struct head
 	}
 	char *s;
 	size_t n;
-	int rc = read_blob(a, h, hd->tree, "sequence", &s, &n, NULL, e);
+	rc = read_blob(a, h, hd->tree, "sequence", &s, &n, NULL, e);
 	if (rc == EM_ENOTFOUND)
 		return 0;
 	if (rc) {
@@ -223,8 +334,8 @@ static int head_read(struct em_arena *a, const struct em_history *h, struct head
 }
 
 /* The commit sequence numbers back from the head: its hex id. */
-static int commit_at(const struct em_history *h, const struct head *hd, uint32_t sequence,
-		     char hex[41], struct em_error *e)
+static int commit_at(struct em_arena *a, const struct em_history *h, const struct head *hd,
+		     uint32_t sequence, char hex[41], struct em_error *e)
 {
 	if (!hd->commit || sequence > hd->sequence || sequence == 0)
 		return em_err(e, EM_EIO, h->path, "the generation index names commit %u of %u; the "
@@ -233,6 +344,13 @@ static int commit_at(const struct em_history *h, const struct head *hd, uint32_t
 	int grc = 0;
 	for (uint32_t k = hd->sequence; k > sequence && !grc; k--) {
 		git_commit *p = NULL;
+		const git_oid *pid = git_commit_parent_id(c, 0);
+		int rc = pid ? obj_ok(a, h, pid, e) : 0;
+		if (rc) {
+			if (c != hd->commit)
+				git_commit_free(c);
+			return rc;
+		}
 		grc = git_commit_parent(&p, c, 0);
 		if (c != hd->commit)
 			git_commit_free(c);
@@ -342,7 +460,7 @@ static int workload_gens(struct em_arena *a, const struct em_history *h, const s
 		return rc;
 	for (uint32_t i = 0; i < *n; i++)
 		if (!strcmp((*out)[i].commit, "-") &&
-		    (rc = commit_at(h, hd, (*out)[i].sequence, (*out)[i].commit, e)))
+		    (rc = commit_at(a, h, hd, (*out)[i].sequence, (*out)[i].commit, e)))
 			return rc;
 	return 0;
 }
@@ -662,17 +780,13 @@ static int names_in(struct em_arena *a, const struct em_history *h, const struct
 	*n = 0;
 	if (!hd->tree)
 		return 0;
-	git_tree_entry *te = NULL;
-	int grc = git_tree_entry_bypath(&te, hd->tree, "workloads");
-	if (grc == GIT_ENOTFOUND)
+	const git_tree_entry *te = git_tree_entry_byname(hd->tree, "workloads");
+	if (!te || git_tree_entry_type(te) != GIT_OBJECT_TREE)
 		return 0;
-	if (grc)
-		return gerr(e, h, grc, "cannot read the workloads");
 	git_tree *wt = NULL;
-	grc = git_tree_lookup(&wt, h->repo, git_tree_entry_id(te));
-	git_tree_entry_free(te);
-	if (grc)
-		return gerr(e, h, grc, "cannot read the workloads");
+	int rc = tree_lookup(a, h, &wt, git_tree_entry_id(te), e);
+	if (rc)
+		return rc;
 	size_t c = git_tree_entrycount(wt);
 	const char **v = em_arena_array(a, c ? c : 1, sizeof *v);
 	if (!v) {
@@ -755,15 +869,22 @@ static int lock_at(struct em_arena *a, const struct em_history *h, const char *w
 	git_commit *c = NULL;
 	git_tree *t = NULL;
 	int grc = git_oid_fromstr(&oid, commit);
+	int rc = grc ? 0 : obj_ok(a, h, &oid, e);
+	if (rc)
+		return rc;
 	if (!grc)
 		grc = git_commit_lookup(&c, h->repo, &oid);
+	if (!grc && (rc = obj_ok(a, h, git_commit_tree_id(c), e))) {
+		git_commit_free(c);
+		return rc;
+	}
 	if (!grc)
 		grc = git_commit_tree(&t, c);
 	git_commit_free(c);
 	if (grc)
 		return gerr(e, h, grc, "cannot read a generation's commit");
 	char *p = em_arena_printf(a, "workloads/%s/pylock.toml", workload);
-	int rc = p ? read_blob(a, h, t, p, text, len, blob, e) : em_err_nomem(e);
+	rc = p ? read_blob(a, h, t, p, text, len, blob, e) : em_err_nomem(e);
 	git_tree_free(t);
 	if (rc == EM_ENOTFOUND)
 		rc = em_err(e, EM_EIO, h->path, "commit %.12s has no lock for workload '%s'; the "
