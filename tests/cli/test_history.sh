@@ -376,6 +376,16 @@ print(g[\"generation\"], g[\"rev\"], g[\"summary\"])"' sh "$EM" "$G/sub/matrix.i
 t_run sh -c 'cd "$1/sub" && "$2" apply --rev HEAD' sh "$G" "$EM"
 [ "$T_RC" = 0 ] && ls "$G/venvs/w/.venv/lib/"python3*/site-packages | grep -q gamma &&
 	t_pass "apply --rev HEAD from the matrix's folder" || t_fail "apply --rev HEAD from the matrix's folder" "$T_ERR"
+# --frozen --rev installs the lock committed at the revision
+"$EM" -q plan -f "$G/sub/matrix.ini" >/dev/null
+git -C "$G" add -A && git -C "$G" -c user.name=t -c user.email=t@example.com commit -qm lock
+rm "$G/sub/pylock.w.toml"
+printf 'alpha==1.0\n' >"$G/sub/req.txt"
+t_run "$EM" apply --rev HEAD --frozen --force -f "$G/sub/matrix.ini"
+[ "$T_RC" = 0 ] && ls "$G/venvs/w/.venv/lib/"python3*/site-packages | grep -q gamma &&
+	[ ! -e "$G/sub/pylock.w.toml" ] &&
+	t_pass "apply --rev --frozen installs the lock committed at the revision" ||
+	t_fail "apply --rev --frozen installs the lock committed at the revision" "$T_ERR"
 t_expect_err "apply --rev: a revision that does not exist" 1 "no commit 'nope'" -- \
 	"$EM" apply --rev nope "$G/sub/matrix.ini"
 t_expect_err "apply --rev: a matrix in no git repository" 1 "in none" -- \
