@@ -168,8 +168,14 @@ $(BUILD)/bench/bench: tests/bench/bench.c tests/tools/cu130.c $(LIB) build/confi
 	$(CC) $(CPPFLAGS_ALL) -Itests/tools $(PKG_CFLAGS) -std=c11 -O2 $(WARN) -g -o $@ \
 		tests/bench/bench.c tests/tools/cu130.c $(LIB) $(PKG_LIBS) -pthread
 
-bench: $(BUILD)/bench/bench $(BIN)
+$(BUILD)/bench/history: tests/bench/history.c $(LIB) build/config.mk
+	@mkdir -p $(@D)
+	$(CC) $(CPPFLAGS_ALL) $(PKG_CFLAGS) -std=c11 -O2 $(WARN) -g -o $@ \
+		tests/bench/history.c $(LIB) $(PKG_LIBS) -pthread
+
+bench: $(BUILD)/bench/bench $(BUILD)/bench/history $(BIN)
 	./$(BUILD)/bench/bench tests/fixtures
+	./$(BUILD)/bench/history $(BIN)
 	sh tests/bench/fetch.sh $(CURDIR)/$(BIN) $(CURDIR)/$(BUILD)/bench/install-cache/wheels
 
 install: $(BIN)

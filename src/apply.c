@@ -92,7 +92,19 @@ static int read_lock(struct run *r, struct em_workload_plan *wp, struct em_error
 	wp->lock_path = em_path_join(r->a, r->mdir, lname);
 	if (!wp->lock_path)
 		return em_err_nomem(e);
-	int rc = em_read_file(r->a, wp->lock_path, MAX_LOCK, &wp->lock_text, &wp->lock_len, e);
+	int rc = 0;
+	if (r->o->lock_for && !strcmp(r->o->lock_for, w->name)) {
+		wp->lock_text = em_arena_strndup(r->a, r->o->lock_text, r->o->lock_len);
+		wp->lock_len = r->o->lock_len;
+		if (!wp->lock_text)
+			return em_err_nomem(e);
+	} else {
+		rc = r->o->plan.read_file
+			     ? r->o->plan.read_file(r->o->plan.read_ctx, r->a, wp->lock_path, MAX_LOCK,
+						    &wp->lock_text, &wp->lock_len, e)
+			     : em_read_file(r->a, wp->lock_path, MAX_LOCK, &wp->lock_text,
+					    &wp->lock_len, e);
+	}
 	if (rc == EM_ENOTFOUND)
 		return em_err(e, EM_ENOTFOUND, wp->lock_path,
 			      "no lock for workload '%s'; run 'envmatrix plan' first, or apply "
@@ -733,7 +745,7 @@ int em_apply_run(struct em_arena *a, struct em_source *src, const struct em_matr
 				out->w[i].outcome = EM_APPLY_SKIPPED;
 		return 0;
 	}
-	if (!o->frozen && !o->dry_run) {
+	if (!o->frozen && !o->dry_run && !o->keep_locks) {
 		int rc = em_plan_write_locks(&plan, e);
 		if (rc)
 			return rc;

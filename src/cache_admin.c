@@ -806,7 +806,15 @@ static int cmp_str(const void *x, const void *y)
 	return strcmp(*(const char *const *)x, *(const char *const *)y);
 }
 
-static int remove_entries(const struct em_cache *c, bool clean, struct em_cache_info *removed,
+static bool kept(const char *const *keep, size_t nkeep, const char *sha)
+{
+	return nkeep && bsearch(&sha, keep, nkeep, sizeof *keep, cmp_str) != NULL;
+}
+
+/* with use_keep, the downloads and unpacked trees of every wheel not in
+ * keep (sorted) go too (cache prune --keep N) */
+static int remove_entries(const struct em_cache *c, bool clean, bool use_keep,
+			  const char *const *keep, size_t nkeep, struct em_cache_info *removed,
 			  struct em_error *e)
 {
 	struct em_cache_info local;
@@ -836,7 +844,9 @@ static int remove_entries(const struct em_cache *c, bool clean, struct em_cache_
 			size_t end = i + 1;
 			while (end < s.n && s.v[end].dir == i + 1)
 				end++;
-			rc = remove_wheel_dir(&s, i, end, clean, removed, e);
+			bool drop = use_keep && s.v[i].complete &&
+				    !kept(keep, nkeep, s.v[i].rel + strlen("wheels/"));
+			rc = remove_wheel_dir(&s, i, end, clean || drop, removed, e);
 			i = end - 1;
 			continue;
 		}
@@ -846,7 +856,9 @@ static int remove_entries(const struct em_cache *c, bool clean, struct em_cache_
 		case K_UNPACKED:
 			if (!clean) {
 				const char *sha = en->rel + strlen("unpacked/");
-				if (en->in_use || !bsearch(&sha, have, nhave, sizeof *have, cmp_str))
+				bool drop = use_keep && !kept(keep, nkeep, sha);
+				if (en->in_use ||
+				    (!drop && !bsearch(&sha, have, nhave, sizeof *have, cmp_str)))
 					continue;
 			}
 			r = remove_entry(&s, i, e);
@@ -868,10 +880,19 @@ static int remove_entries(const struct em_cache *c, bool clean, struct em_cache_
 
 int em_cache_clean(const struct em_cache *c, struct em_cache_info *removed, struct em_error *e)
 {
-	return remove_entries(c, true, removed, e);
+	return remove_entries(c, true, false, NULL, 0, removed, e);
 }
 
 int em_cache_prune(const struct em_cache *c, struct em_cache_info *removed, struct em_error *e)
 {
-	return remove_entries(c, false, removed, e);
+	return remove_entries(c, false, false, NULL, 0, removed, e);
+}
+
+int em_cache_prune_keep(const struct em_cache *c, const char *const *keep, size_t nkeep,
+			struct em_cache_info *removed, struct em_error *e)
+{
+	for (size_t i = 1; i < nkeep; i++)
+		if (strcmp(keep[i - 1], keep[i]) > 0)
+			return em_err(e, EM_EUSAGE, NULL, "the keep-set is not sorted");
+	return remove_entries(c, false, true, keep, nkeep, removed, e);
 }

@@ -77,6 +77,7 @@ enum key {
 	K_PYTHON_HOME,
 	K_CACHE_DIR,
 	K_CA_FILE,
+	K_HISTORY,
 	K_LINK_MODE,
 	K_JOBS,
 	K_DESCRIPTION,
@@ -111,6 +112,7 @@ static const struct keyinfo {
 	[K_PYTHON_HOME] = { "python-home", IN_MATRIX | IN_WORKLOAD, false },
 	[K_CACHE_DIR] = { "cache-dir", IN_MATRIX, false },
 	[K_CA_FILE] = { "ca-file", IN_MATRIX, false },
+	[K_HISTORY] = { "history", IN_MATRIX, false },
 	[K_LINK_MODE] = { "link-mode", IN_MATRIX, false },
 	[K_JOBS] = { "jobs", IN_MATRIX, false },
 	[K_DESCRIPTION] = { "description", IN_WORKLOAD, false },
@@ -128,8 +130,8 @@ static const struct keyinfo {
 /* Keys listed in messages, in the order docs/matrix.md gives them. */
 static const enum key matrix_order[] = {
 	K_NAME, K_PLATFORM, K_INDEX_URL, K_TORCH_INDEX_URL, K_FIND_LINKS, K_MIRRORS, K_PYTHON_MIRROR,
-	K_CUDA_DRIVER, K_CACHE_DIR, K_CA_FILE, K_LINK_MODE, K_JOBS, K_PYTHON, K_PYTHON_HOME, K_TORCH,
-	K_CUDA, K_VENV, K_PACKAGES, K_VERIFY, K_ENV,
+	K_CUDA_DRIVER, K_CACHE_DIR, K_CA_FILE, K_HISTORY, K_LINK_MODE, K_JOBS, K_PYTHON, K_PYTHON_HOME,
+	K_TORCH, K_CUDA, K_VENV, K_PACKAGES, K_VERIFY, K_ENV,
 };
 static const enum key workload_order[] = {
 	K_DESCRIPTION, K_PATH, K_VENV, K_PYTHON, K_PYTHON_HOME, K_TORCH, K_CUDA, K_PACKAGES,
@@ -925,6 +927,7 @@ static int check_value(struct mparser *p, enum key k, const char *v, size_t n)
 		return check_location(p, name, v, n, true);
 	case K_CACHE_DIR:
 	case K_CA_FILE:
+	case K_HISTORY: /* a folder, or off */
 	case K_PATH:
 	case K_REQUIREMENTS:
 	case K_PYTHON_HOME:
@@ -1677,6 +1680,7 @@ static int build(struct mparser *p, struct em_matrix *out)
 		out->python_home = m->v[K_PYTHON_HOME];
 		out->cache_dir = m->v[K_CACHE_DIR];
 		out->ca_file = m->v[K_CA_FILE];
+		out->history = m->v[K_HISTORY];
 		out->nmirrors = m->mirrors.n;
 		out->mirrors = m->mirrors.p;
 		out->jobs = m->v[K_JOBS];

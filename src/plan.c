@@ -654,15 +654,26 @@ static int add_root(struct em_arena *a, struct roots *rs, const struct em_target
 	return 0;
 }
 
-static int add_reqfile(struct em_arena *a, struct roots *rs, const struct em_target_env *env,
-		       const char *path, const char *label, int depth, struct em_error *e)
+/* A file the plan reads (requirements files, the existing lock): through
+ * the caller's reader when it has one (apply --rev reads them from git). */
+static int read_input(const struct em_plan_options *o, struct em_arena *a, const char *path,
+		      size_t max, char **buf, size_t *len, struct em_error *e)
+{
+	if (o->read_file)
+		return o->read_file(o->read_ctx, a, path, max, buf, len, e);
+	return em_read_file(a, path, max, buf, len, e);
+}
+
+static int add_reqfile(struct em_arena *a, const struct em_plan_options *o, struct roots *rs,
+		       const struct em_target_env *env, const char *path, const char *label,
+		       int depth, struct em_error *e)
 {
 	if (depth > MAX_INCLUDE_DEPTH)
 		return em_err(e, EM_ELIMIT, label, "requirements files include each other more than "
 			      "%d deep (a cycle?)", MAX_INCLUDE_DEPTH);
 	char *buf;
 	size_t len;
-	int rc = em_read_file(a, path, MAX_REQFILE, &buf, &len, e);
+	int rc = read_input(o, a, path, MAX_REQFILE, &buf, &len, e);
 	if (rc) {
 		if (rc == EM_ENOTFOUND)
 			return em_err(e, rc, label, "requirements file '%s' does not exist", path);
@@ -687,7 +698,7 @@ static int add_reqfile(struct em_arena *a, struct roots *rs, const struct em_tar
 		char *inc = dir ? em_path_join(a, dir, rf.includes[i].text) : NULL;
 		if (!inc)
 			return em_err_nomem(e);
-		rc = add_reqfile(a, rs, env, inc, where, depth + 1, e);
+		rc = add_reqfile(a, o, rs, env, inc, where, depth + 1, e);
 		if (rc)
 			return rc;
 	}
@@ -721,8 +732,8 @@ static const struct em_lock_package *find_locked(const struct em_lock *l, const 
 	return NULL;
 }
 
-static int diff_locks(struct em_arena *a, const struct em_lock *old, const struct em_lock *nw,
-		      struct em_workload_plan *wp)
+int em_lock_diff(struct em_arena *a, const struct em_lock *old, const struct em_lock *nw,
+		 struct em_change **out, uint32_t *nout)
 {
 	uint32_t cap = old->npackages + nw->npackages + 1;
 	struct em_change *c = em_arena_array(a, cap, sizeof *c);
@@ -759,8 +770,8 @@ static int diff_locks(struct em_arena *a, const struct em_lock *old, const struc
 			c[n++] = (struct em_change){ EM_CHANGE_REMOVED, old->packages[i].name,
 						     old->packages[i].version, NULL };
 	qsort(c, n, sizeof *c, cmp_change);
-	wp->changes = c;
-	wp->nchanges = n;
+	*out = c;
+	*nout = n;
 	return 0;
 }
 
@@ -1167,7 +1178,7 @@ static int plan_workload(struct em_arena *a, struct em_source *src, const struct
 		char *path = em_path_join(a, mdir, w->requirements.value);
 		if (!path)
 			return em_err_nomem(e);
-		rc = add_reqfile(a, &rs, &env, path, where, 0, e);
+		rc = add_reqfile(a, o, &rs, &env, path, where, 0, e);
 		if (rc)
 			return rc;
 	}
@@ -1187,7 +1198,7 @@ static int plan_workload(struct em_arena *a, struct em_source *src, const struct
 	size_t old_len = 0;
 	struct em_error le;
 	em_error_clear(&le);
-	rc = em_read_file(a, wp->lock_path, MAX_LOCK, &old_text, &old_len, &le);
+	rc = read_input(o, a, wp->lock_path, MAX_LOCK, &old_text, &old_len, &le);
 	if (rc == 0) {
 		rc = em_lock_parse(a, old_text, old_len, wp->lock_path, &old, &le);
 		if (rc) {
@@ -1244,7 +1255,7 @@ static int plan_workload(struct em_arena *a, struct em_source *src, const struct
 		return rc;
 	wp->lock_changed = !old_text || old_len != wp->lock_len ||
 			   memcmp(old_text, wp->lock_text, old_len) != 0;
-	return diff_locks(a, &old, &wp->lock, wp) ? em_err_nomem(e) : 0;
+	return em_lock_diff(a, &old, &wp->lock, &wp->changes, &wp->nchanges) ? em_err_nomem(e) : 0;
 }
 
 int em_plan_build(struct em_arena *a, struct em_source *src, const struct em_matrix *m,

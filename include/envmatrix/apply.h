@@ -156,6 +156,12 @@ struct em_apply_options {
 	bool dry_run;   /* change nothing; say what would be built */
 	bool force;     /* rebuild even environments that match their locks */
 	bool fail_fast; /* stop at the first failed workload */
+	bool keep_locks; /* write no lock files (apply --rev leaves the work tree alone) */
+	/* frozen: install this lock text for workload lock_for instead of its
+	 * lock file (rollback --to N: a recorded generation's lock) */
+	const char *lock_for;
+	const char *lock_text;
+	size_t lock_len;
 	volatile sig_atomic_t *cancel; /* set (by a signal handler) to stop */
 	/* verification of each new environment before the swap (verify.h): a
 	 * failed one is not swapped in (the workload FAILS) unless no_verify,

@@ -157,4 +157,12 @@ int em_cache_clean(const struct em_cache *c, struct em_cache_info *removed, stru
  * Downloads are kept: they are what an offline machine needs. Needs the cache open exclusively. */
 int em_cache_prune(const struct em_cache *c, struct em_cache_info *removed, struct em_error *e);
 
+/* The same, and also the downloads and unpacked trees of every wheel
+ * whose sha256 is not in keep (sorted, lower-case hex; nkeep may be 0),
+ * unless an environment links to the tree: 'cache prune --keep N', where
+ * keep is what the newest N generations of each workload and the current
+ * locks need (the CLI gathers it from the history, state.h). */
+int em_cache_prune_keep(const struct em_cache *c, const char *const *keep, size_t nkeep,
+			struct em_cache_info *removed, struct em_error *e);
+
 #endif

@@ -36,5 +36,6 @@
 #include "envmatrix/mirror.h"
 #include "envmatrix/doctor.h"
 #include "envmatrix/verify.h"
+#include "envmatrix/state.h"
 
 #endif

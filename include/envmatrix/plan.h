@@ -46,6 +46,10 @@ struct em_change {
 };
 
 #define EM_PLAN_MAX_WARNINGS 8
+/* The package changes from lock old to lock nw, sorted by name (what the
+ * planner reports; the history's summaries use it too). EM_ENOMEM only. */
+int em_lock_diff(struct em_arena *a, const struct em_lock *old, const struct em_lock *nw,
+		 struct em_change **out, uint32_t *n);
 
 struct em_workload_plan {
 	const struct em_workload *w;
@@ -102,6 +106,12 @@ struct em_plan_options {
 	/* where the python-build-standalone catalogue is read (pybuild.h);
 	 * NULL: downloads are not considered (em_plan_build uses its src) */
 	struct em_source *python_src;
+	/* reads the requirements files and the existing locks (as
+	 * em_read_file does, EM_ENOTFOUND when absent); NULL: the disk.
+	 * apply --rev reads them from a git revision (state.h em_rev_read) */
+	int (*read_file)(void *ctx, struct em_arena *a, const char *path, size_t max, char **out,
+			 size_t *len, struct em_error *e);
+	void *read_ctx;
 };
 
 struct em_plan {

@@ -146,6 +146,8 @@ int cmd_apply(int argc, char **argv);
 int cmd_cache(int argc, char **argv);
 int cmd_debug(int argc, char **argv);
 int cmd_doctor(int argc, char **argv);
+int cmd_diff(int argc, char **argv);
+int cmd_history(int argc, char **argv);
 int cmd_mirror(int argc, char **argv);
 int cmd_plan(int argc, char **argv);
 int cmd_python(int argc, char **argv);
@@ -184,6 +186,24 @@ struct json_t *cli_verify_json(struct em_arena *a, const struct em_verify_result
 /* ENVMATRIX_VERIFY_TIMEOUT (seconds) in milliseconds, 0 when unset;
  * -1 (message printed) when it is not a number. */
 int cli_verify_timeout_env(void);
+/* ---- the history (history.c) ---- */
+/* Whether a positional argument names a matrix file (ends in .ini, or is
+ * a path to a file), for commands that take [MATRIX] [WORKLOAD]. */
+bool cli_is_matrix_arg(const char *arg);
+/* Open the matrix's history: EXIT_OK, -1 when there is none yet (nothing
+ * printed), or an exit code after printing the error (also when off). */
+int cli_history_open(struct em_arena *a, const char *file, const struct em_matrix *m,
+		     bool create, struct em_history *h);
+/* Record the n workloads an apply or rollback --to changed as one
+ * generation each; history = off records nothing. Prints the error and
+ * returns EXIT_FAIL when the history could not record it. */
+int cli_history_record(struct em_arena *a, const char *file, const struct em_matrix *m,
+		       const char *matrix_text, size_t matrix_len, uint32_t n,
+		       const struct em_record_workload *w, const char *rev,
+		       const struct em_gpu_info *gpu);
+/* A verification result as the history keeps it (verify.json), NULL when
+ * there is none (not verified, or out of memory). */
+const char *cli_verify_record(struct em_arena *a, const struct em_verify_result *r);
 
 /* debug subcommands (src/cli/debug_*.c) */
 int debug_version(int argc, char **argv);

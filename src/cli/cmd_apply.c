@@ -9,7 +9,7 @@
 
 static int opt_frozen, opt_locked, opt_dry_run, opt_force, opt_fail_fast, opt_upgrade,
 	opt_wait, opt_json, opt_no_verify;
-static const char *opt_file;
+static const char *opt_file, *opt_rev;
 
 static const struct cli_opt apply_opts[] = {
 	{ CLI_OPT_STRING, 'f', "file", "MATRIX", "the matrix file (default matrix.ini)", &opt_file },
@@ -30,6 +30,9 @@ static const struct cli_opt apply_opts[] = {
 	{ CLI_OPT_FLAG, 0, "json", NULL, "print the outcome as JSON", &opt_json },
 	{ CLI_OPT_FLAG, 0, "no-verify", NULL,
 	  "swap new environments in without verifying them first", &opt_no_verify },
+	{ CLI_OPT_STRING, 0, "rev", "REV",
+	  "read the matrix, its requirements files and locks as they were at git revision "
+	  "REV (the work tree is left alone)", &opt_rev },
 	CLI_NET_OPTS,
 	{ CLI_OPT_END, 0, NULL, NULL, NULL, NULL },
 };
@@ -39,6 +42,8 @@ static const struct cli_cmd_help apply_help = {
 	"[-f MATRIX] [--frozen | --locked] [-n] [--force] [--fail-fast] [--wait] [--json] "
 	"[--no-verify] "
 	"[--offline] [--refresh] [-j N] "
+	"[-f MATRIX | MATRIX] [--frozen | --locked] [-n] [--force] [--fail-fast] [--wait] "
+	"[--json] [--rev REV] [--offline] [--refresh] [-j N] "
 	"[WORKLOAD...]",
 	"build every workload's environment from its lock, keeping the old one as a snapshot",
 	"Plans the matrix (as 'envmatrix plan' does, writing changed locks), then\n"
@@ -65,8 +70,20 @@ static const struct cli_cmd_help apply_help = {
 	"Prints one line per workload: its outcome (built, unchanged, would build,\n"
 	"failed, stale, skipped), python, torch and variant, packages, and where.\n"
 	"\n"
-	"Exit status: 0 when every workload is in place, 1 when one failed, 3 with\n"
-	"--locked when a lock is out of date, 130 when interrupted.",
+	"Each apply that builds something records one generation per workload it\n"
+	"built in the history ('envmatrix history'). When the history cannot\n"
+	"record it (damaged, or locked by a git process), the environments stay\n"
+	"in place and apply says so and exits 1.\n"
+	"\n"
+	"--rev REV (a matrix inside a git repository): the matrix, the\n"
+	"requirements files it names and the locks beside it are read as they\n"
+	"were at REV (HEAD~2, a tag, a commit), never from the work tree, and no\n"
+	"lock file is written: CI rebuilds the environments of a past commit. The\n"
+	"environments themselves are built and swapped in as usual.\n"
+	"\n"
+	"Exit status: 0 when every workload is in place, 1 when one failed (or\n"
+	"the history could not record it), 3 with --locked when a lock is out of\n"
+	"date, 130 when interrupted.",
 	apply_opts,
 };
 
@@ -216,16 +233,42 @@ static json_t *apply_json(struct em_arena *a, const struct em_apply *r)
 	return json_pack("{s:s, s:o}", "matrix", r->m->file, "workloads", ws);
 }
 
+/* One generation per built workload, in one commit (state.h). */
+static int record_built(struct em_arena *a, const char *file, const struct em_matrix *m,
+			const char *mtext, size_t mlen, const struct em_apply *r, bool frozen,
+			const char *rev, const struct em_gpu_info *gpu)
+{
+	struct em_record_workload *w = em_arena_array(a, r->n ? r->n : 1, sizeof *w);
+	uint32_t n = 0;
+	if (!w)
+		return EXIT_FAIL;
+	for (uint32_t i = 0; i < r->n; i++) {
+		const struct em_workload_apply *wa = &r->w[i];
+		if (wa->outcome != EM_APPLY_BUILT)
+			continue;
+		w[n++] = (struct em_record_workload){ wa->w->name, wa->plan->lock_text,
+						      wa->plan->lock_len,
+						      cli_verify_record(a, wa->verify),
+						      frozen ? EM_GEN_FROZEN : EM_GEN_APPLY, 0 };
+	}
+	return cli_history_record(a, file, m, mtext, mlen, n, w, rev, gpu);
+}
+
 int cmd_apply(int argc, char **argv)
 {
 	opt_frozen = opt_locked = opt_dry_run = opt_force = opt_fail_fast = opt_upgrade = 0;
 	opt_wait = opt_json = opt_no_verify = 0;
-	opt_file = NULL;
+	opt_file = opt_rev = NULL;
 	cli_net_reset_opts();
 	int npos;
 	int rc = cli_parse(argc, argv, &apply_help, &npos);
 	if (rc)
 		return rc > 0 ? EXIT_OK : EXIT_USAGE;
+	if (npos && !opt_file && cli_is_matrix_arg(argv[1])) {
+		opt_file = argv[1];
+		argv++;
+		npos--;
+	}
 	if (opt_frozen && opt_locked)
 		return cli_usage_error(&apply_help, "--frozen and --locked cannot be combined");
 	if (opt_frozen && opt_upgrade)
@@ -244,9 +287,26 @@ int cmd_apply(int argc, char **argv)
 	struct em_matrix m;
 	struct em_platform host;
 	const char *file;
-	int ret = cli_load_matrix(&a, opt_file, &m, &file);
-	if (ret)
-		goto out;
+	struct em_rev rev;
+	memset(&rev, 0, sizeof rev);
+	char *mtext = NULL;
+	size_t mlen = 0;
+	int ret;
+	if (opt_rev) {
+		file = opt_file ? opt_file : "matrix.ini";
+		if (em_rev_open(&rev, &a, file, opt_rev, &e) ||
+		    em_rev_read(&rev, &a, file, EM_MATRIX_MAX_LEN, &mtext, &mlen, &e) ||
+		    em_matrix_parse(&a, mtext, mlen, file, &m, &e)) {
+			ret = cli_report(&e);
+			goto out;
+		}
+		ret = EXIT_OK;
+	} else {
+		ret = cli_load_matrix(&a, opt_file, &m, &file);
+		if (ret)
+			goto out;
+		em_read_file(&a, file, EM_MATRIX_MAX_LEN, &mtext, &mlen, NULL);
+	}
 	if (em_host_platform(&host, &e)) {
 		ret = cli_report(&e);
 		goto out;
@@ -285,7 +345,10 @@ int cmd_apply(int argc, char **argv)
 			.driver_env = getenv("ENVMATRIX_CUDA_DRIVER"),
 			.host = &host,
 			.gpu = want_gpu ? &gpu : NULL,
+			.read_file = opt_rev ? em_rev_read : NULL,
+			.read_ctx = &rev,
 		},
+		.keep_locks = opt_rev != NULL,
 		.frozen = opt_frozen,
 		.locked = opt_locked,
 		.dry_run = opt_dry_run,
@@ -307,6 +370,10 @@ int cmd_apply(int argc, char **argv)
 		ret = cli_report(&e);
 		goto out;
 	}
+	int hret = EXIT_OK;
+	if (!opt_dry_run)
+		hret = record_built(&a, file, &m, mtext, mlen, &r, opt_frozen,
+				    opt_rev ? rev.commit : NULL, have_gpu ? &gpu : NULL);
 	report_failures(&r);
 	for (uint32_t i = 0; i < r.n; i++)
 		if (r.w[i].outcome != EM_APPLY_FAILED && !opt_frozen)
@@ -322,6 +389,8 @@ int cmd_apply(int argc, char **argv)
 		ret = EXIT_FAIL;
 	} else if (r.nstale) {
 		ret = EXIT_STALE;
+	} else if (hret) {
+		ret = hret;
 	}
 	if (cli.verbose) {
 		for (uint32_t i = 0; i < r.n; i++) {
@@ -339,6 +408,7 @@ int cmd_apply(int argc, char **argv)
 		}
 	}
 out:
+	em_rev_close(&rev);
 	cli_release_stop();
 	cli_net_close(&net);
 	em_state_lock_release(&lock);

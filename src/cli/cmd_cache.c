@@ -9,13 +9,16 @@
 #include "envmatrix/fs.h"
 
 static int opt_json, opt_wait;
-static const char *opt_file, *opt_cache_dir;
+static const char *opt_file, *opt_cache_dir, *opt_keep;
 
 static const struct cli_opt cache_opts[] = {
 	{ CLI_OPT_STRING, 'f', "file", "MATRIX", "use this matrix's cache-dir (default matrix.ini)",
 	  &opt_file },
 	{ CLI_OPT_STRING, 0, "cache-dir", "DIR", "the cache folder (overrides the matrix)",
 	  &opt_cache_dir },
+	{ CLI_OPT_STRING, 0, "keep", "N",
+	  "prune: also remove the wheels only older generations than the newest N of each "
+	  "workload need", &opt_keep },
 	{ CLI_OPT_FLAG, 0, "json", NULL, "print the result as JSON", &opt_json },
 	{ CLI_OPT_FLAG, 0, "wait", NULL,
 	  "clean, prune: wait while other processes use the cache", &opt_wait },
@@ -24,7 +27,7 @@ static const struct cli_opt cache_opts[] = {
 
 static const struct cli_cmd_help cache_help = {
 	"cache",
-	"dir|info|clean|prune [-f MATRIX] [--cache-dir DIR] [--json] [--wait]",
+	"dir|info|clean|prune [-f MATRIX] [--cache-dir DIR] [--keep N] [--json] [--wait]",
 	"show, clean or prune the shared download and unpack cache",
 	"The cache holds downloaded wheels (wheels/), wheels unpacked once and\n"
 	"linked into every environment that installs them (unpacked/), index\n"
@@ -42,7 +45,15 @@ static const struct cli_cmd_help cache_help = {
 	"         files are links of their own), the next apply fetches again\n"
 	"  prune  remove what can be rebuilt without the network: leftovers,\n"
 	"         partial downloads, index pages, and unpacked trees no\n"
-	"         environment links to whose download is kept; downloads stay\n"
+	"         environment links to whose download is kept; downloads stay,\n"
+	"         so every generation in the history can be rebuilt offline\n"
+	"\n"
+	"prune --keep N (with the matrix, -f or ./matrix.ini): only the newest N\n"
+	"generations of each workload in its history, and its current locks,\n"
+	"count; the downloads and unpacked trees of every other wheel are removed\n"
+	"too (unless an environment links to them). The cache is shared: wheels\n"
+	"only other matrices use are removed as well, and downloaded again when\n"
+	"they are needed.\n"
 	"\n"
 	"clean and prune need the cache to themselves: they fail when another\n"
 	"envmatrix process is using it, or wait with --wait. Symbolic links in\n"
@@ -109,10 +120,73 @@ static json_t *json_usage(const char *root, const struct em_cache_info *in)
 
 /* The folder as em_cache_open finds it, without creating or locking it. */
 
+static int cmp_str(const void *x, const void *y)
+{
+	return strcmp(*(const char *const *)x, *(const char *const *)y);
+}
+
+/* What prune --keep N keeps: the wheels of the newest N generations of
+ * each workload in the matrix's history, and of the locks beside it. */
+static int keep_set(struct em_arena *a, const char *file, const struct em_matrix *m, uint32_t n,
+		    const char ***out, size_t *nout)
+{
+	struct em_error e;
+	em_error_clear(&e);
+	const char **hist = NULL;
+	size_t nhist = 0;
+	struct em_history h;
+	int ret = cli_history_open(a, file, m, false, &h);
+	if (ret > 0)
+		return ret;
+	if (ret == 0) {
+		int rc = em_history_wheels(a, &h, n, &hist, &nhist, &e);
+		em_history_close(&h);
+		if (rc)
+			return cli_report(&e);
+	}
+	size_t cap = nhist + 1;
+	struct em_lock *locks = em_arena_array(a, m->nworkloads + 1, sizeof *locks);
+	uint32_t nl = 0;
+	for (uint32_t i = 0; locks && i < m->nworkloads; i++) {
+		char lname[256];
+		char *text, *p;
+		size_t len;
+		if (!em_lock_file_name(m->workloads[i].name, lname, sizeof lname) ||
+		    !(p = em_path_join(a, em_path_dir(a, file), lname)) ||
+		    em_read_file(a, p, EM_TOML_MAX_LEN, &text, &len, NULL) ||
+		    em_lock_parse(a, text, len, p, &locks[nl], NULL))
+			continue;
+		for (uint32_t k = 0; k < locks[nl].npackages; k++)
+			cap += locks[nl].packages[k].nwheels;
+		nl++;
+	}
+	const char **v = locks ? em_arena_array(a, cap, sizeof *v) : NULL;
+	if (!v) {
+		em_err_nomem(&e);
+		return cli_report(&e);
+	}
+	size_t k = 0;
+	for (size_t i = 0; i < nhist; i++)
+		v[k++] = hist[i];
+	for (uint32_t i = 0; i < nl; i++)
+		for (uint32_t p = 0; p < locks[i].npackages; p++)
+			for (uint32_t w = 0; w < locks[i].packages[p].nwheels; w++)
+				if (locks[i].packages[p].wheels[w].sha256)
+					v[k++] = locks[i].packages[p].wheels[w].sha256;
+	qsort(v, k, sizeof *v, cmp_str);
+	size_t u = 0;
+	for (size_t i = 0; i < k; i++)
+		if (!u || strcmp(v[u - 1], v[i]))
+			v[u++] = v[i];
+	*out = v;
+	*nout = u;
+	return EXIT_OK;
+}
+
 int cmd_cache(int argc, char **argv)
 {
 	opt_json = opt_wait = 0;
-	opt_file = opt_cache_dir = NULL;
+	opt_file = opt_cache_dir = opt_keep = NULL;
 	int npos;
 	int rc = cli_parse(argc, argv, &cache_help, &npos);
 	if (rc)
@@ -128,6 +202,16 @@ int cmd_cache(int argc, char **argv)
 				       argv[2]);
 	if (opt_wait && !removing)
 		return cli_usage_error(&cache_help, "'--wait' is for clean and prune");
+	unsigned long keep_n = 0;
+	if (opt_keep) {
+		char *end;
+		keep_n = strtoul(opt_keep, &end, 10);
+		if (strcmp(sub, "prune"))
+			return cli_usage_error(&cache_help, "'--keep' is for prune");
+		if (*end || !*opt_keep || !keep_n || keep_n > UINT32_MAX)
+			return cli_usage_error(&cache_help, "'--keep' needs a number of generations, "
+					       "not '%s'", opt_keep);
+	}
 	if (opt_cache_dir && !*opt_cache_dir)
 		return cli_usage_error(&cache_help, "'--cache-dir' needs a folder");
 
@@ -142,6 +226,21 @@ int cmd_cache(int argc, char **argv)
 	const char *configured = opt_cache_dir;
 	char from[600] = ""; /* "cache-dir, FILE:LINE" when the matrix named it */
 	struct stat st;
+	const char **keep = NULL;
+	size_t nkeep = 0;
+	if (opt_keep && !opt_file && stat("matrix.ini", &st) != 0) {
+		cli_error("prune --keep counts the generations of a matrix's history: name the "
+			  "matrix with -f MATRIX");
+		ret = EXIT_FAIL;
+		goto out;
+	}
+	if (opt_keep) {
+		struct em_matrix m;
+		const char *file;
+		if ((ret = cli_load_matrix(&a, opt_file, &m, &file)) ||
+		    (ret = keep_set(&a, file, &m, (uint32_t)keep_n, &keep, &nkeep)))
+			goto out;
+	}
 	if (!configured && (opt_file || stat("matrix.ini", &st) == 0)) {
 		struct em_matrix m;
 		const char *file;
@@ -206,7 +305,9 @@ int cmd_cache(int argc, char **argv)
 	bool clean = !strcmp(sub, "clean");
 	if (!cli.quiet)
 		fprintf(stderr, "envmatrix: %s '%s'\n", clean ? "cleaning" : "pruning", c.root);
-	rc = clean ? em_cache_clean(&c, &info, &e) : em_cache_prune(&c, &info, &e);
+	rc = clean  ? em_cache_clean(&c, &info, &e)
+	     : keep ? em_cache_prune_keep(&c, keep, nkeep, &info, &e)
+		    : em_cache_prune(&c, &info, &e);
 	if (rc) {
 		/* what went before the failure is gone: say so */
 		struct em_cache_usage total;
