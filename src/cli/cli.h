@@ -197,6 +197,10 @@ int cli_history_open(struct em_arena *a, const char *file, const struct em_matri
 /* Record the n workloads an apply or rollback --to changed as one
  * generation each; history = off records nothing. Prints the error and
  * returns EXIT_FAIL when the history could not record it. */
+/* Open the matrix's history if there is one and it opens, printing
+ * nothing (for what is only worth doing when it can). */
+bool cli_history_open_quiet(struct em_arena *a, const char *file, const struct em_matrix *m,
+			    struct em_history *h);
 int cli_history_record(struct em_arena *a, const char *file, const struct em_matrix *m,
 		       const char *matrix_text, size_t matrix_len, uint32_t n,
 		       const struct em_record_workload *w, const char *rev,

@@ -90,6 +90,15 @@ const char *cli_verify_record(struct em_arena *a, const struct em_verify_result 
 	return text;
 }
 
+bool cli_history_open_quiet(struct em_arena *a, const char *file, const struct em_matrix *m,
+			    struct em_history *h)
+{
+	const char *path;
+	memset(h, 0, sizeof *h);
+	return em_history_path(a, file, m, getenv("ENVMATRIX_HISTORY"), &path, NULL) == 0 &&
+	       path && em_history_open(h, a, path, false, NULL) == 0;
+}
+
 int cli_history_record(struct em_arena *a, const char *file, const struct em_matrix *m,
 		       const char *matrix_text, size_t matrix_len, uint32_t n,
 		       const struct em_record_workload *w, const char *rev,
