@@ -194,17 +194,18 @@ bool cli_is_matrix_arg(const char *arg);
  * printed), or an exit code after printing the error (also when off). */
 int cli_history_open(struct em_arena *a, const char *file, const struct em_matrix *m,
 		     bool create, struct em_history *h);
-/* Record the n workloads an apply or rollback --to changed as one
- * generation each; history = off records nothing. Prints the error and
- * returns EXIT_FAIL when the history could not record it. */
 /* Open the matrix's history if there is one and it opens, printing
  * nothing (for what is only worth doing when it can). */
 bool cli_history_open_quiet(struct em_arena *a, const char *file, const struct em_matrix *m,
 			    struct em_history *h);
+/* Record the n workloads an apply or rollback --to changed as one
+ * generation each (numbers, n of them, may be NULL: gets each one's
+ * generation number); history = off records nothing. Prints the error and
+ * returns EXIT_FAIL when the history could not record it. */
 int cli_history_record(struct em_arena *a, const char *file, const struct em_matrix *m,
 		       const char *matrix_text, size_t matrix_len, uint32_t n,
 		       const struct em_record_workload *w, const char *rev,
-		       const struct em_gpu_info *gpu);
+		       const struct em_gpu_info *gpu, uint32_t *numbers);
 /* A verification result as the history keeps it (verify.json), NULL when
  * there is none (not verified, or out of memory). */
 const char *cli_verify_record(struct em_arena *a, const struct em_verify_result *r);

@@ -181,7 +181,8 @@ static void report_failures(const struct em_apply *r)
 	}
 }
 
-static json_t *apply_json(struct em_arena *a, const struct em_apply *r)
+/* gen[i]: the generation the history recorded for workload i, 0: none */
+static json_t *apply_json(struct em_arena *a, const struct em_apply *r, const uint32_t *gen)
 {
 	json_t *ws = json_array();
 	for (uint32_t i = 0; i < r->n; i++) {
@@ -220,6 +221,8 @@ static json_t *apply_json(struct em_arena *a, const struct em_apply *r)
 		json_object_set_new(o, "seconds", json_real(wa->seconds));
 		json_object_set_new(o, "verify", wa->verify ? cli_verify_json(a, wa->verify)
 							    : json_null());
+		json_object_set_new(o, "generation", gen && gen[i] ? json_integer(gen[i])
+								   : json_null());
 		if (wa->err.code) {
 			char msg[EM_ERROR_WHERE_MAX + EM_ERROR_MSG_MAX + 4];
 			snprintf(msg, sizeof msg, "%s%s%s", wa->err.where, wa->err.where[0] ? ": " : "",
@@ -253,11 +256,13 @@ static bool unrecorded(struct em_arena *a, struct em_history *h, const char *nam
 
 static int record_built(struct em_arena *a, const char *file, const struct em_matrix *m,
 			const char *mtext, size_t mlen, const struct em_apply *r, bool frozen,
-			const char *rev, const struct em_gpu_info *gpu)
+			const char *rev, const struct em_gpu_info *gpu, uint32_t *gen)
 {
 	struct em_record_workload *w = em_arena_array(a, r->n ? r->n : 1, sizeof *w);
+	uint32_t *which = em_arena_array(a, r->n ? r->n : 1, sizeof *which);
+	uint32_t *num = em_arena_array(a, r->n ? r->n : 1, sizeof *num);
 	uint32_t n = 0;
-	if (!w)
+	if (!w || !which || !num)
 		return EXIT_FAIL;
 	/* an unchanged environment the history missed is recorded now */
 	struct em_history h;
@@ -278,13 +283,17 @@ static int record_built(struct em_arena *a, const char *file, const struct em_ma
 			if (em_verify_load(a, wa->paths.root, &vr, NULL) == 0)
 				verify = cli_verify_record(a, &vr);
 		}
+		which[n] = i;
 		w[n++] = (struct em_record_workload){ wa->w->name, wa->plan->lock_text,
 						      wa->plan->lock_len, verify,
 						      frozen ? EM_GEN_FROZEN : EM_GEN_APPLY, 0 };
 	}
 	if (open)
 		em_history_close(&h);
-	return cli_history_record(a, file, m, mtext, mlen, n, w, rev, gpu);
+	int ret = cli_history_record(a, file, m, mtext, mlen, n, w, rev, gpu, num);
+	for (uint32_t k = 0; !ret && k < n; k++)
+		gen[which[k]] = num[k];
+	return ret;
 }
 
 int cmd_apply(int argc, char **argv)
@@ -404,15 +413,21 @@ int cmd_apply(int argc, char **argv)
 		goto out;
 	}
 	int hret = EXIT_OK;
+	uint32_t *gen = em_arena_array(&a, r.n ? r.n : 1, sizeof *gen);
+	if (!gen) {
+		ret = EXIT_FAIL;
+		goto out;
+	}
+	memset(gen, 0, (r.n ? r.n : 1) * sizeof *gen);
 	if (!opt_dry_run)
 		hret = record_built(&a, file, &m, mtext, mlen, &r, opt_frozen,
-				    opt_rev ? rev.commit : NULL, have_gpu ? &gpu : NULL);
+				    opt_rev ? rev.commit : NULL, have_gpu ? &gpu : NULL, gen);
 	report_failures(&r);
 	for (uint32_t i = 0; i < r.n; i++)
 		if (r.w[i].outcome != EM_APPLY_FAILED && !opt_frozen)
 			cli_plan_warnings(r.w[i].plan);
 	if (opt_json)
-		cli_put_json(apply_json(&a, &r));
+		cli_put_json(apply_json(&a, &r, gen));
 	else
 		print_table(&r);
 	if (rc == EM_ECANCELED) {

@@ -113,7 +113,7 @@ static int rollback_to(struct em_arena *a, struct em_matrix *m, const char *file
 	em_read_file(a, file, EM_MATRIX_MAX_LEN, &mtext, &mlen, NULL);
 	struct em_record_workload rw = { w->name, text, len, cli_verify_record(a, wa->verify),
 					 EM_GEN_ROLLBACK, to };
-	return cli_history_record(a, file, m, mtext, mlen, 1, &rw, NULL, &gpu);
+	return cli_history_record(a, file, m, mtext, mlen, 1, &rw, NULL, &gpu, NULL);
 }
 
 static void describe(const char *label, const char *python, const char *torch)

@@ -102,7 +102,7 @@ bool cli_history_open_quiet(struct em_arena *a, const char *file, const struct e
 int cli_history_record(struct em_arena *a, const char *file, const struct em_matrix *m,
 		       const char *matrix_text, size_t matrix_len, uint32_t n,
 		       const struct em_record_workload *w, const char *rev,
-		       const struct em_gpu_info *gpu)
+		       const struct em_gpu_info *gpu, uint32_t *numbers)
 {
 	if (!n)
 		return EXIT_OK;
@@ -113,7 +113,7 @@ int cli_history_record(struct em_arena *a, const char *file, const struct em_mat
 		return EXIT_OK; /* history = off */
 	struct em_history h;
 	struct em_record r = { matrix_text, matrix_len, host_json(a, gpu), rev, n, w };
-	uint32_t *num = em_arena_array(a, n, sizeof *num);
+	uint32_t *num = numbers ? numbers : em_arena_array(a, n, sizeof *num);
 	int rc = e.code ? e.code : !num ? em_err_nomem(&e) : em_history_open(&h, a, path, true, &e);
 	if (!rc) {
 		rc = em_history_record(a, &h, &r, num, &e);

@@ -335,6 +335,12 @@ t_run "$EM" apply -f "$M/matrix.ini"
 	! printf '%s\n' "$T_ERR" | grep -q "recorded" &&
 	t_pass "an apply that changes nothing records nothing" ||
 	t_fail "an unchanged apply records nothing" "exit $T_RC" "$T_ERR"
+t_run "$EM" apply -f "$M/matrix.ini" --force --json
+last=$(git --git-dir="$H" show HEAD:workloads/a/generations | tail -n 1 | cut -f1)
+[ "$T_RC" = 0 ] && [ -n "$last" ] &&
+	[ "$(printf '%s\n' "$T_OUT" | jsonq 'j["workloads"][0]["generation"]')" = "$last" ] &&
+	t_pass "apply --json gives each workload's new generation number ($last)" ||
+	t_fail "apply --json generation" "exit $T_RC" "$T_OUT" "$T_ERR" "last: $last"
 
 # ---- history = off, and elsewhere ----
 n=$(git --git-dir="$H" rev-list --count HEAD)
