@@ -474,27 +474,49 @@ static int consider(struct search *s, const char *path, const char *source, int 
 	return 0;
 }
 
-static int scan_dir(struct search *s, const char *dir, const char *source, int rank)
+static bool not_hidden(const char *name)
 {
-	if (in_venv(dir))
-		return 0;
+	return name[0] != '.';
+}
+
+static bool cpython_entry(const char *name)
+{
+	return !strncmp(name, "cpython-", 8);
+}
+
+/* The entries of dir that keep() accepts (max at most), sorted by cmp;
+ * a missing folder has none. */
+static int sorted_entries(struct search *s, const char *dir, bool (*keep)(const char *),
+			  int (*cmp)(const void *, const void *), const char **names, unsigned max,
+			  unsigned *n)
+{
+	*n = 0;
 	DIR *d = opendir(dir);
 	if (!d)
 		return 0;
-	const char *names[64];
-	unsigned nn = 0;
 	struct dirent *de;
 	int rc = 0;
-	while ((de = readdir(d)) && nn < sizeof names / sizeof names[0]) {
-		if (!interp_name(de->d_name))
+	while ((de = readdir(d)) && *n < max) {
+		if (!keep(de->d_name))
 			continue;
-		if (!(names[nn++] = em_arena_strdup(&s->scratch, de->d_name))) {
+		if (!(names[(*n)++] = em_arena_strdup(&s->scratch, de->d_name))) {
 			rc = em_err_nomem(s->e);
 			break;
 		}
 	}
 	closedir(d);
-	qsort(names, nn, sizeof names[0], cmp_names);
+	if (!rc)
+		qsort(names, *n, sizeof names[0], cmp);
+	return rc;
+}
+
+static int scan_dir(struct search *s, const char *dir, const char *source, int rank)
+{
+	if (in_venv(dir))
+		return 0;
+	const char *names[64];
+	unsigned nn;
+	int rc = sorted_entries(s, dir, interp_name, cmp_names, names, 64, &nn);
 	for (unsigned k = 0; k < nn && !rc; k++) {
 		char path[PATH_MAX];
 		if ((size_t)snprintf(path, sizeof path, "%s/%s", dir, names[k]) >= sizeof path)
@@ -541,23 +563,9 @@ static int scan_pyenv(struct search *s, const char *root)
 	char vdir[PATH_MAX];
 	if ((size_t)snprintf(vdir, sizeof vdir, "%s/versions", root) >= sizeof vdir)
 		return 0;
-	DIR *d = opendir(vdir);
-	if (!d)
-		return 0;
-	char *names[EM_INTERP_MAX];
-	unsigned nn = 0;
-	struct dirent *de;
-	int rc = 0;
-	while ((de = readdir(d)) && nn < EM_INTERP_MAX) {
-		if (de->d_name[0] == '.')
-			continue;
-		if (!(names[nn++] = em_arena_strdup(&s->scratch, de->d_name))) {
-			rc = em_err_nomem(s->e);
-			break;
-		}
-	}
-	closedir(d);
-	qsort(names, nn, sizeof names[0], cmp_str);
+	const char *names[EM_INTERP_MAX];
+	unsigned nn;
+	int rc = sorted_entries(s, vdir, not_hidden, cmp_str, names, EM_INTERP_MAX, &nn);
 	for (unsigned k = 0; k < nn && !rc; k++) {
 		char bin[PATH_MAX];
 		if ((size_t)snprintf(bin, sizeof bin, "%s/%s/bin", vdir, names[k]) >= sizeof bin)
@@ -572,23 +580,9 @@ static int scan_pyenv(struct search *s, const char *root)
  * installation it names, so its path is the one kept) */
 static int scan_installs(struct search *s, const char *root, const char *source, int rank)
 {
-	DIR *d = opendir(root);
-	if (!d)
-		return 0;
-	char *names[EM_INTERP_MAX];
-	unsigned nn = 0;
-	struct dirent *de;
-	int rc = 0;
-	while ((de = readdir(d)) && nn < EM_INTERP_MAX) {
-		if (strncmp(de->d_name, "cpython-", 8))
-			continue;
-		if (!(names[nn++] = em_arena_strdup(&s->scratch, de->d_name))) {
-			rc = em_err_nomem(s->e);
-			break;
-		}
-	}
-	closedir(d);
-	qsort(names, nn, sizeof names[0], cmp_str);
+	const char *names[EM_INTERP_MAX];
+	unsigned nn;
+	int rc = sorted_entries(s, root, cpython_entry, cmp_str, names, EM_INTERP_MAX, &nn);
 	for (unsigned k = 0; k < nn && !rc; k++) {
 		char bin[PATH_MAX];
 		if ((size_t)snprintf(bin, sizeof bin, "%s/%s/bin", root, names[k]) >= sizeof bin)
