@@ -59,4 +59,15 @@ t_run "$EM" rollback -f "$D/demo.ini" vlm
 [ "$T_RC" = 0 ] && [ "$("$EM" run -f "$D/demo.ini" vlm demo-report)" = "numpy 2.2.6 torch 2.8.0+cpu" ] &&
 	t_pass "rollback vlm brings the cpu torch back" || t_fail "demo rollback" "$T_OUT" "$T_ERR"
 
+# on a GPU host (the recorded H200's /sys and /proc) the demo plans the CUDA
+# variant, and its stand-in torch (no torch.version, no torch.cuda) is not
+# taken for a real build that cannot see the GPU
+t_run env ENVMATRIX_SYSROOT="$top/tests/fixtures/hosts/nvidia-h200" sh "$top/mk/demo.sh" "$EM" "$T_TMP/demo-gpu"
+if [ "$T_RC" = 0 ] && printf '%s\n' "$T_OUT" | grep -q "^vlm  *built  *$py_vlm  *2\.8\.0+cu126 " &&
+	printf '%s\n' "$T_OUT" | grep -q '^vlm: verified .* passed, [0-9]* skipped$'; then
+	t_pass "on an H200 host the demo builds vlm for cu126 and verifies it"
+else
+	t_fail "the demo on a GPU host" "exit $T_RC" "$T_OUT" "$T_ERR"
+fi
+
 t_done
