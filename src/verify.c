@@ -763,7 +763,7 @@ static int deps_check(struct xb *b, const struct dist_full *v, uint32_t n, const
 		rc = d && g ? add_static(b, "dependencies", EM_CHECK_FAILED, "consistent", g, d)
 			    : EM_ENOMEM;
 	} else {
-		char *g = em_arena_printf(a, "%u distributions", n);
+		char *g = em_arena_printf(a, "%u distribution%s", n, n == 1 ? "" : "s");
 		rc = g ? add_static(b, "dependencies", EM_CHECK_OK, "consistent", g, NULL) : EM_ENOMEM;
 	}
 	em_buf_release(&msg);
