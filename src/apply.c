@@ -481,7 +481,7 @@ static int verify_staging(struct run *r, struct em_workload_apply *wa, struct em
 	struct em_verify_result *res = em_arena_zalloc(a, sizeof *res);
 	if (!x.command_dir || !res)
 		return em_err_nomem(e);
-	struct em_verify_options vo = { r->o->verify_timeout_ms, p->root };
+	struct em_verify_options vo = { r->o->verify_timeout_ms, p->root, r->o->cancel };
 	if ((rc = em_verify_run(a, &x, &vo, res, e)))
 		return rc;
 	wa->verify = res;

@@ -1225,7 +1225,7 @@ static bool python_script(const char *path)
 
 static int run_command(struct em_arena *a, const struct em_verify_expect *x, const char *python,
 		       const char *bin, const char *const *env, const char *cmd, int timeout_ms,
-		       struct em_verify_result *r, struct em_error *e)
+		       volatile sig_atomic_t *cancel, struct em_verify_result *r, struct em_error *e)
 {
 	char *name = em_arena_printf(a, "verify: %s", cmd);
 	char **words;
@@ -1272,10 +1272,12 @@ static int run_command(struct em_arena *a, const struct em_verify_expect *x, con
 	argv[k] = NULL;
 	double t0 = now_s();
 	struct em_proc_result pr;
-	rc = em_proc_run(a, argv, env, 1u << 20, timeout_ms, &pr, &se);
+	rc = em_proc_run_group(a, argv, env, 1u << 20, timeout_ms, cancel, &pr, &se);
 	double secs = now_s() - t0;
 	if (rc == EM_ENOMEM)
 		return em_err_nomem(e);
+	if (!rc && pr.canceled)
+		return em_err(e, EM_ECANCELED, NULL, "verification stopped during '%s'", cmd);
 	if (rc)
 		return em_verify_add(a, r, name, EM_CHECK_FAILED, "exit 0", "not run", se.msg, secs, e);
 	char got[64];
@@ -1335,10 +1337,13 @@ int em_verify_run(struct em_arena *a, const struct em_verify_expect *x,
 	struct em_proc_result pr;
 	struct em_error pe;
 	em_error_clear(&pe);
-	rc = em_proc_run(a, argv, env, EM_VERIFY_MAX_OUTPUT, timeout_ms, &pr, &pe);
+	volatile sig_atomic_t *cancel = o ? o->cancel : NULL;
+	rc = em_proc_run_group(a, argv, env, EM_VERIFY_MAX_OUTPUT, timeout_ms, cancel, &pr, &pe);
 	free(js);
 	if (rc == EM_ENOMEM)
 		return em_err_nomem(e);
+	if (!rc && pr.canceled)
+		return em_err(e, EM_ECANCELED, NULL, "verification stopped");
 	if (rc)
 		rc = em_verify_add(a, out, "python runs the checks", EM_CHECK_FAILED, NULL, NULL,
 				   pe.msg, 0, e);
@@ -1348,7 +1353,8 @@ int em_verify_run(struct em_arena *a, const struct em_verify_expect *x,
 	if (rc)
 		return rc;
 	for (uint32_t i = 0; i < x->ncommands; i++)
-		if ((rc = run_command(a, x, python, bin, env, x->commands[i], timeout_ms, out, e)))
+		if ((rc = run_command(a, x, python, bin, env, x->commands[i], timeout_ms, cancel, out,
+				      e)))
 			return rc;
 	out->seconds = now_s() - t0;
 	return 0;

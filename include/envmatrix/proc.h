@@ -2,6 +2,7 @@
 #ifndef ENVMATRIX_PROC_H
 #define ENVMATRIX_PROC_H
 
+#include <signal.h>
 #include <stddef.h>
 
 #include "envmatrix/arena.h"
@@ -14,6 +15,7 @@ struct em_proc_result {
 	char *err;       /* stderr, NUL-terminated (arena) */
 	size_t errlen;
 	int timed_out;     /* killed at the deadline (status is then 137) */
+	int canceled;      /* killed because *cancel was set (em_proc_run_group) */
 	int out_truncated; /* more than max_out bytes were written (and dropped) */
 	int err_truncated;
 };
@@ -28,5 +30,17 @@ struct em_proc_result {
  * ignore SIGCHLD (the exit status would be lost: EM_EIO). */
 int em_proc_run(struct em_arena *a, const char *const argv[], const char *const envp[],
 		size_t max_out, int timeout_ms, struct em_proc_result *out, struct em_error *e);
+
+/* em_proc_run for commands that may start processes of their own (the
+ * verify commands a matrix lists): the child leads a new process group,
+ * and at the deadline, when *cancel is set (cancel may be NULL), and once
+ * the child has exited, the whole group gets SIGKILL, so nothing it
+ * started outlives it (a process that left the group with setsid
+ * escapes). The group is killed before the child is reaped, so its id
+ * cannot have been reused. Being in its own group, the child does not get
+ * the terminal's Ctrl-C: pass the flag the SIGINT handler sets. */
+int em_proc_run_group(struct em_arena *a, const char *const argv[], const char *const envp[],
+		      size_t max_out, int timeout_ms, volatile sig_atomic_t *cancel,
+		      struct em_proc_result *out, struct em_error *e);
 
 #endif

@@ -39,6 +39,7 @@
 #ifndef ENVMATRIX_VERIFY_H
 #define ENVMATRIX_VERIFY_H
 
+#include <signal.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -180,6 +181,11 @@ struct em_verify_options {
 	const char *final_root; /* the environment's final place when root is a
 				 * staging folder (its launchers name it); NULL:
 				 * root */
+	/* set (by a signal handler) to stop: the running process and all it
+	 * started are killed and em_verify_run returns EM_ECANCELED. The
+	 * checks and commands run in process groups of their own, so the
+	 * terminal's Ctrl-C reaches them only through this flag */
+	volatile sig_atomic_t *cancel;
 };
 
 /* The interpreter of the venv at root: bin/python, else bin/python3; a

@@ -180,8 +180,13 @@ static int verify_root(struct em_arena *a, const char *root, const struct em_loc
 	if (rc)
 		return cli_report(&e);
 	x.command_dir = cmd_dir;
-	struct em_verify_options o = { timeout_ms, root };
-	if ((rc = em_verify_run(a, &x, &o, res, &e)))
+	struct em_verify_options o = { timeout_ms, root, &cli_stop };
+	cli_catch_stop();
+	rc = em_verify_run(a, &x, &o, res, &e);
+	cli_release_stop();
+	if (rc == EM_ECANCELED)
+		return cli_report(&e), EXIT_INTERRUPTED;
+	if (rc)
 		return cli_report(&e);
 	return res->failed ? EXIT_CHECK : EXIT_OK;
 }
@@ -209,7 +214,7 @@ static int verify_venv(struct em_arena *a, int timeout_ms)
 		lp = &lock;
 	struct em_verify_result res;
 	int ret = verify_root(a, root, lp, NULL, NULL, timeout_ms, &res);
-	if (ret == EXIT_FAIL)
+	if (ret == EXIT_FAIL || ret == EXIT_INTERRUPTED)
 		return ret;
 	if (opt_json) {
 		int jr = cli_put_json(cli_verify_json(a, &res));
@@ -303,6 +308,10 @@ int cmd_verify(int argc, char **argv)
 			char *dir = em_path_join(&a, mdir, w->path.value ? w->path.value : ".");
 			r = verify_root(&a, p.root, lp, w, dir ? em_path_absolute(&a, dir) : NULL,
 					timeout_ms, &res);
+			if (r == EXIT_INTERRUPTED) {
+				ret = r; /* nothing kept: the results are incomplete */
+				goto out;
+			}
 			if (r != EXIT_FAIL && em_verify_save(&a, p.root, &res, &e))
 				cli_warn("workload '%s': the results were not kept: %s: %s", w->name,
 					 e.where, e.msg);

@@ -7,7 +7,9 @@
  * keeps at most max_out bytes of each and drops the rest, and checks every
  * 50 ms whether the child is gone: when it is, what is already in the pipes
  * is read and a grandchild that still holds them open is not waited for.
- * Past the deadline the child gets SIGKILL and is reaped.
+ * Past the deadline the child gets SIGKILL and is reaped. In a group of its
+ * own (em_proc_run_group) the kill goes to the whole group, and so does one
+ * after the child's exit, found with waitid(WNOWAIT) before it is reaped.
  */
 #include "envmatrix/buf.h"
 #include "envmatrix/proc.h"
@@ -17,6 +19,7 @@
 #include <poll.h>
 #include <signal.h>
 #include <spawn.h>
+#include <stdbool.h>
 #include <string.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -106,7 +109,7 @@ static int reap(pid_t pid, int *status, int flags)
 
 /* Start the child with stdout and stderr on the pipes' write ends. */
 static int spawn(const char *const argv[], const char *const envp[], int out_fd, int err_fd,
-		 pid_t *pid)
+		 bool group, pid_t *pid)
 {
 	posix_spawn_file_actions_t fa;
 	posix_spawnattr_t attr;
@@ -126,8 +129,11 @@ static int spawn(const char *const argv[], const char *const envp[], int out_fd,
 		rc = posix_spawnattr_setsigmask(&attr, &none);
 	if (!rc)
 		rc = posix_spawnattr_setsigdefault(&attr, &all);
+	if (!rc && group)
+		rc = posix_spawnattr_setpgroup(&attr, 0);
 	if (!rc)
-		rc = posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
+		rc = posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF |
+						     (group ? POSIX_SPAWN_SETPGROUP : 0));
 	if (!rc)
 		rc = posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
 	if (!rc)
@@ -146,8 +152,31 @@ static int spawn(const char *const argv[], const char *const envp[], int out_fd,
 	return rc;
 }
 
-int em_proc_run(struct em_arena *a, const char *const argv[], const char *const envp[],
-		size_t max_out, int timeout_ms, struct em_proc_result *out, struct em_error *e)
+/* SIGKILL for the child, and for its group when it leads one. */
+static void kill_child(pid_t pid, bool group)
+{
+	if (group)
+		kill(-pid, SIGKILL);
+	kill(pid, SIGKILL);
+}
+
+/* Whether the child has exited, without reaping it (its id stays taken,
+ * so its group can still be killed safely). */
+static bool exited_unreaped(pid_t pid)
+{
+	siginfo_t si;
+	memset(&si, 0, sizeof si);
+	for (;;) {
+		int r = waitid(P_PID, (id_t)pid, &si, WEXITED | WNOHANG | WNOWAIT);
+		if (r < 0 && errno == EINTR)
+			continue;
+		return r == 0 && si.si_pid == pid;
+	}
+}
+
+static int run(struct em_arena *a, const char *const argv[], const char *const envp[],
+	       size_t max_out, int timeout_ms, bool group, volatile sig_atomic_t *cancel,
+	       struct em_proc_result *out, struct em_error *e)
 {
 	if (!a || !argv || !argv[0] || !argv[0][0] || !out)
 		return em_err(e, EM_EUSAGE, NULL, "em_proc_run: no program to run");
@@ -165,7 +194,7 @@ int em_proc_run(struct em_arena *a, const char *const argv[], const char *const 
 		return em_err_sys(e, err, NULL, "pipe");
 	}
 	pid_t pid = -1;
-	int rc = spawn(argv, envp, po[1], pe[1], &pid);
+	int rc = spawn(argv, envp, po[1], pe[1], group, &pid);
 	close(po[1]);
 	close(pe[1]);
 	if (rc) {
@@ -194,10 +223,18 @@ int em_proc_run(struct em_arena *a, const char *const argv[], const char *const 
 		int wait_ms = SLICE_MS;
 		if (np == 0 && idle < sizeof backoff / sizeof backoff[0])
 			wait_ms = backoff[idle++];
+		if (cancel && *cancel) {
+			kill_child(pid, group);
+			out->canceled = 1;
+			reap(pid, &status, 0);
+			for (int k = 0; k < 2; k++)
+				drain(&st[k]);
+			break;
+		}
 		if (deadline) {
 			long long left = deadline - now_ms();
 			if (left <= 0) {
-				kill(pid, SIGKILL);
+				kill_child(pid, group);
 				out->timed_out = 1;
 				reap(pid, &status, 0);
 				for (int k = 0; k < 2; k++)
@@ -210,13 +247,16 @@ int em_proc_run(struct em_arena *a, const char *const argv[], const char *const 
 		int pr = poll(pf, np, wait_ms);
 		if (pr < 0 && errno != EINTR) {
 			err = errno;
-			kill(pid, SIGKILL);
+			kill_child(pid, group);
 			reap(pid, &status, 0);
 			break;
 		}
 		if (pr > 0)
 			for (int k = 0; k < 2; k++)
 				drain(&st[k]);
+		/* in a group: what the child started goes with it */
+		if (group && exited_unreaped(pid))
+			kill(-pid, SIGKILL);
 		int w = reap(pid, &status, WNOHANG);
 		if (w == pid) {
 			/* gone: take what it left in the pipes, wait for no one else */
@@ -257,4 +297,17 @@ int em_proc_run(struct em_arena *a, const char *const argv[], const char *const 
 	if (nomem || !out->out || !out->err)
 		return em_err_nomem(e);
 	return 0;
+}
+
+int em_proc_run(struct em_arena *a, const char *const argv[], const char *const envp[],
+		size_t max_out, int timeout_ms, struct em_proc_result *out, struct em_error *e)
+{
+	return run(a, argv, envp, max_out, timeout_ms, false, NULL, out, e);
+}
+
+int em_proc_run_group(struct em_arena *a, const char *const argv[], const char *const envp[],
+		      size_t max_out, int timeout_ms, volatile sig_atomic_t *cancel,
+		      struct em_proc_result *out, struct em_error *e)
+{
+	return run(a, argv, envp, max_out, timeout_ms, true, cancel, out, e);
 }

@@ -252,6 +252,32 @@ t_run env STUB_HANG=1 ENVMATRIX_VERIFY_TIMEOUT=1 "$EM" apply -f "$M/matrix.ini" 
 t_expect_err "a bad --timeout is a usage error" 2 "not a number of seconds" -- \
 	"$EM" verify -f "$M/matrix.ini" --timeout soon
 
+# ---- a verify command that leaves a process behind, or hangs with one ----
+write_matrix "" "python -c \"import subprocess, sys; p = subprocess.Popen(['sleep', '300']); open('$T_TMP/bg.pid', 'w').write(str(p.pid))\""
+t_run "$EM" verify -f "$M/matrix.ini"
+bg=$(cat "$T_TMP/bg.pid" 2>/dev/null)
+sleep 0.5
+state=$(sed -n 's/^[0-9]* ([^)]*) \(.\).*/\1/p' "/proc/$bg/stat" 2>/dev/null)
+if [ "$T_RC" = 0 ] && [ -n "$bg" ] && { [ -z "$state" ] || [ "$state" = Z ]; }; then
+	t_pass "what a verify command starts does not outlive it"
+else
+	[ -n "$bg" ] && kill "$bg" 2>/dev/null
+	t_fail "verify command's child left running" "exit $T_RC" "pid $bg state $state" "$T_OUT" "$T_ERR"
+fi
+write_matrix "" "python -c \"import subprocess, time; p = subprocess.Popen(['sleep', '300']); open('$T_TMP/bg2.pid', 'w').write(str(p.pid)); time.sleep(300)\""
+t_run "$EM" verify -f "$M/matrix.ini" --timeout 2
+bg=$(cat "$T_TMP/bg2.pid" 2>/dev/null)
+sleep 0.5
+state=$(sed -n 's/^[0-9]* ([^)]*) \(.\).*/\1/p' "/proc/$bg/stat" 2>/dev/null)
+if [ "$T_RC" = 4 ] && [ -n "$bg" ] && { [ -z "$state" ] || [ "$state" = Z ]; } &&
+	printf '%s\n' "$T_OUT" | grep -q 'timed out after 2 s'; then
+	t_pass "a verify command that hangs is stopped at --timeout with all it started"
+else
+	[ -n "$bg" ] && kill "$bg" 2>/dev/null
+	t_fail "hung verify command's child" "exit $T_RC" "pid $bg state $state" "$T_OUT" "$T_ERR"
+fi
+write_matrix "" ""
+
 # ---- interpreters that crash, print garbage, hang ----
 fake() { # NAME SCRIPT-BODY
 	mkdir -p "$T_TMP/$1/bin" "$T_TMP/$1/lib/python3.12/site-packages"

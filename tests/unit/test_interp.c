@@ -10,6 +10,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -152,6 +153,63 @@ static void test_proc_timeout(void **state)
 	assert_true(r.timed_out);
 	assert_int_equal(r.outlen, 100);
 	assert_true(r.out_truncated);
+	assert_true(now_s() - t0 < 5);
+	em_arena_release(&a);
+}
+
+/* Whether process pid is gone (or a zombie waiting for its new parent),
+ * waiting up to 3 s for it to go. */
+static bool gone(long pid)
+{
+	for (int i = 0; i < 300; i++) {
+		char path[64], buf[256] = "";
+		snprintf(path, sizeof path, "/proc/%ld/stat", pid);
+		FILE *f = fopen(path, "r");
+		if (!f)
+			return true;
+		size_t n = fread(buf, 1, sizeof buf - 1, f);
+		fclose(f);
+		buf[n] = '\0';
+		const char *rp = strrchr(buf, ')');
+		if (rp && (rp[2] == 'Z' || rp[2] == 'X'))
+			return true;
+		struct timespec ts = { 0, 10 * 1000 * 1000 };
+		nanosleep(&ts, NULL);
+	}
+	return false;
+}
+
+static void test_proc_group(void **state)
+{
+	(void)state;
+	struct em_arena a;
+	em_arena_init(&a);
+	struct em_proc_result r;
+	struct em_error e;
+	/* what the child leaves running when it exits goes with it */
+	const char *bg[] = { "/bin/sh", "-c", "sleep 30 >/dev/null 2>&1 & echo $!", NULL };
+	double t0 = now_s();
+	assert_int_equal(em_proc_run_group(&a, bg, NULL, 4096, 10000, NULL, &r, &e), 0);
+	assert_int_equal(r.status, 0);
+	assert_false(r.timed_out);
+	assert_false(r.canceled);
+	long pid = strtol(r.out, NULL, 10);
+	assert_true(pid > 1);
+	assert_true(gone(pid));
+	assert_true(now_s() - t0 < 5);
+	/* at the deadline, the whole group is killed */
+	const char *hang[] = { "/bin/sh", "-c", "sleep 30 & echo $!; sleep 30", NULL };
+	assert_int_equal(em_proc_run_group(&a, hang, NULL, 4096, 300, NULL, &r, &e), 0);
+	assert_true(r.timed_out);
+	pid = strtol(r.out, NULL, 10);
+	assert_true(pid > 1);
+	assert_true(gone(pid));
+	/* the cancel flag stops it like the deadline */
+	volatile sig_atomic_t stop = 1;
+	t0 = now_s();
+	assert_int_equal(em_proc_run_group(&a, hang, NULL, 4096, 0, &stop, &r, &e), 0);
+	assert_true(r.canceled);
+	assert_false(r.timed_out);
 	assert_true(now_s() - t0 < 5);
 	em_arena_release(&a);
 }
@@ -659,6 +717,7 @@ int main(void)
 		cmocka_unit_test(test_proc_status),
 		cmocka_unit_test(test_proc_signals_reset),
 		cmocka_unit_test(test_proc_timeout),
+		cmocka_unit_test(test_proc_group),
 		cmocka_unit_test(test_proc_truncation),
 		cmocka_unit_test(test_proc_errors),
 		cmocka_unit_test(test_query_fake),
