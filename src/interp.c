@@ -252,6 +252,19 @@ struct search {
 #define KEPT_MAX 1024
 #define KEPT_FILE_MAX (4u << 20)
 
+/* Room for one more kept answer (false when out of memory). */
+static bool kept_room(struct search *s)
+{
+	if (s->nkept < s->capkept)
+		return true;
+	unsigned cap = s->capkept ? s->capkept * 2 : 32;
+	struct kept *v = realloc(s->kept, cap * sizeof *v);
+	if (!v)
+		return false;
+	s->kept = v;
+	s->capkept = cap;
+	return true;
+}
 static void kept_load(struct search *s, const char *file)
 {
 	char *text;
@@ -275,14 +288,8 @@ static void kept_load(struct search *s, const char *file)
 		if (!rp || !ans || !json_is_integer(mt) || !json_is_integer(ns) || !json_is_integer(sz) ||
 		    s->nkept >= KEPT_MAX)
 			continue;
-		if (s->nkept == s->capkept) {
-			unsigned cap = s->capkept ? s->capkept * 2 : 32;
-			struct kept *v = realloc(s->kept, cap * sizeof *v);
-			if (!v)
-				break;
-			s->kept = v;
-			s->capkept = cap;
-		}
+		if (!kept_room(s))
+			break;
 		struct kept k = { em_arena_strdup(&s->scratch, rp), json_integer_value(mt),
 				  json_integer_value(ns), json_integer_value(sz),
 				  em_arena_strdup(&s->scratch, ans), false };
@@ -330,16 +337,8 @@ static void kept_put(struct search *s, const char *rp, const struct stat *st, co
 {
 	struct kept *k = kept_find(s, rp);
 	if (!k) {
-		if (s->nkept >= KEPT_MAX)
+		if (s->nkept >= KEPT_MAX || !kept_room(s))
 			return;
-		if (s->nkept == s->capkept) {
-			unsigned cap = s->capkept ? s->capkept * 2 : 32;
-			struct kept *v = realloc(s->kept, cap * sizeof *v);
-			if (!v)
-				return;
-			s->kept = v;
-			s->capkept = cap;
-		}
 		k = &s->kept[s->nkept++];
 		k->realpath = em_arena_strdup(&s->scratch, rp);
 	}
