@@ -224,27 +224,18 @@ static int on_demand_python(struct run *r, const struct em_workload_plan *wp,
 	bool explicit_mirror;
 	const char *mirror = em_pybuild_mirror(r->a, r->m->python_mirror.value, r->mdir,
 					       &explicit_mirror);
-	const char *triple = em_pybuild_triple(&wp->target.plat);
 	if (!mirror)
 		return em_err_nomem(e);
-	if (!triple) {
-		*why = em_arena_printf(r->a, "python-build-standalone has no build for %s",
-				       wp->platform_name);
-		return EM_ENOTFOUND;
-	}
-	struct em_pybuild_catalogue cat;
-	struct em_error ce;
-	em_error_clear(&ce);
-	if (em_pybuild_catalogue_load(r->a, r->src, mirror, &cat, &ce)) {
-		*why = em_arena_printf(r->a, "and the interpreter catalogue could not be read: %s",
-				       ce.msg);
-		return EM_ENOTFOUND;
-	}
-	const struct em_pybuild *b = em_pybuild_choose(&cat, triple, &wp->target.py, NULL);
-	if (!b) {
-		*why = em_arena_printf(r->a, "the catalogue '%s' has no Python %s build for %s",
-				       mirror, wp->python_name, triple);
-		return EM_ENOTFOUND;
+	const struct em_pybuild *b;
+	struct em_error fe;
+	em_error_clear(&fe);
+	int rc = em_pybuild_find(r->a, r->src, mirror, &wp->target.plat, &wp->target.py, NULL,
+				 wp->python_name, &b, &fe);
+	if (rc == EM_ENOMEM)
+		return em_err_nomem(e);
+	if (rc) {
+		*why = em_arena_strdup(r->a, fe.msg);
+		return *why ? EM_ENOTFOUND : em_err_nomem(e);
 	}
 	return managed_python(r, wp, b, out, e);
 }

@@ -394,42 +394,21 @@ static bool py_newer(const struct em_python *a, const struct em_python *b)
 /* The python-build-standalone build for the workload's Python, from the
  * catalogue at the mirror: "download". why_local says what was looked
  * for on this machine, for the error when the catalogue has nothing. */
-static int python_download(struct em_arena *a, const struct em_matrix *m,
-			   const struct em_plan_options *o, struct em_workload_plan *wp,
-			   const char *mirror, const char *where, const char *why_local,
-			   struct em_error *e)
+static int python_download(struct em_arena *a, const struct em_plan_options *o,
+			   struct em_workload_plan *wp, const char *mirror, const char *where,
+			   const char *why_local, struct em_error *e)
 {
 	const struct em_python_req *req = &wp->w->python_req;
-	const char *v = wp->w->python.value;
-	const char *triple = em_pybuild_triple(&wp->target.plat);
-	if (!triple)
-		return em_err(e, EM_EUNSUPPORTED, where,
-			      "%spython-build-standalone has no builds for %s", why_local,
-			      wp->platform_name);
-	struct em_pybuild_catalogue cat;
-	struct em_error ce;
-	em_error_clear(&ce);
-	int rc = em_pybuild_catalogue_load(a, o->python_src, mirror, &cat, &ce);
-	if (rc) {
-		if (rc == EM_ENOMEM)
-			return em_err_nomem(e);
-		char *shown = em_url_redact(a, mirror);
-		return em_err(e, rc == EM_EOFFLINE ? EM_EOFFLINE : EM_ENOTFOUND, where,
-			      "%sits catalogue could not be read (python-mirror '%s'): %s%s%s",
-			      why_local, shown ? shown : "", ce.where, ce.where[0] ? ": " : "",
-			      ce.msg);
-	}
-	const struct em_pybuild *b =
-		em_pybuild_choose(&cat, triple, &req->version,
-				  req->kind == EM_PYTHON_SPEC ? &req->spec : NULL);
-	if (!b) {
-		char *shown = em_url_redact(a, mirror);
-		return em_err(e, EM_ENOTFOUND, where,
-			      "%sthe catalogue at '%s' has no Python %s build for '%s' (%u "
-			      "builds listed); pick another version or python-mirror",
-			      why_local, shown ? shown : "", v, triple, cat.n);
-	}
-	(void)m;
+	const struct em_pybuild *b;
+	struct em_error fe;
+	em_error_clear(&fe);
+	int rc = em_pybuild_find(a, o->python_src, mirror, &wp->target.plat, &req->version,
+				 req->kind == EM_PYTHON_SPEC ? &req->spec : NULL,
+				 wp->w->python.value, &b, &fe);
+	if (rc == EM_ENOMEM)
+		return em_err_nomem(e);
+	if (rc)
+		return em_err(e, rc, where, "%s%s", why_local, fe.msg);
 	wp->target.py = b->py;
 	wp->python_from = "download";
 	wp->python_build = b;
@@ -499,7 +478,7 @@ static int choose_python(struct em_arena *a, const struct em_matrix *m,
 				}
 			}
 		}
-		return python_download(a, m, o, wp, mirror, where,
+		return python_download(a, o, wp, mirror, where,
 				       host_target ? "no such interpreter on this machine, and "
 						   : "",
 				       e);
@@ -527,7 +506,7 @@ static int choose_python(struct em_arena *a, const struct em_matrix *m,
 	/* a series or a specifier: the newest interpreter here that fits */
 	if (!host_target) {
 		if (mirror && explicit_mirror)
-			return python_download(a, m, o, wp, mirror, where, "", e);
+			return python_download(a, o, wp, mirror, where, "", e);
 		return em_err(e, EM_EINVAL, where,
 			      "python = %s picks among this machine's interpreters, but the "
 			      "workload is planned for %s: give the exact version (e.g. "
@@ -561,7 +540,7 @@ static int choose_python(struct em_arena *a, const struct em_matrix *m,
 		char *why = em_arena_printf(a, "no Python %s interpreter found on this machine "
 					    "(looked in PATH, pyenv, uv's and envmatrix's "
 					    "folders), and ", v);
-		return why ? python_download(a, m, o, wp, mirror, where, why, e) : em_err_nomem(e);
+		return why ? python_download(a, o, wp, mirror, where, why, e) : em_err_nomem(e);
 	}
 	if (!best)
 		return em_err(e, EM_ENOTFOUND, where,

@@ -479,6 +479,41 @@ int em_pybuild_catalogue_load(struct em_arena *a, struct em_source *src, const c
 		    : em_pybuild_parse_sums(a, url, body, len, shown, out, e);
 }
 
+int em_pybuild_find(struct em_arena *a, struct em_source *src, const char *mirror,
+		    const struct em_platform *p, const struct em_python *py,
+		    const struct em_specset *spec, const char *asked,
+		    const struct em_pybuild **out, struct em_error *e)
+{
+	*out = NULL;
+	const char *triple = em_pybuild_triple(p);
+	if (!triple) {
+		char pn[EM_PLATFORM_NAME_MAX];
+		em_platform_name(p, pn, sizeof pn);
+		return em_err(e, EM_EUNSUPPORTED, NULL, "python-build-standalone has no builds for %s",
+			      pn);
+	}
+	char *shown = em_url_redact(a, mirror);
+	if (!shown)
+		return em_err_nomem(e);
+	struct em_pybuild_catalogue cat;
+	struct em_error ce;
+	em_error_clear(&ce);
+	int rc = em_pybuild_catalogue_load(a, src, mirror, &cat, &ce);
+	if (rc == EM_ENOMEM)
+		return em_err_nomem(e);
+	if (rc)
+		return em_err(e, rc == EM_EOFFLINE ? EM_EOFFLINE : EM_ENOTFOUND, NULL,
+			      "its catalogue could not be read (python-mirror '%s'): %s%s%s", shown,
+			      ce.where, ce.where[0] ? ": " : "", ce.msg);
+	*out = em_pybuild_choose(&cat, triple, py, spec);
+	if (!*out)
+		return em_err(e, EM_ENOTFOUND, NULL,
+			      "the catalogue at '%s' has no Python %s build for '%s' (%u builds "
+			      "listed); pick another version or python-mirror",
+			      shown, asked, triple, cat.n);
+	return 0;
+}
+
 char *em_pybuild_dir(struct em_arena *a, struct em_error *e)
 {
 	const char *env = getenv("ENVMATRIX_PYTHON_DIR");

@@ -121,6 +121,17 @@ struct em_source;
 int em_pybuild_catalogue_load(struct em_arena *a, struct em_source *src, const char *mirror,
 			      struct em_pybuild_catalogue *out, struct em_error *e);
 
+/* The build for platform p and the request (py, spec as em_pybuild_choose
+ * takes them; asked: the request as the user wrote it, for messages) in
+ * the catalogue at mirror. Errors, without a place: EM_EUNSUPPORTED when
+ * python-build-standalone has no builds for p, EM_ENOTFOUND (EM_EOFFLINE
+ * offline) when the catalogue cannot be read, EM_ENOTFOUND naming the
+ * catalogue and the triple when it lists no such build. */
+int em_pybuild_find(struct em_arena *a, struct em_source *src, const char *mirror,
+		    const struct em_platform *p, const struct em_python *py,
+		    const struct em_specset *spec, const char *asked,
+		    const struct em_pybuild **out, struct em_error *e);
+
 /* The managed folder (not created). NULL with e filled when there is no
  * HOME to put it in. */
 char *em_pybuild_dir(struct em_arena *a, struct em_error *e);
