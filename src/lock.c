@@ -1090,6 +1090,9 @@ static int write_lock(struct writer *w, const struct em_lock *l,
 	if (l->ndefault_groups)
 		put_str_array(b, "default-groups", l->default_groups, l->ndefault_groups);
 	put_kv(b, "created-by", "envmatrix");
+	/* PEP 751 requires the key; [[packages]] tables cannot say "none" */
+	if (!l->npackages)
+		em_buf_addstr(b, "packages = []\n");
 
 	for (uint32_t i = 0; i < l->npackages; i++) {
 		const struct em_lock_package *p = order[i];

@@ -803,10 +803,18 @@ static void test_write_errors(void **state)
 	assert_non_null(strstr(e.msg, "workload is not valid UTF-8"));
 	assert_int_equal(b.len, 0);
 
-	/* the empty lock is a valid lock */
+	/* the empty lock is a valid lock, and reads back (PEP 751 requires
+	 * 'packages', so none is written as an empty array) */
 	struct em_lock empty = { 0 };
 	assert_int_equal(em_lock_write(&empty, &b, &e), 0);
-	assert_string_equal(b.ptr, "lock-version = \"1.0\"\ncreated-by = \"envmatrix\"\n");
+	assert_string_equal(b.ptr, "lock-version = \"1.0\"\ncreated-by = \"envmatrix\"\n"
+				   "packages = []\n");
+	struct em_arena ra;
+	em_arena_init(&ra);
+	struct em_lock back;
+	assert_int_equal(em_lock_parse(&ra, b.ptr, b.len, "empty", &back, &e), 0);
+	assert_int_equal(back.npackages, 0);
+	em_arena_release(&ra);
 	em_buf_release(&b);
 
 	/* a full buffer is reported */
