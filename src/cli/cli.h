@@ -136,6 +136,9 @@ void cli_human_bytes(char *buf, size_t cap, double bytes);
 /* Detect them as ENVMATRIX_SYSROOT, ENVMATRIX_CUDA_DRIVER and
  * ENVMATRIX_NVIDIA_SMI say. Prints the error; returns an exit code. */
 int cli_gpu_detect(struct em_arena *a, struct em_gpu_info *out);
+/* The same without ENVMATRIX_CUDA_DRIVER and without printing: what the
+ * machine itself says (false when detection failed). */
+bool cli_gpu_detect_machine(struct em_arena *a, struct em_gpu_info *out);
 /* Whether planning the matrix needs them (a workload has torch). */
 bool cli_gpu_needed(const struct em_matrix *m);
 /* A workload plan's warnings on stderr (not with -q). */

@@ -4,20 +4,34 @@
 #include <stdlib.h>
 #include <string.h>
 
-int cli_gpu_detect(struct em_arena *a, struct em_gpu_info *out)
+/* The probe the environment asks for; with_override: ENVMATRIX_CUDA_DRIVER
+ * counts (planning), else only what the machine says does (what a
+ * generation records about its host). */
+static int detect(struct em_arena *a, bool with_override, struct em_gpu_info *out,
+		  struct em_error *e)
 {
 	struct em_gpu_probe p = {
 		.sysroot = getenv("ENVMATRIX_SYSROOT"),
-		.override = getenv("ENVMATRIX_CUDA_DRIVER"),
+		.override = with_override ? getenv("ENVMATRIX_CUDA_DRIVER") : NULL,
 		.smi_path = getenv("ENVMATRIX_NVIDIA_SMI"),
 	};
 	if (p.smi_path && !*p.smi_path)
 		p.smi_path = NULL;
+	return em_gpu_detect(a, &p, out, e);
+}
+
+int cli_gpu_detect(struct em_arena *a, struct em_gpu_info *out)
+{
 	struct em_error e;
 	em_error_clear(&e);
-	if (em_gpu_detect(a, &p, out, &e))
+	if (detect(a, true, out, &e))
 		return cli_report(&e);
 	return EXIT_OK;
+}
+
+bool cli_gpu_detect_machine(struct em_arena *a, struct em_gpu_info *out)
+{
+	return detect(a, false, out, NULL) == 0;
 }
 
 bool cli_gpu_needed(const struct em_matrix *m)

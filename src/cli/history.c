@@ -47,14 +47,8 @@ static const char *host_json(struct em_arena *a, const struct em_gpu_info *gpu)
 	if (em_host_platform(&host, NULL) == 0)
 		em_platform_name(&host, name, sizeof name);
 	struct em_gpu_info own;
-	if (!gpu) {
-		struct em_gpu_probe p = { .sysroot = getenv("ENVMATRIX_SYSROOT"),
-					  .smi_path = getenv("ENVMATRIX_NVIDIA_SMI") };
-		if (p.smi_path && !*p.smi_path)
-			p.smi_path = NULL;
-		if (em_gpu_detect(a, &p, &own, NULL) == 0)
-			gpu = &own;
-	}
+	if (!gpu && cli_gpu_detect_machine(a, &own))
+		gpu = &own;
 	json_t *o = json_pack("{s:s}", "platform", name);
 	if (o && gpu && gpu->have_driver) {
 		char cuda[16] = "";
