@@ -711,6 +711,16 @@ static const struct em_lock_package *find_locked(const struct em_lock *l, const 
 	return NULL;
 }
 
+const char *em_change_kind_name(enum em_change_kind k)
+{
+	static const char *const names[EM_CHANGE_KINDS] = {
+		[EM_CHANGE_ADDED] = "added",	   [EM_CHANGE_REMOVED] = "removed",
+		[EM_CHANGE_UPGRADED] = "upgraded",   [EM_CHANGE_DOWNGRADED] = "downgraded",
+		[EM_CHANGE_SWITCHED] = "switched",   [EM_CHANGE_REBUILT] = "rebuilt",
+	};
+	return (unsigned)k < EM_CHANGE_KINDS ? names[k] : "changed";
+}
+
 int em_lock_diff(struct em_arena *a, const struct em_lock *old, const struct em_lock *nw,
 		 struct em_change **out, uint32_t *nout)
 {

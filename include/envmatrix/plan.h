@@ -38,6 +38,8 @@ enum em_change_kind {
 	EM_CHANGE_REBUILT   /* same version, another file */
 };
 #define EM_CHANGE_KINDS 6
+/* "added", "removed", "upgraded", "downgraded", "switched", "rebuilt" */
+const char *em_change_kind_name(enum em_change_kind k);
 
 struct em_change {
 	enum em_change_kind kind;

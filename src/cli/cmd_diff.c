@@ -27,10 +27,6 @@ static const struct cli_cmd_help diff_help = {
 	diff_opts,
 };
 
-static const char *const kind_names[EM_CHANGE_KINDS] = {
-	"added", "removed", "upgraded", "downgraded", "switched", "rebuilt",
-};
-
 struct side {
 	const char *label;
 	char *text;
@@ -138,8 +134,9 @@ int cmd_diff(int argc, char **argv)
 		json_t *arr = json_array();
 		for (uint32_t i = 0; i < n; i++)
 			json_array_append_new(arr, json_pack("{s:s, s:s, s:s?, s:s?}", "kind",
-							     kind_names[c[i].kind], "name", c[i].name,
-							     "from", c[i].from, "to", c[i].to));
+							     em_change_kind_name(c[i].kind), "name",
+							     c[i].name, "from", c[i].from, "to",
+							     c[i].to));
 		json_t *pyj = py ? json_pack("{s:s, s:s}", "from", pa, "to", pb) : json_null();
 		char *sum = em_change_summary(&a, &s[0].lock, &s[1].lock, c, n);
 		ret = cli_put_json(json_pack("{s:s, s:o, s:o, s:o, s:o, s:s?}", "workload", pos[0],
@@ -163,7 +160,7 @@ int cmd_diff(int argc, char **argv)
 			printf("%-10s %s %s\n", "rebuilt", x->name, x->to ? x->to : "");
 			break;
 		default:
-			printf("%-10s %s %s \xe2\x86\x92 %s\n", kind_names[x->kind], x->name,
+			printf("%-10s %s %s \xe2\x86\x92 %s\n", em_change_kind_name(x->kind), x->name,
 			       x->from ? x->from : "?", x->to ? x->to : "?");
 		}
 	}

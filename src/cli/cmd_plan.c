@@ -65,12 +65,6 @@ static void human_size(int64_t n, char *buf, size_t size)
 		snprintf(buf, size, "%.1f %s", v, units[u]);
 }
 
-static const char *const change_words[EM_CHANGE_KINDS] = {
-	[EM_CHANGE_ADDED] = "added",         [EM_CHANGE_REMOVED] = "removed",
-	[EM_CHANGE_UPGRADED] = "upgraded",   [EM_CHANGE_DOWNGRADED] = "downgraded",
-	[EM_CHANGE_SWITCHED] = "switched",   [EM_CHANGE_REBUILT] = "rebuilt",
-};
-
 static void lock_summary(const struct em_workload_plan *wp, char *buf, size_t size)
 {
 	if (!wp->had_lock) {
@@ -89,7 +83,8 @@ static void lock_summary(const struct em_workload_plan *wp, char *buf, size_t si
 	for (int k = 0; k < EM_CHANGE_KINDS; k++) {
 		if (!count[k])
 			continue;
-		int n = snprintf(buf + o, size - o, "%s%u %s", o ? ", " : "", count[k], change_words[k]);
+		int n = snprintf(buf + o, size - o, "%s%u %s", o ? ", " : "", count[k],
+				 em_change_kind_name(k));
 		if (n < 0 || (size_t)n >= size - o)
 			break;
 		o += (size_t)n;
@@ -133,7 +128,8 @@ static void print_table(const struct em_plan *p)
 				break;
 			default:
 				printf("%s: %s %s -> %s (%s)\n", wp->w->name, c->name,
-				       c->from ? c->from : "?", c->to ? c->to : "?", change_words[c->kind]);
+				       c->from ? c->from : "?", c->to ? c->to : "?",
+				       em_change_kind_name(c->kind));
 				break;
 			}
 		}
@@ -194,7 +190,7 @@ static json_t *plan_json(const struct em_plan *p)
 			for (uint32_t k = 0; k < wp->nchanges && wp->had_lock; k++) {
 				const struct em_change *c = &wp->changes[k];
 				json_array_append_new(ch, json_pack("{s:s, s:s, s:s?, s:s?}", "name", c->name,
-								    "change", change_words[c->kind],
+								    "change", em_change_kind_name(c->kind),
 								    "from", c->from, "to", c->to));
 			}
 			json_object_set_new(o, "changes", ch);
