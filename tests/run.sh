@@ -2,7 +2,8 @@
 # tests/run.sh - run every test layer and end with "N passed, N failed"
 #
 #   unit tests   $BUILD/tests/test_*      (cmocka; counts its own tests)
-#   CLI tests    tests/cli/test_*.sh      (black-box; "ok"/"not ok" lines)
+#   CLI tests    tests/cli/test_*.sh      (black-box; "ok"/"not ok"/"skip"
+#                                          lines)
 #   fuzz smoke   $FUZZ_DIR/fuzz_*         (a few seconds each, when clang
 #                                          with libFuzzer is installed)
 # Environment: BUILD (default build), FUZZ_DIR ($BUILD/fuzz), FUZZ_CC,
@@ -17,6 +18,7 @@ cd "$top" || exit 1
 
 passed=0
 failed=0
+skipped=0
 failures=""
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/envmatrix-tests.XXXXXX") || exit 1
 trap 'rm -rf "$tmp"' EXIT INT TERM
@@ -41,8 +43,13 @@ for t in "$BUILD"/tests/test_*; do
 	rc=$?
 	p=$(sed -n 's/^\[  PASSED  \] \([0-9]*\) test.*/\1/p' "$tmp/out" | tail -n 1)
 	f=$(sed -n 's/^\[  FAILED  \] \([0-9]*\) test.*/\1/p' "$tmp/out" | tail -n 1)
+	s=$(sed -n 's/^\[  SKIPPED \] \([0-9]*\) test.*/\1/p' "$tmp/out" | tail -n 1)
 	p=${p:-0}
 	f=${f:-0}
+	s=${s:-0}
+	skipped=$((skipped + s))
+	# each skipped test says why on a "SKIP: why" line before skip()
+	sed -n 's/^SKIP: \(.*\)/SKIP '"$name"': \1/p' "$tmp/out"
 	if [ "$rc" -ne 0 ] && [ "$f" -eq 0 ]; then
 		f=1 # crashed or sanitizer report after the summary
 	fi
@@ -53,7 +60,7 @@ for t in "$BUILD"/tests/test_*; do
 		note_failure "$name (exit $rc)"
 		echo "FAIL $name: $p passed, $f failed"
 	else
-		echo "PASS $name: $p passed"
+		echo "PASS $name: $p passed, $s skipped"
 	fi
 done
 
@@ -69,6 +76,9 @@ for s in tests/cli/test_*.sh; do
 	rc=$?
 	p=$(grep -c '^ok ' "$tmp/out")
 	f=$(grep -c '^not ok ' "$tmp/out")
+	s=$(grep -c '^skip ' "$tmp/out")
+	skipped=$((skipped + s))
+	sed -n 's/^skip [0-9]* - \(.*\)/SKIP '"$name"': \1/p' "$tmp/out"
 	if [ "$rc" -ne 0 ] && [ "$f" -eq 0 ]; then
 		f=1
 	fi
@@ -79,7 +89,7 @@ for s in tests/cli/test_*.sh; do
 		note_failure "$name (exit $rc)"
 		echo "FAIL $name: $p passed, $f failed"
 	else
-		echo "PASS $name: $p passed"
+		echo "PASS $name: $p passed, $s skipped"
 	fi
 done
 
@@ -101,11 +111,12 @@ if [ -n "${FUZZ_CC:-}" ]; then
 		fi
 	done
 else
-	echo "SKIP fuzz smoke runs: clang with libFuzzer is not installed"
+	skipped=$((skipped + 1))
+	echo "SKIP fuzz smoke runs: clang with libFuzzer is not installed (apt-get install clang libclang-rt-dev)"
 fi
 
 if [ "$failed" -ne 0 ]; then
 	echo "failed:$failures"
 fi
-echo "$passed passed, $failed failed"
+echo "$passed passed, $failed failed, $skipped skipped"
 [ "$failed" -eq 0 ]

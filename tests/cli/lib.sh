@@ -1,10 +1,13 @@
 # tests/cli/lib.sh - sourced by the black-box CLI tests
 #
-# Each check prints "ok N - what" or "not ok N - what" (with details), and
-# t_done exits non-zero when anything failed. $EM is the binary under test.
+# Each check prints "ok N - what" or "not ok N - what" (with details), or
+# "skip N - what: why" when it cannot run on this machine (a skip is never
+# a pass: tests/run.sh counts and prints it), and t_done exits non-zero
+# when anything failed. $EM is the binary under test.
 : "${EM:?EM must name the envmatrix binary}"
 t_n=0
 t_failed=0
+t_skipped=0
 T_TMP=$(mktemp -d "${TMPDIR:-/tmp}/envmatrix-cli.XXXXXX") || exit 1
 trap 'rm -rf "$T_TMP"' EXIT INT TERM
 # downloads and pages go to a cache of the test's own, not the user's
@@ -62,7 +65,15 @@ t_expect_err() {
 	fi
 }
 
+# t_skip WHAT WHY: a check that cannot run here (a tool or an interpreter
+# is missing); WHY says what is missing and how to get it
+t_skip() {
+	t_n=$((t_n + 1))
+	t_skipped=$((t_skipped + 1))
+	echo "skip $t_n - $1: $2"
+}
+
 t_done() {
-	echo "# $t_n checks, $t_failed failed"
+	echo "# $t_n checks, $t_failed failed, $t_skipped skipped"
 	[ "$t_failed" -eq 0 ]
 }
