@@ -1276,6 +1276,19 @@ static int read_section(struct mparser *p, const char *t, size_t n)
 	return 0;
 }
 
+/* Whether an indented line reads as a section header: '[', a name with no
+ * blanks and no brackets, ']'. ("[ -e /dev/nvidia0 ]" under verify is a
+ * command, not a header.) */
+static bool indented_header(const char *t, size_t n)
+{
+	if (n < 3 || t[0] != '[' || t[n - 1] != ']')
+		return false;
+	for (size_t i = 1; i + 1 < n; i++)
+		if (is_blank((unsigned char)t[i]) || t[i] == '[' || t[i] == ']')
+			return false;
+	return true;
+}
+
 /* Read the next line into p->out. Returns 0, 1 at the end, or the error. */
 static int next_line(struct mparser *p, size_t room)
 {
@@ -1325,6 +1338,14 @@ static int next_line(struct mparser *p, size_t room)
 		return perr(p, p->lineno, EM_ELIMIT,
 			    "line is longer than %d characters; split packages and find-links over "
 			    "indented continuation lines, one per line", EM_MATRIX_MAX_LINE);
+	/* "[name]" indented is a header in the wrong place wherever it stands,
+	 * never a continuation line (a find-links entry, a verify command) */
+	if (lead && indented_header(t.p, t.n)) {
+		char qs[QUOTE];
+		return perr(p, p->lineno, EM_EINVAL,
+			    "'%s': a section header must not be indented; move it to the beginning "
+			    "of the line", q(qs, t.p, t.n));
+	}
 	if (lead && p->cont_ok) {
 		p->kind = LINE_CONT;
 		hand(p, " ", 1, t.p, t.n, room);

@@ -68,7 +68,16 @@ struct cli_cmd_help {
  * and returns 1 (the command then exits 0). Unknown options print an error
  * naming the command and return -1. Otherwise 0. */
 int cli_parse(int argc, char **argv, const struct cli_cmd_help *h, int *npos);
+/* The help: the usage line is made from h->opts (each option once, in
+ * table order) followed by h->usage, which names only the positional
+ * arguments, so the two cannot disagree. */
 void cli_print_help(FILE *f, const struct cli_cmd_help *h);
+void cli_print_usage(FILE *f, const struct cli_cmd_help *h); /* the usage line alone */
+/* --color=WHEN: whether colors go to fd; whether WHEN is a valid one. The
+ * global options (-q, -v, --color=WHEN) are also accepted after the command
+ * by cli_parse, where a command's own option of the same name wins. */
+bool cli_color_when(const char *when, int fd);
+bool cli_color_valid(const char *when);
 
 /* ---- output ---- */
 void cli_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
@@ -165,6 +174,16 @@ int cmd_verify(int argc, char **argv);
  * Prints the error; returns an exit code. */
 int cli_load_matrix(struct em_arena *a, const char *opt_file, struct em_matrix *m,
 		    const char **file);
+/* Whether a positional argument names a matrix file: it ends in .ini, or
+ * it names an existing regular file and holds a '.' or '/' (which no
+ * workload name does). */
+bool cli_is_matrix_arg(const char *arg);
+/* The one rule for every command that reads the matrix: it is -f MATRIX
+ * (*file, as cli_parse set it) or the first positional argument when that
+ * names one (cli_is_matrix_arg); the argument is then taken out of pos
+ * (*npos positional arguments). Both at once is a usage error naming both.
+ * Returns 0 or EXIT_USAGE (printed). */
+int cli_matrix_arg(const struct cli_cmd_help *h, const char **file, char **pos, int *npos);
 /* The workload, or NULL after an error naming the matrix's workloads. */
 const struct em_workload *cli_find_workload(const struct em_matrix *m, const char *name);
 /* The matrix, workload name and its venv's paths, for commands that use an
@@ -190,9 +209,6 @@ struct json_t *cli_verify_json(struct em_arena *a, const struct em_verify_result
  * -1 (message printed) when it is not a number. */
 int cli_verify_timeout_env(void);
 /* ---- the history (history.c) ---- */
-/* Whether a positional argument names a matrix file (ends in .ini, or is
- * a path to a file), for commands that take [MATRIX] [WORKLOAD]. */
-bool cli_is_matrix_arg(const char *arg);
 /* Open the matrix's history: EXIT_OK, -1 when there is none yet (nothing
  * printed), or an exit code after printing the error (also when off). */
 int cli_history_open(struct em_arena *a, const char *file, const struct em_matrix *m,

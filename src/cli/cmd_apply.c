@@ -39,12 +39,7 @@ static const struct cli_opt apply_opts[] = {
 
 static const struct cli_cmd_help apply_help = {
 	"apply",
-	"[-f MATRIX] [--frozen | --locked] [-n] [--force] [--fail-fast] [--wait] [--json] "
-	"[--no-verify] "
-	"[--offline] [--refresh] [-j N] "
-	"[-f MATRIX | MATRIX] [--frozen | --locked] [-n] [--force] [--fail-fast] [--wait] "
-	"[--json] [--rev REV] [--offline] [--refresh] [-j N] "
-	"[WORKLOAD...]",
+	"[MATRIX] [WORKLOAD...]",
 	"build every workload's environment from its lock, keeping the old one as a snapshot",
 	"Plans the matrix (as 'envmatrix plan' does, writing changed locks), then\n"
 	"for each workload (or only those named) whose environment does not match\n"
@@ -306,11 +301,8 @@ int cmd_apply(int argc, char **argv)
 	int rc = cli_parse(argc, argv, &apply_help, &npos);
 	if (rc)
 		return rc > 0 ? EXIT_OK : EXIT_USAGE;
-	if (npos && !opt_file && cli_is_matrix_arg(argv[1])) {
-		opt_file = argv[1];
-		argv++;
-		npos--;
-	}
+	if ((rc = cli_matrix_arg(&apply_help, &opt_file, argv + 1, &npos)))
+		return rc;
 	if (opt_frozen && opt_locked)
 		return cli_usage_error(&apply_help, "--frozen and --locked cannot be combined");
 	if (opt_frozen && opt_upgrade)
@@ -428,7 +420,7 @@ int cmd_apply(int argc, char **argv)
 			cli_plan_warnings(r.w[i].plan);
 	if (opt_json)
 		cli_put_json(apply_json(&a, &r, gen));
-	else
+	else if (!cli.quiet) /* -q: the outcome is the exit status and the errors */
 		print_table(&r);
 	if (rc == EM_ECANCELED) {
 		cli_report(&e);

@@ -27,7 +27,7 @@ static const struct cli_opt cache_opts[] = {
 
 static const struct cli_cmd_help cache_help = {
 	"cache",
-	"dir|info|clean|prune [-f MATRIX] [--cache-dir DIR] [--keep N] [--json] [--wait]",
+	"dir|info|clean|prune [MATRIX]",
 	"show, clean or prune the shared download and unpack cache",
 	"The cache holds downloaded wheels (wheels/), wheels unpacked once and\n"
 	"linked into every environment that installs them (unpacked/), index\n"
@@ -197,7 +197,10 @@ int cmd_cache(int argc, char **argv)
 	bool removing = !strcmp(sub, "clean") || !strcmp(sub, "prune");
 	if (!removing && strcmp(sub, "dir") && strcmp(sub, "info"))
 		return cli_usage_error(&cache_help, "unknown subcommand '%s'", sub);
-	if (npos > 1)
+	npos--;
+	if ((rc = cli_matrix_arg(&cache_help, &opt_file, argv + 2, &npos)))
+		return rc;
+	if (npos > 0)
 		return cli_usage_error(&cache_help, "'cache %s' takes no argument ('%s')", sub,
 				       argv[2]);
 	if (opt_wait && !removing)

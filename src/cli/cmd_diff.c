@@ -16,7 +16,7 @@ static const struct cli_opt diff_opts[] = {
 
 static const struct cli_cmd_help diff_help = {
 	"diff",
-	"[-f MATRIX | MATRIX] WORKLOAD A B [--json]",
+	"[MATRIX] WORKLOAD A B",
 	"compare two generations of a workload, package by package",
 	"A and B are generation numbers ('envmatrix history WORKLOAD' lists them)\n"
 	"or 'current', the workload's lock file beside the matrix. One line per\n"
@@ -90,11 +90,8 @@ int cmd_diff(int argc, char **argv)
 	if (rc)
 		return rc > 0 ? EXIT_OK : EXIT_USAGE;
 	char **pos = argv + 1;
-	if (npos == 4 && !opt_file && cli_is_matrix_arg(pos[0])) {
-		opt_file = pos[0];
-		pos++;
-		npos--;
-	}
+	if ((rc = cli_matrix_arg(&diff_help, &opt_file, pos, &npos)))
+		return rc;
 	if (npos != 3)
 		return cli_usage_error(&diff_help, "name a workload and two generations (numbers "
 				       "or 'current')");

@@ -24,7 +24,7 @@ static const struct cli_opt doctor_opts[] = {
 
 static const struct cli_cmd_help doctor_help = {
 	"doctor",
-	"[-f MATRIX | MATRIX] [--json] [--offline]",
+	"[MATRIX]",
 	"report this machine (OS, CPU, NVIDIA driver and GPUs, interpreters, cache) "
 	"and whether it can run each workload",
 	"Reports the OS, kernel, C library, CPU, the NVIDIA driver and the newest\n"
@@ -150,9 +150,15 @@ int cmd_doctor(int argc, char **argv)
 	int rc = cli_parse(argc, argv, &doctor_help, &npos);
 	if (rc)
 		return rc > 0 ? EXIT_OK : EXIT_USAGE;
-	if (npos > 1 || (npos == 1 && opt_file))
+	if ((rc = cli_matrix_arg(&doctor_help, &opt_file, argv + 1, &npos)))
+		return rc;
+	if (npos == 1 && !opt_file) { /* doctor takes no workloads: any name is the matrix */
+		opt_file = argv[1];
+		npos = 0;
+	}
+	if (npos)
 		return cli_usage_error(&doctor_help, "name one matrix (MATRIX or -f MATRIX)");
-	const char *mfile = npos ? argv[1] : opt_file;
+	const char *mfile = opt_file;
 
 	struct em_arena a;
 	em_arena_init(&a);

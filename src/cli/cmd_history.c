@@ -18,7 +18,7 @@ static const struct cli_opt history_opts[] = {
 
 static const struct cli_cmd_help history_help = {
 	"history",
-	"[-f MATRIX | MATRIX] [WORKLOAD] [-n N] [--json]",
+	"[MATRIX] [WORKLOAD]",
 	"show the generations applied, newest first, and what each changed",
 	"Every apply that changes an environment records a generation of that\n"
 	"workload (numbered 1, 2, 3...) in the matrix's history repository, a\n"
@@ -75,11 +75,8 @@ int cmd_history(int argc, char **argv)
 	if (rc)
 		return rc > 0 ? EXIT_OK : EXIT_USAGE;
 	char **pos = argv + 1;
-	if (npos && !opt_file && cli_is_matrix_arg(pos[0])) {
-		opt_file = pos[0];
-		pos++;
-		npos--;
-	}
+	if ((rc = cli_matrix_arg(&history_help, &opt_file, pos, &npos)))
+		return rc;
 	if (npos > 1)
 		return cli_usage_error(&history_help, "name one workload at most");
 	unsigned long limit = 0;

@@ -29,7 +29,7 @@ static const struct cli_opt mirror_opts[] = {
 
 static const struct cli_cmd_help mirror_help = {
 	"mirror",
-	"[-f MATRIX] [--workload NAME]... [--prune] [--verify] [--json] DIR",
+	"[MATRIX] DIR",
 	"write a static package index holding exactly the files the locks need",
 	"Reads the lock of every workload (pylock.<workload>.toml beside the\n"
 	"matrix; run 'envmatrix plan' first) and writes into DIR a package index\n"
@@ -193,6 +193,8 @@ int cmd_mirror(int argc, char **argv)
 	int rc = cli_parse(argc, argv, &mirror_help, &npos);
 	if (rc)
 		return rc > 0 ? EXIT_OK : EXIT_USAGE;
+	if ((rc = cli_matrix_arg(&mirror_help, &opt_file, argv + 1, &npos)))
+		return rc;
 	if (npos == 0)
 		return cli_usage_error(&mirror_help, "no folder to mirror into");
 	if (npos > 1)
@@ -256,7 +258,7 @@ int cmd_mirror(int argc, char **argv)
 			r.nplaced, r.npresent, r.ndownloaded, r.npages, r.nremoved);
 	if (opt_json)
 		ret = cli_put_json(mirror_json(&r));
-	else
+	else if (!cli.quiet)
 		print_text(&r, opt_prune);
 out:
 	cli_release_stop();

@@ -24,7 +24,7 @@ static const struct cli_opt plan_opts[] = {
 
 static const struct cli_cmd_help plan_help = {
 	"plan",
-	"[-f MATRIX] [--check] [--upgrade] [--json] [--offline] [--refresh] [-j N] [WORKLOAD...]",
+	"[MATRIX] [WORKLOAD...]",
 	"resolve the matrix's workloads and write one PEP 751 lock per workload",
 	"For each workload (or only those named): the target platform and exact\n"
 	"Python, the PyTorch variant and its index, every dependency and the exact\n"
@@ -226,6 +226,8 @@ int cmd_plan(int argc, char **argv)
 	int rc = cli_parse(argc, argv, &plan_help, &npos);
 	if (rc)
 		return rc > 0 ? EXIT_OK : EXIT_USAGE;
+	if ((rc = cli_matrix_arg(&plan_help, &opt_file, argv + 1, &npos)))
+		return rc;
 	const char *file = opt_file ? opt_file : "matrix.ini";
 
 	struct em_arena a;
@@ -282,7 +284,7 @@ int cmd_plan(int argc, char **argv)
 			cli_plan_warnings(&plan.w[i]);
 	if (opt_json)
 		cli_put_json(plan_json(&plan));
-	else
+	else if (!cli.quiet) /* -q: the locks are the result; failures are on stderr */
 		print_table(&plan);
 	if (plan.nfailed)
 		ret = EXIT_FAIL;

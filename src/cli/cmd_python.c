@@ -29,7 +29,7 @@ static const struct cli_opt python_opts[] = {
 
 static const struct cli_cmd_help python_help = {
 	"python",
-	"list [--all] [--json] | install VERSION... | find VERSION [--json]",
+	"list [MATRIX] | install [MATRIX] VERSION... | find [MATRIX] VERSION",
 	"the Python interpreters workloads can use, and downloads of them",
 	"list: the interpreters on this machine, as 'plan' and 'apply' find them\n"
 	"(PATH, pyenv, envmatrix's managed folder, uv's), one line each: version,\n"
@@ -290,6 +290,10 @@ int cmd_python(int argc, char **argv)
 	     find = !strcmp(sub, "find");
 	if (!list && !install && !find)
 		return cli_usage_error(&python_help, "unknown subcommand '%s'", sub);
+	npos--;
+	if ((rc = cli_matrix_arg(&python_help, &opt_file, argv + 2, &npos)))
+		return rc;
+	npos++;
 	if (list && npos != 1)
 		return cli_usage_error(&python_help, "'list' takes no arguments");
 	if (install && npos < 2)

@@ -19,7 +19,7 @@ static const struct cli_opt rollback_opts[] = {
 
 static const struct cli_cmd_help rollback_help = {
 	"rollback",
-	"[-f MATRIX] [--wait] WORKLOAD... | --to N [--offline] WORKLOAD",
+	"[MATRIX] WORKLOAD...",
 	"swap a workload's environment and its snapshot, or rebuild a generation",
 	"The environment the last apply replaced comes back, and the current one\n"
 	"becomes the snapshot, so a second rollback re-applies. Both stay\n"
@@ -102,12 +102,14 @@ static int rollback_to(struct em_arena *a, struct em_matrix *m, const char *file
 	if (em_write_file_atomic(wa->plan->lock_path, text, len, 0644, &e))
 		return cli_report(&e);
 	if (wa->outcome == EM_APPLY_UNCHANGED) {
-		printf("%s: already generation %u's packages ('%s'); its lock is the workload's lock\n",
-		       w->name, to, wa->paths.root);
+		if (!cli.quiet)
+			printf("%s: already generation %u's packages ('%s'); its lock is the "
+			       "workload's lock\n", w->name, to, wa->paths.root);
 		return EXIT_OK;
 	}
-	printf("%s: rebuilt generation %u in '%s' (%u packages, %.2fs)\n", w->name, to,
-	       wa->paths.root, wa->npackages, wa->seconds);
+	if (!cli.quiet)
+		printf("%s: rebuilt generation %u in '%s' (%u packages, %.2fs)\n", w->name, to,
+		       wa->paths.root, wa->npackages, wa->seconds);
 	char *mtext = NULL;
 	size_t mlen = 0;
 	em_read_file(a, file, EM_MATRIX_MAX_LEN, &mtext, &mlen, NULL);
@@ -131,6 +133,8 @@ int cmd_rollback(int argc, char **argv)
 	int rc = cli_parse(argc, argv, &rollback_help, &npos);
 	if (rc)
 		return rc > 0 ? EXIT_OK : EXIT_USAGE;
+	if ((rc = cli_matrix_arg(&rollback_help, &opt_file, argv + 1, &npos)))
+		return rc;
 	if (npos == 0)
 		return cli_usage_error(&rollback_help, "name the workload to roll back");
 	unsigned long to = 0;
@@ -187,6 +191,8 @@ int cmd_rollback(int argc, char **argv)
 		}
 		struct em_venv_state st;
 		em_venv_state_read(&a, &p, &st, NULL);
+		if (cli.quiet) /* -q: the swap is the result */
+			continue;
 		printf("%s: rolled back '%s'\n", w->name, p.root);
 		describe("now", st.python, st.torch);
 		if (st.has_snapshot)

@@ -16,7 +16,7 @@ static const struct cli_opt run_opts[] = {
 
 static const struct cli_cmd_help run_help = {
 	"run",
-	"[-f MATRIX] WORKLOAD [--] CMD [ARGS...]",
+	"[MATRIX] WORKLOAD [--] CMD [ARGS...]",
 	"run a command inside a workload's environment, without activating it",
 	"Runs CMD with the environment's bin folder first on PATH, VIRTUAL_ENV\n"
 	"set to it, PYTHONHOME unset, and the workload's env.NAME variables set,\n"
@@ -28,14 +28,19 @@ static const struct cli_cmd_help run_help = {
 	run_opts,
 };
 
-/* Where the workload's name is: options before it, "--" or the command
- * after it. Returns its index in argv, or -1 (usage error printed). */
+/* Where the workload's name is: options and the matrix (MATRIX) before
+ * it, "--" or the command after it. Returns its index in argv, or -1. */
 static int split(int argc, char **argv)
 {
+	bool first = true;
 	for (int i = 1; i < argc; i++) {
 		const char *s = argv[i];
 		if (!strcmp(s, "--"))
 			return i + 1 < argc ? i + 1 : -1;
+		if ((s[0] != '-' || !s[1]) && first && cli_is_matrix_arg(s)) {
+			first = false;
+			continue;
+		}
 		if (s[0] != '-' || !s[1])
 			return i;
 		if (!strcmp(s, "-f") || !strcmp(s, "--file"))
@@ -52,6 +57,8 @@ int cmd_run(int argc, char **argv)
 	int rc = cli_parse(wi < 0 ? argc : wi, argv, &run_help, &npos);
 	if (rc)
 		return rc > 0 ? EXIT_OK : EXIT_USAGE;
+	if ((rc = cli_matrix_arg(&run_help, &opt_file, argv + 1, &npos)))
+		return rc;
 	if (wi < 0)
 		return cli_usage_error(&run_help, "name the workload and the command to run");
 	int ci = wi + 1;

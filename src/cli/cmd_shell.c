@@ -16,7 +16,7 @@ static const struct cli_opt shell_opts[] = {
 
 static const struct cli_cmd_help shell_help = {
 	"shell",
-	"[-f MATRIX] [--shell SHELL] WORKLOAD",
+	"[MATRIX] WORKLOAD",
 	"print the command that activates a workload's environment",
 	"Prints one line for the shell to run, so\n"
 	"\n"
@@ -61,6 +61,8 @@ int cmd_shell(int argc, char **argv)
 	int rc = cli_parse(argc, argv, &shell_help, &npos);
 	if (rc)
 		return rc > 0 ? EXIT_OK : EXIT_USAGE;
+	if ((rc = cli_matrix_arg(&shell_help, &opt_file, argv + 1, &npos)))
+		return rc;
 	if (npos != 1)
 		return cli_usage_error(&shell_help, "name one workload");
 	const char *sh = opt_shell;

@@ -20,7 +20,7 @@ static const struct cli_opt status_opts[] = {
 
 static const struct cli_cmd_help status_help = {
 	"status",
-	"[-f MATRIX] [--check] [--json] [WORKLOAD...]",
+	"[MATRIX] [WORKLOAD...]",
 	"show each workload's environment: where, Python, torch, CUDA, lock, snapshot",
 	"One line per workload (or only those named): its state, the Python,\n"
 	"torch version and wheel variant installed, whether a snapshot\n"
@@ -89,6 +89,8 @@ int cmd_status(int argc, char **argv)
 	int rc = cli_parse(argc, argv, &status_help, &npos);
 	if (rc)
 		return rc > 0 ? EXIT_OK : EXIT_USAGE;
+	if ((rc = cli_matrix_arg(&status_help, &opt_file, argv + 1, &npos)))
+		return rc;
 	struct em_arena a;
 	em_arena_init(&a);
 	struct em_matrix m;

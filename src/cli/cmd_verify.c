@@ -27,8 +27,7 @@ static const struct cli_opt verify_opts[] = {
 
 static const struct cli_cmd_help verify_help = {
 	"verify",
-	"[-f MATRIX] [--json] [--timeout S] [WORKLOAD...] | --venv PATH [--expect-torch V] "
-	"[--json] [--timeout S]",
+	"[MATRIX] [WORKLOAD...]",
 	"check that environments work: imports, torch and CUDA, the workload's commands",
 	"Runs each environment's own Python once (PYTHON* variables ignored, no\n"
 	"user site) to check what you would check by hand, then the workload's\n"
@@ -154,6 +153,14 @@ int cli_verify_timeout_env(void)
 static void print_one(const char *title, const struct em_verify_result *r)
 {
 	char sum[96];
+	if (cli.quiet) {
+		/* -q: only what failed, as errors */
+		if (r->failed) {
+			cli_error("%s: verification failed", title);
+			cli_print_checks(stderr, r, cli.color_err);
+		}
+		return;
+	}
 	em_verify_summary(r, sum, sizeof sum);
 	printf("%s\n", title);
 	cli_print_checks(stdout, r, cli.color_out);
@@ -234,13 +241,9 @@ int cmd_verify(int argc, char **argv)
 	int rc = cli_parse(argc, argv, &verify_help, &npos);
 	if (rc)
 		return rc > 0 ? EXIT_OK : EXIT_USAGE;
-	/* verify MATRIX [WORKLOAD...]: a workload name has no '.' or '/' */
 	char **names = argv + 1;
-	if (npos && !opt_file && (strchr(names[0], '/') || strchr(names[0], '.'))) {
-		opt_file = names[0];
-		names++;
-		npos--;
-	}
+	if ((rc = cli_matrix_arg(&verify_help, &opt_file, names, &npos)))
+		return rc;
 	if (opt_venv && (npos || opt_file))
 		return cli_usage_error(&verify_help, "--venv verifies one environment; it takes no "
 				       "matrix or workload");
@@ -330,7 +333,7 @@ int cmd_verify(int argc, char **argv)
 							    "venv", p.root, "verify",
 							    cli_verify_json(&a, &res), "error"));
 		} else {
-			if (!first)
+			if (!first && !cli.quiet)
 				putchar('\n');
 			char *title = em_arena_printf(&a, "workload %s: %s (python %s)", w->name,
 						      p.root, res.python ? res.python : "?");

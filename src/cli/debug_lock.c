@@ -16,7 +16,7 @@ static const struct cli_opt lock_opts[] = {
 
 static const struct cli_cmd_help lock_help = {
 	"debug lock",
-	"[--json] FILE",
+	"FILE",
 	"read and check a PEP 751 lock file (pylock.toml), from envmatrix or another tool",
 	"Prints 'key<TAB>value' lines for lock-version, created-by, requires-python\n"
 	"(empty when absent) and one 'environment' line per marker, then one line\n"

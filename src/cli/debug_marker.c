@@ -36,7 +36,7 @@ static const struct cli_opt opts[] = {
 
 static const struct cli_cmd_help marker_help = {
 	"debug marker",
-	"MARKER [--target PLATFORM] [--python X.Y[.Z]] [--extra NAME] [--env KEY=VALUE]...",
+	"MARKER",
 	"evaluate a PEP 508 environment marker for a target: print true or false",
 	"Parsing and evaluation follow pypa/packaging 26.x: version variables\n"
 	"compare as PEP 440 versions when the operator and value form a specifier\n"
@@ -49,7 +49,7 @@ static const struct cli_cmd_help marker_help = {
 
 static const struct cli_cmd_help requirement_help = {
 	"debug requirement",
-	"REQUIREMENT [--target PLATFORM] [--python X.Y[.Z]] [--extra NAME] [--env KEY=VALUE]...",
+	"REQUIREMENT",
 	"parse a PEP 508 requirement and say whether it applies to a target",
 	"Prints 'key<TAB>value' lines: name (as written), canonical (its PEP 503\n"
 	"form), extras (sorted, as written, joined with ','), specifier\n"

@@ -27,7 +27,7 @@ static const struct cli_opt opts[] = {
 
 static const struct cli_cmd_help tags_help = {
 	"debug tags",
-	"[--python X.Y[t]] [--target PLATFORM] [--json]",
+	NULL,
 	"print the wheel tags a target supports, best first, one per line",
 	"The order is pypa/packaging 26.x's for CPython: the target's own ABI, the\n"
 	"stable ABI (abi3, or abi3t for a free-threaded build), 'none', the stable\n"
@@ -39,7 +39,7 @@ static const struct cli_cmd_help tags_help = {
 
 static const struct cli_cmd_help wheel_help = {
 	"debug wheel",
-	"FILENAME [--python X.Y[t]] [--target PLATFORM] [--json]",
+	"FILENAME",
 	"parse a wheel file name and rank it for a target",
 	"Prints 'key<TAB>value' lines: name (PEP 503 form), version (normalized),\n"
 	"build (number and suffix, empty when there is none) and tags (the expanded\n"

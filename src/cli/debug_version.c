@@ -48,7 +48,7 @@ static const struct cli_opt version_opts[] = {
 
 static const struct cli_cmd_help version_help = {
 	"debug version",
-	"[--sort | --compare | --json] [VERSION...]",
+	"[VERSION...]",
 	"parse PEP 440 versions and print each normalized, one per line",
 	"Versions come from the arguments, or one per line from standard input.\n"
 	"With --sort they are printed in ascending PEP 440 order (equal versions\n"
@@ -168,7 +168,7 @@ static const struct cli_opt spec_opts[] = {
 
 static const struct cli_cmd_help spec_help = {
 	"debug specifier",
-	"[--pre] [--contains] SPEC [VERSION...]",
+	"SPEC [VERSION...]",
 	"print VERSION<TAB>yes|no for each version: may an installer choose it for SPEC?",
 	"SPEC is a PEP 440 specifier set such as '>=2.6,<2.9' or '==2.8.*' (an\n"
 	"empty SPEC allows every version). Versions come from the arguments, or\n"

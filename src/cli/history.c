@@ -6,15 +6,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
-
-bool cli_is_matrix_arg(const char *arg)
-{
-	size_t n = strlen(arg);
-	struct stat st;
-	return (n > 4 && !strcmp(arg + n - 4, ".ini")) ||
-	       (strchr(arg, '/') && stat(arg, &st) == 0 && S_ISREG(st.st_mode));
-}
 
 int cli_history_open(struct em_arena *a, const char *file, const struct em_matrix *m,
 		     bool create, struct em_history *h)

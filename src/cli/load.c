@@ -3,7 +3,30 @@
 
 #include "envmatrix/fs.h"
 
+#include <string.h>
 #include <sys/stat.h>
+
+bool cli_is_matrix_arg(const char *arg)
+{
+	size_t n = strlen(arg);
+	struct stat st;
+	return (n > 4 && !strcmp(arg + n - 4, ".ini")) ||
+	       ((strchr(arg, '/') || strchr(arg, '.')) && stat(arg, &st) == 0 &&
+		S_ISREG(st.st_mode));
+}
+
+int cli_matrix_arg(const struct cli_cmd_help *h, const char **file, char **pos, int *npos)
+{
+	if (*npos < 1 || !cli_is_matrix_arg(pos[0]))
+		return 0;
+	if (*file)
+		return cli_usage_error(h, "the matrix is named twice, as '-f %s' and as '%s'; "
+				       "name it once", *file, pos[0]);
+	*file = pos[0];
+	memmove(pos, pos + 1, (size_t)(*npos - 1) * sizeof *pos);
+	(*npos)--;
+	return 0;
+}
 
 int cli_load_matrix(struct em_arena *a, const char *opt_file, struct em_matrix *m,
 		    const char **file)

@@ -3,7 +3,6 @@
 
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 struct command {
 	const char *name;
@@ -44,10 +43,12 @@ static void print_main_help(FILE *f)
 	fprintf(f, "\noptions:\n"
 		   "  --color=WHEN     color diagnostics: auto (on a terminal, unless NO_COLOR\n"
 		   "                   is set), always or never\n"
-		   "  -q, --quiet      only errors\n"
+		   "  -q, --quiet      only errors, and what the command is asked to print\n"
+		   "                   (a path, a list, --json); no tables or progress\n"
 		   "  -v, --verbose    more detail on stderr\n"
 		   "  -V, --version    print the version\n"
 		   "  -h, --help       show this help\n"
+		   "--color, -q and -v may also follow the command (envmatrix apply -q).\n"
 		   "\nrun 'envmatrix COMMAND --help' for a command's options; 'man envmatrix'\n"
 		   "for everything.\n");
 }
@@ -58,21 +59,6 @@ static const struct command *find_command(const char *name)
 		if (!strcmp(commands[i].name, name))
 			return &commands[i];
 	return NULL;
-}
-
-static bool want_color(const char *when, int fd)
-{
-	if (!strcmp(when, "always"))
-		return true;
-	if (!strcmp(when, "never"))
-		return false;
-	const char *nc = getenv("NO_COLOR");
-	if (nc && *nc)
-		return false;
-	const char *term = getenv("TERM");
-	if (term && !strcmp(term, "dumb"))
-		return false;
-	return isatty(fd);
 }
 
 int main(int argc, char **argv)
@@ -93,7 +79,7 @@ int main(int argc, char **argv)
 			cli.verbose++;
 		} else if (!strncmp(a, "--color=", 8)) {
 			color = a + 8;
-			if (strcmp(color, "auto") && strcmp(color, "always") && strcmp(color, "never")) {
+			if (!cli_color_valid(color)) {
 				fprintf(stderr, "envmatrix: error: --color takes auto, always or never, not '%s'\n%s",
 					color, main_usage);
 				return EXIT_USAGE;
@@ -103,8 +89,8 @@ int main(int argc, char **argv)
 			return EXIT_USAGE;
 		}
 	}
-	cli.color_out = want_color(color, 1);
-	cli.color_err = want_color(color, 2);
+	cli.color_out = cli_color_when(color, 1);
+	cli.color_err = cli_color_when(color, 2);
 
 	if (i >= argc) {
 		fputs(main_usage, stderr);

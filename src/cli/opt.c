@@ -1,7 +1,58 @@
 /* opt.c - command-line options and per-command help */
 #include "cli.h"
 
+#include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
+
+bool cli_color_when(const char *when, int fd)
+{
+	if (!strcmp(when, "always"))
+		return true;
+	if (!strcmp(when, "never"))
+		return false;
+	const char *nc = getenv("NO_COLOR");
+	if (nc && *nc)
+		return false;
+	const char *term = getenv("TERM");
+	if (term && !strcmp(term, "dumb"))
+		return false;
+	return isatty(fd);
+}
+
+bool cli_color_valid(const char *when)
+{
+	return !strcmp(when, "auto") || !strcmp(when, "always") || !strcmp(when, "never");
+}
+
+/* The global options (main.c) after the command: -q, -v, --quiet,
+ * --verbose, --color=WHEN. Returns 1 when a is one (applied), 0 when not,
+ * -1 after a usage error. */
+static int global_long(const struct cli_cmd_help *h, const char *name, size_t n, const char *eq)
+{
+	if ((n == 5 && !memcmp(name, "quiet", 5)) || (n == 7 && !memcmp(name, "verbose", 7))) {
+		if (eq) {
+			cli_usage_error(h, "option '--%.*s' takes no value", (int)n, name);
+			return -1;
+		}
+		if (name[0] == 'q')
+			cli.quiet = 1;
+		else
+			cli.verbose++;
+		return 1;
+	}
+	if (n == 5 && !memcmp(name, "color", 5)) {
+		if (!eq || !cli_color_valid(eq + 1)) {
+			cli_usage_error(h, "--color takes auto, always or never%s%s%s",
+					eq ? ", not '" : " (--color=WHEN)", eq ? eq + 1 : "", eq ? "'" : "");
+			return -1;
+		}
+		cli.color_out = cli_color_when(eq + 1, 1);
+		cli.color_err = cli_color_when(eq + 1, 2);
+		return 1;
+	}
+	return 0;
+}
 
 static const struct cli_opt *find_long(const struct cli_opt *opts, const char *name, size_t n)
 {
@@ -67,6 +118,11 @@ int cli_parse(int argc, char **argv, const struct cli_cmd_help *h, int *npos)
 			size_t n = eq ? (size_t)(eq - name) : strlen(name);
 			const struct cli_opt *o = find_long(h->opts, name, n);
 			if (!o) {
+				int g = global_long(h, name, n, eq);
+				if (g < 0)
+					return -1;
+				if (g)
+					continue;
 				cli_usage_error(h, "unknown option '--%.*s'", (int)n, name);
 				return -1;
 			}
@@ -91,6 +147,14 @@ int cli_parse(int argc, char **argv, const struct cli_cmd_help *h, int *npos)
 		/* one or more short options: -qv, -pVALUE, -p VALUE */
 		for (const char *c = a + 1; *c; c++) {
 			const struct cli_opt *o = find_short(h->opts, *c);
+			if (!o && (*c == 'q' || *c == 'v')) {
+				/* the global -q and -v, after the command */
+				if (*c == 'q')
+					cli.quiet = 1;
+				else
+					cli.verbose++;
+				continue;
+			}
 			if (!o) {
 				cli_usage_error(h, "unknown option '-%c'", *c);
 				return -1;
@@ -117,10 +181,26 @@ int cli_parse(int argc, char **argv, const struct cli_cmd_help *h, int *npos)
 	return 0;
 }
 
+void cli_print_usage(FILE *f, const struct cli_cmd_help *h)
+{
+	/* every option of the table once, then the positional arguments */
+	fprintf(f, "usage: envmatrix %s", h->name);
+	for (const struct cli_opt *o = h->opts; o && o->type != CLI_OPT_END; o++) {
+		if (o->short_name)
+			fprintf(f, " [-%c", o->short_name);
+		else
+			fprintf(f, " [--%s", o->long_name);
+		if (o->type != CLI_OPT_FLAG && o->argname)
+			fprintf(f, " %s", o->argname);
+		fputs(o->type == CLI_OPT_LIST ? "]..." : "]", f);
+	}
+	fprintf(f, "%s%s\n", h->usage && *h->usage ? " " : "", h->usage ? h->usage : "");
+}
+
 void cli_print_help(FILE *f, const struct cli_cmd_help *h)
 {
-	fprintf(f, "usage: envmatrix %s%s%s\n\n%s\n", h->name, h->usage ? " " : "",
-		h->usage ? h->usage : "", h->summary);
+	cli_print_usage(f, h);
+	fprintf(f, "\n%s\n", h->summary);
 	if (h->details) {
 		size_t dl = strlen(h->details);
 		while (dl && h->details[dl - 1] == '\n')
@@ -144,4 +224,6 @@ void cli_print_help(FILE *f, const struct cli_cmd_help *h)
 		fprintf(f, "  %-26s %s\n", left, o->help);
 	}
 	fprintf(f, "  %-26s %s\n", "-h, --help", "show this help");
+	fprintf(f, "  %-26s %s\n", "-q, -v, --color=WHEN",
+		"the global options, here or before the command ('envmatrix --help')");
 }

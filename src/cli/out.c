@@ -52,8 +52,7 @@ int cli_usage_error(const struct cli_cmd_help *h, const char *fmt, ...)
 	va_start(ap, fmt);
 	vmsg("error", "1;31", fmt, ap);
 	va_end(ap);
-	fprintf(stderr, "usage: envmatrix %s%s%s\n", h->name, h->usage ? " " : "",
-		h->usage ? h->usage : "");
+	cli_print_usage(stderr, h);
 	fprintf(stderr, "see 'envmatrix %s --help'\n", h->name);
 	return EXIT_USAGE;
 }

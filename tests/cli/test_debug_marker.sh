@@ -59,7 +59,7 @@ t_expect_err "marker: bad --target" 2 "unknown platform 'solaris'" -- \
 	"$EM" debug marker 'os_name == "nt"' --target solaris
 t_expect_err "marker: bad --python" 2 "invalid Python version 'three'" -- \
 	"$EM" debug marker 'os_name == "nt"' --python three
-t_expect "marker: --help" 0 "usage: envmatrix debug marker MARKER [--target PLATFORM] [--python X.Y[.Z]] [--extra NAME] [--env KEY=VALUE]..." -- \
+t_expect "marker: --help" 0 "usage: envmatrix debug marker [-t PLATFORM] [-p X.Y[.Z]] [-e NAME] [--env KEY=VALUE]... MARKER" -- \
 	sh -c '"$1" debug marker --help | head -n 1' sh "$EM"
 
 # ---- debug requirement ----

@@ -104,7 +104,7 @@ t_expect_err "two files" 2 "expected one FILE" -- "$EM" debug metadata "$T_TMP/o
 t_expect_err "unknown option" 2 "unknown option '--yaml'" -- "$EM" debug metadata --yaml "$T_TMP/old"
 t_expect_err "--json takes no value" 2 "takes no value" -- "$EM" debug metadata --json=1 "$T_TMP/old"
 t_run "$EM" debug metadata --help
-if [ "$T_RC" = 0 ] && printf '%s\n' "$T_OUT" | grep -q 'usage: envmatrix debug metadata FILE'; then
+if [ "$T_RC" = 0 ] && printf '%s\n' "$T_OUT" | grep -q 'usage: envmatrix debug metadata \[--json\] FILE'; then
 	t_pass "--help"
 else
 	t_fail "--help" "exit $T_RC" "stdout: $T_OUT"

@@ -1108,6 +1108,34 @@ static void test_errors_packages(void **state)
 	    "a section header must not be indented");
 }
 
+/* issue 12 item 9: an indented header is the same error wherever it stands,
+ * never a continuation line of find-links, mirrors or verify */
+static void test_errors_indented_header(void **state)
+{
+	(void)state;
+	ERR("[matrix]\nfind-links =\n  ./wheels\n  [a]\npython = 3.12\n", EM_EINVAL,
+	    "matrix.ini:4", "'[a]': a section header must not be indented");
+	ERR("[matrix]\nfind-links =\n  [a]\npython = 3.12\n", EM_EINVAL, "matrix.ini:3",
+	    "a section header must not be indented");
+	ERR("[vlm]\npython = 3.12\nverify =\n  true\n  [tts]\npython = 3.12\n", EM_EINVAL,
+	    "matrix.ini:5", "a section header must not be indented");
+	ERR("[matrix]\nmirrors =\n  [a]\n", EM_EINVAL, "matrix.ini:3",
+	    "a section header must not be indented");
+	ERR("[matrix]\npython = 3.12\n  [a]\n", EM_EINVAL, "matrix.ini:3",
+	    "a section header must not be indented");
+	ERR("[matrix]\n  [a]\npython = 3.12\n", EM_EINVAL, "matrix.ini:2",
+	    "a section header must not be indented");
+	/* a verify command that starts with '[' is a command */
+	struct em_arena a;
+	em_arena_init(&a);
+	struct em_matrix m;
+	struct em_error e;
+	em_error_clear(&e);
+	const char text[] = "[vlm]\npython = 3.12\nverify =\n  [ -e /dev/null ]\n";
+	assert_int_equal(em_matrix_parse(&a, text, sizeof text - 1, "matrix.ini", &m, &e), 0);
+	em_arena_release(&a);
+}
+
 static void test_errors_collisions(void **state)
 {
 	(void)state;
@@ -1528,6 +1556,7 @@ int main(void)
 		cmocka_unit_test(test_errors_sections),
 		cmocka_unit_test(test_errors_values),
 		cmocka_unit_test(test_errors_packages),
+		cmocka_unit_test(test_errors_indented_header),
 		cmocka_unit_test(test_errors_collisions),
 		cmocka_unit_test(test_errors_bytes),
 		cmocka_unit_test(test_limits),
