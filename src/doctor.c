@@ -3,12 +3,16 @@
 #include "envmatrix/apply.h"
 #include "envmatrix/fs.h"
 #include "envmatrix/lock.h"
+#include "envmatrix/lockname.h"
+#include "envmatrix/pybuild.h"
+#include "envmatrix/venv.h"
 #include "envmatrix/str.h"
 
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/statvfs.h>
 #include <unistd.h>
 
@@ -97,15 +101,14 @@ static void note(struct em_doctor_workload *out, const char *text)
 static void from_lock(struct em_arena *a, const char *matrix_path, const struct em_workload *w,
 		      const char **torch, const char **variant)
 {
-	char lname[256];
-	if (!em_lock_file_name(w->name, lname, sizeof lname))
-		return;
-	char *path = em_path_join(a, em_path_dir(a, matrix_path), lname);
+	char *path;
 	char *text;
 	size_t len;
 	struct em_lock l;
-	if (!path || em_read_file(a, path, EM_TOML_MAX_LEN, &text, &len, NULL) ||
-	    em_lock_parse(a, text, len, path, &l, NULL))
+	if (em_matrix_lock_path(a, matrix_path, w->name, &path, NULL) ||
+	    em_read_file(a, path, EM_TOML_MAX_LEN, &text, &len, NULL) ||
+	    em_lock_parse(a, text, len, path, &l, NULL) ||
+	    em_lock_check_matrix(&l, path, matrix_path, NULL))
 		return;
 	for (uint32_t i = 0; i < l.npackages; i++)
 		if (!strcmp(l.packages[i].name, "torch"))
