@@ -194,7 +194,8 @@ static json_t *apply_json(struct em_arena *a, const struct em_apply *r, const ui
 		json_object_set_new(o, "reason", wa->reason ? json_string(wa->reason) : json_null());
 		json_object_set_new(o, "venv", wa->paths.root ? json_string(wa->paths.root)
 							      : json_null());
-		json_object_set_new(o, "snapshot", wa->paths.snapshot
+		/* the snapshot this apply made: none unless an environment was replaced */
+		json_object_set_new(o, "snapshot", wa->replaced && wa->paths.snapshot
 							   ? json_string(wa->paths.snapshot)
 							   : json_null());
 		json_object_set_new(o, "replaced", json_boolean(wa->replaced));
@@ -311,6 +312,8 @@ int cmd_apply(int argc, char **argv)
 		argv++;
 		npos--;
 	}
+	if (cli_unique_workloads(&apply_help, (const char *const *)(argv + 1), npos))
+		return EXIT_USAGE;
 	if (opt_frozen && opt_locked)
 		return cli_usage_error(&apply_help, "--frozen and --locked cannot be combined");
 	if (opt_frozen && opt_upgrade)

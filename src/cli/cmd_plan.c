@@ -226,6 +226,8 @@ int cmd_plan(int argc, char **argv)
 	int rc = cli_parse(argc, argv, &plan_help, &npos);
 	if (rc)
 		return rc > 0 ? EXIT_OK : EXIT_USAGE;
+	if (cli_unique_workloads(&plan_help, (const char *const *)(argv + 1), npos))
+		return EXIT_USAGE;
 	const char *file = opt_file ? opt_file : "matrix.ini";
 
 	struct em_arena a;

@@ -98,6 +98,8 @@ int cmd_status(int argc, char **argv)
 	int rc = cli_parse(argc, argv, &status_help, &npos);
 	if (rc)
 		return rc > 0 ? EXIT_OK : EXIT_USAGE;
+	if (cli_unique_workloads(&status_help, (const char *const *)(argv + 1), npos))
+		return EXIT_USAGE;
 	struct em_arena a;
 	em_arena_init(&a);
 	struct em_matrix m;

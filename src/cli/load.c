@@ -3,6 +3,7 @@
 
 #include "envmatrix/fs.h"
 
+#include <string.h>
 #include <sys/stat.h>
 
 int cli_load_matrix(struct em_arena *a, const char *opt_file, struct em_matrix *m,
@@ -37,6 +38,15 @@ const struct em_workload *cli_find_workload(const struct em_matrix *m, const cha
 			  m->nworkloads ? list : "none");
 	}
 	return w;
+}
+
+int cli_unique_workloads(const struct cli_cmd_help *h, const char *const *names, int n)
+{
+	for (int i = 0; i < n; i++)
+		for (int k = 0; k < i; k++)
+			if (!strcmp(names[i], names[k]))
+				return cli_usage_error(h, "workload '%s' is named twice", names[i]);
+	return EXIT_OK;
 }
 
 int cli_take_lock(struct em_arena *a, const char *file, const char *command, bool wait,
