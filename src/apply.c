@@ -6,6 +6,7 @@
  * it is removed when anything fails.
  */
 #include "envmatrix/apply.h"
+#include "envmatrix/lockname.h"
 #include "envmatrix/http.h"
 #include "envmatrix/index.h"
 #include "envmatrix/cache.h"
@@ -85,14 +86,10 @@ static bool same_python(const struct em_python *x, const struct em_python *y)
 static int read_lock(struct run *r, struct em_workload_plan *wp, struct em_error *e)
 {
 	const struct em_workload *w = wp->w;
-	char lname[256];
-	if (!em_lock_file_name(w->name, lname, sizeof lname))
-		return em_err(e, EM_EINVAL, r->m->file, "workload name '%s' cannot name a lock file",
-			      w->name);
-	wp->lock_path = em_path_join(r->a, r->mdir, lname);
-	if (!wp->lock_path)
-		return em_err_nomem(e);
-	int rc = 0;
+	const char *matrix_path = r->o->plan.matrix_path ? r->o->plan.matrix_path : r->m->file;
+	int rc = em_matrix_lock_path(r->a, matrix_path, w->name, &wp->lock_path, e);
+	if (rc)
+		return rc;
 	if (r->o->lock_for && !strcmp(r->o->lock_for, w->name)) {
 		wp->lock_text = em_arena_strndup(r->a, r->o->lock_text, r->o->lock_len);
 		wp->lock_len = r->o->lock_len;
@@ -112,6 +109,11 @@ static int read_lock(struct run *r, struct em_workload_plan *wp, struct em_error
 	if (rc)
 		return rc;
 	rc = em_lock_parse(r->a, wp->lock_text, wp->lock_len, wp->lock_path, &wp->lock, e);
+	if (rc)
+		return rc;
+	/* a lock from this matrix's history (rollback) is its own */
+	bool from_history = r->o->lock_for && !strcmp(r->o->lock_for, w->name);
+	rc = from_history ? 0 : em_lock_check_matrix(&wp->lock, wp->lock_path, matrix_path, e);
 	if (rc)
 		return rc;
 	wp->had_lock = true;

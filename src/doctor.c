@@ -3,12 +3,16 @@
 #include "envmatrix/apply.h"
 #include "envmatrix/fs.h"
 #include "envmatrix/lock.h"
+#include "envmatrix/lockname.h"
+#include "envmatrix/pybuild.h"
+#include "envmatrix/venv.h"
 #include "envmatrix/str.h"
 
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/statvfs.h>
 #include <unistd.h>
 
@@ -97,15 +101,14 @@ static void note(struct em_doctor_workload *out, const char *text)
 static void from_lock(struct em_arena *a, const char *matrix_path, const struct em_workload *w,
 		      const char **torch, const char **variant)
 {
-	char lname[256];
-	if (!em_lock_file_name(w->name, lname, sizeof lname))
-		return;
-	char *path = em_path_join(a, em_path_dir(a, matrix_path), lname);
+	char *path;
 	char *text;
 	size_t len;
 	struct em_lock l;
-	if (!path || em_read_file(a, path, EM_TOML_MAX_LEN, &text, &len, NULL) ||
-	    em_lock_parse(a, text, len, path, &l, NULL))
+	if (em_matrix_lock_path(a, matrix_path, w->name, &path, NULL) ||
+	    em_read_file(a, path, EM_TOML_MAX_LEN, &text, &len, NULL) ||
+	    em_lock_parse(a, text, len, path, &l, NULL) ||
+	    em_lock_check_matrix(&l, path, matrix_path, NULL))
 		return;
 	for (uint32_t i = 0; i < l.npackages; i++)
 		if (!strcmp(l.packages[i].name, "torch"))
@@ -170,7 +173,43 @@ int em_doctor_workload(struct em_arena *a, const struct em_matrix *m, const stru
 	}
 	snprintf(out->python, sizeof out->python, "%s", wp.python_name);
 	out->python_from = wp.python_from;
-	if (w->python_req.kind == EM_PYTHON_EXACT) {
+	char *mdir = em_path_dir(a, matrix_path);
+	if (!mdir)
+		return em_err_nomem(e);
+	/* what apply reads before it builds: the requirements file... */
+	if (w->requirements.value) {
+		char *req = em_path_join(a, mdir, w->requirements.value);
+		struct stat st;
+		if (!req)
+			return em_err_nomem(e);
+		if (stat(req, &st) != 0 || !S_ISREG(st.st_mode)) {
+			out->can_run = false;
+			out->reason = em_arena_printf(a, "requirements, %s:%u: '%s' %s", m->file,
+						      (unsigned)w->requirements.line, req,
+						      stat(req, &st) != 0 ? "does not exist"
+									  : "is not a file");
+			return out->reason ? 0 : em_err_nomem(e);
+		}
+	}
+	/* ...and the base interpreter: python-home as apply takes it */
+	if (w->python_home.value) {
+		char *home = em_path_join(a, mdir, w->python_home.value);
+		home = home ? em_path_absolute(a, home) : NULL;
+		if (!home)
+			return em_err_nomem(e);
+		struct em_base_python bp;
+		rc = em_base_python_from_home(a, home, &wp.target.plat, &wp.target.py, &bp, &pe);
+		if (rc == EM_ENOMEM)
+			return em_err_nomem(e);
+		if (rc) {
+			out->can_run = false;
+			out->reason = em_arena_printf(a, "python-home, %s:%u: %s%s%s", m->file,
+						      (unsigned)w->python_home.line, pe.where,
+						      pe.where[0] ? ": " : "", pe.msg);
+			return out->reason ? 0 : em_err_nomem(e);
+		}
+		out->python_from = bp.executable ? bp.executable : home;
+	} else if (w->python_req.kind == EM_PYTHON_EXACT) {
 		/* the planner needs no interpreter for an exact version; apply does */
 		if (!*interps && em_interp_discover(a, own, NULL) == 0)
 			*interps = own;
@@ -183,9 +222,34 @@ int em_doctor_workload(struct em_arena *a, const struct em_matrix *m, const stru
 				out->python_from = (*interps)->items[i].path;
 			}
 		}
-		if (!found)
+		bool explicit_mirror = false;
+		const char *mirror = found || wp.python_build || !o->python_src
+					     ? NULL
+					     : em_pybuild_mirror(a, m->python_mirror.value, mdir,
+								 &explicit_mirror);
+		if (!found && mirror && explicit_mirror) {
+			/* apply downloads it: ask the catalogue named for it (the
+			 * default one on the network is not asked) */
+			const struct em_pybuild *b;
+			em_error_clear(&pe);
+			rc = em_pybuild_find(a, o->python_src, mirror, &wp.target.plat, &wp.target.py,
+					     NULL, wp.python_name, &b, &pe);
+			if (rc == EM_ENOMEM)
+				return em_err_nomem(e);
+			if (rc) {
+				out->can_run = false;
+				out->reason = em_arena_printf(
+					a, "python %s is not on this machine (PATH, pyenv, uv's and "
+					"envmatrix's folders), and no download provides it: %s; install "
+					"it ('envmatrix python install %s'), or set python-home",
+					wp.python_name, pe.msg, wp.python_name);
+				return out->reason ? 0 : em_err_nomem(e);
+			}
+			out->python_from = b->url;
+		} else if (!found && !wp.python_build) {
 			note(out, em_arena_printf(a, "python %s is not on this machine (PATH, pyenv); "
 						  "apply needs it, or python-home", wp.python_name));
+		}
 	}
 	if (!w->torch.value)
 		return 0;

@@ -36,6 +36,7 @@
  *
  *   [tool.envmatrix]
  *   workload = "vlm"
+ *   matrix = "matrix.ini"            the matrix file's name (lockname.h)
  *   python = "3.12.10"
  *   platform = "linux-x86_64"
  *   torch-variant = "cu126"
@@ -672,6 +673,8 @@ static int read_tool(struct reader *r, const struct em_toml *doc, struct em_lock
 	snprintf(r->ctx, sizeof r->ctx, "'tool.envmatrix'");
 	rc = get_str(r, mine, "workload", &out->workload, NULL);
 	if (!rc)
+		rc = get_str(r, mine, "matrix", &out->matrix, NULL);
+	if (!rc)
 		rc = get_str(r, mine, "python", &out->python, NULL);
 	if (!rc)
 		rc = get_str(r, mine, "platform", &out->platform, NULL);
@@ -1048,15 +1051,15 @@ static int write_lock(struct writer *w, const struct em_lock *l,
 		rc = check_text(w, l->dependency_groups[i], "a dependency group");
 	for (uint32_t i = 0; !rc && i < l->ndefault_groups; i++)
 		rc = check_text(w, l->default_groups[i], "a default group");
-	const char *tool[7] = { l->workload,  l->python,     l->platform,     l->torch_variant,
-				l->inputs,    l->python_url, l->python_sha256 };
-	static const char *const tool_keys[7] = { "workload", "python",     "platform",
-						  "torch-variant", "inputs", "python-url",
-						  "python-sha256" };
+	const char *tool[8] = { l->workload,      l->matrix, l->python,     l->platform,
+				l->torch_variant, l->inputs, l->python_url, l->python_sha256 };
+	static const char *const tool_keys[8] = { "workload",   "matrix",        "python",
+						  "platform",   "torch-variant", "inputs",
+						  "python-url", "python-sha256" };
 	bool has_tool = false;
 	if (!!l->python_url != !!l->python_sha256 || l->python_size < 0)
 		rc = werr(w, "the interpreter's download needs both a url and a sha256");
-	for (int i = 0; !rc && i < 7; i++) {
+	for (int i = 0; !rc && i < 8; i++) {
 		if (tool[i]) {
 			rc = check_text(w, tool[i], tool_keys[i]);
 			has_tool = true;
@@ -1126,7 +1129,7 @@ static int write_lock(struct writer *w, const struct em_lock *l,
 
 	if (has_tool) {
 		em_buf_addstr(b, "\n[tool.envmatrix]\n");
-		for (int i = 0; i < 7; i++)
+		for (int i = 0; i < 8; i++)
 			if (tool[i])
 				put_kv(b, tool_keys[i], tool[i]);
 		if (l->python_url && l->python_size > 0)

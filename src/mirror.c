@@ -16,6 +16,7 @@
 #include "envmatrix/index_write.h"
 #include "envmatrix/install.h"
 #include "envmatrix/lock.h"
+#include "envmatrix/lockname.h"
 #include "envmatrix/metadata.h"
 #include "envmatrix/pep440.h"
 #include "envmatrix/sha256.h"
@@ -924,9 +925,9 @@ static int read_locks(struct st *s, const struct em_matrix *m, struct em_error *
 		if (!em_matrix_find(m, o->only[i]))
 			return em_err(e, EM_ENOTFOUND, m->file, "no workload '%s' in the matrix",
 				      o->only[i]);
-	char *mdir = em_path_dir(a, o->matrix_path ? o->matrix_path : m->file);
+	const char *mpath = o->matrix_path ? o->matrix_path : m->file;
 	const char **locks = em_arena_array(a, m->nworkloads ? m->nworkloads : 1, sizeof *locks);
-	if (!mdir || !locks)
+	if (!locks)
 		return em_err_nomem(e);
 	uint32_t total = 0;
 	for (uint32_t i = 0; i < m->nworkloads; i++) {
@@ -943,16 +944,13 @@ static int read_locks(struct st *s, const struct em_matrix *m, struct em_error *
 			sel = em_matrix_find(m, o->only[k]) == w;
 		if (!sel)
 			continue;
-		char lname[256];
-		if (!em_lock_file_name(w->name, lname, sizeof lname))
-			return em_err(e, EM_EINVAL, m->file, "workload name '%s' cannot name a lock file",
-				      w->name);
-		char *lpath = em_path_join(a, mdir, lname);
-		if (!lpath)
-			return em_err_nomem(e);
+		char *lpath;
+		int rc = em_matrix_lock_path(a, mpath, w->name, &lpath, e);
+		if (rc)
+			return rc;
 		char *text;
 		size_t len;
-		int rc = em_read_file(a, lpath, MAX_LOCK, &text, &len, e);
+		rc = em_read_file(a, lpath, MAX_LOCK, &text, &len, e);
 		if (rc == EM_ENOTFOUND)
 			return em_err(e, EM_ENOTFOUND, lpath,
 				      "workload '%s' has no lock; run 'envmatrix plan' first", w->name);
@@ -960,6 +958,8 @@ static int read_locks(struct st *s, const struct em_matrix *m, struct em_error *
 			return rc;
 		struct em_lock l;
 		rc = em_lock_parse(a, text, len, lpath, &l, e);
+		if (!rc)
+			rc = em_lock_check_matrix(&l, lpath, mpath, e);
 		if (rc)
 			return rc;
 		rc = add_lock(s, lpath, text, len, &l, e);

@@ -4,6 +4,7 @@
 #include "envmatrix/candidates.h"
 #include "envmatrix/fs.h"
 #include "envmatrix/index.h"
+#include "envmatrix/lockname.h"
 #include "envmatrix/name.h"
 #include "envmatrix/pep508.h"
 #include "envmatrix/sha256.h"
@@ -794,7 +795,8 @@ static char *inputs_hash(struct em_arena *a, const struct em_workload_plan *wp,
 }
 
 static int build_lock(struct em_arena *a, struct em_source *src, struct em_workload_plan *wp,
-		      const struct roots *rs, const char *index_list, struct em_error *e)
+		      const struct roots *rs, const char *index_list, const char *matrix_path,
+		      struct em_error *e)
 {
 	struct em_lock *l = &wp->lock;
 	memset(l, 0, sizeof *l);
@@ -807,6 +809,7 @@ static int build_lock(struct em_arena *a, struct em_source *src, struct em_workl
 	l->environments = envs;
 	l->nenvironments = 1;
 	l->workload = wp->w->name;
+	l->matrix = em_matrix_file_name(matrix_path);
 	l->python = wp->python_name;
 	l->platform = wp->platform_name;
 	l->torch_variant = wp->variant;
@@ -1175,12 +1178,10 @@ static int plan_workload(struct em_arena *a, struct em_source *src, const struct
 	pv.ndirect = rs.ndirect;
 
 	/* the existing lock */
-	char lname[256];
-	if (!em_lock_file_name(w->name, lname, sizeof lname))
-		return em_err(e, EM_EINVAL, file, "workload name '%s' cannot name a lock file", w->name);
-	wp->lock_path = em_path_join(a, mdir, lname);
-	if (!wp->lock_path)
-		return em_err_nomem(e);
+	const char *matrix_path = o->matrix_path ? o->matrix_path : file;
+	rc = em_matrix_lock_path(a, matrix_path, w->name, &wp->lock_path, e);
+	if (rc)
+		return rc;
 	struct em_lock old;
 	memset(&old, 0, sizeof old);
 	char *old_text = NULL;
@@ -1195,6 +1196,10 @@ static int plan_workload(struct em_arena *a, struct em_source *src, const struct
 			old_text = NULL;
 			memset(&old, 0, sizeof old);
 		} else {
+			/* another matrix's lock is neither a preference nor replaced */
+			rc = em_lock_check_matrix(&old, wp->lock_path, matrix_path, e);
+			if (rc)
+				return rc;
 			wp->had_lock = true;
 		}
 	} else if (rc != EM_ENOTFOUND) {
@@ -1239,7 +1244,7 @@ static int plan_workload(struct em_arena *a, struct em_source *src, const struct
 			return rc;
 		}
 	}
-	rc = build_lock(a, src, wp, &rs, index_list, e);
+	rc = build_lock(a, src, wp, &rs, index_list, matrix_path, e);
 	if (rc)
 		return rc;
 	wp->lock_changed = !old_text || old_len != wp->lock_len ||

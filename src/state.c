@@ -2,6 +2,7 @@
  * (libgit2); state.h describes the layout
  */
 #include "envmatrix/state.h"
+#include "envmatrix/lockname.h"
 #include "envmatrix/buf.h"
 #include "envmatrix/fs.h"
 
@@ -48,7 +49,8 @@ int em_history_path(struct em_arena *a, const char *matrix_path, const struct em
 	if (v && !strcmp(v, "off"))
 		return 0;
 	char *dir = em_path_dir(a, matrix_path);
-	char *p = !dir ? NULL : v ? em_path_join(a, dir, v) : em_path_join(a, dir, EM_HISTORY_DIR);
+	const char *def = v ? NULL : em_matrix_history_dir(a, matrix_path, m);
+	char *p = !dir || (!v && !def) ? NULL : em_path_join(a, dir, v ? v : def);
 	char *abs = p ? em_path_absolute(a, p) : NULL;
 	if (!abs)
 		return em_err_nomem(e);

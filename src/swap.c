@@ -514,6 +514,39 @@ int em_state_lock_take(struct em_arena *a, const char *matrix_path, const char *
 	return 0;
 }
 
+int em_state_lock_take_shared(struct em_arena *a, const char *matrix_path, bool block,
+			      struct em_state_lock *out, struct em_error *e)
+{
+	out->fd = -1;
+	char *dir = em_path_join(a, em_path_dir(a, matrix_path), EM_STATE_DIR);
+	char *path = dir ? em_arena_printf(a, "%s/apply.lock", dir) : NULL;
+	if (!path)
+		return em_err_nomem(e);
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0 && errno == ENOENT) {
+		/* the matrix's folder exists: only the state folder may be missing */
+		if (mkdir(dir, 0755) == 0 || errno == EEXIST)
+			fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+		if (fd < 0 && (errno == EROFS || errno == EACCES || errno == EPERM))
+			return 0; /* a read-only project: nothing can be applying */
+	}
+	if (fd < 0)
+		return em_err_sys(e, errno, path, "cannot open the apply lock");
+	while (flock(fd, LOCK_SH | (block ? 0 : LOCK_NB)) != 0) {
+		int err = errno;
+		if (err == EINTR)
+			continue;
+		close(fd);
+		if (err == EWOULDBLOCK)
+			return em_err(e, EM_EBUSY, path,
+				      "another envmatrix is changing this matrix's environments; wait "
+				      "for it or use --wait");
+		return em_err_sys(e, err, path, "cannot take the apply lock");
+	}
+	out->fd = fd;
+	return 0;
+}
+
 void em_state_lock_release(struct em_state_lock *l)
 {
 	if (l->fd >= 0) {

@@ -118,6 +118,14 @@ struct em_state_lock {
  * The lock goes with the process, so a crash never leaves it held. */
 int em_state_lock_take(struct em_arena *a, const char *matrix_path, const char *command,
 		       bool block, struct em_state_lock *out, struct em_error *e);
+/* For a command that only reads the environments (verify): the same lock
+ * held shared, so no apply or rollback swaps while it reads and readers do
+ * not exclude each other. An existing lock file is opened read-only; a
+ * missing one is created as em_state_lock_take does, and when the folder
+ * is read-only (EROFS, EACCES, EPERM) nothing is taken (out->fd stays -1):
+ * no apply can hold a lock that does not exist. EM_EBUSY without block. */
+int em_state_lock_take_shared(struct em_arena *a, const char *matrix_path, bool block,
+			      struct em_state_lock *out, struct em_error *e);
 void em_state_lock_release(struct em_state_lock *l);
 
 /* ---- apply ---- */

@@ -24,6 +24,7 @@
 #include "envmatrix/interp.h"
 #include "envmatrix/matrix.h"
 #include "envmatrix/lock.h"
+#include "envmatrix/lockname.h"
 #include "envmatrix/candidates.h"
 #include "envmatrix/resolve.h"
 #include "envmatrix/gpu.h"

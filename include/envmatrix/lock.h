@@ -138,6 +138,8 @@ struct em_lock {
 	struct em_lock_package *packages;
 	/* [tool.envmatrix]; NULL when absent (a lock from another tool) */
 	const char *workload;
+	const char *matrix;          /* the matrix file planned from ("linux.ini"), NULL
+				      * in locks written before envmatrix recorded it */
 	const char *python;          /* exact version planned for, e.g. "3.12.10" */
 	const char *platform;        /* canonical platform name */
 	const char *torch_variant;   /* "cu126", "cpu", or NULL */

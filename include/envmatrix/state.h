@@ -56,7 +56,9 @@ const char *em_gen_kind_name(enum em_gen_kind k); /* "apply", "frozen", "rollbac
 
 /* Where the history of the matrix at matrix_path lives: env (the value of
  * ENVMATRIX_HISTORY, may be NULL) when set, else the matrix's 'history'
- * key (relative to the matrix), else <matrix dir>/.envmatrix/history.git.
+ * key (relative to the matrix), else <matrix dir>/.envmatrix/history.git,
+ * or .envmatrix/STEM/history.git for a matrix STEM.ini beside another
+ * matrix (em_matrix_history_dir, lockname.h).
  * *out is an absolute path, or NULL when the history is off ('off'). */
 int em_history_path(struct em_arena *a, const char *matrix_path, const struct em_matrix *m,
 		    const char *env, const char **out, struct em_error *e);

@@ -186,6 +186,8 @@ bool cli_is_matrix_arg(const char *arg);
 int cli_matrix_arg(const struct cli_cmd_help *h, const char **file, char **pos, int *npos);
 /* The workload, or NULL after an error naming the matrix's workloads. */
 const struct em_workload *cli_find_workload(const struct em_matrix *m, const char *name);
+/* A workload named twice in names[0..n): a usage error naming it (EXIT_USAGE). */
+int cli_unique_workloads(const struct cli_cmd_help *h, const char *const *names, int n);
 /* The matrix, workload name and its venv's paths, for commands that use an
  * existing environment: an error (printed) when the venv does not exist.
  * Returns an exit code. */

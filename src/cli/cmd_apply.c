@@ -189,7 +189,8 @@ static json_t *apply_json(struct em_arena *a, const struct em_apply *r, const ui
 		json_object_set_new(o, "reason", wa->reason ? json_string(wa->reason) : json_null());
 		json_object_set_new(o, "venv", wa->paths.root ? json_string(wa->paths.root)
 							      : json_null());
-		json_object_set_new(o, "snapshot", wa->paths.snapshot
+		/* the snapshot this apply made: none unless an environment was replaced */
+		json_object_set_new(o, "snapshot", wa->replaced && wa->paths.snapshot
 							   ? json_string(wa->paths.snapshot)
 							   : json_null());
 		json_object_set_new(o, "replaced", json_boolean(wa->replaced));
@@ -303,6 +304,8 @@ int cmd_apply(int argc, char **argv)
 		return rc > 0 ? EXIT_OK : EXIT_USAGE;
 	if ((rc = cli_matrix_arg(&apply_help, &opt_file, argv + 1, &npos)))
 		return rc;
+	if (cli_unique_workloads(&apply_help, (const char *const *)(argv + 1), npos))
+		return EXIT_USAGE;
 	if (opt_frozen && opt_locked)
 		return cli_usage_error(&apply_help, "--frozen and --locked cannot be combined");
 	if (opt_frozen && opt_upgrade)

@@ -148,11 +148,11 @@ static int keep_set(struct em_arena *a, const char *file, const struct em_matrix
 	struct em_lock *locks = em_arena_array(a, m->nworkloads + 1, sizeof *locks);
 	uint32_t nl = 0;
 	for (uint32_t i = 0; locks && i < m->nworkloads; i++) {
-		char lname[256];
 		char *text, *p;
 		size_t len;
-		if (!em_lock_file_name(m->workloads[i].name, lname, sizeof lname) ||
-		    !(p = em_path_join(a, em_path_dir(a, file), lname)) ||
+		/* another matrix's lock (lockname.h) keeps its wheels too: the
+		 * prune only needs to know every lock beside the matrix */
+		if (em_matrix_lock_path(a, file, m->workloads[i].name, &p, NULL) ||
 		    em_read_file(a, p, EM_TOML_MAX_LEN, &text, &len, NULL) ||
 		    em_lock_parse(a, text, len, p, &locks[nl], NULL))
 			continue;

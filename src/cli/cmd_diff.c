@@ -43,13 +43,10 @@ static int load_side(struct em_arena *a, struct em_history *h, bool have_history
 	s->label = arg;
 	const char *where;
 	if (!strcmp(arg, "current")) {
-		char lname[256];
-		if (!em_lock_file_name(workload, lname, sizeof lname)) {
-			cli_error("workload name '%s' cannot name a lock file", workload);
-			return EXIT_FAIL;
-		}
-		char *p = em_path_join(a, em_path_dir(a, file), lname);
-		if (!p || em_read_file(a, p, EM_TOML_MAX_LEN, &s->text, &s->len, &e)) {
+		char *p;
+		if (em_matrix_lock_path(a, file, workload, &p, &e))
+			return cli_report(&e);
+		if (em_read_file(a, p, EM_TOML_MAX_LEN, &s->text, &s->len, &e)) {
 			if (e.code == EM_ENOTFOUND)
 				cli_error("'%s' does not exist: workload '%s' has no lock; run "
 					  "'envmatrix plan'", p, workload);
@@ -77,6 +74,8 @@ static int load_side(struct em_arena *a, struct em_history *h, bool have_history
 		s->id = json_integer((json_int_t)n);
 	}
 	if (em_lock_parse(a, s->text, s->len, where, &s->lock, &e))
+		return cli_report(&e);
+	if (!strcmp(arg, "current") && em_lock_check_matrix(&s->lock, where, file, &e))
 		return cli_report(&e);
 	return EXIT_OK;
 }

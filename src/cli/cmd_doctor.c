@@ -166,6 +166,11 @@ int cmd_doctor(int argc, char **argv)
 	em_error_clear(&e);
 	int ret = EXIT_OK;
 	bool problem = false;
+	struct em_source src;
+	em_source_init(&src);
+	struct cli_net net;
+	memset(&net, 0, sizeof net);
+	bool net_open = false;
 
 	/* the matrix, when there is one */
 	struct em_matrix m;
@@ -243,8 +248,18 @@ int cmd_doctor(int argc, char **argv)
 		}
 		if (!cli_net_offline)
 			check_indexes(&a, &m, mdir, ix, nix);
+		/* where apply would download a missing interpreter from: asked
+		 * when the matrix or ENVMATRIX_PYTHON_MIRROR names it */
+		if (!net_open && !cli_net_offline &&
+		    (m.python_mirror.value ||
+		     (getenv("ENVMATRIX_PYTHON_MIRROR") && *getenv("ENVMATRIX_PYTHON_MIRROR")))) {
+			if ((ret = cli_net_open(&a, &m, file, &cli_stop, &src, &net)))
+				goto out;
+			net_open = true;
+		}
 		struct em_plan_options po = {
 			.matrix_path = file,
+			.python_src = net_open ? &src : NULL,
 			.driver_env = getenv("ENVMATRIX_CUDA_DRIVER"),
 			.host = &host,
 			.interps = &interps,
@@ -451,6 +466,9 @@ int cmd_doctor(int argc, char **argv)
 	if (problem)
 		ret = EXIT_CHECK;
 out:
+	if (net_open)
+		cli_net_close(&net);
+	em_source_release(&src);
 	em_arena_release(&a);
 	return ret;
 }

@@ -200,6 +200,8 @@ int cmd_mirror(int argc, char **argv)
 	if (npos > 1)
 		return cli_usage_error(&mirror_help, "one folder to mirror into, not %d", npos);
 	const char *dir = argv[1];
+	if (cli_unique_workloads(&mirror_help, opt_workloads.items, opt_workloads.n))
+		return EXIT_USAGE;
 
 	struct em_arena a;
 	em_arena_init(&a);

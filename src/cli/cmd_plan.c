@@ -228,6 +228,8 @@ int cmd_plan(int argc, char **argv)
 		return rc > 0 ? EXIT_OK : EXIT_USAGE;
 	if ((rc = cli_matrix_arg(&plan_help, &opt_file, argv + 1, &npos)))
 		return rc;
+	if (cli_unique_workloads(&plan_help, (const char *const *)(argv + 1), npos))
+		return EXIT_USAGE;
 	const char *file = opt_file ? opt_file : "matrix.ini";
 
 	struct em_arena a;

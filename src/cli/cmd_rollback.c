@@ -150,6 +150,8 @@ int cmd_rollback(int argc, char **argv)
 		return cli_usage_error(&rollback_help, "--offline, --refresh and --jobs are for "
 				       "--to (a plain rollback swaps folders and reads nothing)");
 	}
+	if (cli_unique_workloads(&rollback_help, (const char *const *)(argv + 1), npos))
+		return EXIT_USAGE;
 	struct em_arena a;
 	em_arena_init(&a);
 	struct em_state_lock lock = { -1 };

@@ -51,20 +51,29 @@ struct row {
 	bool verified;
 };
 
+static bool lock_refused; /* a lock of another matrix was found */
+
 static const char *state_of(struct em_arena *a, const char *file, struct row *r)
 {
 	struct stat sb;
 	if (lstat(r->p.journal, &sb) == 0)
 		return "interrupted";
-	char lname[256];
-	if (!em_lock_file_name(r->w->name, lname, sizeof lname))
+	char *lpath;
+	if (em_matrix_lock_path(a, file, r->w->name, &lpath, NULL))
 		return "unplanned";
-	r->lock_path = em_path_join(a, em_path_dir(a, file), lname);
+	r->lock_path = lpath;
 	char *text = NULL;
 	size_t len = 0;
 	struct em_error e;
-	bool have_lock = r->lock_path &&
-			 em_read_file(a, r->lock_path, EM_TOML_MAX_LEN, &text, &len, &e) == 0;
+	em_error_clear(&e);
+	bool have_lock = em_read_file(a, r->lock_path, EM_TOML_MAX_LEN, &text, &len, &e) == 0;
+	struct em_lock l;
+	if (have_lock && em_lock_parse(a, text, len, lpath, &l, NULL) == 0 &&
+	    em_lock_check_matrix(&l, lpath, file, &e)) {
+		cli_report(&e); /* never compared with another matrix's lock */
+		lock_refused = true;
+		have_lock = false;
+	}
 	if (!r->st.exists)
 		return "missing";
 	if (!r->st.lock_text)
@@ -91,6 +100,8 @@ int cmd_status(int argc, char **argv)
 		return rc > 0 ? EXIT_OK : EXIT_USAGE;
 	if ((rc = cli_matrix_arg(&status_help, &opt_file, argv + 1, &npos)))
 		return rc;
+	if (cli_unique_workloads(&status_help, (const char *const *)(argv + 1), npos))
+		return EXIT_USAGE;
 	struct em_arena a;
 	em_arena_init(&a);
 	struct em_matrix m;
@@ -178,6 +189,8 @@ int cmd_status(int argc, char **argv)
 		for (uint32_t i = 0; i < n; i++)
 			if (strcmp(rows[i].state, "current"))
 				ret = EXIT_STALE;
+	if (lock_refused && !ret)
+		ret = EXIT_FAIL;
 out:
 	em_arena_release(&a);
 	return ret;

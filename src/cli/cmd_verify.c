@@ -244,6 +244,8 @@ int cmd_verify(int argc, char **argv)
 	char **names = argv + 1;
 	if ((rc = cli_matrix_arg(&verify_help, &opt_file, names, &npos)))
 		return rc;
+	if (cli_unique_workloads(&verify_help, (const char *const *)(names), npos))
+		return EXIT_USAGE;
 	if (opt_venv && (npos || opt_file))
 		return cli_usage_error(&verify_help, "--venv verifies one environment; it takes no "
 				       "matrix or workload");
@@ -269,8 +271,20 @@ int cmd_verify(int argc, char **argv)
 			ret = EXIT_FAIL;
 			goto out;
 		}
-	if ((ret = cli_take_lock(&a, file, "verify", opt_wait, &lock)))
+	/* shared, and nothing written: verify works in a read-only project */
+	struct em_error le;
+	em_error_clear(&le);
+	int lrc = em_state_lock_take_shared(&a, file, false, &lock, &le);
+	if (lrc == EM_EBUSY && opt_wait) {
+		if (!cli.quiet)
+			fprintf(stderr, "envmatrix: %s: %s; waiting\n", le.where, le.msg);
+		em_error_clear(&le);
+		lrc = em_state_lock_take_shared(&a, file, true, &lock, &le);
+	}
+	if (lrc) {
+		ret = cli_report(&le);
 		goto out;
+	}
 	char *mdir = em_path_dir(&a, file);
 	json_t *ws = opt_json ? json_array() : NULL;
 	bool failed = false, errors = false, first = true;

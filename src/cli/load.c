@@ -62,6 +62,15 @@ const struct em_workload *cli_find_workload(const struct em_matrix *m, const cha
 	return w;
 }
 
+int cli_unique_workloads(const struct cli_cmd_help *h, const char *const *names, int n)
+{
+	for (int i = 0; i < n; i++)
+		for (int k = 0; k < i; k++)
+			if (!strcmp(names[i], names[k]))
+				return cli_usage_error(h, "workload '%s' is named twice", names[i]);
+	return EXIT_OK;
+}
+
 int cli_take_lock(struct em_arena *a, const char *file, const char *command, bool wait,
 		  struct em_state_lock *l)
 {
