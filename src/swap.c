@@ -800,12 +800,33 @@ static char *resolve(struct em_arena *a, const char *abs)
 
 enum rel { R_APART, R_SAME, R_INSIDE, R_CONTAINS };
 
-/* how resolved folder x stands to resolved folder y */
-static enum rel relation(const char *x, const char *y)
+/* a resolved folder, and its device and inode when it exists */
+struct folder {
+	const char *path;
+	bool there;
+	dev_t dev;
+	ino_t ino;
+};
+
+static bool folder_get(struct em_arena *a, const char *abs, struct folder *f)
 {
-	struct stat sx, sy;
-	if (!strcmp(x, y) || (stat(x, &sx) == 0 && stat(y, &sy) == 0 && sx.st_dev == sy.st_dev &&
-			       sx.st_ino == sy.st_ino))
+	memset(f, 0, sizeof *f);
+	if (!abs || !(f->path = resolve(a, abs)))
+		return false;
+	struct stat st;
+	if (stat(f->path, &st) == 0) {
+		f->there = true;
+		f->dev = st.st_dev;
+		f->ino = st.st_ino;
+	}
+	return true;
+}
+
+/* how folder fx stands to folder fy */
+static enum rel relation(const struct folder *fx, const struct folder *fy)
+{
+	const char *x = fx->path, *y = fy->path;
+	if (!strcmp(x, y) || (fx->there && fy->there && fx->dev == fy->dev && fx->ino == fy->ino))
 		return R_SAME;
 	size_t xl = strlen(x), yl = strlen(y);
 	if (yl < xl && !strncmp(x, y, yl) && (x[yl] == '/' || !strcmp(y, "/")))
@@ -824,25 +845,24 @@ int em_matrix_check_folders(struct em_arena *a, const char *matrix_path,
 {
 	struct em_arena_mark mk = em_arena_mark(a);
 	int rc = 0;
-	const char *(*f)[F_N] = em_arena_array(a, m->nworkloads ? m->nworkloads : 1, sizeof *f);
+	struct folder(*f)[F_N] = em_arena_array(a, m->nworkloads ? m->nworkloads : 1, sizeof *f);
 	char *mdir = em_path_dir(a, matrix_path);
 	char *sdir = mdir ? em_path_join(a, mdir, EM_STATE_DIR) : NULL;
 	sdir = sdir ? em_path_absolute(a, sdir) : NULL;
-	const char *state = sdir ? resolve(a, sdir) : NULL;
 	const char *hist = NULL;
-	if (!f || !state) {
+	struct folder reserved[2];
+	static const char *const reserved_what[2] = { "the state folder",
+						      "the history repository" };
+	if (!f || !folder_get(a, sdir, &reserved[0])) {
 		rc = em_err_nomem(e);
 		goto out;
 	}
 	if ((rc = em_history_path(a, matrix_path, m, history_env, &hist, e)))
 		goto out;
-	if (hist && !(hist = resolve(a, hist))) {
+	if (!folder_get(a, hist, &reserved[1]) && hist) {
 		rc = em_err_nomem(e);
 		goto out;
 	}
-	const struct { const char *path, *what; } reserved[2] = {
-		{ state, "the state folder" }, { hist, "the history repository" }
-	};
 	for (uint32_t i = 0; i < m->nworkloads; i++) {
 		const struct em_workload *w = &m->workloads[i];
 		struct em_venv_paths p;
@@ -850,7 +870,7 @@ int em_matrix_check_folders(struct em_arena *a, const char *matrix_path,
 			goto out;
 		const char *raw[F_N] = { p.root, p.snapshot, p.staging, p.trash, p.journal };
 		for (int k = 0; k < F_N; k++)
-			if (!(f[i][k] = resolve(a, raw[k]))) {
+			if (!folder_get(a, raw[k], &f[i][k])) {
 				rc = em_err_nomem(e);
 				goto out;
 			}
@@ -858,15 +878,15 @@ int em_matrix_check_folders(struct em_arena *a, const char *matrix_path,
 			for (int r = 0; r < 2; r++) {
 				if (!reserved[r].path)
 					continue;
-				enum rel rl = relation(f[i][k], reserved[r].path);
+				enum rel rl = relation(&f[i][k], &reserved[r]);
 				if (rl == R_APART)
 					continue;
 				rc = em_err(e, EM_EINVAL, NULL,
 					    "workload [%s]: its %s '%s' %s %s '%s', which envmatrix "
 					    "keeps for itself; set venv or path to another folder",
-					    w->name, folder_name[k], f[i][k],
+					    w->name, folder_name[k], f[i][k].path,
 					    rl == R_SAME ? "is" : rl == R_INSIDE ? "is inside" : "contains",
-					    reserved[r].what, reserved[r].path);
+					    reserved_what[r], reserved[r].path);
 				em_err_prefix_where(e, "%s:%u", matrix_path,
 						    (unsigned)em_workload_folder_line(w));
 				goto out;
@@ -879,27 +899,27 @@ int em_matrix_check_folders(struct em_arena *a, const char *matrix_path,
 				continue;
 			const struct em_workload *wj = &m->workloads[j];
 			unsigned li = em_workload_folder_line(wi), lj = em_workload_folder_line(wj);
-			enum rel rl = relation(f[i][F_ROOT], f[j][F_ROOT]);
+			enum rel rl = relation(&f[i][F_ROOT], &f[j][F_ROOT]);
 			if (j < i && rl == R_SAME) {
 				rc = em_err(e, EM_EINVAL, NULL,
 					    "workloads [%s] (line %u) and [%s] (line %u) share the "
 					    "environment folder '%s' under two names; give each its own "
-					    "venv or path", wj->name, lj, wi->name, li, f[i][F_ROOT]);
+					    "venv or path", wj->name, lj, wi->name, li, f[i][F_ROOT].path);
 			} else if (j < i && rl != R_APART) {
 				rc = em_err(e, EM_EINVAL, NULL,
 					    "the environment folders of [%s] (line %u, '%s') and [%s] "
 					    "(line %u, '%s') are nested; an apply would replace one "
-					    "inside the other", wj->name, lj, f[j][F_ROOT], wi->name, li,
-					    f[i][F_ROOT]);
+					    "inside the other", wj->name, lj, f[j][F_ROOT].path, wi->name,
+					    li, f[i][F_ROOT].path);
 			} else {
 				for (int k = F_SNAPSHOT; k < F_N && !rc; k++) {
-					enum rel r2 = relation(f[i][F_ROOT], f[j][k]);
+					enum rel r2 = relation(&f[i][F_ROOT], &f[j][k]);
 					if (r2 == R_SAME || r2 == R_INSIDE)
 						rc = em_err(e, EM_EINVAL, NULL,
 							    "the environment folder of [%s] ('%s') %s the "
 							    "%s of [%s] (line %u); an apply of [%s] would "
 							    "replace it: set venv or path to another folder",
-							    wi->name, f[i][F_ROOT],
+							    wi->name, f[i][F_ROOT].path,
 							    r2 == R_SAME ? "is" : "is inside",
 							    folder_name[k], wj->name, lj, wj->name);
 				}
