@@ -586,9 +586,16 @@ static int build(struct run *r, struct em_workload_apply *wa, struct em_error *e
 			syncfs(fd);
 			close(fd);
 		}
+		bool empty = false;
 		struct stat st;
-		wa->replaced = lstat(p->root, &st) == 0;
-		rc = em_venv_swap_in(p, e);
+		wa->replaced = lstat(p->root, &st) == 0 &&
+			       em_venv_check_target(p->root, &empty, NULL) == 0 && !empty;
+		rc = em_venv_swap_in(a, p, &wa->kept, e);
+		if (wa->kept) {
+			char *msg = em_arena_printf(a, "kept '%s' (not made by envmatrix) as '%s'",
+						    p->snapshot, wa->kept);
+			emit(r, EM_EV_KEPT, w->name, msg ? msg : wa->kept, 0, 0);
+		}
 	}
 	if (rc) {
 		em_remove_tree(p->staging, NULL);
@@ -639,13 +646,23 @@ static void apply_one(struct run *r, struct em_apply *out, struct em_workload_ap
 		if (what)
 			emit(r, EM_EV_RECOVERED, name, what, 0, 0);
 	}
+	/* only a Python environment (or an empty folder) is ever replaced */
+	bool empty = false;
+	if (em_venv_check_target(wa->paths.root, &empty, &e)) {
+		em_err_prefix_where(&e, "%s:%u", r->m->file,
+				    (unsigned)em_workload_folder_line(wa->w));
+		fail(out, wa, &e);
+		wa->seconds = now_s() - t0;
+		emit(r, EM_EV_FINISHED, name, em_apply_outcome_name(wa->outcome), 0, 0);
+		return;
+	}
 	struct em_venv_state st;
 	em_venv_state_read(r->a, &wa->paths, &st, NULL);
 	const struct em_workload_plan *wp = wa->plan;
 	wa->npackages = wp->lock.npackages; /* the install set's count once built */
 	bool same = st.lock_text && st.lock_len == wp->lock_len &&
 		    !memcmp(st.lock_text, wp->lock_text, wp->lock_len);
-	if (!st.exists)
+	if (!st.exists || empty)
 		wa->reason = "not installed";
 	else if (!st.lock_text)
 		wa->reason = "not made by envmatrix";
@@ -691,6 +708,11 @@ int em_apply_run(struct em_arena *a, struct em_source *src, const struct em_matr
 	out->w = em_arena_array(a, m->nworkloads ? m->nworkloads : 1, sizeof *out->w);
 	if (!r.mdir || !out->w)
 		return em_err_nomem(e);
+	/* no environment where envmatrix keeps its state, none shared */
+	int crc = em_matrix_check_folders(a, o->plan.matrix_path ? o->plan.matrix_path : m->file,
+					  m, getenv("ENVMATRIX_HISTORY"), e);
+	if (crc)
+		return crc;
 
 	/* the locks: planned now, or read as they are */
 	struct em_plan plan;

@@ -18,10 +18,20 @@
  *
  * Rollback exchanges V and O; the fallback renames V -> T, O -> V, T -> O
  * under a journal saying "rollback", which recovery finishes.
+ *
+ * What is envmatrix's (docs/safety.md): a snapshot that envmatrix filed
+ * has a marker file, O/.envmatrix-snapshot, and only a snapshot with the
+ * marker whose pyvenv.cfg has envmatrix's keys is ever deleted. Any other
+ * O is moved to the first free name O.1, O.2... before a swap. The marker
+ * is written into V before V becomes O (only when envmatrix built V), so
+ * a crash between the renames leaves it in place; a folder that comes back
+ * from O to V loses it. Only environments are moved at all: a V or O
+ * without pyvenv.cfg is refused (an empty V is removed instead).
  */
 #include "envmatrix/apply.h"
 #include "envmatrix/fs.h"
 #include "envmatrix/lock.h"
+#include "envmatrix/state.h"
 #include "envmatrix/str.h"
 
 #include <dirent.h>
@@ -29,6 +39,7 @@
 #include <fcntl.h>
 #include <signal.h>
 #include <inttypes.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -44,6 +55,8 @@
 #endif
 
 #define JOURNAL_MAGIC "envmatrix-swap 1"
+#define MARKER_NAME ".envmatrix-snapshot"
+#define MARKER_MAGIC "envmatrix-snapshot 1\n"
 
 /* The test suite's crash points: with ENVMATRIX_TEST_CRASH_AT=NAME the
  * process kills itself (SIGKILL: no cleanup runs) right after step NAME,
@@ -70,6 +83,7 @@ int em_venv_paths(struct em_arena *a, const char *matrix_path, const struct em_w
 	if (!strcmp(abs, "/"))
 		return em_err(e, EM_EINVAL, matrix_path, "workload '%s' puts its venv at '/'",
 			      w->name);
+	out->workload = w->name;
 	out->root = abs;
 	out->snapshot = em_arena_printf(a, "%s-original", abs);
 	out->staging = em_arena_printf(a, "%s.envmatrix-staging", abs);
@@ -113,6 +127,144 @@ static int move(const char *from, const char *to, struct em_error *e)
 	char what[EM_ERROR_MSG_MAX / 2];
 	snprintf(what, sizeof what, "cannot rename it to '%s'", to);
 	return em_err_sys(e, err, from, what);
+}
+
+/* ---- what is envmatrix's ---- */
+
+/* Why path cannot be replaced as an environment, or NULL when it can: it
+ * does not exist, it is a folder with pyvenv.cfg, or an empty folder
+ * (*empty, not through a link). */
+static const char *not_a_venv(const char *path, bool *empty)
+{
+	*empty = false;
+	struct stat st, lst;
+	if (lstat(path, &lst) != 0)
+		return errno == ENOENT ? NULL : "it cannot be inspected";
+	if (stat(path, &st) != 0)
+		return "a link that leads nowhere";
+	if (!S_ISDIR(st.st_mode))
+		return "a file, not a folder";
+	char cfg[PATH_MAX];
+	snprintf(cfg, sizeof cfg, "%s/pyvenv.cfg", path);
+	if (stat(cfg, &st) == 0 && S_ISREG(st.st_mode))
+		return NULL;
+	if (S_ISDIR(lst.st_mode)) {
+		DIR *d = opendir(path);
+		struct dirent *de;
+		bool any = d == NULL;
+		while (d && !any && (de = readdir(d)))
+			any = strcmp(de->d_name, ".") && strcmp(de->d_name, "..");
+		if (d)
+			closedir(d);
+		if (!any) {
+			*empty = true;
+			return NULL;
+		}
+	}
+	return "no pyvenv.cfg";
+}
+
+int em_venv_check_target(const char *root, bool *empty, struct em_error *e)
+{
+	bool dummy;
+	const char *why = not_a_venv(root, empty ? empty : &dummy);
+	if (!why)
+		return 0;
+	return em_err(e, EM_EINVAL, NULL,
+		      "'%s' exists and is not a Python environment (%s); envmatrix replaces only "
+		      "environments: move it away, or set venv to another folder", root, why);
+}
+
+static const char *cfg_get(struct em_arena *a, const char *text, const char *key);
+
+/* whether dir's pyvenv.cfg has the keys envmatrix writes */
+static bool made_by_envmatrix(const char *dir)
+{
+	struct em_arena a;
+	em_arena_init(&a);
+	char *path = em_arena_printf(&a, "%s/pyvenv.cfg", dir);
+	char *text;
+	size_t len;
+	bool made = path && em_read_file(&a, path, 1 << 16, &text, &len, NULL) == 0 &&
+		    cfg_get(&a, text, "envmatrix.workload") != NULL;
+	em_arena_release(&a);
+	return made;
+}
+
+static bool has_marker(const char *dir)
+{
+	char path[PATH_MAX], buf[sizeof MARKER_MAGIC];
+	snprintf(path, sizeof path, "%s/" MARKER_NAME, dir);
+	int fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+	if (fd < 0)
+		return false;
+	ssize_t n = read(fd, buf, sizeof buf - 1);
+	close(fd);
+	return n == (ssize_t)strlen(MARKER_MAGIC) && !memcmp(buf, MARKER_MAGIC, (size_t)n);
+}
+
+bool em_venv_snapshot_ours(const char *dir)
+{
+	struct stat st;
+	return lstat(dir, &st) == 0 && S_ISDIR(st.st_mode) && has_marker(dir) &&
+	       made_by_envmatrix(dir);
+}
+
+/* Mark dir, an environment about to become (or just made) a snapshot, as
+ * envmatrix's when envmatrix built it; a best effort: without the marker,
+ * the snapshot is only ever kept, never deleted. */
+static void mark(const char *dir, const char *workload)
+{
+	struct stat st;
+	if (lstat(dir, &st) != 0 || !S_ISDIR(st.st_mode) || !made_by_envmatrix(dir))
+		return;
+	char path[PATH_MAX], text[512];
+	snprintf(path, sizeof path, "%s/" MARKER_NAME, dir);
+	time_t now = time(NULL);
+	struct tm tm;
+	gmtime_r(&now, &tm);
+	int n = snprintf(text, sizeof text,
+			 MARKER_MAGIC "workload %s\nfiled %04d-%02d-%02dT%02d:%02d:%02dZ\n"
+			 "# envmatrix made this environment; as <venv>-original it is the\n"
+			 "# snapshot 'envmatrix rollback' returns to, and the next apply that\n"
+			 "# replaces the environment deletes it (docs/safety.md)\n",
+			 workload ? workload : "?", tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday,
+			 tm.tm_hour, tm.tm_min, tm.tm_sec);
+	if (n > 0 && (size_t)n < sizeof text)
+		em_write_file_atomic(path, text, (size_t)n, 0644, NULL);
+}
+
+/* An environment in use carries no marker. */
+static void unmark(const char *dir)
+{
+	char path[PATH_MAX];
+	snprintf(path, sizeof path, "%s/" MARKER_NAME, dir);
+	if (has_marker(dir))
+		unlink(path);
+}
+
+/* Move a snapshot that envmatrix did not make out of the way, to the first
+ * free name <snapshot>.N; *kept gets that name. */
+static int keep_foreign(struct em_arena *a, const struct em_venv_paths *p, const char **kept,
+			struct em_error *e)
+{
+	if (!exists(p->snapshot) || em_venv_snapshot_ours(p->snapshot))
+		return 0;
+	for (unsigned n = 1; n < 100000; n++) {
+		char *name = em_arena_printf(a, "%s.%u", p->snapshot, n);
+		if (!name)
+			return em_err_nomem(e);
+		if (exists(name))
+			continue;
+		int rc = move(p->snapshot, name, e);
+		if (rc)
+			return rc;
+		em_fsync_parent(name);
+		if (kept)
+			*kept = name;
+		return 0;
+	}
+	return em_err(e, EM_ELIMIT, p->snapshot, "no free name to keep it under");
 }
 
 /* ---- the journal ---- */
@@ -188,6 +340,7 @@ int em_venv_recover(struct em_arena *a, const struct em_venv_paths *p, const cha
 		}
 		if (rc)
 			return rc;
+		unmark(p->root);
 		if (what)
 			*what = "finished an interrupted rollback";
 	} else if (jr != 0) {
@@ -207,6 +360,7 @@ int em_venv_recover(struct em_arena *a, const struct em_venv_paths *p, const cha
 				rc = move(p->snapshot, p->root, e);
 			if (!rc && !exists(p->snapshot) && exists(p->trash))
 				rc = move(p->trash, p->snapshot, e);
+			unmark(p->root); /* marked before the swap that did not happen */
 			if (what)
 				*what = "undid an interrupted apply (the previous environment is in "
 					"place)";
@@ -232,16 +386,31 @@ int em_venv_recover(struct em_arena *a, const struct em_venv_paths *p, const cha
 
 /* ---- swapping in ---- */
 
-int em_venv_swap_in(const struct em_venv_paths *p, struct em_error *e)
+int em_venv_swap_in(struct em_arena *a, const struct em_venv_paths *p, const char **kept,
+		    struct em_error *e)
 {
+	if (kept)
+		*kept = NULL;
 	struct stat st;
 	if (stat(p->staging, &st) != 0)
 		return em_err_sys(e, errno, p->staging, "cannot find the staging folder");
-	struct journal j = { false, exists(p->root), (uint64_t)st.st_dev, (uint64_t)st.st_ino };
-	crash_point("staged");
-	int rc = journal_write(p->journal, &j, e);
+	/* only an environment is replaced; an empty folder simply goes */
+	bool empty;
+	int rc = em_venv_check_target(p->root, &empty, e);
 	if (rc)
 		return rc;
+	if (empty && rmdir(p->root) != 0 && errno != ENOENT)
+		return em_err_sys(e, errno, p->root, "cannot remove the empty folder");
+	/* a snapshot envmatrix did not make is kept under another name */
+	if ((rc = keep_foreign(a, p, kept, e)))
+		return rc;
+	struct journal j = { false, exists(p->root), (uint64_t)st.st_dev, (uint64_t)st.st_ino };
+	if (j.had_root)
+		mark(p->root, p->workload);
+	crash_point("staged");
+	rc = journal_write(p->journal, &j, e);
+	if (rc)
+		goto unmark;
 	crash_point("journal");
 	if (exists(p->trash) && (rc = em_remove_tree(p->trash, e)))
 		return rc;
@@ -278,10 +447,12 @@ int em_venv_swap_in(const struct em_venv_paths *p, struct em_error *e)
 	return 0;
 undo:;
 	/* put things back as they were, keeping the first error */
-	struct em_arena a;
-	em_arena_init(&a);
-	em_venv_recover(&a, p, NULL, NULL);
-	em_arena_release(&a);
+	struct em_arena ra;
+	em_arena_init(&ra);
+	em_venv_recover(&ra, p, NULL, NULL);
+	em_arena_release(&ra);
+unmark:
+	unmark(p->root);
 	return rc;
 }
 
@@ -293,23 +464,44 @@ int em_venv_rollback(const struct em_venv_paths *p, struct em_error *e)
 		return em_err(e, EM_ENOTFOUND, p->snapshot,
 			      "no snapshot to roll back to (apply makes one when it replaces an "
 			      "environment)");
-	int rc;
+	/* only environments change places (a snapshot someone else made may
+	 * come back: it is what the user asks for) */
+	bool empty;
+	const char *why = not_a_venv(p->snapshot, &empty);
+	if (why || empty)
+		return em_err(e, EM_EINVAL, NULL,
+			      "'%s' is not a Python environment (%s); nothing was rolled back",
+			      p->snapshot, why ? why : "an empty folder");
+	int rc = em_venv_check_target(p->root, &empty, e);
+	if (rc)
+		return rc;
+	if (empty && rmdir(p->root) != 0 && errno != ENOENT)
+		return em_err_sys(e, errno, p->root, "cannot remove the empty folder");
 	if (!exists(p->root)) {
 		rc = move(p->snapshot, p->root, e);
-		if (!rc)
+		if (!rc) {
+			unmark(p->root);
 			em_fsync_parent(p->root);
+		}
 		return rc;
 	}
+	mark(p->root, p->workload);
 	bool fallback = getenv("ENVMATRIX_TEST_NO_EXCHANGE") != NULL;
 	if (!fallback && exchange(p->root, p->snapshot) == 0) {
+		unmark(p->root);
 		em_fsync_parent(p->root);
 		return 0;
 	}
-	if (!fallback && !no_exchange(errno))
-		return em_err_sys(e, errno, p->root, "cannot swap the environment and its snapshot");
-	struct journal j = { .rollback = true };
-	if ((rc = em_remove_tree(p->trash, e)) || (rc = journal_write(p->journal, &j, e)))
+	if (!fallback && !no_exchange(errno)) {
+		rc = em_err_sys(e, errno, p->root, "cannot swap the environment and its snapshot");
+		unmark(p->root);
 		return rc;
+	}
+	struct journal j = { .rollback = true };
+	if ((rc = em_remove_tree(p->trash, e)) || (rc = journal_write(p->journal, &j, e))) {
+		unmark(p->root);
+		return rc;
+	}
 	if ((rc = move(p->root, p->trash, e)))
 		goto out;
 	crash_point("rollback-1");
@@ -323,6 +515,7 @@ out:;
 	em_arena_init(&a);
 	int r2 = em_venv_recover(&a, p, NULL, rc ? NULL : e);
 	em_arena_release(&a);
+	unmark(p->root);
 	return rc ? rc : r2;
 }
 
@@ -443,6 +636,49 @@ static void read_one(struct em_arena *a, const char *root, const char **python,
 		*variant = variant_of(a, *torch);
 }
 
+static int cmp_kept(const void *x, const void *y)
+{
+	unsigned long a = *(const unsigned long *)x, b = *(const unsigned long *)y;
+	return a < b ? -1 : a > b;
+}
+
+/* the snapshots kept beside snapshot (snapshot.N), in order of N */
+static void read_kept(struct em_arena *a, const char *snapshot, struct em_venv_state *out)
+{
+	char *dir = em_path_dir(a, snapshot);
+	const char *base = strrchr(snapshot, '/');
+	base = base ? base + 1 : snapshot;
+	size_t bl = strlen(base);
+	DIR *d = dir ? opendir(dir) : NULL;
+	if (!d)
+		return;
+	unsigned long ns[64];
+	uint32_t n = 0;
+	struct dirent *de;
+	while ((de = readdir(d)) && n < 64) {
+		const char *nm = de->d_name;
+		if (strncmp(nm, base, bl) || nm[bl] != '.' || !nm[bl + 1])
+			continue;
+		const char *q = nm + bl + 1;
+		while (*q >= '0' && *q <= '9')
+			q++;
+		if (*q || nm[bl + 1] == '0')
+			continue;
+		ns[n++] = strtoul(nm + bl + 1, NULL, 10);
+	}
+	closedir(d);
+	if (!n)
+		return;
+	qsort(ns, n, sizeof *ns, cmp_kept);
+	const char **k = em_arena_array(a, n, sizeof *k);
+	if (!k)
+		return;
+	for (uint32_t i = 0; i < n; i++)
+		if ((k[out->nkept] = em_arena_printf(a, "%s.%lu", snapshot, ns[i])))
+			out->nkept++;
+	out->kept = k;
+}
+
 int em_venv_state_read(struct em_arena *a, const struct em_venv_paths *p,
 		       struct em_venv_state *out, struct em_error *e)
 {
@@ -458,7 +694,9 @@ int em_venv_state_read(struct em_arena *a, const struct em_venv_paths *p,
 		const char *v = NULL;
 		read_one(a, p->snapshot, &out->snapshot_python, NULL, NULL, &out->snapshot_torch, &v,
 			 NULL, NULL);
+		out->snapshot_ours = em_venv_snapshot_ours(p->snapshot);
 	}
+	read_kept(a, p->snapshot, out);
 	return 0;
 }
 
@@ -556,4 +794,176 @@ void em_state_lock_release(struct em_state_lock *l)
 		close(l->fd);
 		l->fd = -1;
 	}
+}
+
+/* ---- folders that must stay apart ---- */
+
+uint32_t em_workload_folder_line(const struct em_workload *w)
+{
+	if (w->venv.line > w->line)
+		return w->venv.line; /* set in the workload's section */
+	if (w->path.line)
+		return w->path.line;
+	return w->venv.line ? w->venv.line : w->line;
+}
+
+/* abs (absolute, normalized) with the links of its existing part resolved:
+ * the real path of the deepest folder that exists, then the rest */
+static char *resolve(struct em_arena *a, const char *abs)
+{
+	char *tmp = em_arena_strdup(a, abs);
+	if (!tmp)
+		return NULL;
+	size_t cut = strlen(tmp);
+	while (cut > 0) {
+		tmp[cut] = '\0';
+		char *r = realpath(tmp, NULL);
+		if (r) {
+			char *out = em_arena_printf(a, "%s%s", strcmp(r, "/") ? r : "", abs + cut);
+			free(r);
+			return out && !*out ? em_arena_strdup(a, "/") : out;
+		}
+		while (cut > 0 && tmp[cut - 1] != '/')
+			cut--;
+		if (cut > 0)
+			cut--;
+	}
+	return em_arena_strdup(a, abs); /* below "/", nothing exists */
+}
+
+enum rel { R_APART, R_SAME, R_INSIDE, R_CONTAINS };
+
+/* a resolved folder, and its device and inode when it exists */
+struct folder {
+	const char *path;
+	bool there;
+	dev_t dev;
+	ino_t ino;
+};
+
+static bool folder_get(struct em_arena *a, const char *abs, struct folder *f)
+{
+	memset(f, 0, sizeof *f);
+	if (!abs || !(f->path = resolve(a, abs)))
+		return false;
+	struct stat st;
+	if (stat(f->path, &st) == 0) {
+		f->there = true;
+		f->dev = st.st_dev;
+		f->ino = st.st_ino;
+	}
+	return true;
+}
+
+/* how folder fx stands to folder fy */
+static enum rel relation(const struct folder *fx, const struct folder *fy)
+{
+	const char *x = fx->path, *y = fy->path;
+	if (!strcmp(x, y) || (fx->there && fy->there && fx->dev == fy->dev && fx->ino == fy->ino))
+		return R_SAME;
+	size_t xl = strlen(x), yl = strlen(y);
+	if (yl < xl && !strncmp(x, y, yl) && (x[yl] == '/' || !strcmp(y, "/")))
+		return R_INSIDE;
+	if (xl < yl && !strncmp(x, y, xl) && (y[xl] == '/' || !strcmp(x, "/")))
+		return R_CONTAINS;
+	return R_APART;
+}
+
+enum { F_ROOT, F_SNAPSHOT, F_STAGING, F_TRASH, F_JOURNAL, F_N };
+static const char *const folder_name[F_N] = { "environment folder", "snapshot folder",
+					       "staging folder", "trash folder", "swap journal" };
+
+int em_matrix_check_folders(struct em_arena *a, const char *matrix_path,
+			    const struct em_matrix *m, const char *history_env, struct em_error *e)
+{
+	struct em_arena_mark mk = em_arena_mark(a);
+	int rc = 0;
+	struct folder(*f)[F_N] = em_arena_array(a, m->nworkloads ? m->nworkloads : 1, sizeof *f);
+	char *mdir = em_path_dir(a, matrix_path);
+	char *sdir = mdir ? em_path_join(a, mdir, EM_STATE_DIR) : NULL;
+	sdir = sdir ? em_path_absolute(a, sdir) : NULL;
+	const char *hist = NULL;
+	struct folder reserved[2];
+	static const char *const reserved_what[2] = { "the state folder",
+						      "the history repository" };
+	if (!f || !folder_get(a, sdir, &reserved[0])) {
+		rc = em_err_nomem(e);
+		goto out;
+	}
+	if ((rc = em_history_path(a, matrix_path, m, history_env, &hist, e)))
+		goto out;
+	if (!folder_get(a, hist, &reserved[1]) && hist) {
+		rc = em_err_nomem(e);
+		goto out;
+	}
+	for (uint32_t i = 0; i < m->nworkloads; i++) {
+		const struct em_workload *w = &m->workloads[i];
+		struct em_venv_paths p;
+		if ((rc = em_venv_paths(a, matrix_path, w, &p, e)))
+			goto out;
+		const char *raw[F_N] = { p.root, p.snapshot, p.staging, p.trash, p.journal };
+		for (int k = 0; k < F_N; k++)
+			if (!folder_get(a, raw[k], &f[i][k])) {
+				rc = em_err_nomem(e);
+				goto out;
+			}
+		for (int k = 0; k < F_N; k++)
+			for (int r = 0; r < 2; r++) {
+				if (!reserved[r].path)
+					continue;
+				enum rel rl = relation(&f[i][k], &reserved[r]);
+				if (rl == R_APART)
+					continue;
+				rc = em_err(e, EM_EINVAL, NULL,
+					    "workload [%s]: its %s '%s' %s %s '%s', which envmatrix "
+					    "keeps for itself; set venv or path to another folder",
+					    w->name, folder_name[k], f[i][k].path,
+					    rl == R_SAME ? "is" : rl == R_INSIDE ? "is inside" : "contains",
+					    reserved_what[r], reserved[r].path);
+				em_err_prefix_where(e, "%s:%u", matrix_path,
+						    (unsigned)em_workload_folder_line(w));
+				goto out;
+			}
+	}
+	for (uint32_t i = 0; i < m->nworkloads; i++) {
+		const struct em_workload *wi = &m->workloads[i];
+		for (uint32_t j = 0; j < m->nworkloads; j++) {
+			if (j == i)
+				continue;
+			const struct em_workload *wj = &m->workloads[j];
+			unsigned li = em_workload_folder_line(wi), lj = em_workload_folder_line(wj);
+			enum rel rl = relation(&f[i][F_ROOT], &f[j][F_ROOT]);
+			if (j < i && rl == R_SAME) {
+				rc = em_err(e, EM_EINVAL, NULL,
+					    "workloads [%s] (line %u) and [%s] (line %u) share the "
+					    "environment folder '%s' under two names; give each its own "
+					    "venv or path", wj->name, lj, wi->name, li, f[i][F_ROOT].path);
+			} else if (j < i && rl != R_APART) {
+				rc = em_err(e, EM_EINVAL, NULL,
+					    "the environment folders of [%s] (line %u, '%s') and [%s] "
+					    "(line %u, '%s') are nested; an apply would replace one "
+					    "inside the other", wj->name, lj, f[j][F_ROOT].path, wi->name,
+					    li, f[i][F_ROOT].path);
+			} else {
+				for (int k = F_SNAPSHOT; k < F_N && !rc; k++) {
+					enum rel r2 = relation(&f[i][F_ROOT], &f[j][k]);
+					if (r2 == R_SAME || r2 == R_INSIDE)
+						rc = em_err(e, EM_EINVAL, NULL,
+							    "the environment folder of [%s] ('%s') %s the "
+							    "%s of [%s] (line %u); an apply of [%s] would "
+							    "replace it: set venv or path to another folder",
+							    wi->name, f[i][F_ROOT].path,
+							    r2 == R_SAME ? "is" : "is inside",
+							    folder_name[k], wj->name, lj, wj->name);
+				}
+			}
+			if (rc) {
+				em_err_prefix_where(e, "%s:%u", matrix_path, li);
+				goto out;
+			}
+		}
+	}
+out:
+	em_arena_rewind(a, mk);
+	return rc;
 }

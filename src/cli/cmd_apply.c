@@ -47,7 +47,10 @@ static const struct cli_cmd_help apply_help = {
 	"links, pyvenv.cfg, every locked wheel verified and installed, launchers,\n"
 	"activation scripts), and swaps it in. The environment that was there,\n"
 	"whoever made it, becomes <venv>-original ('envmatrix rollback' swaps them\n"
-	"back). An environment that matches its lock is left alone.\n"
+	"back). An environment that matches its lock is left alone. An older\n"
+	"<venv>-original that envmatrix did not make is kept as <venv>-original.N\n"
+	"(a warning says so), and a venv folder without pyvenv.cfg is refused\n"
+	"(docs/safety.md).\n"
 	"\n"
 	"Wheels are verified against the lock's sha256, unpacked once into the\n"
 	"cache and linked into each venv (link-mode in the matrix). A crash or\n"
@@ -94,6 +97,7 @@ static void on_event(void *ctx, const struct em_apply_event *ev)
 		return;
 	switch (ev->kind) {
 	case EM_EV_RECOVERED:
+	case EM_EV_KEPT:
 		cli_warn("workload '%s': %s", ev->workload, ev->detail);
 		break;
 	case EM_EV_BUILD:

@@ -247,7 +247,9 @@ int cmd_plan(int argc, char **argv)
 	struct em_platform host;
 	struct em_plan plan;
 	if (em_read_file(&a, file, EM_MATRIX_MAX_LEN, &buf, &len, &e) ||
-	    em_matrix_parse(&a, buf, len, file, &m, &e) || em_host_platform(&host, &e)) {
+	    em_matrix_parse(&a, buf, len, file, &m, &e) ||
+	    em_matrix_check_folders(&a, file, &m, getenv("ENVMATRIX_HISTORY"), &e) ||
+	    em_host_platform(&host, &e)) {
 		if (e.code == EM_ENOTFOUND && !opt_file)
 			cli_error("no matrix.ini here; name one with -f MATRIX");
 		else

@@ -25,12 +25,14 @@ static const struct cli_cmd_help status_help = {
 	"One line per workload (or only those named): its state, the Python,\n"
 	"torch version and wheel variant installed, whether a snapshot\n"
 	"(<venv>-original) exists, the last verification's outcome (below the\n"
-	"table: when, and what failed), and the venv's path. States:\n"
+	"table: when, and what failed), and the venv's path. Below the table,\n"
+	"too: snapshots that envmatrix did not make and so kept beside the\n"
+	"snapshot (<venv>-original.N; envmatrix never removes them). States:\n"
 	"\n"
 	"  current      the environment was built from the workload's lock\n"
 	"  outdated     it was built from another lock (apply, or rolled back)\n"
 	"  foreign      it was not made by envmatrix (apply replaces it and keeps\n"
-	"               it as the snapshot)\n"
+	"               it as the snapshot, never deleting it)\n"
 	"  missing      there is no environment yet\n"
 	"  unplanned    there is no lock yet (run 'envmatrix plan')\n"
 	"  interrupted  an apply was interrupted; the next apply or rollback\n"
@@ -153,6 +155,10 @@ int cmd_status(int argc, char **argv)
 			json_t *o = json_array_get(ws, json_array_size(ws) - 1);
 			json_object_set_new(o, "verify", r->verified ? cli_verify_json(&a, &r->ver)
 								     : json_null());
+			json_t *kept = json_array();
+			for (uint32_t k = 0; k < r->st.nkept; k++)
+				json_array_append_new(kept, json_string(r->st.kept[k]));
+			json_object_set_new(o, "kept", kept);
 		}
 		cli_put_json(json_pack("{s:s, s:o}", "matrix", file, "workloads", ws));
 	} else {
@@ -165,8 +171,17 @@ int cmd_status(int argc, char **argv)
 			       or_dash(r->st.python), or_dash(r->st.torch), or_dash(r->st.variant),
 			       r->st.has_snapshot ? "yes" : "no", v, r->p.root);
 		}
-		/* when each was verified, and what failed */
+		/* snapshots kept because envmatrix did not make them */
 		bool gap = false;
+		for (uint32_t i = 0; i < n; i++)
+			for (uint32_t k = 0; k < rows[i].st.nkept; k++) {
+				if (!gap)
+					putchar('\n');
+				gap = true;
+				printf("%s: kept '%s' (not made by envmatrix; envmatrix never removes "
+				       "it)\n", rows[i].w->name, rows[i].st.kept[k]);
+			}
+		/* when each was verified, and what failed */
 		for (uint32_t i = 0; i < n; i++) {
 			const struct row *r = &rows[i];
 			if (!r->verified)

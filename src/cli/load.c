@@ -3,6 +3,7 @@
 
 #include "envmatrix/fs.h"
 
+#include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 
@@ -37,7 +38,8 @@ int cli_load_matrix(struct em_arena *a, const char *opt_file, struct em_matrix *
 	char *buf;
 	size_t len;
 	if (em_read_file(a, *file, EM_MATRIX_MAX_LEN, &buf, &len, &e) ||
-	    em_matrix_parse(a, buf, len, *file, m, &e)) {
+	    em_matrix_parse(a, buf, len, *file, m, &e) ||
+	    em_matrix_check_folders(a, *file, m, getenv("ENVMATRIX_HISTORY"), &e)) {
 		if (e.code == EM_ENOTFOUND && !opt_file) {
 			cli_error("no matrix.ini here; name one with -f MATRIX");
 			return EXIT_FAIL;

@@ -57,9 +57,10 @@ ls "$WHEELS"/setuptools-*.whl >/dev/null 2>&1 && SETUPTOOLS=setuptools
 echo "# pythons: $V1 ($PY1), $V2 ($PY2); wheels: $(cd "$WHEELS" && echo *)"
 
 # listing DIR: every entry's type, mode, size, link target and content hash
+# (but the marker envmatrix puts in a snapshot it filed, docs/safety.md)
 listing() {
-	(cd "$1" && find . -printf '%y %m %s %l %p\n' | sort &&
-		find . -type f -exec sha256sum {} + | sort -k 2)
+	(cd "$1" && find . ! -path ./.envmatrix-snapshot -printf '%y %m %s %l %p\n' | sort &&
+		find . -type f ! -path ./.envmatrix-snapshot -exec sha256sum {} + | sort -k 2)
 }
 
 # complete DIR: every file every RECORD of the venv names exists
