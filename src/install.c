@@ -401,7 +401,7 @@ enum { S_PURELIB, S_PLATLIB, S_HEADERS, S_SCRIPTS, S_DATA, S_COUNT };
 static int data_scheme(const char *p, size_t n, const char *dd, size_t dn, int *scheme,
 		       const char **rest, size_t *restlen, const char *where, struct em_error *e)
 {
-	char qq[QNAME], qd[QNAME];
+	char qq[QNAME], qd[QNAME], qk[QNAME];
 	if (n <= dn || memcmp(p, dd, dn) || p[dn] != '/')
 		return 1;
 	const char *k = p + dn + 1;
@@ -422,7 +422,7 @@ static int data_scheme(const char *p, size_t n, const char *dd, size_t dn, int *
 	return em_err(e, EM_EINVAL, where,
 		      "'%s' is in an unknown folder '%s' of '%s' (expected purelib, platlib, "
 		      "headers, scripts or data)",
-		      qn(qq, p, n), qn(qd, k, (size_t)(slash - k)), qn(qd, dd, dn));
+		      qn(qq, p, n), qn(qk, k, (size_t)(slash - k)), qn(qd, dd, dn));
 }
 
 /* ---- WHEEL ---- */
