@@ -167,4 +167,37 @@ t_run "$EM" apply --force -f "$M/matrix.ini" b
 [ "$T_RC" = 0 ] && [ "$(value b)" = pristine ] && t_pass "apply after prune unpacks it again" ||
 	t_fail "apply after prune" "exit $T_RC" "$T_ERR"
 
+# ---- a full or read-only disk under the history is not "damaged" ----
+HD="$T_TMP/hist"
+mkdir -p "$HD"
+trap 'umount "$HD" 2>/dev/null; rm -rf "$T_TMP"' EXIT INT TERM
+if mount -t tmpfs -o size=512k tmpfs "$HD" 2>/dev/null; then
+	export ENVMATRIX_HISTORY="$HD/history.git"
+	t_run "$EM" apply --force -f "$M/matrix.ini" b
+	[ "$T_RC" = 0 ] && [ -d "$ENVMATRIX_HISTORY" ] && t_pass "a history on a small tmpfs" ||
+		t_fail "history on tmpfs" "exit $T_RC" "$T_ERR"
+	dd if=/dev/zero of="$HD/fill" bs=4096 2>/dev/null
+	t_run "$EM" apply --force -f "$M/matrix.ini" b
+	case $T_RC:$T_ERR in
+	*damaged*) t_fail "a full disk is not a damaged history" "exit $T_RC" "$T_ERR" ;;
+	1:*"$ENVMATRIX_HISTORY"*"no space left on the device"*) t_pass "a full disk under the history says so, with the path" ;;
+	*) t_fail "a full disk under the history" "exit $T_RC" "$T_ERR" ;;
+	esac
+	rm -f "$HD/fill"
+	if mount -o remount,ro "$HD" 2>/dev/null; then
+		t_run "$EM" apply --force -f "$M/matrix.ini" b
+		case $T_RC:$T_ERR in
+		*damaged*) t_fail "a read-only history is not a damaged one" "exit $T_RC" "$T_ERR" ;;
+		1:*"$ENVMATRIX_HISTORY"*"read-only"*) t_pass "a read-only file system under the history says so" ;;
+		*) t_fail "a read-only history" "exit $T_RC" "$T_ERR" ;;
+		esac
+	else
+		t_skip "a read-only history" "cannot remount the tmpfs read-only (needs root)"
+	fi
+	umount "$HD"
+	unset ENVMATRIX_HISTORY
+else
+	t_skip "a full and a read-only disk under the history" "cannot mount a tmpfs (needs root)"
+fi
+
 t_done
