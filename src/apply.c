@@ -488,10 +488,46 @@ static int verify_staging(struct run *r, struct em_workload_apply *wa, struct em
 	return em_err(e, EM_EINVAL, NULL,
 		      "the new environment failed verification (%u of %u checks): %s; the "
 		      "environment in place was left as it was (apply --no-verify swaps it in "
-		      "anyway)", res->failed, res->n, why ? why : "out of memory");
+		      "anyway; 'envmatrix cache verify' finds unpacked wheels in the cache "
+		      "that were changed)", res->failed, res->n, why ? why : "out of memory");
 }
 
-static int build(struct run *r, struct em_workload_apply *wa, struct em_error *e)
+/* Check the cache's unpacked trees of these items against their wheels'
+ * RECORDs (an edit through a hard link in another venv changes them) and
+ * move the damaged ones aside, so that fetch_and_unpack makes them again
+ * from the wheel; *ndamaged says how many were. */
+static int recheck_trees(struct run *r, struct em_workload_apply *wa,
+			 const struct em_install_item *items, uint32_t n, uint32_t *ndamaged,
+			 struct em_error *e)
+{
+	struct em_arena *a = r->a;
+	*ndamaged = 0;
+	struct em_cache_check *v = em_arena_array(a, n ? n : 1, sizeof *v);
+	if (!v)
+		return em_err_nomem(e);
+	uint32_t k = 0;
+	for (uint32_t i = 0; i < n; i++)
+		if (items[i].wheel->sha256 && em_cache_has_unpacked(r->c, a, items[i].wheel->sha256))
+			v[k++].sha256 = items[i].wheel->sha256;
+	int rc = em_cache_check_unpacked(r->c, a, v, k, r->m->njobs, EM_CACHE_CHECK_DROP,
+					 r->o->cancel, e);
+	for (uint32_t i = 0; i < k; i++) {
+		if (!v[i].damaged)
+			continue;
+		(*ndamaged)++;
+		char *what = em_arena_printf(a, "the cache's unpacked '%s' was damaged (%s: %s): "
+					     "unpacking it again from the wheel",
+					     v[i].wheel ? v[i].wheel : v[i].sha256, v[i].err.where,
+					     v[i].err.msg);
+		emit(r, EM_EV_HEALED, wa->w->name, what ? what : "a damaged unpacked wheel", 0, 0);
+	}
+	return rc;
+}
+
+/* recheck: check the unpacked trees first (apply --force); retry: when
+ * verification fails, check them and, if any was damaged, build once more */
+static int build(struct run *r, struct em_workload_apply *wa, bool recheck, bool retry,
+		 struct em_error *e)
 {
 	struct em_workload_plan *wp = wa->plan;
 	const struct em_workload *w = wa->w;
@@ -541,6 +577,9 @@ static int build(struct run *r, struct em_workload_apply *wa, struct em_error *e
 	char **dirs = em_arena_array(a, nitems ? nitems : 1, sizeof *dirs);
 	if (!dirs)
 		return em_err_nomem(e);
+	uint32_t ndamaged;
+	if (recheck && (rc = recheck_trees(r, wa, items, nitems, &ndamaged, e)))
+		return rc;
 	if ((rc = fetch_and_unpack(r, wa, w, items, nitems, dirs, e)))
 		return rc;
 	if ((rc = em_remove_tree(p->staging, e)))
@@ -578,6 +617,17 @@ static int build(struct run *r, struct em_workload_apply *wa, struct em_error *e
 		rc = em_err(e, EM_ECANCELED, w->name, "interrupted");
 	if (!rc && !r->o->no_verify && wp->host_target)
 		rc = verify_staging(r, wa, e);
+	if (rc && retry && rc != EM_ECANCELED && wa->verify && wa->verify->failed) {
+		/* a damaged tree in the cache is the one cause a rebuild can mend */
+		struct em_error ce;
+		em_error_clear(&ce);
+		if (!recheck_trees(r, wa, items, nitems, &ndamaged, &ce) && ndamaged) {
+			em_remove_tree(p->staging, NULL);
+			wa->files = wa->bytes = 0;
+			wa->verify = NULL;
+			return build(r, wa, false, false, e);
+		}
+	}
 	if (!rc) {
 		/* the new tree reaches the disk before the swap makes it the
 		 * environment */
@@ -676,7 +726,7 @@ static void apply_one(struct run *r, struct em_apply *out, struct em_workload_ap
 		wa->outcome = EM_APPLY_UNCHANGED;
 	} else if (o->dry_run) {
 		wa->outcome = EM_APPLY_WOULD_BUILD;
-	} else if (build(r, wa, &e)) {
+	} else if (build(r, wa, o->force, !o->force, &e)) {
 		fail(out, wa, &e);
 	} else {
 		wa->outcome = EM_APPLY_BUILT;

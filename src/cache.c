@@ -6,6 +6,7 @@
 #include "envmatrix/install.h"
 #include "envmatrix/sha256.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <pthread.h>
 #include <stdio.h>
@@ -601,4 +602,226 @@ int em_cache_unpack_many(struct em_cache *c, struct em_arena *a, struct em_cache
 				*e = u[i].err;
 		}
 	return rc;
+}
+
+/* ---- checking unpacked trees ---- */
+struct check_pool {
+	struct em_cache_check *v;
+	char **dirs;
+	uint32_t n;
+	uint32_t next; /* atomic */
+	volatile sig_atomic_t *cancel;
+};
+
+static void *check_worker(void *arg)
+{
+	struct check_pool *p = arg;
+	for (;;) {
+		uint32_t i = __atomic_fetch_add(&p->next, 1, __ATOMIC_RELAXED);
+		if (i >= p->n)
+			return NULL;
+		struct em_cache_check *x = &p->v[i];
+		if (!p->dirs[i])
+			continue;
+		if (p->cancel && *p->cancel) {
+			x->rc = em_err(&x->err, EM_ECANCELED, p->dirs[i], "interrupted");
+			continue;
+		}
+		int rc = em_wheel_unpacked_check(p->dirs[i], &x->err);
+		x->checked = rc >= 0;
+		x->damaged = rc == 1;
+		if (rc < 0)
+			x->rc = rc;
+	}
+}
+
+/* The wheel's file name, the first line of the tree's mark. */
+static const char *mark_wheel(struct em_arena *a, const char *dir)
+{
+	char *mark = em_arena_printf(a, "%s/%s", dir, EM_UNPACKED_MARK);
+	char *text;
+	size_t len;
+	if (!mark || em_read_file(a, mark, 4096, &text, &len, NULL))
+		return NULL;
+	char *nl = memchr(text, '\n', len);
+	if (!nl || nl == text)
+		return NULL;
+	*nl = '\0';
+	return strchr(text, '/') || text[0] == '.' ? NULL : text;
+}
+
+static unsigned long aside_counter;
+
+/* Move a damaged tree into tmp/: 0, or an error (ENOENT: someone else
+ * moved it already, which is as good). */
+static int drop_tree(struct em_cache *c, struct em_arena *a, const char *dir, const char *lower,
+		     struct em_error *e)
+{
+	unsigned long k = __atomic_add_fetch(&aside_counter, 1, __ATOMIC_RELAXED);
+	char *aside = em_arena_printf(a, "%s/tmp/damaged-%s-%ld-%lu", c->root, lower,
+				      (long)getpid(), k);
+	if (!aside)
+		return em_err_nomem(e);
+	struct stat st;
+	/* moving a folder to another parent rewrites its "..": it must be
+	 * writable (unpacked trees are read-only) */
+	if (lstat(dir, &st) == 0 && S_ISDIR(st.st_mode) && (st.st_mode & 0700) != 0700)
+		chmod(dir, (st.st_mode & 07777) | 0700);
+	if (rename(dir, aside) != 0 && errno != ENOENT)
+		return em_err(e, EM_EIO, dir, "cannot move the damaged tree to '%s': %s", aside,
+			      strerror(errno));
+	em_fsync_parent(dir);
+	return 0;
+}
+
+int em_cache_check_unpacked(struct em_cache *c, struct em_arena *a, struct em_cache_check *v,
+			    uint32_t n, unsigned jobs, unsigned flags,
+			    volatile sig_atomic_t *cancel, struct em_error *e)
+{
+	struct check_pool p = { v, em_arena_array(a, n ? n : 1, sizeof(char *)), n, 0, cancel };
+	if (!p.dirs)
+		return em_err_nomem(e);
+	for (uint32_t i = 0; i < n; i++) {
+		struct em_cache_check *x = &v[i];
+		x->checked = x->damaged = x->dropped = x->repaired = false;
+		x->wheel = NULL;
+		x->rc = 0;
+		em_error_clear(&x->err);
+		p.dirs[i] = NULL;
+		if (!x->sha256 || !em_sha256_hex_valid(x->sha256, strlen(x->sha256))) {
+			x->rc = em_err(&x->err, EM_EINVAL, NULL, "'%s' is not a sha256",
+				       x->sha256 ? x->sha256 : "");
+			continue;
+		}
+		char lower[EM_SHA256_HEX_LEN + 1];
+		lower_hex(x->sha256, lower);
+		char *dir = em_arena_printf(a, "%s/unpacked/%s", c->root, lower);
+		if (!dir)
+			return em_err_nomem(e);
+		if (is_complete(a, dir))
+			p.dirs[i] = dir;
+	}
+	if (!jobs) {
+		long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
+		jobs = ncpu > 0 ? (unsigned)ncpu : 1;
+	}
+	if (jobs > n)
+		jobs = n ? n : 1;
+	if (jobs > 64)
+		jobs = 64;
+	pthread_t th[64];
+	unsigned started = 0;
+	for (unsigned t = 1; t < jobs; t++)
+		if (pthread_create(&th[started], NULL, check_worker, &p) == 0)
+			started++;
+	check_worker(&p);
+	for (unsigned t = 0; t < started; t++)
+		pthread_join(th[t], NULL);
+
+	for (uint32_t i = 0; i < n; i++) {
+		struct em_cache_check *x = &v[i];
+		if (!x->damaged || !p.dirs[i])
+			continue;
+		x->wheel = mark_wheel(a, p.dirs[i]);
+		if (!(flags & (EM_CACHE_CHECK_DROP | EM_CACHE_CHECK_REPAIR)))
+			continue;
+		char lower[EM_SHA256_HEX_LEN + 1];
+		lower_hex(x->sha256, lower);
+		/* the damage stays described in err; a failure to mend replaces it */
+		struct em_error de;
+		em_error_clear(&de);
+		int rc = drop_tree(c, a, p.dirs[i], lower, &de);
+		if (rc) {
+			x->rc = rc;
+			x->err = de;
+			continue;
+		}
+		x->dropped = true;
+		if (!(flags & EM_CACHE_CHECK_REPAIR) || !x->wheel)
+			continue;
+		char *whl = em_arena_printf(a, "%s/wheels/%s/%s", c->root, lower, x->wheel);
+		if (!whl)
+			return em_err_nomem(e);
+		if (!present(whl, -1))
+			continue; /* the next apply downloads it */
+		if ((rc = check_file(whl, x->wheel, lower, -1, &de)) ||
+		    (rc = em_wheel_unpack(whl, p.dirs[i], &de))) {
+			x->rc = rc;
+			x->err = de;
+			continue;
+		}
+		x->repaired = true;
+	}
+	for (uint32_t i = 0; i < n; i++)
+		if (v[i].rc) {
+			if (e)
+				*e = v[i].err;
+			return v[i].rc;
+		}
+	return 0;
+}
+
+static int cmp_check(const void *x, const void *y)
+{
+	return strcmp(((const struct em_cache_check *)x)->sha256,
+		      ((const struct em_cache_check *)y)->sha256);
+}
+
+int em_cache_list_unpacked(const struct em_cache *c, struct em_arena *a,
+			   struct em_cache_check **out, uint32_t *n, struct em_error *e)
+{
+	*out = NULL;
+	*n = 0;
+	char *root = em_arena_printf(a, "%s/unpacked", c->root);
+	if (!root)
+		return em_err_nomem(e);
+	DIR *d = opendir(root);
+	if (!d) {
+		if (errno == ENOENT)
+			return 0;
+		return em_err_sys(e, errno, root, "cannot read the folder");
+	}
+	uint32_t cap = 0;
+	struct em_cache_check *v = NULL;
+	struct dirent *de;
+	int rc = 0;
+	while ((de = readdir(d))) {
+		if (strlen(de->d_name) != EM_SHA256_HEX_LEN ||
+		    !em_sha256_hex_valid(de->d_name, EM_SHA256_HEX_LEN))
+			continue;
+		char *dir = em_arena_printf(a, "%s/%s", root, de->d_name);
+		if (!dir) {
+			rc = em_err_nomem(e);
+			break;
+		}
+		if (!is_complete(a, dir))
+			continue;
+		if (*n == cap) {
+			uint32_t nc = cap ? 2 * cap : 64;
+			struct em_cache_check *nv = em_arena_array(a, nc, sizeof *nv);
+			if (!nv) {
+				rc = em_err_nomem(e);
+				break;
+			}
+			if (*n)
+				memcpy(nv, v, *n * sizeof *v);
+			v = nv;
+			cap = nc;
+		}
+		memset(&v[*n], 0, sizeof v[*n]);
+		if (!(v[*n].sha256 = em_arena_strdup(a, de->d_name))) {
+			rc = em_err_nomem(e);
+			break;
+		}
+		(*n)++;
+	}
+	closedir(d);
+	if (rc) {
+		*n = 0;
+		return rc;
+	}
+	if (*n)
+		qsort(v, *n, sizeof *v, cmp_check);
+	*out = v;
+	return 0;
 }

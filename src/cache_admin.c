@@ -857,8 +857,12 @@ static int remove_entries(const struct em_cache *c, bool clean, bool use_keep,
 			if (!clean) {
 				const char *sha = en->rel + strlen("unpacked/");
 				bool drop = use_keep && !kept(keep, nkeep, sha);
-				if (en->in_use ||
-				    (!drop && !bsearch(&sha, have, nhave, sizeof *have, cmp_str)))
+				/* a tree kept must be a good one: one damaged through a
+				 * venv's hard link goes (the next apply unpacks it again) */
+				char *abs = em_arena_printf(&s.a, "%s/%s", s.root, en->rel);
+				if ((en->in_use ||
+				     (!drop && !bsearch(&sha, have, nhave, sizeof *have, cmp_str))) &&
+				    (!abs || em_wheel_unpacked_check(abs, NULL) != 1))
 					continue;
 			}
 			r = remove_entry(&s, i, e);

@@ -737,6 +737,19 @@ static int start(struct xfer *x, CURLM *multi, struct em_error *e)
 	return 0;
 }
 
+int em_http_status_err(struct em_error *e, const char *where, const char *what, long status)
+{
+	if (status == 404 || status == 410)
+		return em_err(e, EM_ENOTFOUND, where, "no such %s (HTTP %ld)", what, status);
+	if (status == 401)
+		return em_err(e, EM_EIO, where, "HTTP 401 unauthorized: the server wants "
+			      "credentials (put them in ~/.netrc or the URL)");
+	if (status == 403)
+		return em_err(e, EM_EIO, where, "HTTP 403 forbidden: the server refuses to give "
+			      "this %s", what);
+	return em_err(e, EM_EIO, where, "the server answered HTTP %ld", status);
+}
+
 /* A try ended (curl's result cr): finish, schedule a retry, fail over to
  * the next URL, or fail. */
 static void ended(struct xfer *x, CURLcode cr)
@@ -801,10 +814,8 @@ static void ended(struct xfer *x, CURLcode cr)
 			rc = em_err(&e, EM_EIO, x->shown, "%s (%lld bytes of '%s' received)",
 				    curl_why(cr, x->detail), (long long)x->have, x->label);
 		may_retry = retryable_curl(cr);
-	} else if (status == 404 || status == 410) {
-		rc = em_err(&e, EM_ENOTFOUND, x->shown, "no such file (HTTP %ld)", status);
 	} else {
-		rc = em_err(&e, EM_EIO, x->shown, "the server answered HTTP %ld", status);
+		rc = em_http_status_err(&e, x->shown, "file", status);
 		may_retry = retryable_status(status);
 	}
 	if (rc == EM_ECANCELED) {

@@ -401,7 +401,7 @@ enum { S_PURELIB, S_PLATLIB, S_HEADERS, S_SCRIPTS, S_DATA, S_COUNT };
 static int data_scheme(const char *p, size_t n, const char *dd, size_t dn, int *scheme,
 		       const char **rest, size_t *restlen, const char *where, struct em_error *e)
 {
-	char qq[QNAME], qd[QNAME];
+	char qq[QNAME], qd[QNAME], qk[QNAME];
 	if (n <= dn || memcmp(p, dd, dn) || p[dn] != '/')
 		return 1;
 	const char *k = p + dn + 1;
@@ -422,7 +422,7 @@ static int data_scheme(const char *p, size_t n, const char *dd, size_t dn, int *
 	return em_err(e, EM_EINVAL, where,
 		      "'%s' is in an unknown folder '%s' of '%s' (expected purelib, platlib, "
 		      "headers, scripts or data)",
-		      qn(qq, p, n), qn(qd, k, (size_t)(slash - k)), qn(qd, dd, dn));
+		      qn(qq, p, n), qn(qk, k, (size_t)(slash - k)), qn(qd, dd, dn));
 }
 
 /* ---- WHEEL ---- */
@@ -1091,6 +1091,163 @@ int em_wheel_unpack(const char *wheel_path, const char *dir, struct em_error *e)
 #endif
 	rc = em_wheel_unpack_publish(staged, dir, e);
 	free(staged);
+	return rc;
+}
+
+/* Read a small file under dfd into a, NUL-terminated: 0, or errno. */
+static int read_at(struct em_arena *a, int dfd, const char *rel, size_t max, char **out,
+		   size_t *len)
+{
+	int fd = openat(dfd, rel, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_BINARY);
+	if (fd < 0)
+		return errno;
+	struct em_buf b = EM_BUF_INIT;
+	char chunk[16384];
+	int err = 0;
+	for (;;) {
+		ssize_t r = read(fd, chunk, sizeof chunk);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r <= 0) {
+			err = r < 0 ? errno : 0;
+			break;
+		}
+		if (b.len + (size_t)r > max)
+			err = EFBIG;
+		else if (em_buf_add(&b, chunk, (size_t)r))
+			err = ENOMEM;
+		if (err)
+			break;
+	}
+	close(fd);
+	if (!err && !(*out = em_arena_strndup(a, b.ptr ? b.ptr : "", b.len)))
+		err = ENOMEM;
+	if (!err)
+		*len = b.len;
+	em_buf_release(&b);
+	return err;
+}
+
+/* One file of an unpacked tree against its RECORD row: 0, 1 (e says how
+ * it differs) or an error. */
+static int check_one(int dfd, const struct rec_ent *r, char *buf, const char *dir,
+		     struct em_error *e)
+{
+	char qq[QNAME], path[EM_ARCHIVE_MAX_MEMBER_NAME + 1];
+	snprintf(path, sizeof path, "%.*s", (int)r->plen, r->path);
+	int fd = openat(dfd, path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_BINARY);
+	if (fd < 0) {
+		if (errno == ENOENT || errno == ENOTDIR || errno == ELOOP)
+			return em_err(e, EM_EINVAL, dir, "'%s' is missing (RECORD lists it)",
+				      q(qq, path)), 1;
+		return em_err_sys(e, errno, dir, q(qq, path));
+	}
+	struct stat st;
+	if (fstat(fd, &st) != 0) {
+		int rc = em_err_sys(e, errno, dir, q(qq, path));
+		close(fd);
+		return rc;
+	}
+	if (!S_ISREG(st.st_mode)) {
+		close(fd);
+		return em_err(e, EM_EINVAL, dir, "'%s' is not a regular file", q(qq, path)), 1;
+	}
+	if ((uint64_t)st.st_size != r->size) {
+		close(fd);
+		return em_err(e, EM_EINVAL, dir, "'%s' is %lld bytes, but the wheel's RECORD says "
+			      "%llu", q(qq, path), (long long)st.st_size,
+			      (unsigned long long)r->size), 1;
+	}
+	struct em_sha256 h;
+	int rc = em_sha256_init(&h, e);
+	if (rc) {
+		close(fd);
+		return rc;
+	}
+	for (;;) {
+		ssize_t n = read(fd, buf, READ_BUF);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0) {
+			rc = em_err_sys(e, errno, dir, q(qq, path));
+			em_sha256_abort(&h);
+			close(fd);
+			return rc;
+		}
+		if (n == 0)
+			break;
+		em_sha256_update(&h, buf, (size_t)n);
+	}
+	close(fd);
+	char hex[EM_SHA256_HEX_LEN + 1];
+	em_sha256_final(&h, hex);
+	unsigned char d[32];
+	hex_to_bytes(hex, d);
+	if (!memcmp(d, r->digest, 32))
+		return 0;
+	char want[RECORD_HASH_LEN + 1], got[RECORD_HASH_LEN + 1];
+	record_hash(r->digest, want);
+	record_hash(d, got);
+	return em_err(e, EM_EINVAL, dir, "'%s' was changed: its hash is %s, the wheel's RECORD "
+		      "says %s", q(qq, path), got, want), 1;
+}
+
+int em_wheel_unpacked_check(const char *dir, struct em_error *e)
+{
+	char qq[QNAME];
+	int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (dfd < 0)
+		return em_err_sys(e, errno, dir, "cannot open the unpacked wheel");
+	struct em_arena a;
+	em_arena_init(&a);
+	char *mark, *record, *buf = NULL;
+	size_t ml, rl;
+	int rc = 0, err = read_at(&a, dfd, EM_UNPACKED_MARK, 4096, &mark, &ml);
+	if (err) {
+		rc = err == ENOENT ? em_err(e, EM_ENOTFOUND, dir, "not a complete unpacked wheel "
+					    "(no '%s')", EM_UNPACKED_MARK)
+				   : em_err_sys(e, err, dir, "cannot read " EM_UNPACKED_MARK);
+		goto out;
+	}
+	/* the mark: the wheel's file name, then its dist-info folder */
+	char *nl = strchr(mark, '\n');
+	char *di = nl ? nl + 1 : NULL;
+	char *end = di ? strchr(di, '\n') : NULL;
+	if (!end || end == di || (size_t)(end - di) <= DIST_INFO_LEN ||
+	    memcmp(end - DIST_INFO_LEN, DIST_INFO, DIST_INFO_LEN) || memchr(di, '/', (size_t)(end - di))) {
+		rc = em_err(e, EM_EUNSUPPORTED, dir, "'%s' does not name the dist-info folder",
+			    EM_UNPACKED_MARK);
+		goto out;
+	}
+	*end = '\0';
+	size_t dl = (size_t)(end - di);
+	char *rpath = em_arena_printf(&a, "%s/RECORD", di);
+	if (!rpath) {
+		rc = em_err_nomem(e);
+		goto out;
+	}
+	if ((err = read_at(&a, dfd, rpath, EM_WHEEL_MAX_RECORD, &record, &rl))) {
+		rc = err == ENOENT ? (em_err(e, EM_EINVAL, dir, "'%s' is missing", q(qq, rpath)), 1)
+				   : em_err_sys(e, err, dir, q(qq, rpath));
+		goto out;
+	}
+	struct rec_table t;
+	if (record_load(&a, record, rl, di, dl, dir, &t, e)) {
+		/* it was read before unpacking: a RECORD that no longer reads was changed */
+		rc = 1;
+		goto out;
+	}
+	if (!(buf = malloc(READ_BUF))) {
+		rc = em_err_nomem(e);
+		goto out;
+	}
+	for (size_t i = 0; i < t.n && !rc; i++)
+		if (t.ents[i].has_hash && !is_record_file(t.ents[i].path, t.ents[i].plen, di, dl))
+			rc = check_one(dfd, &t.ents[i], buf, dir, e);
+out:
+	free(buf);
+	close(dfd);
+	em_arena_release(&a);
 	return rc;
 }
 

@@ -78,8 +78,8 @@ static int range(struct ctx *c, int64_t from, int64_t to, const unsigned char **
 		return em_err(e, EM_EUNSUPPORTED, c->shown, "the server does not answer ranges");
 	if (rc)
 		return rc;
-	if (g.status == 404 || g.status == 410)
-		return em_err(e, EM_ENOTFOUND, c->shown, "no such file (HTTP %ld)", g.status);
+	if (g.status == 401 || g.status == 403 || g.status == 404 || g.status == 410)
+		return em_http_status_err(e, c->shown, "file", g.status);
 	if (g.status != 206 || (int64_t)g.len != to - from + 1)
 		return em_err(e, EM_EUNSUPPORTED, c->shown, "the server does not answer ranges "
 			      "(HTTP %ld)", g.status);
@@ -124,8 +124,8 @@ int em_remote_wheel_metadata(struct em_http *h, struct em_arena *a, const char *
 		return em_err(e, EM_EUNSUPPORTED, c.shown, "the server does not answer ranges");
 	if (rc)
 		return rc;
-	if (g.status == 404 || g.status == 410)
-		return em_err(e, EM_ENOTFOUND, c.shown, "no such file (HTTP %ld)", g.status);
+	if (g.status == 401 || g.status == 403 || g.status == 404 || g.status == 410)
+		return em_http_status_err(e, c.shown, "file", g.status);
 	if (g.status == 200)
 		/* a small wheel came whole */
 		return em_wheel_read_metadata_mem(a, g.body, g.len, filename, out, len, e);

@@ -230,13 +230,8 @@ static int remote_page(struct em_source *s, const char *key, const char *url, co
 		*out = k;
 		return 0;
 	}
-	if (g.status == 404 || g.status == 410)
-		return em_err(e, EM_ENOTFOUND, shown, "no such page (HTTP %ld)", g.status);
-	if (g.status == 401 || g.status == 403)
-		return em_err(e, EM_EIO, shown, "HTTP %ld: the server wants credentials (put them "
-			      "in ~/.netrc or the URL)", g.status);
 	if (g.status < 200 || g.status > 299)
-		return em_err(e, EM_EIO, shown, "the server answered HTTP %ld", g.status);
+		return em_http_status_err(e, shown, "page", g.status);
 	s->bytes_downloaded += g.len;
 	struct kept nk = { g.content_type, g.etag_out, g.last_modified_out, g.final_url, g.body,
 			   g.len };

@@ -66,8 +66,40 @@ static const char *git_msg(void)
 	return ge && ge->message ? ge->message : "unknown error";
 }
 
+/* The operating-system cause of libgit2's last error when it is one the
+ * user must act on (a full disk, a quota, a read-only file system, missing
+ * permissions), else 0: those are not damage. libgit2 reports OS errors
+ * with class GIT_ERROR_OS and errno set, and quotes strerror() in its
+ * message; either tells. Call right after the failing git call. */
+static int os_cause(void)
+{
+	static const int known[] = { ENOSPC, EDQUOT, EROFS, EACCES, EPERM };
+	int err = errno;
+	const git_error *ge = git_error_last();
+	for (size_t i = 0; i < sizeof known / sizeof known[0]; i++)
+		if (ge && ge->klass == GIT_ERROR_OS && err == known[i])
+			return err;
+	for (size_t i = 0; ge && ge->message && i < sizeof known / sizeof known[0]; i++)
+		if (strstr(ge->message, strerror(known[i])))
+			return known[i];
+	return 0;
+}
+
+static const char *os_words(int err)
+{
+	switch (err) {
+	case ENOSPC: return "no space left on the device: free some space and try again";
+	case EDQUOT: return "the disk quota is exceeded: free some space and try again";
+	case EROFS: return "the file system is read-only";
+	default: return "permission denied";
+	}
+}
+
 static int gerr(struct em_error *e, const struct em_history *h, int grc, const char *what)
 {
+	int err = os_cause();
+	if (err)
+		return em_err(e, EM_EIO, h->path, "%s: %s (%s)", what, os_words(err), git_msg());
 	if (grc == GIT_ELOCKED)
 		return em_err(e, EM_EBUSY, h->path,
 			      "%s: %s; the history repository is locked by a git process (or "
@@ -128,8 +160,11 @@ int em_history_open(struct em_history *h, struct em_arena *a, const char *path, 
 				 "environment\n";
 		grc = git_repository_init_ext(&h->repo, path, &io);
 		if (grc) {
-			int rc = em_err(e, EM_EIO, path, "cannot create the history repository: %s",
-					git_msg());
+			int err = os_cause();
+			int rc = err ? em_err(e, EM_EIO, path, "cannot create the history "
+					      "repository: %s (%s)", os_words(err), git_msg())
+				     : em_err(e, EM_EIO, path, "cannot create the history "
+					      "repository: %s", git_msg());
 			git_libgit2_shutdown();
 			return rc;
 		}

@@ -188,8 +188,10 @@ enum em_apply_event_kind {
 	EM_EV_SWAPPED,   /* detail: the new environment's path */
 	EM_EV_FINISHED,  /* a workload is done (any outcome) */
 	EM_EV_VERIFY,    /* detail: the staging folder being verified */
-	EM_EV_KEPT       /* detail: a snapshot envmatrix did not make, and where it
+	EM_EV_KEPT,      /* detail: a snapshot envmatrix did not make, and where it
 			  * was kept (a warning) */
+	EM_EV_HEALED     /* detail: an unpacked wheel in the cache was damaged (a
+			  * file differs from its RECORD) and is unpacked again */
 };
 
 struct em_apply_event {
@@ -205,7 +207,9 @@ struct em_apply_options {
 	bool frozen;    /* install the locks as they are, without planning */
 	bool locked;    /* plan, and fail (EM_APPLY_STALE) when a lock would change */
 	bool dry_run;   /* change nothing; say what would be built */
-	bool force;     /* rebuild even environments that match their locks */
+	bool force;     /* rebuild even environments that match their locks, after
+			 * checking the cache's unpacked wheels they use against
+			 * their RECORDs (damaged ones are unpacked again) */
 	bool fail_fast; /* stop at the first failed workload */
 	bool keep_locks; /* write no lock files (apply --rev leaves the work tree alone) */
 	/* frozen: install this lock text for workload lock_for instead of its

@@ -126,6 +126,40 @@ int em_unpacker_finish(struct em_unpacker *p, struct em_error *e);
 /* Whether the unpacked tree of the wheel with this sha256 is complete. */
 bool em_cache_has_unpacked(const struct em_cache *c, struct em_arena *a, const char *sha256);
 
+/* ---- checking unpacked trees: apply --force, after a failed
+ * verification, 'envmatrix cache verify' ----
+ *
+ * Venvs hard-link the files of unpacked/<sha>/ under the default link
+ * mode, so an edit made in one venv changes the tree every other venv is
+ * built from. Each tree is checked against its wheel's RECORD
+ * (em_wheel_unpacked_check, every byte read), jobs at a time (0: one per
+ * core). With EM_CACHE_CHECK_DROP a damaged tree is moved aside into
+ * tmp/ (prune and clean remove it; a process linking from it meanwhile
+ * still can), so the next unpack makes it again from the wheel; with
+ * EM_CACHE_CHECK_REPAIR it is also unpacked again at once from the
+ * cache's download (wheels/<sha>/NAME, checked against sha first) when
+ * there is one. Damage is an outcome (v[i].damaged), not a failure: the
+ * return value is the first check that could not run (v[i].rc). A tree
+ * that is not complete is skipped. */
+struct em_cache_check {
+	const char *sha256;  /* the entry: unpacked/<sha256> */
+	/* the outcome */
+	bool checked;        /* a complete tree was checked */
+	bool damaged;        /* a file differs from RECORD: err names it */
+	bool dropped;        /* moved aside */
+	bool repaired;       /* unpacked again from the download */
+	const char *wheel;   /* the wheel's file name (from the tree), or NULL */
+	int rc;              /* < 0: could not be checked, dropped or repaired (err) */
+	struct em_error err;
+};
+enum { EM_CACHE_CHECK_DROP = 1, EM_CACHE_CHECK_REPAIR = 2 };
+int em_cache_check_unpacked(struct em_cache *c, struct em_arena *a, struct em_cache_check *v,
+			    uint32_t n, unsigned jobs, unsigned flags,
+			    volatile sig_atomic_t *cancel, struct em_error *e);
+/* Every complete unpacked tree of the cache, sorted, for the above. */
+int em_cache_list_unpacked(const struct em_cache *c, struct em_arena *a,
+			   struct em_cache_check **out, uint32_t *n, struct em_error *e);
+
 /* ---- looking after it: 'envmatrix cache info|clean|prune' ---- */
 struct em_cache_usage {
 	uint64_t entries; /* files in wheels/, trees in unpacked/, pages */

@@ -91,6 +91,12 @@ struct em_http_get {
 int em_http_fetch(struct em_http *h, struct em_arena *a, struct em_http_get *g,
 		  struct em_error *e);
 
+/* An HTTP error status as an error for where (a redacted URL), what names
+ * the thing asked for ("page", "file"): 401 asks for credentials (naming
+ * ~/.netrc), 403 says forbidden (credentials would not change it), 404
+ * and 410 are EM_ENOTFOUND, any other "the server answered HTTP N". */
+int em_http_status_err(struct em_error *e, const char *where, const char *what, long status);
+
 /* ---- files, many at once ---- */
 struct em_download {
 	const char *const *urls;   /* the file's URLs: mirrors, tried in order */

@@ -97,6 +97,17 @@ int em_wheel_unpack_staged(const char *wheel_path, const char *dir, char **stage
 			   struct em_error *e);
 int em_wheel_unpack_publish(const char *staged, const char *dir, struct em_error *e);
 
+/* Check an unpacked tree (em_wheel_unpack) against its wheel's RECORD:
+ * every file RECORD lists with a hash is there, a regular file, of the
+ * size and sha256 RECORD gives. Installed files are hard links into this
+ * tree under the default link mode, so an edit in one environment changes
+ * it. 0: intact; 1: damaged, and e (where: dir) names the first file that
+ * differs and how; a negative code when it cannot be checked (no complete
+ * tree, a mark without the dist-info folder, a read error). Reads every
+ * byte: for apply --force, a failed verification and 'cache verify', not
+ * for every apply. */
+int em_wheel_unpacked_check(const char *dir, struct em_error *e);
+
 /* ---- installing ---- */
 
 /* The folders a wheel's parts go to (absolute paths). */

@@ -93,11 +93,13 @@ struct progress {
 static void on_event(void *ctx, const struct em_apply_event *ev)
 {
 	struct progress *pr = ctx;
-	if (cli.quiet && ev->kind != EM_EV_RECOVERED)
+	if (cli.quiet && ev->kind != EM_EV_RECOVERED && ev->kind != EM_EV_KEPT &&
+	    ev->kind != EM_EV_HEALED)
 		return;
 	switch (ev->kind) {
 	case EM_EV_RECOVERED:
 	case EM_EV_KEPT:
+	case EM_EV_HEALED:
 		cli_warn("workload '%s': %s", ev->workload, ev->detail);
 		break;
 	case EM_EV_BUILD:

@@ -1,4 +1,4 @@
-/* cmd_cache.c - `envmatrix cache dir|info|clean|prune`: the shared cache */
+/* cmd_cache.c - `envmatrix cache dir|info|verify|clean|prune`: the shared cache */
 #include "cli.h"
 
 #include <jansson.h>
@@ -8,7 +8,7 @@
 
 #include "envmatrix/fs.h"
 
-static int opt_json, opt_wait;
+static int opt_json, opt_wait, opt_repair;
 static const char *opt_file, *opt_cache_dir, *opt_keep;
 
 static const struct cli_opt cache_opts[] = {
@@ -22,12 +22,14 @@ static const struct cli_opt cache_opts[] = {
 	{ CLI_OPT_FLAG, 0, "json", NULL, "print the result as JSON", &opt_json },
 	{ CLI_OPT_FLAG, 0, "wait", NULL,
 	  "clean, prune: wait while other processes use the cache", &opt_wait },
+	{ CLI_OPT_FLAG, 0, "repair", NULL,
+	  "verify: unpack damaged wheels again (from the cache's download)", &opt_repair },
 	{ CLI_OPT_END, 0, NULL, NULL, NULL, NULL },
 };
 
 static const struct cli_cmd_help cache_help = {
 	"cache",
-	"dir|info|clean|prune [MATRIX]",
+	"dir|info|verify|clean|prune [MATRIX]",
 	"show, clean or prune the shared download and unpack cache",
 	"The cache holds downloaded wheels (wheels/), wheels unpacked once and\n"
 	"linked into every environment that installs them (unpacked/), index\n"
@@ -41,6 +43,10 @@ static const struct cli_cmd_help cache_help = {
 	"         downloads, unpacked trees (in use: an environment links to\n"
 	"         them), index pages, and leftovers of interrupted runs (tmp); a\n"
 	"         file linked several times is counted once\n"
+	"  verify check every unpacked wheel against its RECORD (the hash and\n"
+	"         size of each file) and name the damaged ones and the file that\n"
+	"         differs; with --repair, unpack them again from the download\n"
+	"         (or drop them, and the next apply unpacks them again)\n"
 	"  clean  remove everything in it; environments keep working (their\n"
 	"         files are links of their own), the next apply fetches again\n"
 	"  prune  remove what can be rebuilt without the network: leftovers,\n"
@@ -55,12 +61,20 @@ static const struct cli_cmd_help cache_help = {
 	"only other matrices use are removed as well, and downloaded again when\n"
 	"they are needed.\n"
 	"\n"
+	"Under the default link mode an environment's files are hard links into\n"
+	"unpacked/: editing one in place changes it for every environment that\n"
+	"installs that wheel, and for the next apply. apply --force (and an apply\n"
+	"whose new environment fails verification) checks the trees it uses and\n"
+	"unpacks damaged ones again; link-mode = copy in the matrix avoids the\n"
+	"sharing. prune removes damaged trees too.\n"
+	"\n"
 	"clean and prune need the cache to themselves: they fail when another\n"
 	"envmatrix process is using it, or wait with --wait. Symbolic links in\n"
 	"the cache are never followed. Sizes are disk use, in KiB, MiB, GiB.\n"
 	"\n"
 	"Exit status: 0 on success, 1 when the cache cannot be read or changed\n"
-	"or another process is using it, 2 on a usage error.",
+	"or another process is using it, or verify found damage it did not\n"
+	"repair, 2 on a usage error.",
 	cache_opts,
 };
 
@@ -183,19 +197,74 @@ static int keep_set(struct em_arena *a, const char *file, const struct em_matrix
 	return EXIT_OK;
 }
 
+/* cache verify [--repair]: every unpacked tree against its RECORD */
+static int verify_cache(struct em_arena *a, struct em_cache *c)
+{
+	struct em_error e;
+	em_error_clear(&e);
+	struct em_cache_check *v;
+	uint32_t n;
+	int rc = em_cache_list_unpacked(c, a, &v, &n, &e);
+	if (!rc)
+		rc = em_cache_check_unpacked(c, a, v, n, 0,
+					     opt_repair ? EM_CACHE_CHECK_REPAIR : 0, NULL, &e);
+	uint32_t checked = 0, damaged = 0, left = 0, dropped = 0;
+	json_t *list = opt_json ? json_array() : NULL;
+	for (uint32_t i = 0; i < n; i++) {
+		const struct em_cache_check *x = &v[i];
+		checked += x->checked;
+		if (!x->damaged)
+			continue;
+		damaged++;
+		const char *state = x->repaired ? "repaired" : x->dropped ? "dropped" : "damaged";
+		left += !x->repaired && !x->dropped;
+		dropped += x->dropped && !x->repaired;
+		if (list)
+			json_array_append_new(list, json_pack("{s:s, s:s?, s:s, s:s, s:s}", "sha256",
+							      x->sha256, "wheel", x->wheel, "state",
+							      state, "path", x->err.where, "problem",
+							      x->err.msg));
+		else
+			printf("%-8s %s %s: %s\n", state, x->wheel ? x->wheel : x->sha256,
+			       x->err.where, x->err.msg);
+	}
+	int ret = EXIT_OK;
+	if (opt_json)
+		ret = cli_put_json(json_pack("{s:s, s:I, s:o}", "cache", c->root, "checked",
+					     (json_int_t)checked, "damaged", list ? list : json_array()));
+	else
+		printf("%u unpacked wheel%s checked, %u damaged\n", checked, checked == 1 ? "" : "s",
+		       damaged);
+	if (rc)
+		return cli_report(&e);
+	if (left) {
+		cli_error("%u unpacked wheel%s in '%s' %s damaged: 'envmatrix cache verify "
+			  "--repair' unpacks %s again (so does 'envmatrix apply --force')", left,
+			  left == 1 ? "" : "s", c->root, left == 1 ? "is" : "are",
+			  left == 1 ? "it" : "them");
+		return EXIT_FAIL;
+	}
+	if (dropped && !cli.quiet)
+		fprintf(stderr, "envmatrix: %u damaged tree%s had no download in the cache: the "
+			"next apply downloads and unpacks %s again\n", dropped, dropped == 1 ? "" : "s",
+			dropped == 1 ? "it" : "them");
+	return ret;
+}
+
 int cmd_cache(int argc, char **argv)
 {
-	opt_json = opt_wait = 0;
+	opt_json = opt_wait = opt_repair = 0;
 	opt_file = opt_cache_dir = opt_keep = NULL;
 	int npos;
 	int rc = cli_parse(argc, argv, &cache_help, &npos);
 	if (rc)
 		return rc > 0 ? EXIT_OK : EXIT_USAGE;
 	if (npos == 0)
-		return cli_usage_error(&cache_help, "name the subcommand: dir, info, clean or prune");
+		return cli_usage_error(&cache_help,
+				       "name the subcommand: dir, info, verify, clean or prune");
 	const char *sub = argv[1];
 	bool removing = !strcmp(sub, "clean") || !strcmp(sub, "prune");
-	if (!removing && strcmp(sub, "dir") && strcmp(sub, "info"))
+	if (!removing && strcmp(sub, "dir") && strcmp(sub, "info") && strcmp(sub, "verify"))
 		return cli_usage_error(&cache_help, "unknown subcommand '%s'", sub);
 	npos--;
 	if ((rc = cli_matrix_arg(&cache_help, &opt_file, argv + 2, &npos)))
@@ -205,6 +274,8 @@ int cmd_cache(int argc, char **argv)
 				       argv[2]);
 	if (opt_wait && !removing)
 		return cli_usage_error(&cache_help, "'--wait' is for clean and prune");
+	if (opt_repair && strcmp(sub, "verify"))
+		return cli_usage_error(&cache_help, "'--repair' is for verify");
 	unsigned long keep_n = 0;
 	if (opt_keep) {
 		char *end;
@@ -288,6 +359,11 @@ int cmd_cache(int argc, char **argv)
 		if (from[0])
 			em_err_prefix_where(&e, "%s", from);
 		ret = cli_report(&e);
+		goto out;
+	}
+
+	if (!strcmp(sub, "verify")) {
+		ret = verify_cache(&a, &c);
 		goto out;
 	}
 

@@ -204,6 +204,20 @@ fail short-length "a short Content-Length ends in a clear error" "$BIGSIZE"
 fail endless "an endless body stops at the locked size" "more than the $BIGSIZE bytes"
 fail redirect-loop "a redirect loop ends in a clear error" "more than 10 redirects"
 fail status/404 "a missing file is named" "no such file (HTTP 404)"
+fail status/403 "a forbidden download says forbidden" "HTTP 403 forbidden"
+fail status/401 "a download that needs credentials names ~/.netrc" "HTTP 401*~/.netrc"
+# pages: only 401 asks for credentials
+for st in 401 403; do
+	reset
+	mk "p$st" "$F/status/$st/simple"
+	t_run "$EM" plan -f "$T_TMP/p$st/matrix.ini"
+	case $st:$T_RC:$T_ERR in
+	401:1:*"HTTP 401"*"credentials"*"~/.netrc"*) t_pass "a 401 page asks for credentials in ~/.netrc" ;;
+	403:1:*netrc* | 403:1:*credentials*) t_fail "a 403 page must not ask for credentials" "$T_ERR" ;;
+	403:1:*"HTTP 403 forbidden"*) t_pass "a 403 page says forbidden" ;;
+	*) t_fail "HTTP $st page" "exit $T_RC" "$T_ERR" ;;
+	esac
+done
 
 reset
 mk garbage "$F/garbage/simple"

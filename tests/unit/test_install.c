@@ -1190,6 +1190,60 @@ static void test_bad_entry_points(void **state)
 	em_arena_release(&a);
 }
 
+/* An unpacked tree checked against its RECORD: intact, a file changed in
+ * place (same size, other bytes), one of another size, one removed, a mark
+ * that names no dist-info folder, no mark. */
+static void rewrite(struct em_arena *a, const char *dir, const char *rel, const char *text)
+{
+	char *p = em_arena_printf(a, "%s/%s", dir, rel);
+	assert_int_equal(chmod(p, 0644), 0);
+	FILE *f = fopen(p, "r+");
+	assert_non_null(f);
+	assert_int_equal(ftruncate(fileno(f), 0), 0);
+	fputs(text, f);
+	fclose(f);
+}
+
+static void test_unpacked_check(void **state)
+{
+	(void)state;
+	struct em_arena a;
+	em_arena_init(&a);
+	static const struct wf files[] = { { "demo/__init__.py", "X = 1\n", 0, 0 },
+					   { "demo/b.py", "Y = 2\n", 0, 0 } };
+	const char *wn = "demo-1.0-py3-none-any.whl";
+	char *dir = unpack_new(&a, files, COUNT(files), NULL, 0, wn);
+	struct em_error e = { 0 };
+	assert_int_equal(em_wheel_unpacked_check(dir, &e), 0);
+
+	rewrite(&a, dir, "demo/__init__.py", "X = 9\n");
+	assert_int_equal(em_wheel_unpacked_check(dir, &e), 1);
+	assert_string_equal(e.where, dir);
+	assert_non_null(strstr(e.msg, "'demo/__init__.py' was changed: its hash is sha256="));
+	rewrite(&a, dir, "demo/__init__.py", "X = 1000\n");
+	assert_int_equal(em_wheel_unpacked_check(dir, &e), 1);
+	assert_non_null(strstr(e.msg, "'demo/__init__.py' is 9 bytes, but the wheel's RECORD says 6"));
+	rewrite(&a, dir, "demo/__init__.py", "X = 1\n");
+	assert_int_equal(em_wheel_unpacked_check(dir, &e), 0);
+	char *b = em_arena_printf(&a, "%s/demo/b.py", dir);
+	assert_int_equal(chmod(em_arena_printf(&a, "%s/demo", dir), 0755), 0);
+	assert_int_equal(unlink(b), 0);
+	assert_int_equal(em_wheel_unpacked_check(dir, &e), 1);
+	assert_non_null(strstr(e.msg, "'demo/b.py' is missing"));
+
+	/* not checkable: no error that says damaged */
+	char *mark = em_arena_printf(&a, "%s/" EM_UNPACKED_MARK, dir);
+	assert_int_equal(chmod(mark, 0644), 0);
+	FILE *f = fopen(mark, "w");
+	assert_non_null(f);
+	fputs("foo\n", f);
+	fclose(f);
+	assert_true(em_wheel_unpacked_check(dir, &e) < 0);
+	assert_int_equal(unlink(mark), 0);
+	assert_int_equal(em_wheel_unpacked_check(dir, &e), EM_ENOTFOUND);
+	em_arena_release(&a);
+}
+
 /* ---- broken wheels ---- */
 
 struct bad {
@@ -1234,7 +1288,8 @@ static const struct bad bad_wheels[] = {
 	{ "a truncated zip", { { "demo/a.py", NULL, 0, 0 } }, 1, TRUNCATE, NULL,
 	  "not a readable zip file", EM_EINVAL },
 	{ "an unknown .data folder", { { DD "/unknown/x", NULL, 0, 0 } }, 1, 0, NULL,
-	  "unknown folder 'unknown'", EM_EINVAL },
+	  "'demo-1.0.data/unknown/x' is in an unknown folder 'unknown' of 'demo-1.0.data'",
+	  EM_EINVAL },
 	{ "a file right in .data/scripts' parent", { { DD "/scripts", NULL, 0, 0 } }, 1, 0, NULL,
 	  "is not inside a scheme folder", EM_EINVAL },
 	{ "Wheel-Version 2.0", { { "demo/a.py", NULL, 0, 0 } }, 1, 0,
@@ -1523,6 +1578,7 @@ int main(void)
 		cmocka_unit_test(test_record_csv),
 		cmocka_unit_test(test_bad_entry_points),
 		cmocka_unit_test(test_bad_wheels),
+		cmocka_unit_test(test_unpacked_check),
 		cmocka_unit_test(test_big_wheel),
 		cmocka_unit_test(test_real_wheels),
 		cmocka_unit_test(test_real_interpreters),
