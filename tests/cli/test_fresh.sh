@@ -74,4 +74,94 @@ else
 	t_fail "skip() without a reason" "$bad"
 fi
 
+# ---- make check installs or names what the tests use ----
+awk '/^check:/ { on = 1; next } on && /^[^\t]/ { on = 0 } on' "$top/Makefile" >"$T_TMP/check.rule"
+if grep -q 'sh mk/test-deps.sh' "$T_TMP/check.rule"; then
+	t_pass "make check runs mk/test-deps.sh before the tests"
+else
+	t_fail "make check runs mk/test-deps.sh" "$(cat "$T_TMP/check.rule")"
+fi
+
+# a machine with next to nothing: a PATH of a few commands and stand-ins
+# for apt-get and npm, which write what they were asked to $T_TMP/calls
+# (and whether policy-rc.d keeps services from starting during the
+# install); the first install fails when $T_TMP/fail-once exists
+P="$T_TMP/path"
+mkdir -p "$P"
+for c in sh dirname id ls cat; do
+	ln -s "$(command -v "$c")" "$P/$c"
+done
+{
+	echo '#!/bin/sh'
+	echo 'PATH=/usr/bin:/bin'
+	echo 'printf "apt-get %s\n" "$*" >>"$CALLS"'
+	echo 'if [ "$1" = install ]; then'
+	echo '	/usr/sbin/policy-rc.d >/dev/null 2>&1'
+	echo '	echo "policy-rc.d $?" >>"$CALLS"'
+	echo '	[ -e "$CALLS.fail-once" ] && rm -f "$CALLS.fail-once" && exit 100'
+	echo 'fi'
+	echo 'exit 0'
+} >"$P/apt-get"
+{
+	echo '#!/bin/sh'
+	echo 'printf "npm %s\n" "$*" >>"$CALLS"'
+} >"$P/npm"
+chmod 755 "$P/apt-get" "$P/npm"
+CALLS="$T_TMP/calls"
+export CALLS
+want="curl openssl util-linux bash dash zsh fish shellcheck zstd unzip git binutils clang libclang-rt-dev nodejs"
+# all_named TEXT: every package of $want is a word of TEXT
+all_named() {
+	for p in $want; do
+		case " $1 " in *" $p "*) ;; *) return 1 ;; esac
+	done
+}
+
+t_run env PATH="$P" ENVMATRIX_NO_INSTALL=1 sh "$top/mk/test-deps.sh"
+line=$(printf '%s\n' "$T_OUT" | grep '^envmatrix: as root, run: apt-get install -y --no-install-recommends ')
+if [ "$T_RC" = 0 ] && all_named "$line" && [ "$(printf '%s\n' "$T_OUT" | grep -c 'apt-get')" = 1 ] &&
+	! printf '%s\n' "$T_OUT" "$T_ERR" | grep -q sudo && [ ! -e "$CALLS" ] &&
+	printf '%s\n' "$T_OUT" | grep -q 'npm install --prefix build/npm .*tree-sitter-powershell@'; then
+	t_pass "not installing: one command names everything missing, without sudo; exit 0"
+else
+	t_fail "test-deps names what is missing" "exit $T_RC" "$T_OUT" "$T_ERR"
+fi
+
+if [ "$(id -u)" = 0 ]; then
+	had_policy=no
+	[ -e /usr/sbin/policy-rc.d ] && had_policy=yes
+	t_run env PATH="$P" sh "$top/mk/test-deps.sh"
+	n=$(grep -c '^apt-get install' "$CALLS" 2>/dev/null)
+	if [ "$T_RC" = 0 ] && [ "$n" = 1 ] && all_named "$(grep '^apt-get install' "$CALLS")" &&
+		! grep -q '^apt-get update' "$CALLS" && grep -qx 'policy-rc.d 101' "$CALLS" &&
+		grep -q '^npm install --prefix build/npm .*web-tree-sitter@.* tree-sitter-powershell@' "$CALLS" &&
+		{ [ $had_policy = yes ] || [ ! -e /usr/sbin/policy-rc.d ]; }; then
+		t_pass "as root: one apt-get install of everything, services kept from starting, then npm"
+	else
+		t_fail "as root: one apt-get install" "exit $T_RC" "$(cat "$CALLS")" "$T_OUT"
+	fi
+	rm -f "$CALLS"
+	touch "$CALLS.fail-once"
+	t_run env PATH="$P" sh "$top/mk/test-deps.sh"
+	if [ "$T_RC" = 0 ] &&
+		[ "$(grep '^apt-get' "$CALLS" | cut -d' ' -f2 | tr '\n' ' ')" = "install update install " ]; then
+		t_pass "as root: apt-get update only when the install fails, then the install again"
+	else
+		t_fail "apt-get update after a failed install" "$(cat "$CALLS")" "$T_OUT"
+	fi
+else
+	t_skip "as root: one apt-get install of everything" "needs root"
+	t_skip "as root: apt-get update only when the install fails" "needs root"
+fi
+
+# mk/deps.sh: missing build dependencies are named without sudo, with what
+# the tests use when the goal is check
+t_run env PKG_CONFIG_LIBDIR="$T_TMP/no-pc" ENVMATRIX_NO_INSTALL=1 sh "$top/mk/deps.sh" check
+if [ "$T_RC" = 1 ] && ! printf '%s\n' "$T_ERR" | grep -q sudo &&
+	printf '%s\n' "$T_ERR" | grep -q '^envmatrix: as root, run: apt-get install -y --no-install-recommends .*libgit2-dev.*libcmocka-dev'; then
+	t_pass "mk/deps.sh names missing build dependencies with the command for root, no sudo"
+else
+	t_fail "mk/deps.sh's message" "exit $T_RC" "$T_ERR"
+fi
+
 t_done
