@@ -2,7 +2,9 @@
 # test_fresh.sh - the two commands on a fresh machine: a skip is counted
 # and says why, never a pass (tests/run.sh with a real cmocka program, and
 # every test's way of skipping); `make check` installs or names what the
-# tests use (mk/test-deps.sh), and mk/deps.sh never assumes sudo
+# tests use (mk/test-deps.sh, against stand-in apt-get and npm), mk/deps.sh
+# never assumes sudo and sees to python3-venv; README's `make run` sample
+# matches make run and the commands after it run without a warning
 . "$(dirname "$0")/lib.sh"
 
 top=$(cd "$(dirname "$0")/../.." && pwd)
@@ -162,6 +164,73 @@ if [ "$T_RC" = 1 ] && ! printf '%s\n' "$T_ERR" | grep -q sudo &&
 	t_pass "mk/deps.sh names missing build dependencies with the command for root, no sudo"
 else
 	t_fail "mk/deps.sh's message" "exit $T_RC" "$T_ERR"
+fi
+# ... and names python3-venv when python3 -m venv cannot work (no ensurepip)
+P2="$T_TMP/path2"
+mkdir -p "$P2"
+for c in sh dirname id ls cat cc pkg-config; do
+	ln -s "$(command -v "$c")" "$P2/$c"
+done
+printf '#!/bin/sh\nexit 1\n' >"$P2/python3"
+chmod 755 "$P2/python3"
+t_run env PATH="$P2" ENVMATRIX_NO_INSTALL=1 sh "$top/mk/deps.sh"
+if [ "$T_RC" = 0 ] &&
+	printf '%s\n' "$T_ERR" | grep -q '^envmatrix: as root, run: apt-get install -y --no-install-recommends python3-venv'; then
+	t_pass "mk/deps.sh names python3-venv when python3 has no ensurepip"
+else
+	t_fail "mk/deps.sh and python3-venv" "exit $T_RC" "$T_ERR"
+fi
+
+# ---- README: make run's sample output and the commands after it ----
+# the sample, and make run's real output, as skeletons: numbers become N,
+# the demo folder .../build/demo, runs of spaces one space
+D="$T_TMP/demo"
+t_run sh "$top/mk/demo.sh" "$EM" "$D"
+skeleton() {
+	sed -e "s|$D|.../build/demo|g" -e 's/[0-9][0-9.]*/N/g' -e 's/  */ /g'
+}
+sed -n '/^\$ make run /,/^\$ /p' "$top/README.md" | sed -e '1d' -e '$d' >"$T_TMP/readme.run"
+printf '%s\n' "$T_OUT" | skeleton >"$T_TMP/real.skel"
+skeleton <"$T_TMP/readme.run" >"$T_TMP/readme.skel"
+if [ "$T_RC" = 0 ] && [ -s "$T_TMP/readme.run" ] && cmp -s "$T_TMP/readme.skel" "$T_TMP/real.skel"; then
+	t_pass "README's make run sample has make run's lines and columns"
+else
+	t_fail "README's make run sample" "exit $T_RC" "$(diff "$T_TMP/readme.skel" "$T_TMP/real.skel")"
+fi
+# the package counts (legacy's depends on a setuptools wheel here)
+counts() { awk '$2 == "built" { print $1, $6 }' "$1"; }
+printf '%s\n' "$T_OUT" >"$T_TMP/real.run"
+if ls "$D"/wheels/setuptools-*.whl >/dev/null 2>&1; then
+	if [ "$(counts "$T_TMP/readme.run")" = "$(counts "$T_TMP/real.run")" ]; then
+		t_pass "README's package counts are make run's"
+	else
+		t_fail "README's package counts" "$(counts "$T_TMP/readme.run")" "real: $(counts "$T_TMP/real.run")"
+	fi
+else
+	t_skip "README's package counts are make run's" \
+		"no setuptools wheel here, so legacy has one package less (apt-get install python3-setuptools-whl)"
+fi
+# the commands README gives after make run, as written, run in the demo
+# copy: no error, no warning
+sed -n '/^\$ make run /,/^```/p' "$top/README.md" | sed -n 's/^\$ \([^#]*\).*/\1/p' | sed '1d' >"$T_TMP/cmds"
+if [ "$(wc -l <"$T_TMP/cmds")" -ge 2 ]; then
+	cmds=$(sed "s|cd build/demo|cd '$D'|; s|\.\./envmatrix|'$EM'|g" "$T_TMP/cmds")
+	t_run sh -c "$(printf '%s\n' "$cmds" | sed 's/ *$/ \&\&/') true"
+	if [ "$T_RC" = 0 ] && ! printf '%s\n' "$T_ERR" | grep -q -i 'warning\|error'; then
+		t_pass "README's commands after make run work without a warning"
+	else
+		t_fail "README's commands after make run" "$cmds" "exit $T_RC" "$T_ERR"
+	fi
+else
+	t_fail "README's commands after make run" "not found: $(cat "$T_TMP/cmds")"
+fi
+# README's verify --venv example starts with python3 -m venv
+if python3 -m venv "$T_TMP/pv" >"$T_TMP/venv.out" 2>&1 && "$T_TMP/pv/bin/python" -m pip --version >/dev/null 2>&1; then
+	t_pass "python3 -m venv makes a venv with pip (README's verify --venv example)"
+elif [ "$(id -u)" = 0 ]; then
+	t_fail "python3 -m venv works (mk/deps.sh installs python3-venv)" "$(tail -3 "$T_TMP/venv.out")"
+else
+	t_skip "python3 -m venv makes a venv with pip" "python3-venv is not installed (apt-get install python3-venv)"
 fi
 
 t_done
