@@ -90,8 +90,9 @@ if [ "$(id -u)" = 0 ] && [ "${ENVMATRIX_NO_INSTALL:-0}" != 1 ] && have apt-get; 
 	fi
 	if ! have_npm_pkgs && have npm; then
 		echo "envmatrix: installing the npm packages that parse Activate.ps1: $npm_pkgs"
+		# at most 5 minutes: a registry that does not answer is a skip, not a hang
 		# shellcheck disable=SC2086
-		npm install --prefix "$npm_prefix" --no-audit --no-fund --ignore-scripts $npm_pkgs ||
+		timeout 300 npm install --prefix "$npm_prefix" --no-audit --no-fund --ignore-scripts $npm_pkgs ||
 			echo "envmatrix: warning: npm install failed; Activate.ps1 will not be parsed"
 	fi
 	check
