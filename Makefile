@@ -2,15 +2,17 @@
 #
 #   make              build build/libenvmatrix.a and build/envmatrix
 #   make run          build, then run the main job on the bundled demo matrix
-#   make check        build and run every test; ends with "N passed, N failed"
+#   make check        install (as root) or name what the tests use, build and
+#                     run every test; ends with "N passed, N failed, N skipped"
 #   make check SANITIZE=1   the same under AddressSanitizer + UBSan (build/asan)
 #   make fuzz         build the libFuzzer targets and run each FUZZ_SECONDS
 #   make bench        benchmarks of the hot paths, as ratios to a baseline
 #   make install      PREFIX=/usr/local
 #   O=DIR             put the build in DIR (default build, or build/asan)
 #
-# Missing Debian packages are installed by mk/deps.sh when run as root, or
-# the apt-get command to run is printed.
+# Missing Debian packages are installed by mk/deps.sh (the build) and
+# mk/test-deps.sh (make check) when run as root, or the apt-get command to
+# run is printed.
 
 .DEFAULT_GOAL := all
 .SUFFIXES:
@@ -55,7 +57,7 @@ endif
 
 build/config.mk: mk/deps.sh
 	@mkdir -p build
-	@sh mk/deps.sh > $@.tmp && mv $@.tmp $@
+	@sh mk/deps.sh $(filter check,$(MAKECMDGOALS)) > $@.tmp && mv $@.tmp $@
 
 LIB_SRC := $(sort $(wildcard src/*.c src/util/*.c))
 CLI_SRC := $(sort $(wildcard src/cli/*.c))
@@ -71,7 +73,7 @@ TEST_BIN := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(TEST_SRC))
 LIB := $(BUILD)/libenvmatrix.a
 BIN := $(BUILD)/envmatrix
 
-.PHONY: all run demo-index check tests fuzz fuzz-build bench install clean help
+.PHONY: all run demo-index check check-tests tests fuzz fuzz-build bench install clean help
 
 all: $(BIN)
 
@@ -116,7 +118,14 @@ $(BUILD)/tools/nvml/libnvidia-ml.so.1: tests/tools/fakenvml.c build/config.mk
 
 tests: $(TOOL_BIN) $(BUILD)/tools/nvml/libnvidia-ml.so.1
 
-check: tests fuzz-build
+# check: first what the tests use beyond the build (mk/test-deps.sh installs
+# it as root, else names it), then the tests in a fresh make that sees a
+# clang installed a moment ago
+check:
+	@sh mk/test-deps.sh
+	@$(MAKE) --no-print-directory check-tests FUZZ_CC="$$(sh mk/deps.sh fuzz-cc)"
+
+check-tests: tests fuzz-build
 	@BUILD=$(BUILD) FUZZ_DIR=$(FUZZ_BUILD) FUZZ_CC='$(FUZZ_CC)' sh tests/run.sh
 
 # The main job on the offline demo (matrices/demo.ini and its indexes in

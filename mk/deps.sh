@@ -5,7 +5,33 @@
 # Run by the Makefile; prints the make fragment on stdout and talks to the
 # user on stderr. Exits non-zero when something is missing and cannot be
 # installed, after printing the exact command that would install it.
+# ENVMATRIX_NO_INSTALL=1 only names what is missing, also as root.
+#
+#   sh mk/deps.sh fuzz-cc    print the clang that builds libFuzzer targets
+#                            (nothing when there is none) and exit
+#   sh mk/deps.sh check      for `make check`: a missing build dependency's
+#                            command names what the tests use too
 set -u
+
+# libFuzzer needs clang with its runtime; optional
+fuzz_cc() {
+	for c in clang clang-16 clang-15 clang-14; do
+		if command -v "$c" >/dev/null 2>&1; then
+			if printf 'int LLVMFuzzerTestOneInput(const unsigned char *d, unsigned long n){(void)d;(void)n;return 0;}\n' |
+				"$c" -x c -fsanitize=fuzzer -o /dev/null - >/dev/null 2>&1; then
+				echo "$c"
+				return
+			fi
+		fi
+	done
+}
+if [ "${1:-}" = fuzz-cc ]; then
+	fuzz_cc
+	exit 0
+fi
+can_install=no
+[ "$(id -u)" = 0 ] && [ "${ENVMATRIX_NO_INSTALL:-0}" != 1 ] && command -v apt-get >/dev/null 2>&1 &&
+	can_install=yes
 
 # pkg-config module -> Debian package
 modules="libgit2:libgit2-dev libarchive:libarchive-dev libcurl:libcurl4-openssl-dev
@@ -32,7 +58,7 @@ else
 fi
 
 if [ -n "$missing" ]; then
-	if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+	if [ $can_install = yes ]; then
 		echo "envmatrix: installing build dependencies:$missing" >&2
 		export DEBIAN_FRONTEND=noninteractive
 		# shellcheck disable=SC2086
@@ -46,22 +72,32 @@ if [ -n "$missing" ]; then
 		fi
 	else
 		echo "envmatrix: error: missing build dependencies:$missing" >&2
-		echo "envmatrix: install them with:" >&2
-		echo "    sudo apt-get install -y$missing" >&2
+		more=""
+		[ "${1:-}" = check ] && more=$(sh "$(dirname "$0")/test-deps.sh" --list)
+		[ -n "$more" ] && echo "envmatrix: and the tests use: $more" >&2
+		echo "envmatrix: as root, run: apt-get install -y --no-install-recommends$missing${more:+ $more}" >&2
 		exit 1
 	fi
 fi
 
-# what the demo (make run) and the tests run: a CPython 3 and real pip and
-# setuptools wheels. Installed when we can; mk/demo.sh explains otherwise.
+# what the demo (make run) and the tests run: a CPython 3 whose `-m venv`
+# works (README's `verify --venv` example) and real pip and setuptools
+# wheels. Installed when we can, else named; mk/demo.sh explains what fails.
 runtime=""
-command -v python3 >/dev/null 2>&1 || runtime="$runtime python3"
+if ! command -v python3 >/dev/null 2>&1; then
+	runtime="$runtime python3 python3-venv"
+elif ! python3 -c 'import ensurepip, venv' >/dev/null 2>&1; then
+	runtime="$runtime python3-venv"
+fi
 ls /usr/share/python-wheels/pip-*.whl >/dev/null 2>&1 || runtime="$runtime python3-pip-whl"
-if [ -n "$runtime" ] && [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+if [ -n "$runtime" ] && [ $can_install = yes ]; then
 	echo "envmatrix: installing what the demo and tests run:$runtime" >&2
 	# shellcheck disable=SC2086
 	DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends $runtime >&2 ||
 		echo "envmatrix: warning: could not install:$runtime" >&2
+elif [ -n "$runtime" ]; then
+	echo "envmatrix: the demo and tests also need:$runtime" >&2
+	echo "envmatrix: as root, run: apt-get install -y --no-install-recommends$runtime" >&2
 fi
 
 libs="libgit2 libarchive libcurl inih jansson libcrypto zlib"
@@ -70,15 +106,4 @@ echo "PKG_CFLAGS := $(pkg-config --cflags $libs)"
 echo "PKG_LIBS := $(pkg-config --libs $libs)"
 echo "CMOCKA_CFLAGS := $(pkg-config --cflags cmocka)"
 echo "CMOCKA_LIBS := $(pkg-config --libs cmocka)"
-# libFuzzer needs clang with its runtime; optional
-fuzz_cc=""
-for c in clang clang-16 clang-15 clang-14; do
-	if command -v "$c" >/dev/null 2>&1; then
-		if printf 'int LLVMFuzzerTestOneInput(const unsigned char *d, unsigned long n){(void)d;(void)n;return 0;}\n' |
-			"$c" -x c -fsanitize=fuzzer -o /dev/null - >/dev/null 2>&1; then
-			fuzz_cc=$c
-			break
-		fi
-	fi
-done
-echo "FUZZ_CC := $fuzz_cc"
+echo "FUZZ_CC := $(fuzz_cc)"

@@ -1,5 +1,6 @@
 #!/bin/sh
-# tests/run.sh - run every test layer and end with "N passed, N failed"
+# tests/run.sh - run every test layer and end with "N passed, N failed, N
+# skipped"; each skip is printed as "SKIP name: what: why"
 #
 #   unit tests   $BUILD/tests/test_*      (cmocka; counts its own tests)
 #   CLI tests    tests/cli/test_*.sh      (black-box; "ok"/"not ok"/"skip"
@@ -48,8 +49,16 @@ for t in "$BUILD"/tests/test_*; do
 	f=${f:-0}
 	s=${s:-0}
 	skipped=$((skipped + s))
-	# each skipped test says why on a "SKIP: why" line before skip()
-	sed -n 's/^SKIP: \(.*\)/SKIP '"$name"': \1/p' "$tmp/out"
+	# cmocka counts a skipped test in "[  SKIPPED ] N test(s)", never in
+	# "[  PASSED  ]"; each says why on a "SKIP: why" line before skip():
+	# "SKIP binary: test: why"
+	awk -v bin="$name" '
+		/^\[ RUN      \] / { test = substr($0, 14); why = "" }
+		/^SKIP: / { why = substr($0, 7) }
+		/^\[  SKIPPED \] / && test != "" && substr($0, 14) == test {
+			print "SKIP " bin ": " test ": " (why != "" ? why : "(the test printed no reason)")
+			test = ""
+		}' "$tmp/out"
 	if [ "$rc" -ne 0 ] && [ "$f" -eq 0 ]; then
 		f=1 # crashed or sanitizer report after the summary
 	fi
@@ -110,7 +119,7 @@ if [ -n "${FUZZ_CC:-}" ]; then
 			echo "FAIL $name"
 		fi
 	done
-else
+elif selected fuzz_; then
 	skipped=$((skipped + 1))
 	echo "SKIP fuzz smoke runs: clang with libFuzzer is not installed (apt-get install clang libclang-rt-dev)"
 fi

@@ -9,16 +9,12 @@
 # and `env` after deactivate must equal `env` before. shellcheck checks
 # activate; tree-sitter-powershell (from npm, in $EM_NPM_PREFIX, default
 # build/npm) parses Activate.ps1; the .bat files are checked by reading
-# them. Whatever is not installed is skipped with a "# SKIP" line.
+# them. Whatever is not installed is a counted skip (t_skip) saying why.
 . "$(dirname "$0")/lib.sh"
 
 MKVENV=${MKVENV:-$(dirname "$EM")/tools/mkvenv}
 top=$(cd "$(dirname "$0")/../.." && pwd)
 NPM_PREFIX=${EM_NPM_PREFIX:-$top/build/npm}
-
-skip() {
-	echo "# SKIP $*"
-}
 
 # same_file WHAT EXPECTED ACTUAL: byte for byte
 same_file() {
@@ -41,7 +37,7 @@ done
 if [ -n "$base" ]; then
 	base_args="--interp $base"
 else
-	skip "no python3 outside pyenv shims: the venvs get a fake interpreter, python is not run"
+	t_skip "activate with a real base interpreter" "no python3 outside pyenv shims, the venvs get a fake one (apt-get install python3)"
 	mkdir -p "$T_TMP/fakepy/bin"
 	printf '#!/bin/sh\nexit 0\n' >"$T_TMP/fakepy/bin/python3.12"
 	chmod 755 "$T_TMP/fakepy/bin/python3.12"
@@ -237,13 +233,13 @@ for sh in bash dash; do
 	if command -v "$sh" >/dev/null 2>&1; then
 		check_shell "$sh" "$sh"
 	else
-		t_fail "$sh is installed" "install it: apt-get install $sh"
+		t_skip "activate in $sh" "$sh is not installed (apt-get install $sh)"
 	fi
 done
 if command -v zsh >/dev/null 2>&1; then
 	check_shell zsh zsh -f
 else
-	skip "zsh is not installed (apt-get install zsh)"
+	t_skip "activate in zsh" "zsh is not installed (apt-get install zsh)"
 fi
 
 # ---- fish ----
@@ -315,7 +311,7 @@ if command -v fish >/dev/null 2>&1; then
 		t_fail "fish: activate.fish and deactivate run quietly" "exit $rc" "$(cat "$out/stderr")"
 	fi
 else
-	skip "fish is not installed (apt-get install fish)"
+	t_skip "activate.fish in fish" "fish is not installed (apt-get install fish)"
 fi
 
 # ---- shellcheck ----
@@ -329,7 +325,7 @@ if command -v shellcheck >/dev/null 2>&1; then
 		fi
 	done
 else
-	skip "shellcheck is not installed (apt-get install shellcheck)"
+	t_skip "shellcheck activate" "shellcheck is not installed (apt-get install shellcheck)"
 fi
 
 # ---- a Windows venv, written here from a fake Windows Python tree ----
@@ -440,15 +436,14 @@ same_file "Windows activate in bash: env restored" "$out/before" "$out/after"
 
 # ---- Activate.ps1 parses ----
 if ! command -v node >/dev/null 2>&1; then
-	skip "node is not installed: Activate.ps1 was not parsed (apt-get install nodejs npm)"
+	t_skip "Activate.ps1 parses" "node is not installed (apt-get install nodejs npm)"
 elif [ ! -f "$NPM_PREFIX/node_modules/tree-sitter-powershell/tree-sitter-powershell.wasm" ] ||
 	[ ! -d "$NPM_PREFIX/node_modules/web-tree-sitter" ]; then
-	skip "tree-sitter-powershell is not in $NPM_PREFIX: Activate.ps1 was not parsed" \
-		"(npm install --prefix $NPM_PREFIX --ignore-scripts web-tree-sitter tree-sitter-powershell)"
+	t_skip "Activate.ps1 parses" "tree-sitter-powershell is not in '$NPM_PREFIX' (npm install --prefix $NPM_PREFIX --ignore-scripts web-tree-sitter@0.27.2 tree-sitter-powershell@0.26.4)"
 else
 	t_run node "$top/tests/tools/ps1-parse.mjs" "$NPM_PREFIX" "$A/bin/Activate.ps1"
 	if [ "$T_RC" = 2 ]; then
-		skip "this node cannot load tree-sitter-powershell: Activate.ps1 was not parsed" "$T_ERR"
+		t_skip "Activate.ps1 parses" "this node cannot load tree-sitter-powershell: $(printf '%s' "$T_ERR" | head -n 1)"
 	elif [ "$T_RC" = 0 ]; then
 		t_pass "Activate.ps1 parses (tree-sitter-powershell)"
 	else

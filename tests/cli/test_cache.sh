@@ -190,7 +190,7 @@ if command -v flock >/dev/null 2>&1; then
 		sh -c 'flock -s "$2/.lock" -c "\"$1\" cache info --cache-dir \"$2\" --json" | python3 -c "import json,sys; print(json.load(sys.stdin)[\"total\"][\"entries\"])"' \
 		sh "$EM" "$K"
 else
-	echo "# flock(1) is not installed: the busy-cache checks are skipped"
+	t_skip "a busy cache: clean, prune and --wait" "flock(1) is not installed (apt-get install util-linux)"
 fi
 
 # ---- usage ----

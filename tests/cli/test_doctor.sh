@@ -194,7 +194,7 @@ assert all(x["source"] == "nvml" for x in g), g
 ' "$T_TMP/nvml.json" 2>"$T_TMP/py.err"; then
 		t_pass "NVML loaded at run time: driver, CUDA 13.0 and both GPUs with their capabilities"
 	elif [ -n "$(ls /proc/driver/nvidia/version 2>/dev/null)" ]; then
-		t_pass "skipped: this machine has a real NVIDIA driver, which wins over the stand-in NVML"
+		t_skip "NVML loaded at run time (a stand-in)" "this machine has a real NVIDIA driver, which wins over the stand-in NVML"
 	else
 		t_fail "NVML stand-in" "exit $T_RC" "$(cat "$T_TMP/py.err")" "$T_OUT" "$T_ERR"
 	fi

@@ -24,7 +24,7 @@ export HOME="$T_TMP/home" XDG_CONFIG_HOME="$T_TMP/home/.config" GIT_CONFIG_NOSYS
 mkdir -p "$HOME"
 "$MKINDEX" "$top/tests/indexes/history.spec" "$IDX" >/dev/null ||
 	{ t_fail "build the test index"; t_done; exit 1; }
-command -v git >/dev/null || { t_fail "git is needed (apt-get install git)"; t_done; exit 1; }
+command -v git >/dev/null || { t_skip "every check" "git is not installed (apt-get install git)"; t_done; exit; }
 
 V1= V2=
 while read -r ver impl src path; do
@@ -40,9 +40,9 @@ done <<EOF
 $("$EM" python list 2>/dev/null)
 EOF
 if [ -z "$V1" ]; then
-	t_fail "a CPython 3 interpreter is needed (apt-get install python3)"
+	t_skip "every check" "no CPython 3 interpreter (apt-get install python3)"
 	t_done
-	exit 1
+	exit
 fi
 [ -n "$V2" ] || { echo "# only one Python ($V1): generation 5 changes no Python"; V2=$V1; }
 echo "# pythons: $V1, $V2"

@@ -123,7 +123,7 @@ if command -v unzip >/dev/null 2>&1; then
 	done
 	[ -z "$bad" ] && t_pass "sidecars are the wheels' METADATA ($count)" || t_fail "sidecars" "$bad"
 else
-	t_pass "sidecars are the wheels' METADATA # skip: no unzip"
+	t_skip "sidecars are the wheels' METADATA" "unzip is not installed (apt-get install unzip)"
 fi
 p="$MIR/torch/cu126/torch/index.html"
 grep -q 'href="torch-2.8.0%2Bcu126-cp312-cp312-manylinux_2_28_x86_64.whl#sha256=[0-9a-f]\{64\}" data-requires-python="&gt;=3.9.0" data-dist-info-metadata="sha256=[0-9a-f]\{64\}" data-core-metadata="sha256=[0-9a-f]\{64\}">torch-2.8.0+cu126-cp312-cp312-manylinux_2_28_x86_64.whl</a>' "$p" &&
@@ -374,14 +374,14 @@ if [ -f "$top/tests/tools/httpd.sh" ] && . "$top/tests/tools/httpd.sh" && httpd_
 				t_fail "offline" "exit $T_RC" "$T_OUT" "$T_ERR"
 			fi
 		else
-			echo "# skipped applying from the mirror: no Python 3.12 and 3.11 here"
+			t_skip "apply from the mirror" "no Python 3.12 and 3.11 here"
 		fi
 		httpd_nginx_stop "$NG" >/dev/null 2>&1
 	else
 		t_fail "start nginx" "$(cat "$T_TMP/ng.err")"
 	fi
 else
-	echo "# skipped: nginx is not installed"
+	t_skip "mirror served by nginx, applied from it" "nginx is not installed (apt-get install nginx)"
 fi
 
 t_done

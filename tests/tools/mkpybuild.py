@@ -2,20 +2,32 @@
 """mkpybuild.py - python-build-standalone-style archives from this machine's
 own interpreters, for the interpreter download tests.
 
-    mkpybuild.py build OUT PREFIX [--build TAG] [--triple T] [--version V]
-        Pack the installation at PREFIX (a pyenv version folder) as
+    mkpybuild.py build OUT SOURCE [--build TAG] [--triple T] [--version V]
+        Pack the interpreter SOURCE (an executable such as the system's
+        /usr/bin/python3, or an installation folder such as a pyenv
+        version, whose newest bin/python3.X is taken) as
         OUT/cpython-VERSION+TAG-TRIPLE-install_only.tar.gz and .tar.zst
-        (zstd when the zstd command exists): one top folder python/ with
-        bin/, lib/ and include/, leaving out test/, idlelib, tkinter,
-        turtledemo, __pycache__, site-packages and the static library
-        folder config-X.Y-*, binaries stripped when strip exists.
-        pyenv links bin/pythonX.Y to its libpython by an absolute RUNPATH,
-        which would make the copy run the original's library: the copy's
-        RUNPATH string is rewritten in place to $ORIGIN/../lib (shorter,
-        padded with NULs), and the result is checked with ldd from a
-        temporary unpacked copy. Exit status 3 when PREFIX cannot be made
-        relocatable. --version names the archive for another version than
-        the interpreter's (for the tests of a lying archive).
+        (zstd when the zstd command exists), shaped like a
+        python-build-standalone install_only archive: one top folder
+        python/ with bin/pythonX.Y (a copy of the interpreter), bin/python3,
+        bin/pydocX.Y (a script whose #! line names /install/bin/pythonX.Y,
+        the build prefix, for the installer to rewrite), lib/pythonX.Y (the
+        standard library the interpreter reports, lib-dynload included)
+        and include/pythonX.Y when present, leaving out test/, idlelib,
+        tkinter, turtledemo, __pycache__, site-packages and the static
+        library folder config-X.Y-*, binaries stripped when strip exists.
+        An interpreter linked to a shared libpython (pyenv's) gets the
+        library in lib/ and its RUNPATH string rewritten in place to
+        $ORIGIN/../lib (shorter, padded with NULs), checked with ldd; the
+        copy must run from its new place and report its own library.
+        Exit status 3 when SOURCE cannot be made relocatable. --version
+        names the archive for another version than the interpreter's (for
+        the tests of a lying archive).
+    mkpybuild.py standin OUT VERSION [TRIPLE]
+        A small install_only archive whose bin/python3.X is a shell script
+        that answers envmatrix's interpreter question as Python VERSION and
+        runs nothing else: a second version for the tests that need two,
+        on a machine with one Python.
     mkpybuild.py evil OUT NAME KIND
         A small archive NAME whose KIND is "dotdot" (a member
         python/../escape), "symlink" (python/lib/esc -> ../../..) or
@@ -46,10 +58,19 @@ SKIP_DIRS = {"test", "tests", "idlelib", "tkinter", "turtledemo", "__pycache__",
              "site-packages", "lib2to3", "ensurepip", "pydoc_data"}
 
 
-def interp_version(exe):
-    out = subprocess.check_output([exe, "-I", "-S", "-c",
-                                   "import sys; print('%d.%d.%d' % sys.version_info[:3])"])
-    return out.decode().strip()
+INFO = """import json, sys, sysconfig
+print(json.dumps({"version": "%d.%d.%d" % sys.version_info[:3],
+    "minor": "%d.%d" % sys.version_info[:2],
+    "executable": sys.executable,
+    "stdlib": sysconfig.get_path("stdlib"),
+    "platstdlib": sysconfig.get_path("platstdlib"),
+    "platlibdir": getattr(sys, "platlibdir", "lib"),
+    "include": sysconfig.get_path("include")}))
+"""
+
+
+def interp_info(exe):
+    return json.loads(subprocess.check_output([exe, "-I", "-S", "-c", INFO]).decode())
 
 
 def patch_runpath(path, old):
@@ -68,47 +89,97 @@ def patch_runpath(path, old):
     return True
 
 
-def build(out, prefix, tag, triple, version):
-    prefix = os.path.realpath(prefix)
-    exes = sorted(n for n in os.listdir(os.path.join(prefix, "bin"))
-                  if re.fullmatch(r"python3\.\d+", n))
+def ignore(d, names):
+    return [n for n in names if n in SKIP_DIRS or n.startswith("config-")
+            or n.endswith(".a") or n.endswith("-gdb.py")]
+
+
+def pick_exe(source):
+    """The interpreter: SOURCE itself, or the newest bin/python3.X of the
+    installation folder SOURCE."""
+    if not os.path.isdir(source):
+        return source
+    exes = sorted((n for n in os.listdir(os.path.join(source, "bin"))
+                   if re.fullmatch(r"python3\.\d+", n)),
+                  key=lambda n: int(n.split(".")[1]))
     if not exes:
-        sys.exit("mkpybuild: no bin/python3.X in %s" % prefix)
-    exe = exes[-1]
-    real = interp_version(os.path.join(prefix, "bin", exe))
-    version = version or real
-    minor = exe[len("python"):]
+        sys.exit("mkpybuild: no bin/python3.X in %s" % source)
+    return os.path.join(source, "bin", exes[-1])
+
+
+def libpython(binary):
+    """The path ldd resolves the binary's libpython to, or None."""
+    out = subprocess.run(["ldd", binary], capture_output=True, text=True).stdout
+    for line in out.splitlines():
+        if "libpython" in line and "=>" in line:
+            return line.split("=>")[1].split("(")[0].strip() or None
+    return None
+
+
+def build(out, source, tag, triple, version):
+    info = interp_info(pick_exe(source))
+    real_exe = os.path.realpath(info["executable"])
+    version = version or info["version"]
+    minor = info["minor"]
+    exe = "python" + minor
     work = tempfile.mkdtemp(prefix="mkpybuild.")
     try:
         root = os.path.join(work, "python")
-        def ignore(d, names):
-            skip = [n for n in names if n in SKIP_DIRS or n.startswith("config-")
-                    or n.endswith(".a") or n.endswith("-gdb.py")]
-            return skip
-        os.makedirs(root)
-        for sub in ("bin", "lib", "include"):
-            src = os.path.join(prefix, sub)
-            if os.path.isdir(src):
-                shutil.copytree(src, os.path.join(root, sub), symlinks=True, ignore=ignore)
+        # bin/: the interpreter, python3, and a script whose #! line names
+        # the build's prefix, as python-build-standalone's do (/install)
+        os.makedirs(os.path.join(root, "bin"))
         binary = os.path.join(root, "bin", exe)
-        libs = [os.path.join(root, "lib", n) for n in os.listdir(os.path.join(root, "lib"))
-                if n.startswith("libpython") and not os.path.islink(os.path.join(root, "lib", n))]
+        shutil.copy2(real_exe, binary)
+        os.symlink(exe, os.path.join(root, "bin", "python3"))
+        with open(os.path.join(root, "bin", "pydoc" + minor), "w") as f:
+            f.write("#!/install/bin/%s\nimport pydoc\nif __name__ == '__main__':\n"
+                    "    pydoc.cli()\n" % exe)
+        os.chmod(os.path.join(root, "bin", "pydoc" + minor), 0o755)
+        # lib/pythonX.Y: the standard library (lib-dynload included);
+        # PLATLIBDIR/pythonX.Y too where the platform's differs
+        shutil.copytree(info["stdlib"], os.path.join(root, "lib", "python" + minor),
+                        symlinks=False, ignore=ignore, ignore_dangling_symlinks=True)
+        plat = os.path.join(root, info["platlibdir"], "python" + minor)
+        if os.path.realpath(info["platstdlib"]) != os.path.realpath(info["stdlib"]) and \
+                not os.path.exists(plat):
+            shutil.copytree(info["platstdlib"], plat, symlinks=False, ignore=ignore,
+                            ignore_dangling_symlinks=True)
+        if info["include"] and os.path.isdir(info["include"]):
+            shutil.copytree(info["include"], os.path.join(root, "include", "python" + minor))
+        # a shared libpython goes to lib/, found through $ORIGIN/../lib
+        shared = libpython(real_exe)
+        libs = []
+        if shared:
+            dest = os.path.join(root, "lib", os.path.basename(shared))
+            shutil.copy2(os.path.realpath(shared), dest)
+            libs.append(dest)
         if shutil.which("strip"):
             for f in [binary] + libs:
-                subprocess.call(["strip", "--strip-unneeded", f])
-        # relocatable: the interpreter must find its libpython beside it
-        needs = subprocess.run(["readelf", "-d", binary], capture_output=True, text=True).stdout
-        m = re.search(r"\((?:RUNPATH|RPATH)\)\s+Library r(?:un)?path: \[([^\]]*)\]", needs)
-        if "libpython" in needs and m and not m.group(1).startswith("$ORIGIN"):
-            if not patch_runpath(binary, m.group(1).encode()):
+                subprocess.call(["strip", "--strip-unneeded", f],
+                                stderr=subprocess.DEVNULL)
+        if shared:
+            needs = subprocess.run(["readelf", "-d", binary], capture_output=True,
+                                   text=True).stdout
+            m = re.search(r"\((?:RUNPATH|RPATH)\)\s+Library r(?:un)?path: \[([^\]]*)\]", needs)
+            if not m:
+                print("mkpybuild: %s links %s and has no RUNPATH to change" % (real_exe, shared),
+                      file=sys.stderr)
                 sys.exit(3)
-        # check from a copy elsewhere: ldd must resolve libpython inside it
-        if "libpython" in needs:
-            ldd = subprocess.run(["ldd", binary], capture_output=True, text=True).stdout
-            lp = [l for l in ldd.splitlines() if "libpython" in l]
-            if not lp or root not in lp[0]:
-                print("mkpybuild: %s is not relocatable: %s" % (prefix, lp), file=sys.stderr)
+            if not m.group(1).startswith("$ORIGIN") and \
+                    not patch_runpath(binary, m.group(1).encode()):
                 sys.exit(3)
+            # check from the copy: ldd must resolve libpython inside it
+            found = libpython(binary)
+            if not found or not found.startswith(root):
+                print("mkpybuild: %s is not relocatable: %s" % (real_exe, found),
+                      file=sys.stderr)
+                sys.exit(3)
+        # the copy runs from its new place and finds its own library
+        got = interp_info(binary)
+        if got["version"] != info["version"] or not got["stdlib"].startswith(root):
+            print("mkpybuild: the copy of %s does not run from its own folder: %s"
+                  % (real_exe, got), file=sys.stderr)
+            sys.exit(3)
         base = "cpython-%s+%s-%s-install_only" % (version, tag, triple)
         tar_path = os.path.join(work, base + ".tar")
         with tarfile.open(tar_path, "w", format=tarfile.GNU_FORMAT) as t:
@@ -154,6 +225,42 @@ def evil(out, name, kind):
         else:
             sys.exit("mkpybuild: unknown kind %s" % kind)
     import gzip
+    with open(os.path.join(out, name), "wb") as f:
+        f.write(gzip.compress(buf.getvalue(), mtime=0))
+
+
+STANDIN = """#!/bin/sh
+# a stand-in for Python %(version)s (mkpybuild.py standin): it answers
+# envmatrix's question for the version and runs nothing else
+case "$*" in
+*envmatrix-interp-1*)
+	echo "envmatrix-interp-1 cpython %(words)s final 0 0"
+	exit 0 ;;
+esac
+echo "stand-in Python %(version)s: runs nothing" >&2
+exit 1
+"""
+
+
+def standin(out, version, triple):
+    """A small Linux install_only archive whose bin/python3.X is a shell
+    script answering envmatrix's interpreter question as Python VERSION."""
+    major, minor, micro = version.split(".")
+    buf = io.BytesIO()
+    with tarfile.open(fileobj=buf, mode="w", format=tarfile.GNU_FORMAT) as t:
+        exe = STANDIN % {"version": version, "words": "%s %s %s" % (major, minor, micro)}
+        for n, data, mode in (("python/bin/python%s.%s" % (major, minor), exe.encode(), 0o755),
+                              ("python/lib/python%s.%s/os.py" % (major, minor), b"# os\n", 0o644)):
+            ti = tarfile.TarInfo(n)
+            ti.size = len(data)
+            ti.mode = mode
+            t.addfile(ti, io.BytesIO(data))
+        ti = tarfile.TarInfo("python/bin/python3")
+        ti.type = tarfile.SYMTYPE
+        ti.linkname = "python%s.%s" % (major, minor)
+        t.addfile(ti)
+    import gzip
+    name = "cpython-%s+20250101-%s-install_only.tar.gz" % (version, triple)
     with open(os.path.join(out, name), "wb") as f:
         f.write(gzip.compress(buf.getvalue(), mtime=0))
 
@@ -212,6 +319,9 @@ def main(argv):
     elif len(argv) == 4 and argv[0] == "evil":
         os.makedirs(argv[1], exist_ok=True)
         evil(argv[1], argv[2], argv[3])
+    elif len(argv) in (3, 4) and argv[0] == "standin":
+        os.makedirs(argv[1], exist_ok=True)
+        standin(argv[1], argv[2], argv[3] if len(argv) == 4 else "x86_64-unknown-linux-gnu")
     elif len(argv) == 3 and argv[0] == "fakewin":
         os.makedirs(argv[1], exist_ok=True)
         fakewin(argv[1], argv[2])

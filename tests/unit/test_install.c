@@ -694,8 +694,8 @@ static void test_real_wheels(void **state)
 	struct found f;
 	find_real_wheels(&a, &f, true);
 	if (f.n == 0) {
-		print_message("skip: no pip, setuptools or wheel .whl found under pyenv's "
-			      "ensurepip folders or /usr/share/python-wheels\n");
+		print_message("SKIP: no pip, setuptools or wheel .whl under pyenv's ensurepip "
+			      "folders or /usr/share/python-wheels (apt-get install python3-pip-whl)\n");
 		em_arena_release(&a);
 		skip();
 	}
@@ -815,7 +815,7 @@ static void test_real_interpreters(void **state)
 	struct em_error e = { 0 };
 	struct em_interp_list list;
 	if (em_interp_discover(&a, &list, &e) || list.n == 0) {
-		print_message("skip: no CPython 3 interpreter found (%s)\n", e.msg);
+		print_message("SKIP: no CPython 3 interpreter found (%s; apt-get install python3)\n", e.msg);
 		em_arena_release(&a);
 		skip();
 	}
@@ -898,7 +898,8 @@ static void test_real_interpreters(void **state)
 			      it->path, ver, strrchr(pip, '/') + 1, strrchr(st, '/') + 1, nfiles);
 	}
 	if (!tried) {
-		print_message("skip: no interpreter with pip and setuptools wheels\n");
+		print_message("SKIP: no interpreter with pip and setuptools wheels (apt-get install "
+			      "python3-pip-whl)\n");
 		em_arena_release(&a);
 		skip();
 	}
@@ -1503,7 +1504,7 @@ static void test_full_disk(void **state)
 	const char *mount_argv[] = { "mount", "-t", "tmpfs", "-o", "size=256k", "tmpfs", mnt, NULL };
 	if (geteuid() != 0 || em_proc_run(&a, mount_argv, NULL, 4096, 20000, &pr, &e) ||
 	    pr.status != 0) {
-		print_message("skip: cannot mount a small tmpfs here (%s)\n",
+		print_message("SKIP: cannot mount a small tmpfs here (%s)\n",
 			      geteuid() ? "not root" : (pr.err && *pr.err ? pr.err : e.msg));
 		em_arena_release(&a);
 		skip();

@@ -621,7 +621,7 @@ static void test_query_host_python(void **state)
 	const char *py = access("/usr/bin/python3", X_OK) == 0 ? "/usr/bin/python3"
 							      : find_in_path("python3", buf, sizeof buf);
 	if (!py) {
-		print_message("skipped: no python3 on this machine\n");
+		print_message("SKIP: no python3 on this machine (apt-get install python3)\n");
 		skip();
 	}
 	struct em_arena a;
@@ -685,8 +685,8 @@ static void test_discover_host(void **state)
 	}
 	const char *env_root = getenv("PYENV_ROOT");
 	if (!root[0] || (env_root && *env_root && strcmp(env_root, root))) {
-		print_message("skipped: pyenv is not installed (or PYENV_ROOT differs from "
-			      "'pyenv root'); multi-version checks need it\n");
+		print_message("SKIP: pyenv is not installed (or PYENV_ROOT differs from "
+			      "'pyenv root'); the multi-version checks need it\n");
 		em_arena_release(&a);
 		skip();
 	}

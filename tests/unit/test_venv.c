@@ -840,7 +840,7 @@ static void test_real_interpreters(void **state)
 	struct fx *f = *state;
 	struct em_interp_list list;
 	if (em_interp_discover(&f->a, &list, &f->e) != 0 || list.n == 0) {
-		print_message("no CPython 3 in PATH or pyenv: venvs of real interpreters not tested\n");
+		print_message("SKIP: no CPython 3 in PATH or pyenv (apt-get install python3)\n");
 		skip();
 	}
 	struct em_platform p;
