@@ -82,6 +82,9 @@ bool cli_color_valid(const char *when);
 /* ---- output ---- */
 void cli_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void cli_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* A warning about the user's data (a folder kept under a new name, a swap
+ * finished or undone, a cache entry unpacked again): printed even with -q. */
+void cli_warn_data(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* "envmatrix: error: WHERE: MSG"; returns the exit code for e */
 int cli_report(const struct em_error *e);
 /* usage error naming the command, with the hint to see --help; returns EXIT_USAGE */

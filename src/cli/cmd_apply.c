@@ -100,7 +100,7 @@ static void on_event(void *ctx, const struct em_apply_event *ev)
 	case EM_EV_RECOVERED:
 	case EM_EV_KEPT:
 	case EM_EV_HEALED:
-		cli_warn("workload '%s': %s", ev->workload, ev->detail);
+		cli_warn_data("workload '%s': %s", ev->workload, ev->detail);
 		break;
 	case EM_EV_BUILD:
 		fprintf(stderr, "envmatrix: %s: building '%s' (%u package%s)\n", ev->workload,

@@ -402,7 +402,8 @@ int cmd_cache(int argc, char **argv)
 	} else if (opt_json) {
 		json_t *o = json_usage(NULL, &info);
 		ret = cli_put_json(o ? json_pack("{s:s, s:o}", "cache", c.root, "removed", o) : NULL);
-	} else {
+	} else if (!cli.quiet) {
+		/* -q: errors only (the table is a summary, like apply's) */
 		print_table("removed", &info);
 	}
 out:

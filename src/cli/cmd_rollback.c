@@ -180,7 +180,7 @@ int cmd_rollback(int argc, char **argv)
 			break;
 		}
 		if (what)
-			cli_warn("workload '%s': %s", w->name, what);
+			cli_warn_data("workload '%s': %s", w->name, what);
 		if (em_venv_rollback(&p, &e)) {
 			if (e.code == EM_ENOTFOUND)
 				cli_error("workload '%s' has no snapshot to roll back to: '%s' does not "

@@ -36,6 +36,14 @@ void cli_warn(const char *fmt, ...)
 	va_end(ap);
 }
 
+void cli_warn_data(const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	vmsg("warning", "1;33", fmt, ap);
+	va_end(ap);
+}
+
 int cli_report(const struct em_error *e)
 {
 	const char *msg = e->msg[0] ? e->msg : em_strerror(e->code);

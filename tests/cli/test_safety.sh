@@ -240,8 +240,13 @@ t_run "$EM" status -f "$X/matrix.ini" --json
 printf '%s\n' "$T_OUT" | tr -d ' \n' | grep -qF "\"kept\":[\"$X/.venv-original.1\"]" &&
 	t_pass "status --json: kept" || t_fail "status --json kept" "$T_OUT"
 
-# the hand-made .venv became the snapshot: not envmatrix's either
-t_run "$EM" apply -f "$X/matrix.ini" --force
+# the hand-made .venv became the snapshot: not envmatrix's either (and
+# with -q, which drops the table, the warning about it still shows)
+t_run "$EM" apply -f "$X/matrix.ini" --force -q
+[ "$T_RC" = 0 ] && [ -z "$T_OUT" ] &&
+	printf '%s\n' "$T_ERR" | grep -qx "envmatrix: warning: workload 'w': kept '$X/.venv-original' (not made by envmatrix) as '$X/.venv-original.2'" &&
+	t_pass "apply -q prints no table but still the warning about a kept folder" ||
+	t_fail "apply -q: the kept warning" "exit $T_RC" "$T_OUT" "$T_ERR"
 if [ "$T_RC" = 0 ] && [ -f "$X/.venv-original.2/pyvenv.cfg" ] && ! made "$X/.venv-original.2" &&
 	made "$X/.venv-original" && [ -f "$X/.venv-original.1/PRECIOUS" ]; then
 	t_pass "the next apply keeps the hand-made .venv (the snapshot now) as .venv-original.2"
