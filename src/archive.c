@@ -141,8 +141,8 @@ static const char *ar_msg(struct archive *ar)
 	return m && *m ? m : "unknown error";
 }
 
-static int zip_open(struct zip *z, const char *path, const void *mem, size_t memlen,
-		    const char *where, struct em_error *e)
+static int zip_open_as(struct zip *z, const char *path, const void *mem, size_t memlen,
+		       const char *where, bool sdist, struct em_error *e)
 {
 	memset(z, 0, sizeof *z);
 	z->fd = -1;
@@ -173,15 +173,32 @@ static int zip_open(struct zip *z, const char *path, const void *mem, size_t mem
 		return em_err_nomem(e);
 	}
 	int r = archive_read_support_format_zip_seekable(z->ar);
+	/* an sdist: a tar (gzip, bzip2, xz or none) or a zip */
+	if (sdist && r == ARCHIVE_OK)
+		r = archive_read_support_format_tar(z->ar);
+	if (sdist && r == ARCHIVE_OK)
+		r = archive_read_support_filter_gzip(z->ar);
+	if (sdist && r == ARCHIVE_OK)
+		r = archive_read_support_filter_bzip2(z->ar);
+	if (sdist && r == ARCHIVE_OK)
+		r = archive_read_support_filter_xz(z->ar);
 	if (r == ARCHIVE_OK)
 		r = path ? archive_read_open_fd(z->ar, z->fd, READ_BLOCK)
 			 : archive_read_open_memory(z->ar, memlen ? mem : "", memlen);
 	if (r != ARCHIVE_OK) {
-		int rc = em_err(e, EM_EINVAL, where, "not a readable zip file: %s", ar_msg(z->ar));
+		int rc = em_err(e, EM_EINVAL, where, "not a readable %s: %s",
+				sdist ? "source distribution (tar or zip)" : "zip file",
+				ar_msg(z->ar));
 		zip_close(z);
 		return rc;
 	}
 	return 0;
+}
+
+static int zip_open(struct zip *z, const char *path, const void *mem, size_t memlen,
+		    const char *where, struct em_error *e)
+{
+	return zip_open_as(z, path, mem, memlen, where, false, e);
 }
 
 /* The next member: 0 with *ent and its checked name, 1 at the end, or an
@@ -316,6 +333,70 @@ int em_zip_read_member_mem(struct em_arena *a, const void *zip, size_t ziplen, c
 			   struct em_error *e)
 {
 	return read_member(a, NULL, zip, ziplen, where ? where : "zip", member, max, out, len, e);
+}
+
+/* ---- sdists ---- */
+
+#define SDIST_MAX_MEMBERS (1u << 20)
+
+int em_sdist_read_pkg_info(struct em_arena *a, const char *path, const char *where, char **out,
+			   size_t *len, struct em_error *e)
+{
+	char q[QNAME];
+	*out = NULL;
+	*len = 0;
+	if (!where)
+		where = path;
+	struct zip z;
+	int rc = zip_open_as(&z, path, NULL, 0, where, true, e);
+	if (rc)
+		return rc;
+	struct em_buf b = EM_BUF_INIT;
+	char *found = NULL;
+	uint32_t nmembers = 0;
+	for (;;) {
+		struct archive_entry *ent;
+		const char *name;
+		size_t n;
+		/* every name is checked (zip_next), whether it is read or not */
+		rc = zip_next(&z, &ent, &name, &n, e);
+		if (rc)
+			break;
+		if (++nmembers > SDIST_MAX_MEMBERS) {
+			rc = em_err(e, EM_ELIMIT, where, "more than %u members", SDIST_MAX_MEMBERS);
+			break;
+		}
+		/* TOP/PKG-INFO: one folder deep, nothing else */
+		const char *slash = memchr(name, '/', n);
+		if (!slash || slash == name || strcmp(slash + 1, "PKG-INFO"))
+			continue;
+		if (found) {
+			rc = em_err(e, EM_EINVAL, where, "more than one PKG-INFO at the top ('%s' "
+				    "and '%s')", found, quote(q, sizeof q, name, n));
+			break;
+		}
+		found = em_arena_strndup(a, name, n);
+		if (!found) {
+			rc = em_err_nomem(e);
+			break;
+		}
+		if (archive_entry_hardlink(ent) || archive_entry_symlink(ent)) {
+			rc = em_err(e, EM_EINVAL, where, "member '%s' is a link",
+				    quote(q, sizeof q, name, n));
+			break;
+		}
+		rc = zip_read_data(&z, ent, name, EM_METADATA_MAX_LEN, &b, e);
+		if (rc)
+			break;
+	}
+	if (rc == 1) {
+		rc = found ? to_arena(a, &b, out, len, e)
+			   : em_err(e, EM_ENOTFOUND, where,
+				    "no PKG-INFO in the source distribution's top folder");
+	}
+	em_buf_release(&b);
+	zip_close(&z);
+	return rc;
 }
 
 /* ---- wheels ---- */

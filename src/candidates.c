@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 /* ---- the torch family ---- */
 
@@ -162,6 +163,35 @@ int em_candidates_build(struct em_arena *a, const char *name, const struct em_di
 			uint32_t nfiles, const struct em_target *t, const struct em_tagset *tags,
 			struct em_candidate **out, uint32_t *n, struct em_error *e)
 {
+	static const struct em_dist_policy wheels_only = { false, false, NULL };
+	return em_candidates_build_policy(a, name, files, nfiles, t, tags, &wheels_only, out, n, e);
+}
+
+/* The version's sdist to use: non-yanked first, .tar.gz first, else the
+ * first listed. */
+static const struct entry *pick_sdist(struct em_arena *a, const struct entry *g, uint32_t n,
+				      const char *pyver)
+{
+	const struct entry *best = NULL;
+	int best_score = -1;
+	for (uint32_t k = 0; k < n; k++) {
+		if (g[k].wheel || !python_ok(a, g[k].file->requires_python, pyver))
+			continue;
+		int score = (g[k].file->yanked ? 0 : 2) + (ends_with(g[k].file->filename, ".tar.gz") ? 1 : 0);
+		if (score > best_score) {
+			best = &g[k];
+			best_score = score;
+		}
+	}
+	return best;
+}
+
+int em_candidates_build_policy(struct em_arena *a, const char *name,
+			       const struct em_dist_file *files, uint32_t nfiles,
+			       const struct em_target *t, const struct em_tagset *tags,
+			       const struct em_dist_policy *pol, struct em_candidate **out,
+			       uint32_t *n, struct em_error *e)
+{
 	*out = NULL;
 	*n = 0;
 	struct entry *ents = calloc(nfiles ? nfiles : 1, sizeof *ents);
@@ -240,7 +270,32 @@ int em_candidates_build(struct em_arena *a, const char *name, const struct em_di
 		memset(cd, 0, sizeof *cd);
 		cd->version = &ents[i].version;
 		const struct entry *pick = best ? best : best_yanked;
-		if (pick) {
+		const struct entry *sd = all_py_excluded ? NULL : pick_sdist(a, ents + i, j - i, pyver);
+		bool use_sdist = false;
+		if (sd && pol->sdist_first)
+			use_sdist = true;
+		else if (sd && pol->sdist_ok && (!pick || (!best && !sd->file->yanked)))
+			use_sdist = true;
+		if (pol->sdist_first && !sd)
+			pick = NULL;
+		if (use_sdist) {
+			struct em_choice *ch = em_arena_zalloc(a, sizeof *ch);
+			struct em_version *v = em_arena_alloc(a, sizeof *v);
+			if (!ch || !v) {
+				free(ents);
+				return em_err_nomem(e);
+			}
+			*v = sd->version;
+			cd->version = v;
+			ch->file = sd->file;
+			ch->rank = -1;
+			ch->sdist = true;
+			cd->data = ch;
+			if (sd->file->yanked) {
+				cd->yanked = true;
+				cd->yank_reason = sd->file->yank_reason;
+			}
+		} else if (pick) {
 			struct em_choice *ch = em_arena_zalloc(a, sizeof *ch);
 			struct em_version *v = em_arena_alloc(a, sizeof *v);
 			if (!ch || !v) {
@@ -267,8 +322,18 @@ int em_candidates_build(struct em_arena *a, const char *name, const struct em_di
 			cd->version = v;
 			if (py_excluded)
 				cd->unusable = em_arena_printf(a, "it requires Python %s", py_excluded);
+			else if (pol->sdist_first && !sd)
+				cd->unusable = em_arena_printf(a, "%s refuses its wheels, and it has no "
+							       "source distribution", pol->why);
+			else if (has_wheel && sd && pol->why)
+				cd->unusable = em_arena_printf(
+					a, "%s; its source distribution is refused by %s",
+					no_wheel_reason(a, ents + i, j - i, t, plats, nplats), pol->why);
 			else if (has_wheel)
 				cd->unusable = no_wheel_reason(a, ents + i, j - i, t, plats, nplats);
+			else if (pol->why)
+				cd->unusable = em_arena_printf(a, "it has only a source distribution, "
+							       "which %s refuses to build", pol->why);
 			else
 				cd->unusable = "it has only a source distribution, and envmatrix installs wheels only";
 			if (!cd->unusable) {
@@ -281,6 +346,34 @@ int em_candidates_build(struct em_arena *a, const char *name, const struct em_di
 	free(ents);
 	*out = c;
 	*n = nc;
+	return 0;
+}
+
+/* ---- static sdist metadata (PEP 643) ---- */
+
+int em_metadata_static(struct em_arena *a, const char *buf, size_t len, const char *where,
+		       bool trust_old, bool *is_static, const char **why, struct em_error *e)
+{
+	static const char *const needed[] = { "Requires-Dist", "Requires-Python", "Provides-Extra" };
+	*is_static = false;
+	*why = NULL;
+	struct em_metadata md;
+	int rc = em_metadata_parse(a, buf, len, where, &md, e);
+	if (rc)
+		return rc;
+	if (!trust_old &&
+	    (md.metadata_major < 2 || (md.metadata_major == 2 && md.metadata_minor < 2))) {
+		*why = em_arena_printf(a, "its Metadata-Version %s is older than 2.2, so nothing "
+				       "in it is known to be static", md.metadata_version);
+		return *why ? 0 : em_err_nomem(e);
+	}
+	for (uint32_t i = 0; i < md.ndynamic; i++)
+		for (size_t k = 0; k < sizeof needed / sizeof needed[0]; k++)
+			if (!strcasecmp(md.dynamic[i], needed[k])) {
+				*why = em_arena_printf(a, "its metadata lists %s as Dynamic", needed[k]);
+				return *why ? 0 : em_err_nomem(e);
+			}
+	*is_static = true;
 	return 0;
 }
 

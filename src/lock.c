@@ -24,6 +24,10 @@
  *       { name = "filelock" },
  *   ]
  *
+ *   [packages.sdist]                 a package planned from its sdist
+ *   name = "openai_whisper-20250625.tar.gz"   (url, size, upload-time and
+ *   ...                              hashes as for a wheel)
+ *
  *   [[packages.wheels]]              sorted by file name
  *   name = "torch-2.8.0+cu126-cp312-cp312-manylinux_2_28_x86_64.whl"
  *   url = "https://download.pytorch.org/whl/cu126/torch-2.8.0%2Bcu126-..."
@@ -629,14 +633,15 @@ static int read_package(struct reader *r, const struct em_toml *t, struct em_loc
 		rc = read_vcs(r, vcs);
 	if (!rc && dir)
 		rc = read_directory(r, dir);
-	struct em_lock_file scratch;
 	if (!rc && archive) {
 		pk->archive = em_arena_alloc(r->a, sizeof *pk->archive);
 		rc = pk->archive ? read_file(r, archive, "archive", 0, pk->archive)
 				 : em_err_nomem(r->e);
 	}
-	if (!rc && sdist)
-		rc = read_file(r, sdist, "sdist", 0, &scratch);
+	if (!rc && sdist) {
+		pk->sdist = em_arena_alloc(r->a, sizeof *pk->sdist);
+		rc = pk->sdist ? read_file(r, sdist, "sdist", 0, pk->sdist) : em_err_nomem(r->e);
+	}
 	if (rc)
 		return rc;
 	if (wheels && wheels->u.arr.n) {
@@ -963,8 +968,40 @@ static int check_package(struct writer *w, const struct em_lock_package *p, stru
 		rc = check_text(w, p->deps ? p->deps[i] : NULL, "a dependency name");
 	if (rc)
 		return rc;
-	if (!p->nwheels || !p->wheels)
-		return werr(w, "no wheel (envmatrix writes wheels only)");
+	if ((!p->nwheels || !p->wheels) && !p->sdist)
+		return werr(w, "no wheel and no sdist (envmatrix writes wheels and sdists only)");
+	if (p->sdist) {
+		const struct em_lock_file *f = p->sdist;
+		if ((!f->url || !f->url[0]) && (!f->path || !f->path[0]))
+			return werr(w, "the sdist has no url or path");
+		if (f->url)
+			rc = check_text(w, f->url, "an sdist url");
+		if (!rc && f->path)
+			rc = check_text(w, f->path, "an sdist path");
+		if (!rc && f->name)
+			rc = check_text(w, f->name, "an sdist name");
+		if (rc)
+			return rc;
+		size_t nlen;
+		const char *name = entry_file_name(w->tmp, f->name, f->url, f->path, &nlen);
+		if (!name)
+			return em_err_nomem(w->e);
+		if (!file_name_ok(name, nlen))
+			return werr(w, "invalid sdist file name '%s'", em_quote(q, sizeof q, name, nlen));
+		if (!f->sha256 || !sha256_ok(f->sha256, strlen(f->sha256)))
+			return werr(w, "sdist '%s' has no valid sha256",
+				    em_quote(q, sizeof q, name, strlen(name)));
+		if (f->size < -1)
+			return werr(w, "sdist '%s' has a negative size",
+				    em_quote(q, sizeof q, name, strlen(name)));
+		if (f->upload_time) {
+			enum em_toml_datetime_kind k =
+				em_toml_datetime_kind(f->upload_time, strlen(f->upload_time));
+			if (k != EM_TOML_DT_OFFSET && k != EM_TOML_DT_LOCAL)
+				return werr(w, "sdist '%s' has an invalid upload time '%s'",
+					    em_quote(q, sizeof q, name, strlen(name)), f->upload_time);
+		}
+	}
 	for (uint32_t i = 0; i < p->nwheels; i++) {
 		const struct em_lock_file *f = &p->wheels[i];
 		if ((!f->url || !f->url[0]) && (!f->path || !f->path[0]))
@@ -1013,10 +1050,10 @@ static int check_package(struct writer *w, const struct em_lock_package *p, stru
 	return 0;
 }
 
-static void put_wheel(struct em_buf *b, const struct wheel_ref *ref)
+static void put_file(struct em_buf *b, const char *header, const struct wheel_ref *ref)
 {
 	const struct em_lock_file *f = ref->f;
-	em_buf_addstr(b, "\n[[packages.wheels]]\n");
+	em_buf_addstr(b, header);
 	put_kv(b, "name", ref->name);
 	if (f->url && f->url[0])
 		put_kv(b, "url", f->url);
@@ -1121,8 +1158,18 @@ static int write_lock(struct writer *w, const struct em_lock *l,
 			}
 			em_buf_addstr(b, "]\n");
 		}
+		if (p->sdist) {
+			struct wheel_ref sref = { p->sdist->name, p->sdist };
+			size_t nlen;
+			if (!sref.name)
+				sref.name = entry_file_name(w->tmp, NULL, p->sdist->url,
+							    p->sdist->path, &nlen);
+			if (!sref.name)
+				return em_err_nomem(w->e);
+			put_file(b, "\n[packages.sdist]\n", &sref);
+		}
 		for (uint32_t j = 0; j < p->nwheels; j++)
-			put_wheel(b, &pw[j]);
+			put_file(b, "\n[[packages.wheels]]\n", &pw[j]);
 		if (p->requested)
 			em_buf_addstr(b, "\n[packages.tool.envmatrix]\nrequested = true\n");
 	}

@@ -89,6 +89,9 @@ enum key {
 	K_PACKAGES,
 	K_REQUIREMENTS,
 	K_VERIFY,
+	K_NO_BUILD,
+	K_ONLY_BINARY,
+	K_NO_BINARY,
 	K_ENV, /* env.NAME */
 	K_COUNT
 };
@@ -124,6 +127,9 @@ static const struct keyinfo {
 	[K_PACKAGES] = { "packages", IN_MATRIX | IN_WORKLOAD, true },
 	[K_REQUIREMENTS] = { "requirements", IN_WORKLOAD, false },
 	[K_VERIFY] = { "verify", IN_MATRIX | IN_WORKLOAD, true },
+	[K_NO_BUILD] = { "no-build", IN_MATRIX | IN_WORKLOAD, false },
+	[K_ONLY_BINARY] = { "only-binary", IN_MATRIX | IN_WORKLOAD, false },
+	[K_NO_BINARY] = { "no-binary", IN_MATRIX | IN_WORKLOAD, false },
 	[K_ENV] = { "env.NAME", IN_MATRIX | IN_WORKLOAD, false },
 };
 
@@ -131,12 +137,12 @@ static const struct keyinfo {
 static const enum key matrix_order[] = {
 	K_NAME, K_PLATFORM, K_INDEX_URL, K_TORCH_INDEX_URL, K_FIND_LINKS, K_MIRRORS, K_PYTHON_MIRROR,
 	K_CUDA_DRIVER, K_CACHE_DIR, K_CA_FILE, K_HISTORY, K_LINK_MODE, K_JOBS, K_PYTHON, K_PYTHON_HOME,
-	K_TORCH, K_CUDA, K_VENV, K_PACKAGES, K_VERIFY, K_ENV,
+	K_TORCH, K_CUDA, K_VENV, K_PACKAGES, K_VERIFY, K_NO_BUILD, K_ONLY_BINARY, K_NO_BINARY, K_ENV,
 };
 static const enum key workload_order[] = {
 	K_DESCRIPTION, K_PATH, K_VENV, K_PYTHON, K_PYTHON_HOME, K_TORCH, K_CUDA, K_PACKAGES,
 	K_REQUIREMENTS, K_VERIFY, K_INDEX_URL, K_TORCH_INDEX_URL, K_FIND_LINKS, K_PLATFORM,
-	K_CUDA_DRIVER, K_ENV,
+	K_CUDA_DRIVER, K_NO_BUILD, K_ONLY_BINARY, K_NO_BINARY, K_ENV,
 };
 
 /* ---- small vectors in the arena ---- */
@@ -177,6 +183,7 @@ struct sect {
 	struct em_python_req py;
 	struct em_specset torch;
 	struct em_cuda cuda;
+	struct em_pkg_set pkgs[3];    /* no-build, only-binary, no-binary */
 };
 
 enum line_kind {
@@ -895,6 +902,90 @@ static int check_driver(struct mparser *p, const char *key, const char *v, size_
 		    q(qv, v, n), hint_if_commented(v, n));
 }
 
+/* no-build = true | false | PKG..., only-binary / no-binary = :all: |
+ * :none: | PKG... (names separated by blanks or commas) */
+static int parse_pkg_set(struct mparser *p, enum key k, const char *v, size_t n,
+			 struct em_pkg_set *out)
+{
+	char qv[QUOTE], label[EM_MATRIX_MAX_NAME + 3];
+	sect_label(p->cur, label, sizeof label);
+	const char *key = keys[k].name;
+	memset(out, 0, sizeof *out);
+	out->key = key;
+	bool nb = k == K_NO_BUILD;
+	const char *all = nb ? "true" : ":all:", *none = nb ? "false" : ":none:";
+	const char *usage = nb ? "true, false or package names" : ":all:, :none: or package names";
+	if (em_str_eq(v, n, all)) {
+		out->all = true;
+		return 0;
+	}
+	if (em_str_eq(v, n, none))
+		return 0;
+	struct vec names = { 0 };
+	for (size_t i = 0; i < n;) {
+		while (i < n && (is_blank((unsigned char)v[i]) || v[i] == ','))
+			i++;
+		size_t j = i;
+		while (j < n && !is_blank((unsigned char)v[j]) && v[j] != ',')
+			j++;
+		if (j == i)
+			break;
+		const char *w = v + i;
+		size_t wn = j - i;
+		if (em_str_eq(w, wn, "true") || em_str_eq(w, wn, "false") ||
+		    em_str_eq(w, wn, ":all:") || em_str_eq(w, wn, ":none:"))
+			return perr(p, p->lineno, EM_EINVAL,
+				    "%s in %s: '%s' stands alone; write %s", key, label,
+				    q(qv, w, wn), usage);
+		if (!em_name_is_valid(w, wn))
+			return perr(p, p->lineno, EM_EINVAL,
+				    "%s in %s: '%s' is not a package name; write %s%s", key, label,
+				    q(qv, w, wn), usage, hint_if_commented(v, n));
+		const char **slot = vec_push(p->a, &names, sizeof *slot);
+		if (!slot || !(*slot = em_name_canonical(p->a, w, wn)))
+			return nomem(p);
+		i = j;
+	}
+	out->n = names.n;
+	out->names = names.p;
+	return 0;
+}
+
+static bool pkg_set_names(const struct em_pkg_set *s, const char *name)
+{
+	for (uint32_t i = 0; i < s->n; i++)
+		if (!strcmp(s->names[i], name))
+			return true;
+	return false;
+}
+
+enum em_sdist_rule em_workload_sdist_rule(const struct em_workload *w, const char *name,
+					  const struct em_pkg_set **by)
+{
+	*by = NULL;
+	if (pkg_set_names(&w->no_build, name))
+		*by = &w->no_build;
+	else if (pkg_set_names(&w->only_binary, name))
+		*by = &w->only_binary;
+	if (*by)
+		return EM_SDIST_REFUSE;
+	if (pkg_set_names(&w->no_binary, name)) {
+		*by = &w->no_binary;
+		return EM_SDIST_PREFER;
+	}
+	if (w->no_build.all)
+		*by = &w->no_build;
+	else if (w->only_binary.all)
+		*by = &w->only_binary;
+	if (*by)
+		return EM_SDIST_REFUSE;
+	if (w->no_binary.all) {
+		*by = &w->no_binary;
+		return EM_SDIST_PREFER;
+	}
+	return EM_SDIST_ALLOW;
+}
+
 /* Check a single value and keep what it parses to. */
 static int check_value(struct mparser *p, enum key k, const char *v, size_t n)
 {
@@ -976,6 +1067,10 @@ static int check_value(struct mparser *p, enum key k, const char *v, size_t n)
 			return perr(p, p->lineno, EM_EINVAL, "cuda in %s: %s%s", label, se.msg,
 				    hint_if_commented(v, n));
 		return 0;
+	case K_NO_BUILD:
+	case K_ONLY_BINARY:
+	case K_NO_BINARY:
+		return parse_pkg_set(p, k, v, n, &s->pkgs[k - K_NO_BUILD]);
 	case K_DESCRIPTION:
 		return 0;
 	default:
@@ -1542,6 +1637,34 @@ static int build_workload(struct mparser *p, const struct sect *s, const struct 
 			memcpy(pk + mp, s->packages.p, s->packages.n * sizeof *pk);
 		w->packages = pk;
 		w->npackages = np;
+	}
+
+	/* no-build, only-binary, no-binary: the workload's own, else [matrix]'s */
+	struct em_pkg_set *sets[3] = { &w->no_build, &w->only_binary, &w->no_binary };
+	for (int k = 0; k < 3; k++) {
+		enum key key = (enum key)(K_NO_BUILD + k);
+		const struct sect *from = s->v[key].value ? s : (m && m->v[key].value ? m : NULL);
+		if (from) {
+			*sets[k] = from->pkgs[k];
+			sets[k]->setting = from->v[key];
+		}
+		sets[k]->key = keys[key].name;
+	}
+	for (int k = 0; k < 2; k++) {
+		const struct em_pkg_set *r = sets[k], *nb = &w->no_binary;
+		const char *both = NULL;
+		if (r->all && nb->all)
+			both = "every package";
+		for (uint32_t i = 0; !both && i < nb->n; i++)
+			if (pkg_set_names(r, nb->names[i]))
+				both = nb->names[i];
+		if (both)
+			return perr(p, r->setting.line > nb->setting.line ? r->setting.line
+									 : nb->setting.line,
+				    EM_EINVAL,
+				    "workload [%s]: %s (line %u) refuses the sdist of %s, and "
+				    "no-binary (line %u) its wheels; name the package in only one",
+				    s->name, r->key, r->setting.line, both, nb->setting.line);
 	}
 
 	/* verify: [matrix]'s commands, then the workload's */

@@ -5,6 +5,7 @@
 #include "envmatrix/fs.h"
 #include "envmatrix/index.h"
 #include "envmatrix/lockname.h"
+#include "envmatrix/metadata.h"
 #include "envmatrix/name.h"
 #include "envmatrix/pep508.h"
 #include "envmatrix/sha256.h"
@@ -68,6 +69,10 @@ struct provider {
 	uint32_t nprojects, capprojects;
 	struct meta_cache *meta;
 	uint32_t nmeta, capmeta;
+	const struct em_workload *w;   /* its no-build, only-binary, no-binary;
+					* NULL: wheels only */
+	const char *mfile;             /* the matrix, for where those keys are */
+	const struct em_plan_options *o; /* the sdist metadata hook; may be NULL */
 };
 
 #define PEP691_ACCEPT                                                                   \
@@ -291,9 +296,19 @@ static int prov_candidates(void *ctx, const char *name, const struct em_candidat
 		struct em_error pe;
 		em_error_clear(&pe);
 		p->rc = load_project(pv, p, &pe);
+		struct em_dist_policy pol = { false, false, NULL };
+		if (!p->rc && pv->w) {
+			const struct em_pkg_set *by;
+			enum em_sdist_rule rule = em_workload_sdist_rule(pv->w, name, &by);
+			pol.sdist_ok = rule != EM_SDIST_REFUSE;
+			pol.sdist_first = rule == EM_SDIST_PREFER;
+			if (by && !(pol.why = em_arena_printf(pv->a, "%s (%s:%u)", by->key, pv->mfile,
+							     (unsigned)by->setting.line)))
+				p->rc = em_err_nomem(&pe);
+		}
 		if (!p->rc)
-			p->rc = em_candidates_build(pv->a, name, p->files, p->nfiles, pv->t, pv->tags,
-						    &p->cands, &p->ncands, &pe);
+			p->rc = em_candidates_build_policy(pv->a, name, p->files, p->nfiles, pv->t,
+							   pv->tags, &pol, &p->cands, &p->ncands, &pe);
 		if (p->rc)
 			p->msg = em_arena_printf(pv->a, "%s%s%s", pe.where, pe.where[0] ? ": " : "",
 						 pe.msg);
@@ -349,6 +364,104 @@ static int metadata_of(struct provider *pv, const struct em_choice *ch, const ch
 	return 0;
 }
 
+static int remember_meta(struct provider *pv, const char *url, const char *body, size_t len,
+			 struct em_error *e)
+{
+	if (pv->nmeta == pv->capmeta) {
+		uint32_t cap = pv->capmeta ? pv->capmeta * 2 : 64;
+		struct meta_cache *nm = realloc(pv->meta, cap * sizeof *nm);
+		if (!nm)
+			return em_err_nomem(e);
+		pv->meta = nm;
+		pv->capmeta = cap;
+	}
+	pv->meta[pv->nmeta++] = (struct meta_cache){ url, body, len };
+	return 0;
+}
+
+/* The core metadata of a release planned from its sdist, in order: the
+ * index's PEP 658 file, the sdist's PKG-INFO when static (PEP 643), the
+ * build module's hook. Without a hook, dynamic metadata makes the
+ * candidate unusable (*unusable says why). */
+static int sdist_metadata_of(struct provider *pv, const char *name, const struct em_candidate *cd,
+			     const char **body, size_t *len, const char **unusable,
+			     struct em_error *e)
+{
+	const struct em_choice *ch = cd->data;
+	const struct em_dist_file *f = ch->file;
+	for (uint32_t i = 0; i < pv->nmeta; i++)
+		if (!strcmp(pv->meta[i].url, f->url)) {
+			*body = pv->meta[i].body;
+			*len = pv->meta[i].len;
+			return 0;
+		}
+	char *red = em_url_redact(pv->a, f->url);
+	const char *where = red ? red : f->filename;
+	int rc;
+	if (f->has_metadata) {
+		char *murl = em_arena_printf(pv->a, "%s.metadata", f->url);
+		if (!murl)
+			return em_err_nomem(e);
+		rc = em_source_get(pv->src, murl, MAX_METADATA, body, len, e);
+		if (rc)
+			return rc;
+		if (f->metadata_sha256) {
+			char got[EM_SHA256_HEX_LEN + 1];
+			em_sha256_buf(*body, *len, got);
+			if (strcasecmp(got, f->metadata_sha256))
+				return em_err(e, EM_EINVAL, where,
+					      "the metadata sidecar's sha256 is %s, but the index "
+					      "says %s", got, f->metadata_sha256);
+		}
+	} else {
+		rc = em_source_sdist_pkg_info(pv->src, f->url, f->filename, f->sha256, body, len, e);
+		if (rc)
+			return rc;
+	}
+	bool is_static;
+	const char *why;
+	/* the index's own metadata file is taken as it is, unless it says
+	 * (2.2 and newer) that a field the plan reads is dynamic */
+	rc = em_metadata_static(pv->a, *body, *len, where, f->has_metadata, &is_static, &why, e);
+	if (rc)
+		return rc;
+	if (!is_static) {
+		if (!pv->o || !pv->o->sdist_metadata) {
+			const struct em_pkg_set *by = NULL;
+			if (pv->w && em_workload_sdist_rule(pv->w, name, &by) == EM_SDIST_PREFER)
+				*unusable = em_arena_printf(
+					pv->a, "'%s %s' is taken from its sdist (%s, %s:%u), whose "
+					"metadata is dynamic (PEP 643); planning it needs a build "
+					"(%s)", name, cd->version->str, by->key, pv->mfile,
+					(unsigned)by->setting.line, why);
+			else
+				*unusable = em_arena_printf(
+					pv->a, "'%s %s' is published only as an sdist whose metadata "
+					"is dynamic (PEP 643); planning it needs a build (%s)", name,
+					cd->version->str, why);
+			return *unusable ? 0 : em_err_nomem(e);
+		}
+		/* NOTE (issue 13 item 5): for a workload planned for another
+		 * platform (a Windows workload on Linux) the hook prepares the
+		 * metadata with this machine's interpreter of the target's minor
+		 * version, assuming it is platform independent, as uv does; the
+		 * warning that says so belongs with the hook (plan_warn) */
+		const char *path;
+		char hex[EM_SHA256_HEX_LEN + 1];
+		rc = em_source_file(pv->src, f->url, f->filename, f->sha256, &path, hex, e);
+		if (rc)
+			return rc;
+		char *md = NULL;
+		size_t mdlen = 0;
+		rc = pv->o->sdist_metadata(pv->o->sdist_ctx, pv->a, path, hex, pv->t, &md, &mdlen, e);
+		if (rc)
+			return rc;
+		*body = md;
+		*len = mdlen;
+	}
+	return remember_meta(pv, f->url, *body, *len, e);
+}
+
 static int prov_dependencies(void *ctx, const char *name, uint32_t idx, const char *extra,
 			     const struct em_dependency **out, uint32_t *n, const char **unusable,
 			     struct em_error *e)
@@ -363,8 +476,12 @@ static int prov_dependencies(void *ctx, const char *name, uint32_t idx, const ch
 	const struct em_choice *ch = p->cands[idx].data;
 	const char *body;
 	size_t len;
-	int rc = metadata_of(pv, ch, &body, &len, e);
-	if (rc)
+	*out = NULL;
+	*n = 0;
+	*unusable = NULL;
+	int rc = ch->sdist ? sdist_metadata_of(pv, name, &p->cands[idx], &body, &len, unusable, e)
+			   : metadata_of(pv, ch, &body, &len, e);
+	if (rc || *unusable)
 		return rc;
 	char *where = em_url_redact(pv->a, ch->file->url);
 	struct em_dependency *deps;
@@ -722,6 +839,16 @@ const char *em_change_kind_name(enum em_change_kind k)
 	return (unsigned)k < EM_CHANGE_KINDS ? names[k] : "changed";
 }
 
+/* The sha256 of a package's one file (a wheel, or an sdist), or NULL. */
+static const char *one_file_sha(const struct em_lock_package *p)
+{
+	if (p->nwheels == 1 && !p->sdist)
+		return p->wheels[0].sha256;
+	if (p->nwheels == 0 && p->sdist)
+		return p->sdist->sha256;
+	return NULL;
+}
+
 int em_lock_diff(struct em_arena *a, const struct em_lock *old, const struct em_lock *nw,
 		 struct em_change **out, uint32_t *nout)
 {
@@ -751,8 +878,8 @@ int em_lock_diff(struct em_arena *a, const struct em_lock *old, const struct em_
 			c[n++] = (struct em_change){ EM_CHANGE_UPGRADED, np->name, op->version, np->version };
 		else if (cmp < 0)
 			c[n++] = (struct em_change){ EM_CHANGE_DOWNGRADED, np->name, op->version, np->version };
-		else if (op->nwheels != 1 || np->nwheels != 1 || !op->wheels[0].sha256 ||
-			 !np->wheels[0].sha256 || strcmp(op->wheels[0].sha256, np->wheels[0].sha256))
+		else if (!one_file_sha(op) || !one_file_sha(np) ||
+			 strcmp(one_file_sha(op), one_file_sha(np)))
 			c[n++] = (struct em_change){ EM_CHANGE_REBUILT, np->name, op->version, np->version };
 	}
 	for (uint32_t i = 0; i < old->npackages; i++)
@@ -788,6 +915,17 @@ static char *inputs_hash(struct em_arena *a, const struct em_workload_plan *wp,
 		    index_list);
 	for (uint32_t i = 0; i < rs->n; i++)
 		em_buf_addf(&b, "require %s\n", rs->r[i].dep.text);
+	/* the sdist keys, only when set (older locks' inputs stay the same) */
+	const struct em_pkg_set *sets[3] = { &wp->w->no_build, &wp->w->only_binary,
+					     &wp->w->no_binary };
+	for (int k = 0; k < 3; k++) {
+		if (!sets[k]->setting.value)
+			continue;
+		em_buf_addf(&b, "%s%s", sets[k]->key, sets[k]->all ? " :all:" : "");
+		for (uint32_t i = 0; i < sets[k]->n; i++)
+			em_buf_addf(&b, " %s", sets[k]->names[i]);
+		em_buf_addc(&b, '\n');
+	}
 	char hex[EM_SHA256_HEX_LEN + 1];
 	em_sha256_buf(b.ptr, b.len, hex);
 	em_buf_release(&b);
@@ -841,6 +979,9 @@ static int build_lock(struct em_arena *a, struct em_source *src, struct em_workl
 		struct em_lock_file *w = em_arena_zalloc(a, sizeof *w);
 		if (!w)
 			return em_err_nomem(e);
+		/* a release planned from its sdist locks the sdist alone; one
+		 * with a usable wheel locks the wheel alone (the file the plan
+		 * chose, which apply installs) */
 		w->name = f->filename;
 		/* credentials stay in the matrix (or ~/.netrc), never in a lock */
 		w->url = em_url_redact(a, f->url);
@@ -868,8 +1009,13 @@ static int build_lock(struct em_arena *a, struct em_source *src, struct em_workl
 			if (rc)
 				return rc;
 		}
-		p->wheels = w;
-		p->nwheels = 1;
+		if (ch->sdist) {
+			p->sdist = w;
+			p->has_sdist = true;
+		} else {
+			p->wheels = w;
+			p->nwheels = 1;
+		}
 		wp->download += w->size;
 		if (!strcmp(r->name, "torch"))
 			wp->torch_version = p->version;
@@ -1101,6 +1247,9 @@ static int plan_workload(struct em_arena *a, struct em_source *src, const struct
 	pv.src = src;
 	pv.t = &wp->target;
 	pv.tags = &tags;
+	pv.w = w;
+	pv.mfile = file;
+	pv.o = o;
 	pv.indexes = em_arena_array(a, 1, sizeof *pv.indexes);
 	pv.findlinks = em_arena_array(a, w->nfind_links + 1, sizeof *pv.findlinks);
 	if (!pv.indexes || !pv.findlinks || !(pv.indexes[0] = setting_url(a, index_url, mdir)))

@@ -7,12 +7,14 @@
 #include "envmatrix/index.h"
 #include "envmatrix/metadata.h"
 #include "envmatrix/sha256.h"
+#include "envmatrix/str.h"
 
 #include <dirent.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -406,6 +408,115 @@ int em_source_wheel_metadata(struct em_source *s, const char *url, const char *f
 	if (rc)
 		return rc;
 	s->bytes_downloaded += n;
+	struct kept nk = { "text/plain", NULL, NULL, NULL, buf, n };
+	kept_write(s, key, url, &nk);
+	*body = buf;
+	*len = n;
+	return 0;
+}
+
+int em_source_file(struct em_source *s, const char *url, const char *filename,
+		   const char *sha256, const char **path, char hex[EM_SHA256_HEX_LEN + 1],
+		   struct em_error *e)
+{
+	struct em_arena *a = &s->arena;
+	const char *shown = em_url_redact(a, url);
+	if (!shown)
+		return em_err_nomem(e);
+	int64_t size;
+	if (is_local(url)) {
+		char *p = local_path(s, url);
+		if (!p)
+			return em_err(e, EM_EINVAL, shown, "not a local file URL");
+		int rc = em_sha256_file(p, hex, &size, e);
+		if (rc)
+			return rc;
+		if (sha256 && strcasecmp(hex, sha256))
+			return em_err(e, EM_EINVAL, shown, "the file's sha256 is %s, but the index "
+				      "says %s", hex, sha256);
+		*path = p;
+		return 0;
+	}
+	if (!em_http_url(url))
+		return unsupported(url, e);
+	if (!s->disk)
+		return unsupported(url, e);
+	if (sha256) {
+		struct em_cache_file f = { 0 };
+		f.urls = &url;
+		f.nurls = 1;
+		f.filename = filename;
+		f.sha256 = sha256;
+		f.size = -1;
+		int rc = em_cache_fetch(s->disk, a, s->http, &f, 1, e);
+		s->bytes_downloaded += (uint64_t)f.bytes_transferred;
+		if (rc)
+			return rc;
+		*path = f.path;
+		for (int i = 0; i < EM_SHA256_HEX_LEN; i++)
+			hex[i] = (char)em_lower((unsigned char)sha256[i]);
+		hex[EM_SHA256_HEX_LEN] = '\0';
+		return 0;
+	}
+	if (s->offline)
+		return em_err(e, EM_EOFFLINE, shown, "the index gives no sha256 for '%s', and "
+			      "--offline forbids downloading it", filename);
+	if (!s->http)
+		return unsupported(url, e);
+	char *tmp;
+	int rc = download_tmp(s, url, filename, "file", &tmp, hex, &size, e);
+	if (rc)
+		return rc;
+	char *kept = em_cache_keep(s->disk, a, tmp, filename, hex);
+	if (!kept)
+		return em_err(e, EM_EIO, shown, "cannot keep the download of '%s' in the cache",
+			      filename);
+	*path = kept;
+	return 0;
+}
+
+int em_source_sdist_pkg_info(struct em_source *s, const char *url, const char *filename,
+			     const char *sha256, const char **body, size_t *len,
+			     struct em_error *e)
+{
+	struct em_arena *a = &s->arena;
+	/* what was read once is kept by the sdist's sha256: the archive is
+	 * neither downloaded nor read again */
+	char *key = NULL;
+	struct kept k;
+	if (sha256) {
+		key = em_arena_printf(a, "sdist-pkg-info\n%s", sha256);
+		if (!key)
+			return em_err_nomem(e);
+		for (char *c = key; *c; c++)
+			*c = (char)em_lower((unsigned char)*c);
+		if (kept_read(s, key, EM_METADATA_MAX_LEN, &k)) {
+			*body = k.body;
+			*len = k.len;
+			return 0;
+		}
+	}
+	const char *path;
+	char hex[EM_SHA256_HEX_LEN + 1];
+	int rc = em_source_file(s, url, filename, sha256, &path, hex, e);
+	if (rc)
+		return rc;
+	if (!key) {
+		key = em_arena_printf(a, "sdist-pkg-info\n%s", hex);
+		if (!key)
+			return em_err_nomem(e);
+		if (kept_read(s, key, EM_METADATA_MAX_LEN, &k)) {
+			*body = k.body;
+			*len = k.len;
+			return 0;
+		}
+	}
+	const char *shown = em_url_redact(a, url);
+	char *buf;
+	size_t n;
+	rc = em_sdist_read_pkg_info(a, path, shown ? shown : filename, &buf, &n, e);
+	if (rc)
+		return rc;
 	struct kept nk = { "text/plain", NULL, NULL, NULL, buf, n };
 	kept_write(s, key, url, &nk);
 	*body = buf;

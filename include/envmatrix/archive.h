@@ -63,6 +63,18 @@ int em_wheel_read_metadata(struct em_arena *a, const char *wheel_path, char **ou
 int em_wheel_read_metadata_mem(struct em_arena *a, const void *zip, size_t ziplen,
 			       const char *wheel_name, char **out, size_t *len, struct em_error *e);
 
+/* The PKG-INFO of a source distribution (a .tar.gz, .tar.bz2, .tar.xz,
+ * .tar or .zip file at path; where names it in errors, NULL: path): the
+ * one member "TOP/PKG-INFO" (TOP a single folder, as PEP 517 sdists have
+ * it), a regular file of at most EM_METADATA_MAX_LEN bytes. Every member
+ * name is checked with em_archive_check_name as it is met, and one bad
+ * name fails the call (EM_EINVAL): an sdist holding "../PKG-INFO" or
+ * "/PKG-INFO" is not read at all. EM_ENOTFOUND when there is no such
+ * member, EM_EINVAL for two, a link, or a file that is not an archive;
+ * EM_ELIMIT past 2^20 members. Nothing is unpacked. */
+int em_sdist_read_pkg_info(struct em_arena *a, const char *path, const char *where, char **out,
+			   size_t *len, struct em_error *e);
+
 /* ---- streaming through a zip (additive: the wheel unpacker) ----
  *
  * Members come in the central directory's order, each name checked with

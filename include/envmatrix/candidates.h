@@ -38,8 +38,21 @@ struct em_dist_file {
 /* What a candidate's data points at: the chosen file and its rank. */
 struct em_choice {
 	const struct em_dist_file *file;
-	struct em_wheel_name wheel;
-	long rank;
+	struct em_wheel_name wheel; /* zero for an sdist */
+	long rank;                  /* -1 for an sdist */
+	bool sdist;                 /* file is the version's source distribution */
+};
+
+/* Which files of a project a plan may use: the matrix's no-build,
+ * only-binary and no-binary keys, settled for one project. */
+struct em_dist_policy {
+	bool sdist_ok;     /* a version without a usable wheel falls back to
+			    * its sdist (false: no-build, only-binary) */
+	bool sdist_first;  /* no-binary: the sdist even when wheels exist (a
+			    * version without one cannot be used) */
+	const char *why;   /* the key that decided, for reasons: "no-build
+			    * (matrix.ini:3)"; NULL: none (wheels only, as
+			    * em_candidates_build) */
 };
 
 /* Build the candidates of project name from its files: versions ascending,
@@ -53,6 +66,28 @@ struct em_choice {
 int em_candidates_build(struct em_arena *a, const char *name, const struct em_dist_file *files,
 			uint32_t nfiles, const struct em_target *t, const struct em_tagset *tags,
 			struct em_candidate **out, uint32_t *n, struct em_error *e);
+
+/* The same under a policy: a version with no usable wheel is still a
+ * candidate through its sdist when pol->sdist_ok (the .tar.gz first, then
+ * the first listed, non-yanked ones before yanked ones; data->sdist set),
+ * and with pol->sdist_first the sdist is taken even when wheels exist.
+ * A version the policy rules out says which key did ("it has only a
+ * source distribution, which no-build (matrix.ini:3) refuses"). */
+int em_candidates_build_policy(struct em_arena *a, const char *name,
+			       const struct em_dist_file *files, uint32_t nfiles,
+			       const struct em_target *t, const struct em_tagset *tags,
+			       const struct em_dist_policy *pol, struct em_candidate **out,
+			       uint32_t *n, struct em_error *e);
+
+/* Whether core metadata (a PKG-INFO) can be planned from as it is: its
+ * Metadata-Version is 2.2 or newer (PEP 643) and none of the fields a
+ * plan reads (Requires-Dist, Requires-Python, Provides-Extra) is listed
+ * as Dynamic. When not, *why says so ("Metadata-Version 2.1 is older
+ * than 2.2", "Requires-Dist is dynamic"). With trust_old (an index's
+ * PEP 658 file, which states the metadata) a version older than 2.2 is
+ * taken as static. Errors: the parse's. */
+int em_metadata_static(struct em_arena *a, const char *buf, size_t len, const char *where,
+		       bool trust_old, bool *is_static, const char **why, struct em_error *e);
 
 /* The dependencies in a wheel's METADATA that apply on the target: each
  * Requires-Dist whose marker holds (with extra active when not NULL; with

@@ -111,7 +111,9 @@ struct em_lock_package {
 	const char *index;           /* simple API base URL, NULL when absent */
 	uint32_t nwheels;
 	struct em_lock_file *wheels;
-	bool has_sdist;              /* an sdist is listed (envmatrix cannot install it) */
+	bool has_sdist;              /* an sdist is listed (envmatrix cannot install it
+				      * until it builds sdists) */
+	struct em_lock_file *sdist;  /* [packages.sdist], NULL when absent */
 	bool has_other_source;       /* vcs, directory or archive */
 	struct em_lock_file *archive; /* [packages.archive] (a wheel when its name ends
 				       * in .whl), NULL when absent */
@@ -154,8 +156,9 @@ struct em_lock {
 /* Write l as TOML: fixed key order, packages sorted by name, wheels sorted
  * by file name, strings escaped per TOML (the exact shape is in src/lock.c).
  * created-by is always "envmatrix" and lock-version "1.0". Only wheels are
- * written (has_sdist and has_other_source are not), so every package needs
- * at least one, each with url or path and a sha256. Whatever this writes,
+ * written, and the sdist (PEP 751 [packages.sdist]) when sdist is set
+ * (has_other_source is not written), so every package needs at least one
+ * wheel or an sdist, each with url or path and a sha256. Whatever this writes,
  * em_lock_parse reads back to the same struct; a struct it could not
  * represent is refused with EM_EINVAL (out is then left as it was).
  * Errors: EM_EINVAL, EM_ENOMEM, EM_ELIMIT (out's maximum size). */

@@ -107,6 +107,27 @@ struct em_mirror {
 	uint32_t line;
 };
 
+/* no-build, only-binary, no-binary: which projects a key names. */
+struct em_pkg_set {
+	const char *key;      /* "no-build", "only-binary", "no-binary" */
+	struct em_setting setting; /* the value as written and its line; value
+				    * NULL when neither the workload nor [matrix]
+				    * sets the key */
+	bool all;             /* no-build = true, only-binary/no-binary = :all: */
+	uint32_t n;
+	const char **names;   /* PEP 503 normalized, as written otherwise */
+};
+
+/* What the matrix's keys say about the sdists of project name (PEP 503
+ * normalized) for a workload: a key that names the project beats a key
+ * that says all (true, :all:); no-build and only-binary refuse sdists,
+ * no-binary prefers them (it refuses wheels). *by is the key that
+ * decided (NULL for EM_SDIST_ALLOW). */
+enum em_sdist_rule { EM_SDIST_ALLOW, EM_SDIST_REFUSE, EM_SDIST_PREFER };
+struct em_workload;
+enum em_sdist_rule em_workload_sdist_rule(const struct em_workload *w, const char *name,
+					  const struct em_pkg_set **by);
+
 struct em_workload {
 	const char *name;          /* the section name: the id on the command line */
 	uint32_t line;             /* line of its [section] header */
@@ -141,6 +162,8 @@ struct em_workload {
 	const struct em_setting *verify;    /* verify = COMMAND lines: [matrix]'s, then
 					     * the workload's (em_command_split reads
 					     * each) */
+	/* the workload's own key, else [matrix]'s (em_workload_sdist_rule) */
+	struct em_pkg_set no_build, only_binary, no_binary;
 };
 
 struct em_matrix {

@@ -114,6 +114,18 @@ struct em_plan_options {
 	int (*read_file)(void *ctx, struct em_arena *a, const char *path, size_t max, char **out,
 			 size_t *len, struct em_error *e);
 	void *read_ctx;
+	/* The core metadata of a release planned from its sdist when neither
+	 * the index (PEP 658) nor the sdist's PKG-INFO has it statically (PEP
+	 * 643): the build module prepares it (prepare_metadata_for_build_wheel,
+	 * or a build) from the sdist at sdist_path, a verified file whose
+	 * sha256 is given (to cache by), for target t. The METADATA text goes
+	 * in *metadata (allocated in a), its length in *len. 0, or a negative
+	 * EM_E* code with e filled (the workload fails with it). NULL: such a
+	 * release cannot be used, and the plan says it needs a build. */
+	int (*sdist_metadata)(void *ctx, struct em_arena *a, const char *sdist_path,
+			      const char *sha256, const struct em_target *t, char **metadata,
+			      size_t *len, struct em_error *e);
+	void *sdist_ctx;
 };
 
 struct em_plan {

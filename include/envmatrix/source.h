@@ -63,6 +63,23 @@ int em_source_wheel_metadata(struct em_source *s, const char *url, const char *f
 			     const char *sha256, const char **body, size_t *len,
 			     struct em_error *e);
 
+/* A verified file on this machine for the file at url (filename is its
+ * name): a local file is read in place, a remote one downloaded into the
+ * cache (or found there). Its sha256 is checked against the index's when
+ * sha256 is not NULL (EM_EINVAL naming both), and given in hex either
+ * way. *path stays valid until em_source_release. */
+int em_source_file(struct em_source *s, const char *url, const char *filename,
+		   const char *sha256, const char **path, char hex[65], struct em_error *e);
+
+/* The PKG-INFO of the source distribution at url (em_sdist_read_pkg_info,
+ * archive.h), the file fetched and verified by em_source_file first.
+ * What is read is kept in the cache by the sdist's sha256, so a later run
+ * neither downloads nor reads the archive again (when the index gives the
+ * sha256; a local file without one is hashed, not re-read). */
+int em_source_sdist_pkg_info(struct em_source *s, const char *url, const char *filename,
+			     const char *sha256, const char **body, size_t *len,
+			     struct em_error *e);
+
 /* The file names in a folder URL (find-links), sorted; EM_ENOTFOUND when
  * it is not a folder. */
 int em_source_list(struct em_source *s, const char *url, const char ***names, uint32_t *n,

@@ -653,8 +653,11 @@ static void package_files(struct ctx *c, const struct spec_index *ix, const stru
 		if (v->sdist) {
 			em_buf_reset(&data);
 			build_sdist(c, p, v, &data);
-			publish(c, ix, dir, url_dir, v, v->sdist_filename, &data, NULL, false,
-				SPEC_HASH_YES, ps);
+			em_buf_reset(&md);
+			if (v->sdist_sidecar)
+				metadata_of(c, p, v, NULL, &md);
+			publish(c, ix, dir, url_dir, v, v->sdist_filename, &data, &md,
+				v->sdist_sidecar && !ix->findlinks, SPEC_HASH_YES, ps);
 		}
 	}
 	em_buf_release(&data);

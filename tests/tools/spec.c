@@ -642,9 +642,10 @@ static int version_child(struct ctx *c, const struct spec_node *n, void *arg)
 		return v->metadata_file ? 0 : nomem(c);
 	}
 	if (streq(w, "sdist")) {
-		if (n->args[0])
-			return fail(c, n->line, EM_EINVAL, "sdist takes no arguments");
+		if (n->args[0] && strcmp(n->args, "sidecar=yes") && strcmp(n->args, "sidecar=no"))
+			return fail(c, n->line, EM_EINVAL, "sdist takes only sidecar=yes|no");
 		v->sdist = true;
+		v->sdist_sidecar = !strcmp(n->args, "sidecar=yes");
 		const char *prefix = dist_prefix(c, vc->p, v);
 		v->sdist_filename = prefix ? em_arena_printf(c->a, "%s.tar.gz", prefix) : NULL;
 		return v->sdist_filename ? 0 : nomem(c);

@@ -64,7 +64,9 @@
  *     data KEY/PATH CONTENT            NAME-VERSION.data/KEY/PATH in every wheel;
  *                                      KEY is purelib, platlib, headers, scripts
  *                                      or data
- *     sdist                            NAME-VERSION.tar.gz with PKG-INFO
+ *     sdist [sidecar=yes|no]           NAME-VERSION.tar.gz with PKG-INFO; with
+ *                                      sidecar=yes its PKG-INFO is also served
+ *                                      as a PEP 658 file (default no)
  *     wheel TAG [sidecar=yes|no] [hash=yes|no|wrong] [build=BUILD]
  *         TAG is the compressed tag triple "cp311-cp311-manylinux_2_17_x86_64.
  *         manylinux2014_x86_64"; sidecar overrides the index's sidecars;
@@ -197,6 +199,7 @@ struct spec_version {
 	const char *upload_time;
 	const char *metadata_file;   /* path (resolved against the spec) or NULL */
 	bool sdist;
+	bool sdist_sidecar;          /* its PKG-INFO as a PEP 658 file too */
 	const char *sdist_filename;  /* "numpy-1.26.4.tar.gz", NULL without sdist */
 	struct spec_extra extra;
 	size_t nwheels;

@@ -658,7 +658,7 @@ static void test_round_trip_fixtures(void **state)
 		int r = em_lock_write(&c->l, &b, &e);
 		if (!files[i].writable) {
 			assert_int_equal(r, EM_EINVAL);
-			assert_non_null(strstr(e.msg, "no wheel (envmatrix writes wheels only)"));
+			assert_non_null(strstr(e.msg, "no wheel and no sdist (envmatrix writes wheels and sdists only)"));
 			assert_string_equal(b.ptr, "# kept\n");
 			em_buf_release(&b);
 			continue;
@@ -784,7 +784,7 @@ static void test_write_errors(void **state)
 	struct em_buf b = EM_BUF_INIT;
 	struct em_error e = { 0 };
 	assert_int_equal(em_lock_write(&l, &b, &e), EM_EINVAL);
-	assert_string_equal(e.msg, "cannot write package 'a': no wheel (envmatrix writes wheels only)");
+	assert_string_equal(e.msg, "cannot write package 'a': no wheel and no sdist (envmatrix writes wheels and sdists only)");
 	const char *bad_env[] = { "linux" };
 	struct em_lock l2 = { .nenvironments = 1, .environments = bad_env };
 	assert_int_equal(em_lock_write(&l2, &b, &e), EM_EINVAL);

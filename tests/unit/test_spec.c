@@ -176,7 +176,7 @@ static void test_errors(void **state)
 		{ "index x\n  package y\n    version 1\n      file a \"\\q\"\n", "t.spec:4",
 		  "unknown escape '\\q'" },
 		{ "index x\n  package y\n    version 1\n      sdist now\n", "t.spec:4",
-		  "sdist takes no arguments" },
+		  "sdist takes only sidecar=yes|no" },
 		{ "index x\n  package y\n    version 1\n      sdist\n        x\n", "t.spec:5",
 		  "'sdist' takes no block" },
 		{ "index x\n  package y\n    version 1\n      wheel py3-none-any\n        sdist\n",
