@@ -780,9 +780,20 @@ static int ensure_env(struct bctx *b, const char *const *reqs, uint32_t nreqs)
 	struct em_workload_plan *wp = &plan.w[0];
 	if (wp->status) {
 		*e = wp->err;
-		if (wp->explain)
-			em_err(e, wp->status, e->where, "%s: %s", e->msg, wp->explain);
-		em_err_prefix_where(e, "build requirements of '%s'", b->label);
+		if (wp->explain) {
+			/* the resolver's explanation, on one line */
+			char *x = em_arena_strdup(a, wp->explain);
+			size_t xl = x ? strlen(x) : 0;
+			while (xl && (x[xl - 1] == '\n' || x[xl - 1] == ' '))
+				x[--xl] = '\0';
+			for (size_t i = 0; i < xl; i++)
+				if (x[i] == '\n')
+					x[i] = ' ';
+			em_err(e, wp->status, b->label, "cannot resolve the build requirements: %s",
+			       x ? x : wp->explain);
+		} else {
+			em_err_prefix_where(e, "build requirements of '%s'", b->label);
+		}
 		return wp->status;
 	}
 	/* the environment's name: the lock less its inputs line (a hash of the
