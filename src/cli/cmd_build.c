@@ -11,7 +11,7 @@
 #include <unistd.h>
 
 static const char *opt_out, *opt_python, *opt_index, *opt_timeout;
-static int opt_no_index, opt_no_isolation;
+static int opt_no_index, opt_no_isolation, opt_metadata;
 static struct cli_list opt_find_links, opt_config;
 
 static const struct cli_opt build_opts[] = {
@@ -32,6 +32,9 @@ static const struct cli_opt build_opts[] = {
 	{ CLI_OPT_FLAG, 0, "no-isolation", NULL,
 	  "run the backend with --python's interpreter as it is (it must hold the backend "
 	  "and its requirements); no build environment, no cached wheel", &opt_no_isolation },
+	{ CLI_OPT_FLAG, 0, "metadata", NULL,
+	  "print the METADATA the wheel would have instead (prepare_metadata_for_build_wheel, "
+	  "else a build; cached by the sdist's sha256 and the Python)", &opt_metadata },
 	{ CLI_OPT_STRING, 0, "timeout", "SECONDS",
 	  "stop a hook that runs longer (default $ENVMATRIX_BUILD_TIMEOUT, else 7200)",
 	  &opt_timeout },
@@ -53,6 +56,11 @@ static const struct cli_cmd_help build_help = {
 	"and build_wheel through envmatrix's driver. The built wheel of an sdist\n"
 	"is cached by the sdist's sha256, the Python, the platform, the build\n"
 	"environment and the config settings, so building it again runs nothing.\n"
+	"\n"
+	"With --metadata, prints the METADATA the wheel would have instead,\n"
+	"from the backend's prepare_metadata_for_build_wheel (else a full build),\n"
+	"cached by the sdist's sha256 and the Python: what planning an sdist\n"
+	"whose metadata is dynamic needs.\n"
 	"\n"
 	"Prints the wheel's path (in --out-dir, default the current folder, as\n"
 	"'pip wheel' does) on stdout. A failed build names the package, the hook\n"
@@ -106,7 +114,7 @@ static int timeout_ms(void)
 int cmd_build(int argc, char **argv)
 {
 	opt_out = opt_python = opt_index = opt_timeout = NULL;
-	opt_no_index = opt_no_isolation = 0;
+	opt_no_index = opt_no_isolation = opt_metadata = 0;
 	memset(&opt_find_links, 0, sizeof opt_find_links);
 	memset(&opt_config, 0, sizeof opt_config);
 	cli_net_reset_opts();
@@ -179,6 +187,22 @@ int cmd_build(int argc, char **argv)
 	o.timeout_ms = tmo;
 	o.cancel = &cli_stop;
 	o.event = on_event;
+	if (opt_metadata) {
+		const char *md;
+		size_t mlen;
+		bool built;
+		if (em_build_metadata(&a, &src, &net.cache, argv[1], NULL, &o, &md, &mlen, &built,
+				      &e)) {
+			rc = cli_report(&e);
+			goto out;
+		}
+		if (cli.verbose && built)
+			fprintf(stderr, "the backend has no prepare_metadata_for_build_wheel: "
+					"built the wheel (now cached) to read it\n");
+		fwrite(md, 1, mlen, stdout);
+		rc = EXIT_OK;
+		goto out;
+	}
 	struct em_build_result r;
 	if (em_build_wheel(&a, &src, &net.cache, argv[1], NULL, &o, &r, &e)) {
 		rc = cli_report(&e);

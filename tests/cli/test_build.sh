@@ -55,6 +55,16 @@ def _rec(data):
 def get_requires_for_build_wheel(config_settings=None):
     return ["extra-dep>=1.0"] if MODE == "requires" else []
 
+if MODE == "meta":
+    def prepare_metadata_for_build_wheel(metadata_directory, config_settings=None):
+        with open("$MARK", "a") as f:
+            f.write("%s-%s prepare\n" % (NAME, VERSION))
+        di = "%s-%s.dist-info" % (NAME.replace("-", "_"), VERSION)
+        os.mkdir(os.path.join(metadata_directory, di))
+        with open(os.path.join(metadata_directory, di, "METADATA"), "w") as f:
+            f.write("Metadata-Version: 2.1\nName: %s\nVersion: %s\nRequires-Dist: prepared\n" % (NAME, VERSION))
+        return di
+
 def build_wheel(wheel_directory, config_settings=None, metadata_directory=None):
     with open("$MARK", "a") as f:
         f.write("%s-%s %s\n" % (NAME, VERSION, sorted((config_settings or {}).items())))
@@ -155,6 +165,35 @@ else
 fi
 t_expect_err "a requirement the indexes lack fails naming it" 1 "extra-dep" -- \
 	"$EM" build --no-index --find-links "$W/empty" --python "$HOSTPY" -C x=1 -o "$W/out" needy-1.0.tar.gz
+
+# ---- metadata for planning ----
+mk_tiny meta 1.0 meta
+t_run "$EM" build --metadata --no-index --find-links "$W/empty" --python "$HOSTPY" meta-1.0.tar.gz
+if [ "$T_RC" = 0 ] && printf '%s\n' "$T_OUT" | grep -q '^Requires-Dist: prepared' &&
+	[ "$(calls meta-1.0)" = 1 ] && grep -q '^meta-1.0 prepare' "$MARK"; then
+	t_pass "--metadata runs prepare_metadata_for_build_wheel, not a build"
+else
+	t_fail "--metadata with the hook" "exit $T_RC" "stdout: $T_OUT" "stderr: $T_ERR" "calls: $(cat "$MARK")"
+fi
+t_run "$EM" build --metadata --no-index --find-links "$W/empty" --python "$HOSTPY" meta-1.0.tar.gz
+if [ "$T_RC" = 0 ] && printf '%s\n' "$T_OUT" | grep -q '^Requires-Dist: prepared' && [ "$(calls meta-1.0)" = 1 ]; then
+	t_pass "prepared metadata is cached by the sdist's sha256 and the Python"
+else
+	t_fail "cached metadata" "exit $T_RC" "stderr: $T_ERR" "calls: $(cat "$MARK")"
+fi
+mk_tiny nometa 1.0 ok
+t_run "$EM" -v build --metadata --no-index --find-links "$W/empty" --python "$HOSTPY" nometa-1.0.tar.gz
+if [ "$T_RC" = 0 ] && printf '%s\n' "$T_OUT" | grep -q '^Name: nometa' && [ "$(calls nometa-1.0)" = 1 ] &&
+	printf '%s\n' "$T_ERR" | grep -q 'no prepare_metadata_for_build_wheel'; then
+	t_run "$EM" build --no-index --find-links "$W/empty" --python "$HOSTPY" -o "$W/out" nometa-1.0.tar.gz
+	if [ "$T_RC" = 0 ] && [ "$(calls nometa-1.0)" = 1 ]; then
+		t_pass "without prepare_metadata_for_build_wheel, --metadata builds the wheel, which is then cached"
+	else
+		t_fail "wheel built for metadata not cached" "exit $T_RC" "calls: $(cat "$MARK")"
+	fi
+else
+	t_fail "--metadata without the hook" "exit $T_RC" "stdout: $T_OUT" "stderr: $T_ERR"
+fi
 
 # ---- failures ----
 mk_tiny broken 1.0 fail
