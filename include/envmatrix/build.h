@@ -143,10 +143,12 @@ struct em_build_result {
  * sdist's name must be NAME-VERSION.tar.gz (or .zip...) and the wheel's
  * project and version must match it. Errors name the package
  * (NAME-VERSION or the folder), the hook, the last EM_BUILD_LOG_TAIL lines
- * of the log and where the full log was kept; a hook past the timeout is
- * EM_ETIMEDOUT-like EM_EIO with "timed out"; a backend that cannot be
+ * of the log and where the full log was kept (EM_EINVAL; EM_EIO "timed
+ * out after N s" for a hook past the timeout, whose process group is
+ * killed; EM_ECANCELED when *cancel was set); a backend that cannot be
  * imported is EM_EINVAL naming it. The temporary folder is always
- * removed. c is the open cache. */
+ * removed. c is the open cache (its root is used; nothing is locked
+ * beyond what em_apply_install_lock does). */
 int em_build_wheel(struct em_arena *a, struct em_source *src, struct em_cache *c,
 		   const char *source, const char *sha256, const struct em_build_options *o,
 		   struct em_build_result *out, struct em_error *e);

@@ -155,6 +155,11 @@ else
 	t_fail "default output folder" "$(cat "$T_TMP/o")"
 fi
 
+cp tiny-1.0.tar.gz renamed-2.0.tar.gz
+t_expect_err "a wheel that is not the sdist's project and version is refused" 1 \
+	"renamed-2.0: the backend built 'tiny-1.0-py3-none-any.whl', which is not renamed 2.0" -- \
+	"$EM" build --no-index --find-links "$W/empty" --python "$HOSTPY" -o "$W/out" renamed-2.0.tar.gz
+
 # ---- get_requires_for_build_wheel adds a requirement ----
 mk_tiny needy 1.0 requires
 t_run "$EM" build --no-index --find-links "$W/fl-extra" --python "$HOSTPY" -o "$W/out" needy-1.0.tar.gz
