@@ -77,6 +77,14 @@ BIN := $(BUILD)/envmatrix
 
 all: $(BIN)
 
+# the PEP 517 driver, embedded into build.c as a C string
+GEN := $(patsubst %/asan,%,$(BUILD))/gen
+$(GEN)/pep517_driver.inc: src/data/pep517_driver.py
+	@mkdir -p $(@D)
+	awk '{ gsub(/\\/, "\\\\"); gsub(/"/, "\\\""); print "\"" $$0 "\\n\"" }' $< > $@.tmp && mv $@.tmp $@
+$(BUILD)/obj/src/build.o $(patsubst %/asan,%,$(BUILD))/fuzz/obj/src/build.o: $(GEN)/pep517_driver.inc
+CPPFLAGS_ALL += -I$(GEN)
+
 $(BUILD)/obj/%.o: %.c build/config.mk
 	@mkdir -p $(@D)
 	$(CC) $(CPPFLAGS_ALL) $(PKG_CFLAGS) $(CFLAGS_ALL) -MMD -MP -c -o $@ $<

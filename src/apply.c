@@ -524,10 +524,12 @@ static int recheck_trees(struct run *r, struct em_workload_apply *wa,
 	return rc;
 }
 
-/* recheck: check the unpacked trees first (apply --force); retry: when
- * verification fails, check them and, if any was damaged, build once more */
-static int build(struct run *r, struct em_workload_apply *wa, bool recheck, bool retry,
-		 struct em_error *e)
+/* Make the environment of wa's lock in p->staging (for p->root): a venv
+ * with every package of the lock installed and the lock beside them; the
+ * install set is left in *items_out for a retry. recheck: check the
+ * unpacked trees first (apply --force). */
+static int populate(struct run *r, struct em_workload_apply *wa, bool recheck,
+		    struct em_install_item **items_out, uint32_t *n_out, struct em_error *e)
 {
 	struct em_workload_plan *wp = wa->plan;
 	const struct em_workload *w = wa->w;
@@ -613,6 +615,23 @@ static int build(struct run *r, struct em_workload_apply *wa, bool recheck, bool
 		rc = lp ? em_write_file_atomic(lp, wp->lock_text, wp->lock_len, 0644, e)
 			: em_err_nomem(e);
 	}
+	*items_out = items;
+	*n_out = nitems;
+	return rc;
+}
+
+/* recheck: check the unpacked trees first (apply --force); retry: when
+ * verification fails, check them and, if any was damaged, build once more */
+static int build(struct run *r, struct em_workload_apply *wa, bool recheck, bool retry,
+		 struct em_error *e)
+{
+	struct em_workload_plan *wp = wa->plan;
+	const struct em_workload *w = wa->w;
+	const struct em_venv_paths *p = &wa->paths;
+	struct em_arena *a = r->a;
+	struct em_install_item *items = NULL;
+	uint32_t nitems = 0, ndamaged;
+	int rc = populate(r, wa, recheck, &items, &nitems, e);
 	if (!rc && canceled(r))
 		rc = em_err(e, EM_ECANCELED, w->name, "interrupted");
 	if (!rc && !r->o->no_verify && wp->host_target)
@@ -654,6 +673,42 @@ static int build(struct run *r, struct em_workload_apply *wa, bool recheck, bool
 	}
 	emit(r, EM_EV_SWAPPED, w->name, p->root, nitems, nitems);
 	return 0;
+}
+
+int em_apply_install_lock(struct em_arena *a, struct em_source *src, const struct em_matrix *m,
+			  const struct em_plan_options *po, struct em_workload_plan *wp,
+			  const char *dest, const char *final_root, volatile sig_atomic_t *cancel,
+			  struct em_error *e)
+{
+	struct em_apply_options o;
+	memset(&o, 0, sizeof o);
+	o.plan = *po;
+	o.no_verify = true;
+	o.cancel = cancel;
+	struct run r;
+	memset(&r, 0, sizeof r);
+	r.src = src;
+	r.a = a;
+	r.m = m;
+	r.o = &o;
+	r.interps = po->interps;
+	r.mdir = em_path_dir(a, po->matrix_path ? po->matrix_path : m->file);
+	if (!r.mdir)
+		return em_err_nomem(e);
+	struct em_workload_apply wa;
+	memset(&wa, 0, sizeof wa);
+	wa.w = wp->w;
+	wa.plan = wp;
+	wa.paths.workload = wp->w->name;
+	wa.paths.root = final_root;
+	wa.paths.staging = dest;
+	struct em_install_item *items;
+	uint32_t n;
+	int rc = populate(&r, &wa, false, &items, &n, e);
+	close_cache(&r);
+	if (rc)
+		em_remove_tree(dest, NULL);
+	return rc;
 }
 
 /* ---- the run ---- */

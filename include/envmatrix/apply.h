@@ -263,4 +263,16 @@ struct em_apply {
 int em_apply_run(struct em_arena *a, struct em_source *src, const struct em_matrix *m,
 		 const struct em_apply_options *o, struct em_apply *out, struct em_error *e);
 
+/* Make at dest (an absolute path, replaced) the environment of the
+ * planned workload wp of m (em_plan_build with po), as apply makes a
+ * staging folder: a venv for final_root (where it will be renamed to;
+ * may equal dest) with every package of wp's lock installed from the
+ * cache (downloaded first when missing) and the lock as pylock.toml,
+ * without verifying it and without swapping anything. dest is removed on
+ * failure. Build environments (build.h) are made this way. */
+int em_apply_install_lock(struct em_arena *a, struct em_source *src, const struct em_matrix *m,
+			  const struct em_plan_options *po, struct em_workload_plan *wp,
+			  const char *dest, const char *final_root, volatile sig_atomic_t *cancel,
+			  struct em_error *e);
+
 #endif

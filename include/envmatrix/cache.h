@@ -10,6 +10,8 @@
  *   <root>/pages/<xx>/<sha256>     an index page with its validators, named
  *                                  by the sha256 of its URL (xx: the first
  *                                  two hex digits); see source.h
+ *   <root>/build-envs/, built/, build-metadata/, build-logs/
+ *                                  builds from source (build.h)
  *   <root>/tmp/                    work in progress, renamed into place
  *   <root>/.lock                   flock(2): shared by every process using
  *                                  the cache, exclusive for clean and prune

@@ -158,6 +158,7 @@ void cli_plan_warnings(const struct em_workload_plan *wp);
 
 /* ---- commands ---- */
 int cmd_apply(int argc, char **argv);
+int cmd_build(int argc, char **argv);
 int cmd_cache(int argc, char **argv);
 int cmd_debug(int argc, char **argv);
 int cmd_doctor(int argc, char **argv);

@@ -13,6 +13,7 @@ struct command {
 /* sorted by name */
 static const struct command commands[] = {
 	{ "apply", cmd_apply, "build each workload's environment from its lock (snapshot kept)" },
+	{ "build", cmd_build, "build a wheel from an sdist or a source folder (PEP 517)" },
 	{ "cache", cmd_cache, "show, clean or prune the shared download and unpack cache" },
 	{ "debug", cmd_debug, "look inside the packaging-standards engine" },
 	{ "diff", cmd_diff, "compare two generations of a workload (or one and its lock)" },

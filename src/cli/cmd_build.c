@@ -1,0 +1,246 @@
+/* cmd_build.c - `envmatrix build SDIST|DIR`: a wheel from source (build.h) */
+#include "cli.h"
+
+#include "envmatrix/build.h"
+#include "envmatrix/fs.h"
+#include "envmatrix/host.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+static const char *opt_out, *opt_python, *opt_index, *opt_timeout;
+static int opt_no_index, opt_no_isolation, opt_metadata;
+static struct cli_list opt_find_links, opt_config;
+
+static const struct cli_opt build_opts[] = {
+	{ CLI_OPT_STRING, 'o', "out-dir", "DIR",
+	  "put the wheel into DIR (created; default: the current folder)", &opt_out },
+	{ CLI_OPT_STRING, 0, "python", "VERSION|PATH",
+	  "build for this Python: 3.12, 3.12.3, a specifier or an interpreter "
+	  "(default: the newest here)", &opt_python },
+	{ CLI_OPT_STRING, 'i', "index-url", "URL",
+	  "where build requirements come from (default https://pypi.org/simple)", &opt_index },
+	{ CLI_OPT_FLAG, 0, "no-index", NULL, "use only --find-links for build requirements",
+	  &opt_no_index },
+	{ CLI_OPT_LIST, 0, "find-links", "DIR",
+	  "also take build requirements from the wheels in DIR or at URL (repeatable)",
+	  &opt_find_links },
+	{ CLI_OPT_LIST, 'C', "config-setting", "KEY=VALUE",
+	  "pass to the build backend's hooks (repeatable)", &opt_config },
+	{ CLI_OPT_FLAG, 0, "no-isolation", NULL,
+	  "run the backend with --python's interpreter as it is (it must hold the backend "
+	  "and its requirements); no build environment, no cached wheel", &opt_no_isolation },
+	{ CLI_OPT_FLAG, 0, "metadata", NULL,
+	  "print the METADATA the wheel would have instead (prepare_metadata_for_build_wheel, "
+	  "else a build; cached by the sdist's sha256 and the Python)", &opt_metadata },
+	{ CLI_OPT_STRING, 0, "timeout", "SECONDS",
+	  "stop a hook that runs longer (default $ENVMATRIX_BUILD_TIMEOUT, else 7200)",
+	  &opt_timeout },
+	CLI_NET_OPTS,
+	{ CLI_OPT_END, 0, NULL, NULL, NULL, NULL },
+};
+
+static const struct cli_cmd_help build_help = {
+	"build",
+	"SDIST|DIR",
+	"build a wheel from an sdist or a source folder (PEP 517)",
+	"Unpacks the sdist (.tar.gz, .zip...) into a temporary folder in the\n"
+	"cache with the checks wheels get (a folder is copied there instead, so\n"
+	"the build never writes into it), reads [build-system] from\n"
+	"pyproject.toml (none: setuptools with its legacy backend, as pip does),\n"
+	"resolves its requires for the Python and installs them into a build\n"
+	"environment (a venv in the cache shared by builds with the same\n"
+	"resolved set), and runs the backend's hooks get_requires_for_build_wheel\n"
+	"and build_wheel through envmatrix's driver. The built wheel of an sdist\n"
+	"is cached by the sdist's sha256, the Python, the platform, the build\n"
+	"environment and the config settings, so building it again runs nothing.\n"
+	"\n"
+	"With --metadata, prints the METADATA the wheel would have instead,\n"
+	"from the backend's prepare_metadata_for_build_wheel (else a full build),\n"
+	"cached by the sdist's sha256 and the Python: what planning an sdist\n"
+	"whose metadata is dynamic needs.\n"
+	"\n"
+	"Prints the wheel's path (in --out-dir, default the current folder, as\n"
+	"'pip wheel' does) on stdout. A failed build names the package, the hook\n"
+	"and the last lines of its log, and says where the full log was kept.\n"
+	"\n"
+	"The build backend is code the sdist ships or names: envmatrix runs it\n"
+	"as you asked, with your rights; build only what you would install.\n"
+	"\n"
+	"Exit status: 0 when the wheel was built, 1 when the build failed, 2 for\n"
+	"a wrong command line, 130 when interrupted.",
+	build_opts,
+};
+
+static void on_event(void *ctx, enum em_build_event_kind k, const char *detail)
+{
+	(void)ctx;
+	if (cli.quiet)
+		return;
+	switch (k) {
+	case EM_BUILD_EV_ENV:
+		fprintf(stderr, "making the build environment '%s'\n", detail);
+		break;
+	case EM_BUILD_EV_HOOK:
+		if (cli.verbose)
+			fprintf(stderr, "running %s\n", detail);
+		break;
+	case EM_BUILD_EV_CACHED:
+		if (cli.verbose)
+			fprintf(stderr, "cached: '%s'\n", detail);
+		break;
+	}
+}
+
+/* Seconds (an option or the environment variable) in milliseconds; -1 on
+ * a mistake (printed). */
+static int timeout_ms(void)
+{
+	const char *s = opt_timeout ? opt_timeout : getenv("ENVMATRIX_BUILD_TIMEOUT");
+	if (!s || !*s)
+		return 0;
+	char *end;
+	long v = strtol(s, &end, 10);
+	if (end == s || *end || v < 1 || v > 7 * 24 * 3600) {
+		cli_error("%s: '%s' is not a number of seconds", opt_timeout ? "--timeout"
+									      : "ENVMATRIX_BUILD_TIMEOUT", s);
+		return -1;
+	}
+	return (int)(v * 1000);
+}
+
+int cmd_build(int argc, char **argv)
+{
+	opt_out = opt_python = opt_index = opt_timeout = NULL;
+	opt_no_index = opt_no_isolation = opt_metadata = 0;
+	memset(&opt_find_links, 0, sizeof opt_find_links);
+	memset(&opt_config, 0, sizeof opt_config);
+	cli_net_reset_opts();
+	int npos;
+	int prc = cli_parse(argc, argv, &build_help, &npos);
+	if (prc)
+		return prc > 0 ? EXIT_OK : EXIT_USAGE;
+	if (npos != 1)
+		return cli_usage_error(&build_help, "give one sdist or source folder");
+	if (opt_no_isolation && !opt_python)
+		return cli_usage_error(&build_help,
+				       "--no-isolation needs --python: the interpreter to build with");
+	if (opt_no_index && opt_index)
+		return cli_usage_error(&build_help, "--no-index and --index-url cannot be combined");
+	for (int i = 0; i < opt_config.n; i++)
+		if (!strchr(opt_config.items[i], '=') || opt_config.items[i][0] == '=')
+			return cli_usage_error(&build_help, "--config-setting takes KEY=VALUE, not '%s'",
+					       opt_config.items[i]);
+	int tmo = timeout_ms();
+	if (tmo < 0)
+		return EXIT_USAGE;
+
+	struct em_arena a;
+	em_arena_init(&a);
+	struct em_error e;
+	em_error_clear(&e);
+	int rc = EXIT_FAIL;
+	struct em_platform host;
+	if (em_host_platform(&host, &e)) {
+		rc = cli_report(&e);
+		em_arena_release(&a);
+		return rc;
+	}
+	const char **fl = calloc((size_t)opt_find_links.n + 1, sizeof *fl);
+	if (!fl) {
+		cli_error("out of memory");
+		em_arena_release(&a);
+		return EXIT_FAIL;
+	}
+	for (int i = 0; i < opt_find_links.n; i++) {
+		const char *f = opt_find_links.items[i];
+		fl[i] = strstr(f, "://") ? f : em_path_absolute(&a, f);
+	}
+	const char *python = opt_python;
+	if (python && (strchr(python, '/')))
+		python = em_path_absolute(&a, python);
+
+	/* the cache and the network, as a matrix without settings has them */
+	struct em_matrix m;
+	memset(&m, 0, sizeof m);
+	m.file = "envmatrix build";
+	struct em_source src;
+	em_source_init(&src);
+	struct cli_net net;
+	cli_catch_stop();
+	rc = cli_net_open(&a, &m, "./build", &cli_stop, &src, &net);
+	if (rc != EXIT_OK)
+		goto out;
+	struct em_build_options o;
+	memset(&o, 0, sizeof o);
+	o.index_url = opt_index;
+	o.no_index = opt_no_index;
+	o.nfind_links = (uint32_t)opt_find_links.n;
+	o.find_links = fl;
+	o.python = opt_no_isolation ? NULL : python;
+	o.no_isolation_python = opt_no_isolation ? python : NULL;
+	o.host = &host;
+	o.nconfig = (uint32_t)opt_config.n;
+	o.config = opt_config.items;
+	o.timeout_ms = tmo;
+	o.cancel = &cli_stop;
+	o.event = on_event;
+	if (opt_metadata) {
+		const char *md;
+		size_t mlen;
+		bool built;
+		if (em_build_metadata(&a, &src, &net.cache, argv[1], NULL, &o, &md, &mlen, &built,
+				      &e)) {
+			rc = cli_report(&e);
+			goto out;
+		}
+		if (cli.verbose && built)
+			fprintf(stderr, "the backend has no prepare_metadata_for_build_wheel: "
+					"built the wheel (now cached) to read it\n");
+		fwrite(md, 1, mlen, stdout);
+		rc = EXIT_OK;
+		goto out;
+	}
+	struct em_build_result r;
+	if (em_build_wheel(&a, &src, &net.cache, argv[1], NULL, &o, &r, &e)) {
+		rc = cli_report(&e);
+		goto out;
+	}
+	const char *dir = opt_out ? opt_out : ".";
+	char *dst = em_arena_printf(&a, "%s/%s", dir, r.filename);
+	char *tmp = em_arena_printf(&a, "%s/.%s.%ld.tmp", dir, r.filename, (long)getpid());
+	if (!dst || !tmp || !(dst = em_path_absolute(&a, dst))) {
+		cli_error("out of memory");
+		rc = EXIT_FAIL;
+		goto out;
+	}
+	unlink(tmp);
+	if (em_mkdir_p(dir, &e) || em_link_file(r.wheel, tmp, EM_LINK_COPY, NULL, &e)) {
+		rc = cli_report(&e);
+		goto out;
+	}
+	if (rename(tmp, dst)) {
+		em_err_sys(&e, errno, dst, "cannot put the wheel in place");
+		unlink(tmp);
+		rc = cli_report(&e);
+		goto out;
+	}
+	if (r.temporary) /* not cached: the copy is the wheel */
+		unlink(r.wheel);
+	if (cli.verbose)
+		fprintf(stderr, "%s %s %s (sha256 %s)%s%s%s\n", r.cached ? "cached" : "built",
+			r.name, r.version, r.sha256, r.log ? ", log '" : "", r.log ? r.log : "",
+			r.log ? "'" : "");
+	printf("%s\n", dst);
+	rc = EXIT_OK;
+out:
+	cli_release_stop();
+	if (net.cache_open || net.http)
+		cli_net_close(&net);
+	em_source_release(&src);
+	free(fl);
+	em_arena_release(&a);
+	return rc;
+}
