@@ -37,6 +37,9 @@ check() {
 	have python3 || need python3
 	have python3 && ! python3 -c 'import ensurepip, venv' >/dev/null 2>&1 && need python3-venv
 	ls /usr/share/python-wheels/pip-*.whl >/dev/null 2>&1 || need python3-pip-whl
+	# the wheel package, which setuptools before 70.1 needs to build wheels
+	# (tests/cli/test_build.sh builds real sdists with real setuptools)
+	ls /usr/share/python-wheels/wheel-*.whl >/dev/null 2>&1 || need python3-wheel-whl
 	# command -> package: the local index servers (curl, nginx, openssl),
 	# the apply and cache locks (flock), activation scripts (the shells and
 	# their linter), .tar.zst interpreter archives (zstd), wheel members
