@@ -90,7 +90,7 @@ fi
 # install); the first install fails when $T_TMP/fail-once exists
 P="$T_TMP/path"
 mkdir -p "$P"
-for c in sh dirname id ls cat timeout; do
+for c in sh dirname id ls cat timeout chmod rm; do
 	ln -s "$(command -v "$c")" "$P/$c"
 done
 {
