@@ -111,6 +111,11 @@ done
 chmod 755 "$P/apt-get" "$P/npm"
 CALLS="$T_TMP/calls"
 export CALLS
+# the scripts run from a copy of mk/, so the npm packages that make check
+# may already have installed into this tree's build/npm are not there
+MK_TREE="$T_TMP/tree"
+mkdir -p "$MK_TREE/mk"
+cp "$top/mk/test-deps.sh" "$top/mk/deps.sh" "$MK_TREE/mk/"
 want="curl openssl util-linux bash dash zsh fish shellcheck zstd unzip git binutils clang libclang-rt-dev nodejs"
 # all_named TEXT: every package of $want is a word of TEXT
 all_named() {
@@ -119,7 +124,7 @@ all_named() {
 	done
 }
 
-t_run env PATH="$P" ENVMATRIX_NO_INSTALL=1 sh "$top/mk/test-deps.sh"
+t_run env PATH="$P" ENVMATRIX_NO_INSTALL=1 sh "$MK_TREE/mk/test-deps.sh"
 line=$(printf '%s\n' "$T_OUT" | grep '^envmatrix: as root, run: apt-get install -y --no-install-recommends ')
 if [ "$T_RC" = 0 ] && all_named "$line" && [ "$(printf '%s\n' "$T_OUT" | grep -c 'apt-get')" = 1 ] &&
 	! printf '%s\n' "$T_OUT" "$T_ERR" | grep -q sudo && [ ! -e "$CALLS" ] &&
@@ -132,7 +137,7 @@ fi
 if [ "$(id -u)" = 0 ]; then
 	had_policy=no
 	[ -e /usr/sbin/policy-rc.d ] && had_policy=yes
-	t_run env -u ENVMATRIX_NO_INSTALL PATH="$P" sh "$top/mk/test-deps.sh"
+	t_run env -u ENVMATRIX_NO_INSTALL PATH="$P" sh "$MK_TREE/mk/test-deps.sh"
 	n=$(grep -c '^apt-get install' "$CALLS" 2>/dev/null)
 	if [ "$T_RC" = 0 ] && [ "$n" = 1 ] && all_named "$(grep '^apt-get install' "$CALLS")" &&
 		! grep -q '^apt-get update' "$CALLS" && grep -qx 'policy-rc.d 101' "$CALLS" &&
@@ -144,7 +149,7 @@ if [ "$(id -u)" = 0 ]; then
 	fi
 	rm -f "$CALLS"
 	touch "$CALLS.fail-once"
-	t_run env -u ENVMATRIX_NO_INSTALL PATH="$P" sh "$top/mk/test-deps.sh"
+	t_run env -u ENVMATRIX_NO_INSTALL PATH="$P" sh "$MK_TREE/mk/test-deps.sh"
 	if [ "$T_RC" = 0 ] &&
 		[ "$(grep '^apt-get' "$CALLS" | cut -d' ' -f2 | tr '\n' ' ')" = "install update install " ]; then
 		t_pass "as root: apt-get update only when the install fails, then the install again"
