@@ -201,6 +201,13 @@ if [ "$T_RC" = 0 ] && printf '%s\n' "$T_OUT" | grep -q '"built_from_source"' &&
 else
 	t_fail "status built_from_source" "exit $T_RC" "$T_OUT" "$T_ERR"
 fi
+t_run "$EM" status -f "$M/matrix.ini"
+if [ "$T_RC" = 0 ] && printf '%s\n' "$T_OUT" | grep -q '^one: 1 package built from source: fromsrc$' &&
+	! printf '%s\n' "$T_OUT" | grep -q '^two:.*built from source: .*dynsrc'; then
+	t_pass "status says which packages were built from source"
+else
+	t_fail "status text built from source" "exit $T_RC" "$T_OUT" "$T_ERR"
+fi
 
 # ---- a failing build fails the workload and leaves the environment ----
 before=$(cd "$ONE" && find . -printf '%y %s %p\n' | sort | sha256sum)
