@@ -6,6 +6,7 @@
  * it is removed when anything fails.
  */
 #include "envmatrix/apply.h"
+#include "envmatrix/build.h"
 #include "envmatrix/lockname.h"
 #include "envmatrix/http.h"
 #include "envmatrix/index.h"
@@ -52,6 +53,7 @@ struct run {
 	struct em_cache cache;  /* src->disk's, or opened here */
 	struct em_cache *c;
 	bool cache_open;
+	bool no_sdists;         /* a build environment's lock: sdists are refused */
 };
 
 static void emit(const struct run *r, enum em_apply_event_kind k, const char *workload,
@@ -456,6 +458,204 @@ static int fetch_and_unpack(struct run *r, struct em_workload_apply *wa,
 	return urc;
 }
 
+/* ---- sdists: built into wheels before installing ---- */
+
+/* A matrix value naming a folder or an index: URLs as they are, paths
+ * made absolute against the matrix's folder (the build plans in a folder
+ * of its own). */
+static const char *abs_setting(struct em_arena *a, const char *mdir, const char *value)
+{
+	if (strstr(value, "://") || !strncmp(value, "file:", 5))
+		return value;
+	char *p = em_path_join(a, mdir, value);
+	return p ? em_path_absolute(a, p) : NULL;
+}
+
+/* Build options for workload w of m: its index and find-links for the
+ * build requirements, its env.* for the hooks, python (a path or a
+ * matrix python value), $ENVMATRIX_BUILD_TIMEOUT (seconds) when set. */
+static int workload_build_options(struct em_arena *a, const char *mdir,
+				  const struct em_workload *w, const char *python,
+				  const struct em_platform *host,
+				  const struct em_interp_list *interps,
+				  volatile sig_atomic_t *cancel, struct em_build_options *o,
+				  struct em_error *e)
+{
+	memset(o, 0, sizeof *o);
+	if (w->index_url.value && !(o->index_url = abs_setting(a, mdir, w->index_url.value)))
+		return em_err_nomem(e);
+	const char **fl = em_arena_array(a, w->nfind_links ? w->nfind_links : 1, sizeof *fl);
+	const char **names = em_arena_array(a, w->nenv ? w->nenv : 1, sizeof *names);
+	const char **values = em_arena_array(a, w->nenv ? w->nenv : 1, sizeof *values);
+	if (!fl || !names || !values)
+		return em_err_nomem(e);
+	for (uint32_t i = 0; i < w->nfind_links; i++)
+		if (!(fl[i] = abs_setting(a, mdir, w->find_links[i].value)))
+			return em_err_nomem(e);
+	for (uint32_t i = 0; i < w->nenv; i++) {
+		names[i] = w->env[i].name;
+		values[i] = w->env[i].value;
+	}
+	o->nfind_links = w->nfind_links;
+	o->find_links = fl;
+	o->nenv = w->nenv;
+	o->env_names = names;
+	o->env_values = values;
+	o->python = python;
+	o->host = host;
+	o->interps = interps;
+	o->cancel = cancel;
+	const char *tmo = getenv("ENVMATRIX_BUILD_TIMEOUT");
+	if (tmo && atoi(tmo) > 0 && atoi(tmo) <= 7 * 24 * 3600)
+		o->timeout_ms = atoi(tmo) * 1000;
+	return 0;
+}
+
+/* An sdist is built where it is installed: another platform's workload
+ * (a Windows one applied from Linux) cannot have one. */
+static int sdists_buildable_here(const struct em_workload_plan *wp,
+				 const struct em_install_item *items, uint32_t n, struct em_error *e)
+{
+	for (uint32_t i = 0; i < n && !wp->host_target; i++)
+		if (items[i].sdist && !items[i].wheel)
+			return em_err(e, EM_EUNSUPPORTED, wp->lock_path,
+				      "cannot build '%s' %s for %s on this host: it has no wheel for "
+				      "that platform, only an sdist, which must be built there (apply "
+				      "the workload on a %s machine)", items[i].pkg->name,
+				      items[i].pkg->version ? items[i].pkg->version : "",
+				      wp->platform_name, wp->platform_name);
+	return 0;
+}
+
+/* Build the sdist items of a workload's install set into wheels (cached
+ * by build.h) and put each built wheel in its item's place, so that the
+ * rest installs it as a local wheel. Nothing here touches the
+ * environment. */
+static int build_sdists(struct run *r, struct em_workload_apply *wa,
+			const struct em_base_python *base, const struct em_tagset *tags,
+			struct em_install_item *items, uint32_t n, struct em_error *e)
+{
+	struct em_workload_plan *wp = wa->plan;
+	const struct em_workload *w = wa->w;
+	struct em_arena *a = r->a;
+	uint32_t nsd = 0, done = 0;
+	for (uint32_t i = 0; i < n; i++)
+		nsd += items[i].sdist != NULL && !items[i].wheel;
+	if (!nsd)
+		return 0;
+	for (uint32_t i = 0; i < n; i++) {
+		const struct em_install_item *it = &items[i];
+		if (!it->sdist || it->wheel)
+			continue;
+		if (r->no_sdists)
+			return em_err(e, EM_EUNSUPPORTED, wp->lock_path,
+				      "build requirement '%s' %s has only a source distribution; "
+				      "envmatrix does not build build requirements from source",
+				      it->pkg->name, it->pkg->version ? it->pkg->version : "");
+	}
+	struct em_build_options bo;
+	int rc = workload_build_options(a, r->mdir, w, base->executable, r->o->plan.host,
+					r->interps, r->o->cancel, &bo, e);
+	if (rc)
+		return rc;
+	for (uint32_t i = 0; i < n; i++) {
+		struct em_install_item *it = &items[i];
+		if (!it->sdist || it->wheel)
+			continue;
+		if (canceled(r))
+			return em_err(e, EM_ECANCELED, w->name, "interrupted");
+		const char *label = em_arena_printf(a, "%s %s", it->pkg->name,
+						    it->pkg->version ? it->pkg->version : "");
+		if (!label)
+			return em_err_nomem(e);
+		emit(r, EM_EV_BUILD_SDIST, w->name, label, done++, nsd);
+		/* the sdist as a verified file on this machine (a download goes
+		 * through the cache, as wheels do) */
+		const char *path;
+		char hex[65];
+		rc = em_source_file(r->src, it->location, it->sdist->name, it->sdist->sha256, &path,
+				    hex, e);
+		if (rc) {
+			em_err_prefix_where(e, "package '%s'", it->pkg->name);
+			return rc;
+		}
+		struct em_build_result br;
+		rc = em_build_wheel(a, r->src, r->c, path, hex, &bo, &br, e);
+		if (rc)
+			return rc;
+		/* the built wheel must fit the target, as a locked one would */
+		struct em_wheel_name wn;
+		struct em_error we;
+		if (em_wheel_name_parse(a, br.filename, strlen(br.filename), &wn, &we) ||
+		    em_wheel_rank(tags, &wn, NULL) < 0)
+			return em_err(e, EM_EINVAL, br.wheel,
+				      "the wheel built from '%s' does not fit Python %s on %s",
+				      it->sdist->name, wp->python_name, wp->platform_name);
+		struct em_lock_file *f = em_arena_zalloc(a, sizeof *f);
+		char *sha = em_arena_strdup(a, br.sha256);
+		if (!f || !sha)
+			return em_err_nomem(e);
+		f->name = br.filename;
+		f->path = br.wheel;
+		f->size = br.size;
+		f->sha256 = sha;
+		f->line = it->sdist->line;
+		it->wheel = f;
+		it->location = br.wheel;
+	}
+	return 0;
+}
+
+/* The plan's sdist metadata hook (plan.h): prepare the METADATA of an sdist
+ * whose metadata is dynamic with the build module, for the workload's
+ * Python; for another platform's workload with this machine's Python of the
+ * same minor version, assuming (as uv does) that the metadata does not
+ * depend on the platform, which *warning says. */
+int em_apply_sdist_metadata(void *ctx, struct em_arena *a, const char *sdist_path,
+			    const char *sha256, const struct em_workload_plan *wp,
+			    char **metadata, size_t *len, const char **warning,
+			    struct em_error *e)
+{
+	const struct em_sdist_hook *h = ctx;
+	*warning = NULL;
+	if (!h || !h->src || !h->src->disk)
+		return em_err(e, EM_EUNSUPPORTED, sdist_path,
+			      "its metadata is dynamic and there is no cache to prepare it in");
+	const char *mpath = h->matrix_path ? h->matrix_path : h->m->file;
+	char *mdir = em_path_dir(a, mpath);
+	if (!mdir)
+		return em_err_nomem(e);
+	const char *python;
+	if (wp->host_target)
+		python = wp->python_from && wp->python_from[0] == '/' ? wp->python_from
+								      : wp->python_name;
+	else {
+		python = em_arena_printf(a, "%u.%u%s", wp->target.py.major, wp->target.py.minor,
+					 wp->target.py.freethreaded ? "t" : "");
+		const char *base = strrchr(sdist_path, '/');
+		base = base ? base + 1 : sdist_path;
+		*warning = em_arena_printf(
+			a, "the dynamic metadata of '%s' was prepared with this machine's Python %s, "
+			"assuming it is the same on %s (as uv does)", base,
+			python ? python : "", wp->platform_name);
+	}
+	if (!python)
+		return em_err_nomem(e);
+	struct em_build_options o;
+	int rc = workload_build_options(a, mdir, wp->w, python, h->host, h->interps, h->cancel,
+					&o, e);
+	if (rc)
+		return rc;
+	const char *md;
+	bool built;
+	rc = em_build_metadata(a, h->src, h->src->disk, sdist_path, sha256, &o, &md, len, &built,
+			       e);
+	if (rc)
+		return rc;
+	*metadata = (char *)md;
+	return 0;
+}
+
 /* Verify the complete staging folder (verify.h) and keep the results in
  * it; a failed check is an error, so the swap does not happen. */
 static int verify_staging(struct run *r, struct em_workload_apply *wa, struct em_error *e)
@@ -554,8 +754,12 @@ static int populate(struct run *r, struct em_workload_apply *wa, bool recheck,
 	if (rc)
 		return rc;
 	wa->npackages = nitems;
+	if ((rc = sdists_buildable_here(wp, items, nitems, e)))
+		return rc;
 	struct em_base_python base;
 	if ((rc = base_python(r, wp, &base, e)) || (rc = open_cache(r, e)))
+		return rc;
+	if ((rc = build_sdists(r, wa, &base, &tags, items, nitems, e)))
 		return rc;
 
 	struct em_venv_layout final, stage;
@@ -692,6 +896,7 @@ int em_apply_install_lock(struct em_arena *a, struct em_source *src, const struc
 	r.m = m;
 	r.o = &o;
 	r.interps = po->interps;
+	r.no_sdists = true;
 	r.mdir = em_path_dir(a, po->matrix_path ? po->matrix_path : m->file);
 	if (!r.mdir)
 		return em_err_nomem(e);
@@ -823,7 +1028,15 @@ int em_apply_run(struct em_arena *a, struct em_source *src, const struct em_matr
 	struct em_plan plan;
 	memset(&plan, 0, sizeof plan);
 	if (!o->frozen) {
-		int rc = em_plan_build(a, src, m, &o->plan, &plan, e);
+		/* sdists with dynamic metadata are prepared by the build module */
+		struct em_plan_options po = o->plan;
+		struct em_sdist_hook hook = { src, m, o->plan.matrix_path, o->plan.host,
+					      o->plan.interps, o->cancel };
+		if (!po.sdist_metadata) {
+			po.sdist_metadata = em_apply_sdist_metadata;
+			po.sdist_ctx = &hook;
+		}
+		int rc = em_plan_build(a, src, m, &po, &plan, e);
 		if (rc)
 			return rc;
 		if (!r.interps && plan.found.n)

@@ -10,8 +10,11 @@
  *   - of its wheels, the one whose best tag ranks first for the target
  *     (pip's choice) is installed; it must carry a sha256, and its file
  *     name must be the package's (and the version's, when given);
- *   - a package with only an sdist, a VCS, directory or archive source
- *     cannot be installed by envmatrix, which installs wheels only.
+ *   - a package without a compatible wheel but with an sdist is given
+ *     with the sdist (item->sdist), which apply builds into a wheel
+ *     (build.h) before installing it;
+ *   - a package with only a VCS, directory or non-wheel archive source
+ *     cannot be installed by envmatrix, which installs wheels and sdists.
  */
 #include "envmatrix/apply.h"
 #include "envmatrix/fs.h"
@@ -106,8 +109,9 @@ static int pick_wheel(struct em_arena *a, const struct em_lock_package *p, const
 		       p->nwheels ? p->wheels[0].name : arch->name);
 	else if (p->has_sdist)
 		em_err(e, EM_EUNSUPPORTED, NULL,
-		       "package '%s' %s has only a source distribution; envmatrix installs wheels "
-		       "only (build a wheel and lock that)", p->name, p->version ? p->version : "");
+		       "package '%s' %s has a source distribution without a file envmatrix can "
+		       "verify (it needs a name, a url or path, and a sha256)", p->name,
+		       p->version ? p->version : "");
 	else if (p->has_other_source)
 		em_err(e, EM_EUNSUPPORTED, NULL,
 		       "package '%s' comes from a %s; envmatrix installs wheels only (build "
@@ -212,14 +216,29 @@ int em_lock_install_set(struct em_arena *a, const struct em_lock *l, const char 
 				return where_err(e, EM_EINVAL, lock_path, p->line);
 			}
 		}
-		const struct em_lock_file *f;
+		const struct em_lock_file *f = NULL, *sd = NULL;
 		int rc = pick_wheel(a, p, lock_path, t, tags, &f, e);
-		if (rc)
+		if (rc == EM_ENOTFOUND || rc == EM_EUNSUPPORTED) {
+			/* no wheel for the target: its sdist, built at apply */
+			const struct em_lock_file *s = p->sdist;
+			if (!s || !s->name || (!s->url && !s->path))
+				return rc;
+			if (!s->sha256) {
+				em_err(e, EM_EINVAL, NULL,
+				       "package '%s': the sdist '%s' has no sha256; envmatrix builds "
+				       "only files it can verify", p->name, s->name);
+				return where_err(e, EM_EINVAL, lock_path, s->line);
+			}
+			em_error_clear(e);
+			sd = s;
+		} else if (rc) {
 			return rc;
-		const char *loc = f->url ? f->url : em_path_join(a, lock_dir, f->path);
+		}
+		const struct em_lock_file *use = sd ? sd : f;
+		const char *loc = use->url ? use->url : em_path_join(a, lock_dir, use->path);
 		if (!loc)
 			return em_err_nomem(e);
-		out[k++] = (struct em_install_item){ p, f, loc };
+		out[k++] = (struct em_install_item){ p, f, loc, sd };
 	}
 	*items = out;
 	*n = k;

@@ -73,6 +73,7 @@ struct provider {
 					* NULL: wheels only */
 	const char *mfile;             /* the matrix, for where those keys are */
 	const struct em_plan_options *o; /* the sdist metadata hook; may be NULL */
+	struct em_workload_plan *wp;   /* for the hook (and its warnings); may be NULL */
 };
 
 #define PEP691_ACCEPT                                                                   \
@@ -441,11 +442,14 @@ static int sdist_metadata_of(struct provider *pv, const char *name, const struct
 					cd->version->str, why);
 			return *unusable ? 0 : em_err_nomem(e);
 		}
-		/* NOTE (issue 13 item 5): for a workload planned for another
-		 * platform (a Windows workload on Linux) the hook prepares the
-		 * metadata with this machine's interpreter of the target's minor
-		 * version, assuming it is platform independent, as uv does; the
-		 * warning that says so belongs with the hook (plan_warn) */
+		/* for a workload planned for another platform (a Windows workload
+		 * on Linux) the hook prepares the metadata with this machine's
+		 * interpreter of the target's minor version, assuming it is
+		 * platform independent, as uv does, and gives a warning that says
+		 * so (issue 13 item 5) */
+		if (!pv->wp)
+			return em_err(e, EM_EUNSUPPORTED, where, "its metadata is dynamic (PEP 643) "
+				      "and cannot be prepared here");
 		const char *path;
 		char hex[EM_SHA256_HEX_LEN + 1];
 		rc = em_source_file(pv->src, f->url, f->filename, f->sha256, &path, hex, e);
@@ -453,9 +457,17 @@ static int sdist_metadata_of(struct provider *pv, const char *name, const struct
 			return rc;
 		char *md = NULL;
 		size_t mdlen = 0;
-		rc = pv->o->sdist_metadata(pv->o->sdist_ctx, pv->a, path, hex, pv->t, &md, &mdlen, e);
+		const char *warning = NULL;
+		rc = pv->o->sdist_metadata(pv->o->sdist_ctx, pv->a, path, hex, pv->wp, &md, &mdlen,
+					   &warning, e);
 		if (rc)
 			return rc;
+		struct em_workload_plan *wp = pv->wp;
+		bool seen = false;
+		for (uint32_t i = 0; warning && i < wp->nwarnings; i++)
+			seen = seen || !strcmp(wp->warnings[i], warning);
+		if (warning && !seen && wp->nwarnings < EM_PLAN_MAX_WARNINGS)
+			wp->warnings[wp->nwarnings++] = warning;
 		*body = md;
 		*len = mdlen;
 	}
@@ -1250,6 +1262,7 @@ static int plan_workload(struct em_arena *a, struct em_source *src, const struct
 	pv.w = w;
 	pv.mfile = file;
 	pv.o = o;
+	pv.wp = wp;
 	pv.indexes = em_arena_array(a, 1, sizeof *pv.indexes);
 	pv.findlinks = em_arena_array(a, w->nfind_links + 1, sizeof *pv.findlinks);
 	if (!pv.indexes || !pv.findlinks || !(pv.indexes[0] = setting_url(a, index_url, mdir)))

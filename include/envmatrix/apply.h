@@ -44,17 +44,24 @@
 
 struct em_install_item {
 	const struct em_lock_package *pkg;
-	const struct em_lock_file *wheel; /* the best wheel for the target */
-	const char *location;             /* its URL, or an absolute path */
+	const struct em_lock_file *wheel; /* the best wheel for the target; NULL when
+					   * the package is built from its sdist */
+	const char *location;             /* its URL, or an absolute path (the sdist's
+					   * when wheel is NULL) */
+	const struct em_lock_file *sdist; /* the sdist to build when no wheel fits the
+					   * target, else NULL; apply builds it
+					   * (build.h) and installs the built wheel */
 };
 
 /* The packages of l that apply to target t (markers evaluated, PEP 751:
  * extras empty, dependency groups the lock's default-groups) with the best
- * wheel of each for tags. The lock's requires-python and environments must
- * admit the target. Errors name the lock file (lock_path, for messages and
- * relative paths) and line and the package: one without a compatible
- * wheel, only an sdist or another source, a wheel without sha256, a wheel
- * whose name is another project's, a package listed twice. */
+ * wheel of each for tags, or, when none fits, its sdist (to build). The
+ * lock's requires-python and environments must admit the target. Errors
+ * name the lock file (lock_path, for messages and relative paths) and line
+ * and the package: one without a compatible wheel or an sdist, only
+ * another source (VCS, directory, a non-wheel archive), a wheel or sdist
+ * without sha256, a wheel whose name is another project's, a package
+ * listed twice. */
 int em_lock_install_set(struct em_arena *a, const struct em_lock *l, const char *lock_path,
 			const struct em_target *t, const struct em_tagset *tags,
 			struct em_install_item **items, uint32_t *n, struct em_error *e);
@@ -190,8 +197,11 @@ enum em_apply_event_kind {
 	EM_EV_VERIFY,    /* detail: the staging folder being verified */
 	EM_EV_KEPT,      /* detail: a snapshot envmatrix did not make, and where it
 			  * was kept (a warning) */
-	EM_EV_HEALED     /* detail: an unpacked wheel in the cache was damaged (a
+	EM_EV_HEALED,    /* detail: an unpacked wheel in the cache was damaged (a
 			  * file differs from its RECORD) and is unpacked again */
+	EM_EV_BUILD_SDIST /* detail: "NAME VERSION", a package without a wheel for
+			   * the target being built from its sdist (done of total:
+			   * among the sdists of the workload) */
 };
 
 struct em_apply_event {
@@ -263,13 +273,37 @@ struct em_apply {
 int em_apply_run(struct em_arena *a, struct em_source *src, const struct em_matrix *m,
 		 const struct em_apply_options *o, struct em_apply *out, struct em_error *e);
 
+/* The planner's sdist metadata hook (plan.h em_plan_options.sdist_metadata)
+ * for plans that are made for real (plan, apply): ctx is a struct
+ * em_sdist_hook. The METADATA of an sdist whose metadata is dynamic is
+ * prepared by the build module (em_build_metadata: cached by the sdist's
+ * sha256 and the Python) with the workload's index, find-links and env.*,
+ * for the Python the plan chose; for a workload of another platform with
+ * this machine's Python of the same minor version, assuming the metadata
+ * does not depend on the platform (as uv does), which *warning says.
+ * em_apply_run sets it itself when the caller's plan options have none. */
+struct em_sdist_hook {
+	struct em_source *src;        /* its disk is the cache builds use */
+	const struct em_matrix *m;
+	const char *matrix_path;      /* NULL: m->file */
+	const struct em_platform *host;
+	const struct em_interp_list *interps; /* NULL: discovered */
+	volatile sig_atomic_t *cancel;
+};
+int em_apply_sdist_metadata(void *ctx, struct em_arena *a, const char *sdist_path,
+			    const char *sha256, const struct em_workload_plan *wp,
+			    char **metadata, size_t *len, const char **warning,
+			    struct em_error *e);
+
 /* Make at dest (an absolute path, replaced) the environment of the
  * planned workload wp of m (em_plan_build with po), as apply makes a
  * staging folder: a venv for final_root (where it will be renamed to;
  * may equal dest) with every package of wp's lock installed from the
  * cache (downloaded first when missing) and the lock as pylock.toml,
  * without verifying it and without swapping anything. dest is removed on
- * failure. Build environments (build.h) are made this way. */
+ * failure. Build environments (build.h) are made this way, so a package
+ * with only an sdist is refused here (build requirements are not built
+ * from source). */
 int em_apply_install_lock(struct em_arena *a, struct em_source *src, const struct em_matrix *m,
 			  const struct em_plan_options *po, struct em_workload_plan *wp,
 			  const char *dest, const char *final_root, volatile sig_atomic_t *cancel,

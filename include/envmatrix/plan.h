@@ -118,13 +118,18 @@ struct em_plan_options {
 	 * the index (PEP 658) nor the sdist's PKG-INFO has it statically (PEP
 	 * 643): the build module prepares it (prepare_metadata_for_build_wheel,
 	 * or a build) from the sdist at sdist_path, a verified file whose
-	 * sha256 is given (to cache by), for target t. The METADATA text goes
-	 * in *metadata (allocated in a), its length in *len. 0, or a negative
-	 * EM_E* code with e filled (the workload fails with it). NULL: such a
-	 * release cannot be used, and the plan says it needs a build. */
+	 * sha256 is given (to cache by), for the workload wp is planning (its
+	 * w, target, host_target, python_from and python_name are settled).
+	 * The METADATA text goes in *metadata (allocated in a), its length in
+	 * *len; *warning (or NULL) is added to the plan's warnings (metadata
+	 * prepared for another platform with this machine's Python). 0, or a
+	 * negative EM_E* code with e filled (the workload fails with it).
+	 * NULL: such a release cannot be used, and the plan says it needs a
+	 * build. apply.h's em_apply_sdist_metadata is the real one. */
 	int (*sdist_metadata)(void *ctx, struct em_arena *a, const char *sdist_path,
-			      const char *sha256, const struct em_target *t, char **metadata,
-			      size_t *len, struct em_error *e);
+			      const char *sha256, const struct em_workload_plan *wp,
+			      char **metadata, size_t *len, const char **warning,
+			      struct em_error *e);
 	void *sdist_ctx;
 };
 

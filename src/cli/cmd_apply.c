@@ -116,6 +116,15 @@ static void on_event(void *ctx, const struct em_apply_event *ev)
 				ev->detail, ev->done + 1, ev->total);
 		}
 		break;
+	case EM_EV_BUILD_SDIST:
+		if (pr->line_open) {
+			fputs("\r\033[K", stderr);
+			pr->line_open = false;
+		}
+		if (pr->tty || cli.verbose)
+			fprintf(stderr, "envmatrix: %s: building %s from source (%u/%u)\n",
+				ev->workload, ev->detail, ev->done + 1, ev->total);
+		break;
 	case EM_EV_VERIFY:
 		if (pr->line_open) {
 			fputs("\r\033[K", stderr);

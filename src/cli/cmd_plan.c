@@ -1,6 +1,8 @@
 /* cmd_plan.c - `envmatrix plan`: resolve every workload and write its lock */
 #include "cli.h"
 
+#include "envmatrix/apply.h"
+
 #include <jansson.h>
 #include <stdlib.h>
 #include <string.h>
@@ -272,6 +274,10 @@ int cmd_plan(int argc, char **argv)
 		.host = &host,
 		.gpu = cli_gpu_needed(&m) ? &gpu : NULL,
 	};
+	/* sdists whose metadata is dynamic: prepared by the build module */
+	struct em_sdist_hook hook = { &src, &m, file, &host, NULL, &cli_stop };
+	o.sdist_metadata = em_apply_sdist_metadata;
+	o.sdist_ctx = &hook;
 	if (em_plan_build(&a, &src, &m, &o, &plan, &e)) {
 		ret = cli_report(&e);
 		goto out;

@@ -5,7 +5,9 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "envmatrix/apply.h"
 #include "envmatrix/fs.h"
+#include "envmatrix/tags.h"
 
 static int opt_json, opt_check;
 static const char *opt_file;
@@ -27,7 +29,9 @@ static const struct cli_cmd_help status_help = {
 	"(<venv>-original) exists, the last verification's outcome (below the\n"
 	"table: when, and what failed), and the venv's path. Below the table,\n"
 	"too: snapshots that envmatrix did not make and so kept beside the\n"
-	"snapshot (<venv>-original.N; envmatrix never removes them). States:\n"
+	"snapshot (<venv>-original.N; envmatrix never removes them), and the\n"
+	"packages apply built from their sdists (no wheel fit; --json:\n"
+	"built_from_source). States:\n"
 	"\n"
 	"  current      the environment was built from the workload's lock\n"
 	"  outdated     it was built from another lock (apply, or rolled back)\n"
@@ -51,6 +55,8 @@ struct row {
 	const char *lock_path;
 	struct em_verify_result ver; /* the environment's last verification */
 	bool verified;
+	uint32_t nbuilt;             /* packages the environment has built from source */
+	const char **built;
 };
 
 static bool lock_refused; /* a lock of another matrix was found */
@@ -85,6 +91,30 @@ static const char *state_of(struct em_arena *a, const char *file, struct row *r)
 	if (r->st.lock_len == len && !memcmp(r->st.lock_text, text, len))
 		return "current";
 	return "outdated";
+}
+
+/* The packages of the environment's lock (pylock.toml inside it) that
+ * apply built from their sdists: those without a wheel for the lock's
+ * target. Nothing is listed when the lock cannot be read. */
+static void built_from_source(struct em_arena *a, struct row *r)
+{
+	struct em_lock l;
+	struct em_target t;
+	struct em_tagset tags;
+	struct em_install_item *items;
+	uint32_t n;
+	if (!r->st.lock_text ||
+	    em_lock_parse(a, r->st.lock_text, r->st.lock_len, EM_VENV_LOCK_NAME, &l, NULL) ||
+	    !l.platform || !l.python || em_platform_parse(l.platform, &t.plat, NULL) ||
+	    em_python_parse(l.python, &t.py, NULL) || em_tags_for_target(a, &t, &tags, NULL))
+		return;
+	char *lp = em_arena_printf(a, "%s/" EM_VENV_LOCK_NAME, r->p.root);
+	if (!lp || em_lock_install_set(a, &l, lp, &t, &tags, &items, &n, NULL))
+		return;
+	r->built = em_arena_array(a, n ? n : 1, sizeof *r->built);
+	for (uint32_t i = 0; i < n && r->built; i++)
+		if (items[i].sdist && !items[i].wheel)
+			r->built[r->nbuilt++] = items[i].pkg->name;
 }
 
 static const char *or_dash(const char *s)
@@ -139,6 +169,7 @@ int cmd_status(int argc, char **argv)
 		em_venv_state_read(&a, &r->p, &r->st, NULL);
 		r->state = state_of(&a, file, r);
 		r->verified = r->st.exists && em_verify_load(&a, r->p.root, &r->ver, NULL) == 0;
+		built_from_source(&a, r);
 	}
 	if (opt_json) {
 		json_t *ws = json_array();
@@ -159,6 +190,10 @@ int cmd_status(int argc, char **argv)
 			for (uint32_t k = 0; k < r->st.nkept; k++)
 				json_array_append_new(kept, json_string(r->st.kept[k]));
 			json_object_set_new(o, "kept", kept);
+			json_t *built = json_array();
+			for (uint32_t k = 0; k < r->nbuilt; k++)
+				json_array_append_new(built, json_string(r->built[k]));
+			json_object_set_new(o, "built_from_source", built);
 		}
 		cli_put_json(json_pack("{s:s, s:o}", "matrix", file, "workloads", ws));
 	} else {
@@ -181,6 +216,20 @@ int cmd_status(int argc, char **argv)
 				printf("%s: kept '%s' (not made by envmatrix; envmatrix never removes "
 				       "it)\n", rows[i].w->name, rows[i].st.kept[k]);
 			}
+		/* what apply built from sdists */
+		for (uint32_t i = 0; i < n; i++) {
+			const struct row *r = &rows[i];
+			if (!r->nbuilt)
+				continue;
+			if (!gap)
+				putchar('\n');
+			gap = true;
+			printf("%s: %u package%s built from source:", r->w->name, r->nbuilt,
+			       r->nbuilt == 1 ? "" : "s");
+			for (uint32_t k = 0; k < r->nbuilt; k++)
+				printf(" %s", r->built[k]);
+			putchar('\n');
+		}
 		/* when each was verified, and what failed */
 		for (uint32_t i = 0; i < n; i++) {
 			const struct row *r = &rows[i];

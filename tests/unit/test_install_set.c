@@ -173,12 +173,33 @@ static void test_refusals(void **state)
 	assert_int_equal(select_text(c, nowheel), EM_ENOTFOUND);
 	expect_error(c, EM_ENOTFOUND, "/locks/pylock.x.toml:3",
 		     "package 'torch' 2.8.0 has no wheel for Python 3.12.4 on linux-x86_64");
-	/* only an sdist */
+	/* only an sdist: an item with the sdist, which apply builds */
 	const char *sdist = "lock-version = \"1.0\"\ncreated-by = \"t\"\n"
 			    "[[packages]]\nname = \"x\"\nversion = \"1.0\"\n"
 			    "sdist = { url = \"https://x.test/x-1.0.tar.gz\", hashes = { sha256 = \"" H "\" } }\n";
-	assert_int_equal(select_text(c, sdist), EM_EUNSUPPORTED);
-	expect_error(c, EM_EUNSUPPORTED, "pylock.x.toml:3", "only a source distribution");
+	assert_int_equal(select_text(c, sdist), 0);
+	assert_int_equal(c->n, 1);
+	assert_null(c->items[0].wheel);
+	assert_non_null(c->items[0].sdist);
+	assert_string_equal(c->items[0].location, "https://x.test/x-1.0.tar.gz");
+	/* a wheel for another platform and an sdist: the sdist */
+	const char *both = "lock-version = \"1.0\"\ncreated-by = \"t\"\n"
+			   "[[packages]]\nname = \"x\"\nversion = \"1.0\"\n"
+			   "sdist = { path = \"x-1.0.tar.gz\", hashes = { sha256 = \"" H "\" } }\n"
+			   "wheels = [{ url = \"https://x.test/x-1.0-cp312-cp312-win_amd64.whl\", "
+			   "hashes = { sha256 = \"" H "\" } }]\n";
+	assert_int_equal(select_text(c, both), 0);
+	assert_null(c->items[0].wheel);
+	assert_string_equal(c->items[0].location, "/locks/x-1.0.tar.gz");
+	/* a compatible wheel wins over the sdist */
+	const char *wheel = "lock-version = \"1.0\"\ncreated-by = \"t\"\n"
+			    "[[packages]]\nname = \"x\"\nversion = \"1.0\"\n"
+			    "sdist = { path = \"x-1.0.tar.gz\", hashes = { sha256 = \"" H "\" } }\n"
+			    "wheels = [{ url = \"https://x.test/x-1.0-py3-none-any.whl\", "
+			    "hashes = { sha256 = \"" H "\" } }]\n";
+	assert_int_equal(select_text(c, wheel), 0);
+	assert_non_null(c->items[0].wheel);
+	assert_null(c->items[0].sdist);
 	/* requires-python */
 	const char *rp = "lock-version = \"1.0\"\ncreated-by = \"t\"\nrequires-python = \">=3.13\"\n"
 		PKG("f", "1.0", WHEEL("f-1.0-py3-none-any.whl"));
