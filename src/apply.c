@@ -718,11 +718,15 @@ static int build_in_env(struct run *r, struct em_workload_apply *wa,
 	struct em_build_result br;
 	if ((rc = em_build_wheel(a, r->src, r->c, path, hex, &bo, &br, e)))
 		return rc;
+	/* the wheel under its own name (em_wheel_unpack reads it), in a folder
+	 * of its own beside its unpacked tree */
 	char *dir = em_arena_printf(a, "%s/tmp/no-isolation-%.16s-%ld", r->c->root, br.sha256,
 				    (long)getpid());
+	char *wdir = dir ? em_arena_printf(a, "%s.wheel", dir) : NULL;
+	char *whl = wdir ? em_arena_printf(a, "%s/%s", wdir, br.filename) : NULL;
 	struct em_wheel_name wn;
 	struct em_error we;
-	if (!dir)
+	if (!whl)
 		rc = em_err_nomem(e);
 	else if (em_wheel_name_parse(a, br.filename, strlen(br.filename), &wn, &we) ||
 		 em_wheel_rank(tags, &wn, NULL) < 0)
@@ -731,7 +735,11 @@ static int build_in_env(struct run *r, struct em_workload_apply *wa,
 			    it->sdist->name, wp->python_name, wp->platform_name);
 	if (!rc) {
 		em_remove_tree(dir, NULL);
-		rc = em_wheel_unpack(br.wheel, dir, e);
+		em_remove_tree(wdir, NULL);
+		if (mkdir(wdir, 0700) || rename(br.wheel, whl))
+			rc = em_err_sys(e, errno, whl, "cannot keep the built wheel");
+		else
+			rc = em_wheel_unpack(whl, dir, e);
 	}
 	if (!rc) {
 		struct em_install_opts io = {
@@ -760,8 +768,10 @@ static int build_in_env(struct run *r, struct em_workload_apply *wa,
 		f->line = it->sdist->line;
 		it->wheel = f;
 	}
-	if (dir)
+	if (whl) {
 		em_remove_tree(dir, NULL);
+		em_remove_tree(wdir, NULL);
+	}
 	if (br.temporary)
 		unlink(br.wheel);
 	return rc;
