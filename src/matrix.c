@@ -28,8 +28,9 @@
  *
  * Control bytes are rejected before anything reaches inih, so SEMI and LONG
  * can only come from the reader. An indented line after a key continues that
- * key (inih calls the handler again with the same name); only packages and
- * find-links take such lines. The first mistake stops the parse: the reader
+ * key (inih calls the handler again with the same name); only packages,
+ * find-links, mirrors, verify, build-requires.PKG and config-settings.PKG take
+ * such lines. The first mistake stops the parse: the reader
  * then returns NULL, which ends ini_parse_stream.
  *
  * Every check that needs no I/O is made here, so later stages can trust the
