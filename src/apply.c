@@ -8,6 +8,8 @@
 #include "envmatrix/apply.h"
 #include "envmatrix/build.h"
 #include "envmatrix/lockname.h"
+#include "envmatrix/name.h"
+#include "envmatrix/pep508.h"
 #include "envmatrix/http.h"
 #include "envmatrix/index.h"
 #include "envmatrix/cache.h"
@@ -471,17 +473,64 @@ static const char *abs_setting(struct em_arena *a, const char *mdir, const char 
 	return p ? em_path_absolute(a, p) : NULL;
 }
 
-/* Build options for workload w of m: its index and find-links for the
- * build requirements, its env.* for the hooks, python (a path or a
- * matrix python value), $ENVMATRIX_BUILD_TIMEOUT (seconds) when set. */
-static int workload_build_options(struct em_arena *a, const char *mdir,
-				  const struct em_workload *w, const char *python,
-				  const struct em_platform *host,
-				  const struct em_interp_list *interps,
-				  volatile sig_atomic_t *cancel, struct em_build_options *o,
+/* build-constraints: the file's requirements, each a project with
+ * versions (no extras, no URL). */
+static int read_build_constraints(struct em_arena *a, const char *matrix_path, const char *mdir,
+				  const struct em_workload *w, struct em_build_options *o,
 				  struct em_error *e)
 {
+	const struct em_setting *bc = &w->build_constraints;
+	char where[EM_ERROR_WHERE_MAX];
+	snprintf(where, sizeof where, "%s:%u", matrix_path, (unsigned)bc->line);
+	const char *path = abs_setting(a, mdir, bc->value);
+	char *buf;
+	size_t len;
+	if (!path)
+		return em_err_nomem(e);
+	int rc = em_read_file(a, path, EM_MATRIX_MAX_LEN, &buf, &len, e);
+	if (rc == EM_ENOTFOUND)
+		return em_err(e, rc, where, "build-constraints file '%s' does not exist", path);
+	if (rc) {
+		em_err_prefix_where(e, "%s", where);
+		return rc;
+	}
+	struct em_reqfile rf;
+	if ((rc = em_reqfile_parse(a, buf, len, bc->value, &rf, e)))
+		return rc;
+	if (rf.nincludes)
+		return em_err(e, EM_EINVAL, em_arena_printf(a, "%s:%u", bc->value,
+							    (unsigned)rf.includes[0].line),
+			      "a build-constraints file includes no other file ('-r %s'): "
+			      "write its lines here", rf.includes[0].text);
+	const char **c = em_arena_array(a, rf.nreqs ? rf.nreqs : 1, sizeof *c);
+	if (!c)
+		return em_err_nomem(e);
+	for (uint32_t i = 0; i < rf.nreqs; i++) {
+		struct em_requirement r;
+		if ((rc = em_requirement_parse(a, rf.reqs[i].text, strlen(rf.reqs[i].text), &r, e)))
+			return rc;
+		if (r.nextras || r.url)
+			return em_err(e, EM_EINVAL, em_arena_printf(a, "%s:%u", bc->value,
+								    (unsigned)rf.reqs[i].line),
+				      "'%s': a build constraint names a project and its versions "
+				      "(no extras, no URL)", rf.reqs[i].text);
+		c[i] = rf.reqs[i].text;
+	}
+	o->nconstraints = rf.nreqs;
+	o->constraints = c;
+	return 0;
+}
+
+int em_workload_build_options(struct em_arena *a, const char *matrix_path,
+			      const struct em_workload *w, const char *package, const char *python,
+			      const struct em_platform *host, const struct em_interp_list *interps,
+			      volatile sig_atomic_t *cancel, struct em_build_options *o,
+			      struct em_error *e)
+{
 	memset(o, 0, sizeof *o);
+	const char *mdir = em_path_dir(a, matrix_path);
+	if (!mdir)
+		return em_err_nomem(e);
 	if (w->index_url.value && !(o->index_url = abs_setting(a, mdir, w->index_url.value)))
 		return em_err_nomem(e);
 	const char **fl = em_arena_array(a, w->nfind_links ? w->nfind_links : 1, sizeof *fl);
@@ -508,7 +557,29 @@ static int workload_build_options(struct em_arena *a, const char *mdir,
 	const char *tmo = getenv("ENVMATRIX_BUILD_TIMEOUT");
 	if (tmo && atoi(tmo) > 0 && atoi(tmo) <= 7 * 24 * 3600)
 		o->timeout_ms = atoi(tmo) * 1000;
+	const struct em_pkg_values *br = package ? em_workload_build_requires(w, package) : NULL;
+	const struct em_pkg_values *cs = package ? em_workload_config_settings(w, package) : NULL;
+	if (br) {
+		o->nextra_requires = br->n;
+		o->extra_requires = br->values;
+	}
+	if (cs) {
+		o->nconfig = cs->n;
+		o->config = cs->values;
+	}
+	if (w->build_constraints.value)
+		return read_build_constraints(a, matrix_path, mdir, w, o, e);
 	return 0;
+}
+
+/* The project (PEP 503 normalized) of an sdist's file name
+ * NAME-VERSION.tar.gz, or NULL. */
+static const char *sdist_project(struct em_arena *a, const char *path)
+{
+	const char *base = strrchr(path, '/');
+	base = base ? base + 1 : path;
+	const char *dash = strrchr(base, '-');
+	return dash && dash != base ? em_name_canonical(a, base, (size_t)(dash - base)) : NULL;
 }
 
 /* An sdist is built where it is installed: another platform's workload
@@ -543,6 +614,7 @@ static int build_sdists(struct run *r, struct em_workload_apply *wa,
 		nsd += items[i].sdist != NULL && !items[i].wheel;
 	if (!nsd)
 		return 0;
+	const char *mpath = r->o->plan.matrix_path ? r->o->plan.matrix_path : r->m->file;
 	for (uint32_t i = 0; i < n; i++) {
 		const struct em_install_item *it = &items[i];
 		if (!it->sdist || it->wheel)
@@ -553,15 +625,20 @@ static int build_sdists(struct run *r, struct em_workload_apply *wa,
 				      "envmatrix does not build build requirements from source",
 				      it->pkg->name, it->pkg->version ? it->pkg->version : "");
 	}
-	struct em_build_options bo;
-	int rc = workload_build_options(a, r->mdir, w, base->executable, r->o->plan.host,
-					r->interps, r->o->cancel, &bo, e);
-	if (rc)
-		return rc;
+	int rc;
 	for (uint32_t i = 0; i < n; i++) {
 		struct em_install_item *it = &items[i];
 		if (!it->sdist || it->wheel)
 			continue;
+		if (em_workload_no_isolation(w, it->pkg->name)) {
+			done++; /* built later, in the environment itself */
+			continue;
+		}
+		struct em_build_options bo;
+		if ((rc = em_workload_build_options(a, mpath, w, it->pkg->name, base->executable,
+						    r->o->plan.host, r->interps, r->o->cancel, &bo,
+						    e)))
+			return rc;
 		if (canceled(r))
 			return em_err(e, EM_ECANCELED, w->name, "interrupted");
 		const char *label = em_arena_printf(a, "%s %s", it->pkg->name,
@@ -606,6 +683,100 @@ static int build_sdists(struct run *r, struct em_workload_apply *wa,
 	return 0;
 }
 
+/* Build the sdist of item it (a package in no-build-isolation) with the
+ * staging environment's own Python, which holds every other package of
+ * the lock by now, and install the wheel into it. Such a build is not
+ * cached: the wheel and its unpacked tree are removed once installed. */
+static int build_in_env(struct run *r, struct em_workload_apply *wa,
+			const struct em_venv_layout *stage, const struct em_venv_layout *final,
+			const struct em_tagset *tags, enum em_link_mode link,
+			struct em_install_item *it, uint32_t done, uint32_t total,
+			struct em_error *e)
+{
+	struct em_workload_plan *wp = wa->plan;
+	const struct em_workload *w = wa->w;
+	struct em_arena *a = r->a;
+	const char *mpath = r->o->plan.matrix_path ? r->o->plan.matrix_path : r->m->file;
+	const char *label = em_arena_printf(a, "%s %s", it->pkg->name,
+					    it->pkg->version ? it->pkg->version : "");
+	if (!label)
+		return em_err_nomem(e);
+	emit(r, EM_EV_BUILD_SDIST, w->name, label, done, total);
+	const char *path;
+	char hex[65];
+	int rc = em_source_file(r->src, it->location, it->sdist->name, it->sdist->sha256, &path,
+				hex, e);
+	if (rc) {
+		em_err_prefix_where(e, "package '%s'", it->pkg->name);
+		return rc;
+	}
+	struct em_build_options bo;
+	if ((rc = em_workload_build_options(a, mpath, w, it->pkg->name, NULL, r->o->plan.host,
+					    r->interps, r->o->cancel, &bo, e)))
+		return rc;
+	bo.no_isolation_python = stage->python;
+	struct em_build_result br;
+	if ((rc = em_build_wheel(a, r->src, r->c, path, hex, &bo, &br, e)))
+		return rc;
+	/* the wheel under its own name (em_wheel_unpack reads it), in a folder
+	 * of its own beside its unpacked tree */
+	char *dir = em_arena_printf(a, "%s/tmp/no-isolation-%.16s-%ld", r->c->root, br.sha256,
+				    (long)getpid());
+	char *wdir = dir ? em_arena_printf(a, "%s.wheel", dir) : NULL;
+	char *whl = wdir ? em_arena_printf(a, "%s/%s", wdir, br.filename) : NULL;
+	struct em_wheel_name wn;
+	struct em_error we;
+	if (!whl)
+		rc = em_err_nomem(e);
+	else if (em_wheel_name_parse(a, br.filename, strlen(br.filename), &wn, &we) ||
+		 em_wheel_rank(tags, &wn, NULL) < 0)
+		rc = em_err(e, EM_EINVAL, br.wheel,
+			    "the wheel built from '%s' does not fit Python %s on %s",
+			    it->sdist->name, wp->python_name, wp->platform_name);
+	if (!rc) {
+		em_remove_tree(dir, NULL);
+		em_remove_tree(wdir, NULL);
+		if (mkdir(wdir, 0700) || rename(br.wheel, whl))
+			rc = em_err_sys(e, errno, whl, "cannot keep the built wheel");
+		else
+			rc = em_wheel_unpack(whl, dir, e);
+	}
+	if (!rc) {
+		struct em_install_opts io = {
+			.dest = &stage->scheme,
+			.python = final->python,
+			.os = wp->target.plat.os,
+			.link = link,
+			.requested = it->pkg->requested,
+			.jobs = r->m->njobs,
+		};
+		struct em_install_result res;
+		rc = em_wheel_install(dir, br.filename, &io, &res, e);
+		if (!rc) {
+			wa->files += res.files;
+			wa->bytes += res.bytes;
+		}
+	}
+	struct em_lock_file *f = em_arena_zalloc(a, sizeof *f);
+	char *sha = em_arena_strdup(a, br.sha256);
+	if (!rc && (!f || !sha))
+		rc = em_err_nomem(e);
+	if (!rc) {
+		f->name = br.filename;
+		f->size = br.size;
+		f->sha256 = sha;
+		f->line = it->sdist->line;
+		it->wheel = f;
+	}
+	if (whl) {
+		em_remove_tree(dir, NULL);
+		em_remove_tree(wdir, NULL);
+	}
+	if (br.temporary)
+		unlink(br.wheel);
+	return rc;
+}
+
 /* The plan's sdist metadata hook (plan.h): prepare the METADATA of an sdist
  * whose metadata is dynamic with the build module, for the workload's
  * Python; for another platform's workload with this machine's Python of the
@@ -622,9 +793,6 @@ int em_apply_sdist_metadata(void *ctx, struct em_arena *a, const char *sdist_pat
 		return em_err(e, EM_EUNSUPPORTED, sdist_path,
 			      "its metadata is dynamic and there is no cache to prepare it in");
 	const char *mpath = h->matrix_path ? h->matrix_path : h->m->file;
-	char *mdir = em_path_dir(a, mpath);
-	if (!mdir)
-		return em_err_nomem(e);
 	const char *python;
 	if (wp->host_target)
 		python = wp->python_from && wp->python_from[0] == '/' ? wp->python_from
@@ -642,8 +810,8 @@ int em_apply_sdist_metadata(void *ctx, struct em_arena *a, const char *sdist_pat
 	if (!python)
 		return em_err_nomem(e);
 	struct em_build_options o;
-	int rc = workload_build_options(a, mdir, wp->w, python, h->host, h->interps, h->cancel,
-					&o, e);
+	int rc = em_workload_build_options(a, mpath, wp->w, sdist_project(a, sdist_path), python,
+					   h->host, h->interps, h->cancel, &o, e);
 	if (rc)
 		return rc;
 	const char *md;
@@ -761,6 +929,17 @@ static int populate(struct run *r, struct em_workload_apply *wa, bool recheck,
 		return rc;
 	if ((rc = build_sdists(r, wa, &base, &tags, items, nitems, e)))
 		return rc;
+	/* packages in no-build-isolation (still without a wheel) go last: they
+	 * are built once the others are installed */
+	uint32_t nfirst = 0, nsd = 0;
+	for (uint32_t i = 0; i < nitems; i++) {
+		nsd += items[i].sdist != NULL;
+		if (items[i].wheel) {
+			struct em_install_item t = items[i];
+			memmove(&items[nfirst + 1], &items[nfirst], (i - nfirst) * sizeof *items);
+			items[nfirst++] = t;
+		}
+	}
 
 	struct em_venv_layout final, stage;
 	if ((rc = em_venv_layout(a, p->root, &wp->target.plat, &wp->target.py, &final, e)) ||
@@ -784,14 +963,14 @@ static int populate(struct run *r, struct em_workload_apply *wa, bool recheck,
 	if (!dirs)
 		return em_err_nomem(e);
 	uint32_t ndamaged;
-	if (recheck && (rc = recheck_trees(r, wa, items, nitems, &ndamaged, e)))
+	if (recheck && (rc = recheck_trees(r, wa, items, nfirst, &ndamaged, e)))
 		return rc;
-	if ((rc = fetch_and_unpack(r, wa, w, items, nitems, dirs, e)))
+	if ((rc = fetch_and_unpack(r, wa, w, items, nfirst, dirs, e)))
 		return rc;
 	if ((rc = em_remove_tree(p->staging, e)))
 		return rc;
 	rc = em_venv_create(a, p->staging, p->root, &wp->target.plat, &base, &info, e);
-	for (uint32_t i = 0; i < nitems && !rc; i++) {
+	for (uint32_t i = 0; i < nfirst && !rc; i++) {
 		const struct em_install_item *it = &items[i];
 		if (canceled(r)) {
 			rc = em_err(e, EM_ECANCELED, w->name, "interrupted");
@@ -813,6 +992,14 @@ static int populate(struct run *r, struct em_workload_apply *wa, bool recheck,
 		wa->files += res.files;
 		wa->bytes += res.bytes;
 		wa->link_used = res.link_used;
+	}
+	for (uint32_t i = nfirst; i < nitems && !rc; i++) {
+		if (canceled(r)) {
+			rc = em_err(e, EM_ECANCELED, w->name, "interrupted");
+			break;
+		}
+		rc = build_in_env(r, wa, &stage, &final, &tags, link, &items[i],
+				  nsd - (nitems - i), nsd, e);
 	}
 	if (!rc) {
 		char *lp = em_arena_printf(a, "%s/" EM_VENV_LOCK_NAME, p->staging);

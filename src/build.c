@@ -709,6 +709,41 @@ static bool matrix_value_ok(const char *s)
 	return n > 0 && n + 8 <= EM_MATRIX_MAX_LINE;
 }
 
+/* The constraints that name a project of the resolution and are not in
+ * added[] yet are appended to it; *more says whether any was. */
+static int constrain(struct bctx *b, const struct em_workload_plan *wp, const char **added,
+		     uint32_t *nadded, bool *more)
+{
+	const struct em_build_options *o = b->o;
+	*more = false;
+	for (uint32_t i = 0; i < o->nconstraints; i++) {
+		const char *c = o->constraints[i];
+		bool have = false;
+		for (uint32_t k = 0; k < *nadded && !have; k++)
+			have = added[k] == c;
+		if (have)
+			continue;
+		struct em_arena_mark mk = em_arena_mark(b->a);
+		struct em_requirement r;
+		if (em_requirement_parse(b->a, c, strlen(c), &r, b->e)) {
+			em_err_prefix_where(b->e, "build constraint '%.80s'", c);
+			return b->e->code;
+		}
+		const char *name = em_name_canonical(b->a, r.name, strlen(r.name));
+		if (!name)
+			return em_err_nomem(b->e);
+		bool used = false;
+		for (uint32_t k = 0; k < wp->res.n && !used; k++)
+			used = !strcmp(wp->res.pkgs[k].name, name);
+		em_arena_rewind(b->a, mk);
+		if (used) {
+			added[(*nadded)++] = c;
+			*more = true;
+		}
+	}
+	return 0;
+}
+
 /* Resolve reqs for the target and make (or find) their environment. */
 static int ensure_env(struct bctx *b, const char *const *reqs, uint32_t nreqs)
 {
@@ -718,10 +753,19 @@ static int ensure_env(struct bctx *b, const char *const *reqs, uint32_t nreqs)
 	char *dir = em_arena_printf(a, "%s/env%u", b->tmp, b->nenv++);
 	char *ini = dir ? em_arena_printf(a, "%s/build-env.ini", dir) : NULL;
 	char *empty = dir ? em_arena_printf(a, "%s/no-index", dir) : NULL;
-	if (!ini || !empty)
+	const char **added = em_arena_array(a, o->nconstraints ? o->nconstraints : 1,
+					    sizeof *added);
+	uint32_t nadded = 0;
+	if (!ini || !empty || !added)
 		return em_err_nomem(e);
 	if (em_mkdir_p(empty, e))
 		return e->code;
+	struct em_matrix mx;
+	struct em_plan_options po;
+	struct em_plan plan;
+	struct em_workload_plan *wp;
+	int rc;
+again:;
 	struct em_buf m = EM_BUF_INIT;
 	em_buf_addstr(&m, "[matrix]\n");
 	const char *index = o->no_index ? empty : o->index_url;
@@ -747,26 +791,32 @@ static int ensure_env(struct bctx *b, const char *const *reqs, uint32_t nreqs)
 		}
 		em_buf_addf(&m, "    %s\n", reqs[i]);
 	}
+	for (uint32_t i = 0; i < nadded; i++) {
+		if (!matrix_value_ok(added[i])) {
+			em_buf_release(&m);
+			return em_err(e, EM_EINVAL, b->label,
+				      "build constraint '%.80s' is empty, too long or holds a control "
+				      "character", added[i]);
+		}
+		em_buf_addf(&m, "    %s\n", added[i]);
+	}
 	char *text = m.err ? NULL : em_arena_strdup(a, m.ptr);
 	em_buf_release(&m);
 	if (!text)
 		return em_err_nomem(e);
-	int rc = em_write_file_atomic(ini, text, strlen(text), 0644, e);
+	rc = em_write_file_atomic(ini, text, strlen(text), 0644, e);
 	if (rc)
 		return rc;
-	struct em_matrix mx;
 	rc = em_matrix_parse(a, text, strlen(text), ini, &mx, e);
 	if (rc) {
 		em_err_prefix_where(e, "build requirements of '%s'", b->label);
 		return rc;
 	}
-	struct em_plan_options po;
 	memset(&po, 0, sizeof po);
 	po.matrix_path = ini;
 	po.upgrade = true;
 	po.host = o->host;
 	po.interps = b->interps;
-	struct em_plan plan;
 	rc = em_plan_build(a, b->src, &mx, &po, &plan, e);
 	if (rc)
 		return rc;
@@ -777,7 +827,7 @@ static int ensure_env(struct bctx *b, const char *const *reqs, uint32_t nreqs)
 		*keep = plan.found;
 		b->interps = keep;
 	}
-	struct em_workload_plan *wp = &plan.w[0];
+	wp = &plan.w[0];
 	if (wp->status) {
 		*e = wp->err;
 		if (wp->explain) {
@@ -796,6 +846,13 @@ static int ensure_env(struct bctx *b, const char *const *reqs, uint32_t nreqs)
 		}
 		return wp->status;
 	}
+	/* build constraints: added to the requirements while they name a
+	 * project of the resolution (at most once each, so this ends) */
+	bool more;
+	if ((rc = constrain(b, wp, added, &nadded, &more)))
+		return rc;
+	if (more)
+		goto again;
 	/* the environment's name: the lock less its inputs line (a hash of the
 	 * settings it was planned from, which name this build's folder) */
 	char hash[65];

@@ -28,8 +28,9 @@
  *
  * Control bytes are rejected before anything reaches inih, so SEMI and LONG
  * can only come from the reader. An indented line after a key continues that
- * key (inih calls the handler again with the same name); only packages and
- * find-links take such lines. The first mistake stops the parse: the reader
+ * key (inih calls the handler again with the same name); only packages,
+ * find-links, mirrors, verify, build-requires.PKG and config-settings.PKG take
+ * such lines. The first mistake stops the parse: the reader
  * then returns NULL, which ends ini_parse_stream.
  *
  * Every check that needs no I/O is made here, so later stages can trust the
@@ -92,6 +93,10 @@ enum key {
 	K_NO_BUILD,
 	K_ONLY_BINARY,
 	K_NO_BINARY,
+	K_NO_BUILD_ISOLATION,
+	K_BUILD_CONSTRAINTS,
+	K_BUILD_REQUIRES,  /* build-requires.PKG */
+	K_CONFIG_SETTINGS, /* config-settings.PKG */
 	K_ENV, /* env.NAME */
 	K_COUNT
 };
@@ -130,6 +135,10 @@ static const struct keyinfo {
 	[K_NO_BUILD] = { "no-build", IN_MATRIX | IN_WORKLOAD, false },
 	[K_ONLY_BINARY] = { "only-binary", IN_MATRIX | IN_WORKLOAD, false },
 	[K_NO_BINARY] = { "no-binary", IN_MATRIX | IN_WORKLOAD, false },
+	[K_NO_BUILD_ISOLATION] = { "no-build-isolation", IN_MATRIX | IN_WORKLOAD, false },
+	[K_BUILD_CONSTRAINTS] = { "build-constraints", IN_MATRIX | IN_WORKLOAD, false },
+	[K_BUILD_REQUIRES] = { "build-requires.PKG", IN_MATRIX | IN_WORKLOAD, true },
+	[K_CONFIG_SETTINGS] = { "config-settings.PKG", IN_MATRIX | IN_WORKLOAD, true },
 	[K_ENV] = { "env.NAME", IN_MATRIX | IN_WORKLOAD, false },
 };
 
@@ -137,12 +146,14 @@ static const struct keyinfo {
 static const enum key matrix_order[] = {
 	K_NAME, K_PLATFORM, K_INDEX_URL, K_TORCH_INDEX_URL, K_FIND_LINKS, K_MIRRORS, K_PYTHON_MIRROR,
 	K_CUDA_DRIVER, K_CACHE_DIR, K_CA_FILE, K_HISTORY, K_LINK_MODE, K_JOBS, K_PYTHON, K_PYTHON_HOME,
-	K_TORCH, K_CUDA, K_VENV, K_PACKAGES, K_VERIFY, K_NO_BUILD, K_ONLY_BINARY, K_NO_BINARY, K_ENV,
+	K_TORCH, K_CUDA, K_VENV, K_PACKAGES, K_VERIFY, K_NO_BUILD, K_ONLY_BINARY, K_NO_BINARY, K_NO_BUILD_ISOLATION,
+	K_BUILD_REQUIRES, K_CONFIG_SETTINGS, K_BUILD_CONSTRAINTS, K_ENV,
 };
 static const enum key workload_order[] = {
 	K_DESCRIPTION, K_PATH, K_VENV, K_PYTHON, K_PYTHON_HOME, K_TORCH, K_CUDA, K_PACKAGES,
 	K_REQUIREMENTS, K_VERIFY, K_INDEX_URL, K_TORCH_INDEX_URL, K_FIND_LINKS, K_PLATFORM,
-	K_CUDA_DRIVER, K_NO_BUILD, K_ONLY_BINARY, K_NO_BINARY, K_ENV,
+	K_CUDA_DRIVER, K_NO_BUILD, K_ONLY_BINARY, K_NO_BINARY, K_NO_BUILD_ISOLATION,
+	K_BUILD_REQUIRES, K_CONFIG_SETTINGS, K_BUILD_CONSTRAINTS, K_ENV,
 };
 
 /* ---- small vectors in the arena ---- */
@@ -183,7 +194,18 @@ struct sect {
 	struct em_python_req py;
 	struct em_specset torch;
 	struct em_cuda cuda;
-	struct em_pkg_set pkgs[3];    /* no-build, only-binary, no-binary */
+	struct em_pkg_set pkgs[4];    /* no-build, only-binary, no-binary,
+				       * no-build-isolation */
+	struct vec pkgvals[2];        /* struct pkgent: build-requires.PKG,
+				       * config-settings.PKG */
+};
+
+/* A build-requires.PKG or config-settings.PKG key while it is read. */
+struct pkgent {
+	const char *key;
+	const char *name;
+	uint32_t line;
+	struct vec vals; /* const char * */
 };
 
 enum line_kind {
@@ -219,6 +241,7 @@ struct mparser {
 	struct sect *cur;
 	enum key cur_key;
 	char cur_keyname[MAX_KEY + 1];
+	uint32_t cur_pkgent; /* index in cur->pkgvals[] of the key being read */
 };
 
 static int perr(struct mparser *p, uint32_t line, int code, const char *fmt, ...)
@@ -561,7 +584,7 @@ static const char *suggest_key(const char *k, size_t kn)
 	const char *best = NULL;
 	unsigned bestd = ~0u;
 	for (size_t i = 0; i < K_COUNT; i++) {
-		if (i == K_ENV)
+		if (i == K_ENV || i == K_BUILD_REQUIRES || i == K_CONFIG_SETTINGS)
 			continue;
 		const char *c = keys[i].name;
 		size_t cn = strlen(c);
@@ -611,7 +634,7 @@ static int unknown_key(struct mparser *p, const char *k, size_t kn)
 	if (s)
 		return perr(p, p->lineno, EM_EINVAL, "unknown key '%s' in %s (did you mean '%s'?)",
 			    qk, label, s);
-	char list[400];
+	char list[600];
 	key_list(list, sizeof list, p->cur->is_matrix);
 	return perr(p, p->lineno, EM_EINVAL, "unknown key '%s' in %s; the keys there are %s", qk,
 		    label, list);
@@ -713,7 +736,7 @@ static int check_venv(struct mparser *p, const char *v, size_t n)
 	return 0;
 }
 
-static int check_requirement(struct mparser *p, const char *v, size_t n)
+static int check_requirement(struct mparser *p, const char *key, const char *v, size_t n)
 {
 	char qv[QUOTE], label[EM_MATRIX_MAX_NAME + 3];
 	sect_label(p->cur, label, sizeof label);
@@ -746,7 +769,7 @@ static int check_requirement(struct mparser *p, const char *v, size_t n)
 		else if (i > 0 && j > i && j < n && em_is_alpha((unsigned char)v[j]))
 			hint = "; write one requirement per line";
 	}
-	return perr(p, p->lineno, rc, "packages in %s: invalid requirement '%s': %s%s", label, qv,
+	return perr(p, p->lineno, rc, "%s in %s: invalid requirement '%s': %s%s", key, label, qv,
 		    se.msg, hint);
 }
 
@@ -756,7 +779,7 @@ static int add_package(struct mparser *p, const char *v, size_t n)
 	if (s->packages.n >= EM_MATRIX_MAX_PACKAGES)
 		return perr(p, p->lineno, EM_ELIMIT, "packages in [%s]: more than %d requirements",
 			    s->name, EM_MATRIX_MAX_PACKAGES);
-	int rc = check_requirement(p, v, n);
+	int rc = check_requirement(p, "packages", v, n);
 	if (rc)
 		return rc;
 	struct em_req_line *r = vec_push(p->a, &s->packages, sizeof *r);
@@ -912,10 +935,16 @@ static int parse_pkg_set(struct mparser *p, enum key k, const char *v, size_t n,
 	const char *key = keys[k].name;
 	memset(out, 0, sizeof *out);
 	out->key = key;
-	bool nb = k == K_NO_BUILD;
+	bool nb = k == K_NO_BUILD || k == K_NO_BUILD_ISOLATION;
 	const char *all = nb ? "true" : ":all:", *none = nb ? "false" : ":none:";
-	const char *usage = nb ? "true, false or package names" : ":all:, :none: or package names";
+	const char *usage = k == K_NO_BUILD_ISOLATION ? "false or package names"
+			    : nb ? "true, false or package names" : ":all:, :none: or package names";
 	if (em_str_eq(v, n, all)) {
+		if (k == K_NO_BUILD_ISOLATION)
+			return perr(p, p->lineno, EM_EINVAL,
+				    "%s in %s: name the packages to build in the workload's own "
+				    "environment (such as flash-attn, which needs torch to build); "
+				    "'true' is not supported", key, label);
 		out->all = true;
 		return 0;
 	}
@@ -984,6 +1013,128 @@ enum em_sdist_rule em_workload_sdist_rule(const struct em_workload *w, const cha
 		return EM_SDIST_PREFER;
 	}
 	return EM_SDIST_ALLOW;
+}
+
+static const struct em_pkg_values *pkg_values_find(const struct em_pkg_values *v, uint32_t n,
+						   const char *name)
+{
+	for (uint32_t i = 0; i < n; i++)
+		if (!strcmp(v[i].name, name))
+			return &v[i];
+	return NULL;
+}
+
+const struct em_pkg_values *em_workload_build_requires(const struct em_workload *w,
+							const char *name)
+{
+	return pkg_values_find(w->build_requires, w->nbuild_requires, name);
+}
+
+const struct em_pkg_values *em_workload_config_settings(const struct em_workload *w,
+							 const char *name)
+{
+	return pkg_values_find(w->config_settings, w->nconfig_settings, name);
+}
+
+bool em_workload_no_isolation(const struct em_workload *w, const char *name)
+{
+	return pkg_set_names(&w->no_build_isolation, name);
+}
+
+/* One value of build-requires.PKG (a PEP 508 requirement a line) or of
+ * config-settings.PKG (KEY=VALUE words, split as verify commands are, so
+ * a value may be quoted). */
+static int add_pkgval(struct mparser *p, const char *v, size_t n)
+{
+	struct sect *s = p->cur;
+	bool breq = p->cur_key == K_BUILD_REQUIRES;
+	struct pkgent *pe = (struct pkgent *)s->pkgvals[breq ? 0 : 1].p + p->cur_pkgent;
+	char qv[QUOTE], label[EM_MATRIX_MAX_NAME + 3];
+	sect_label(s, label, sizeof label);
+	if (breq) {
+		int rc = check_requirement(p, pe->key, v, n);
+		if (rc)
+			return rc;
+		if (pe->vals.n >= EM_MATRIX_MAX_PKG_VALUES)
+			return perr(p, p->lineno, EM_ELIMIT, "%s in %s: more than %d requirements",
+				    pe->key, label, EM_MATRIX_MAX_PKG_VALUES);
+		const char **slot = vec_push(p->a, &pe->vals, sizeof *slot);
+		if (!slot || !(*slot = em_arena_strndup(p->a, v, n)))
+			return nomem(p);
+		return 0;
+	}
+	char *text = em_arena_strndup(p->a, v, n);
+	if (!text)
+		return nomem(p);
+	struct em_error se;
+	em_error_clear(&se);
+	char **words;
+	uint32_t nw;
+	int rc = em_command_split(p->a, text, &words, &nw, &se);
+	if (rc == EM_ENOMEM)
+		return nomem(p);
+	if (rc)
+		return perr(p, p->lineno, rc, "%s in %s: '%s': %s", pe->key, label, q(qv, v, n),
+			    se.msg);
+	for (uint32_t i = 0; i < nw; i++) {
+		const char *eq = strchr(words[i], '=');
+		if (!eq || eq == words[i])
+			return perr(p, p->lineno, EM_EINVAL,
+				    "%s in %s: '%s' is not KEY=VALUE (settings are separated by "
+				    "blanks; quote a value that holds one)%s", pe->key, label,
+				    q(qv, words[i], strlen(words[i])), hint_if_commented(v, n));
+		if (pe->vals.n >= EM_MATRIX_MAX_PKG_VALUES)
+			return perr(p, p->lineno, EM_ELIMIT, "%s in %s: more than %d settings",
+				    pe->key, label, EM_MATRIX_MAX_PKG_VALUES);
+		const char **slot = vec_push(p->a, &pe->vals, sizeof *slot);
+		if (!slot)
+			return nomem(p);
+		*slot = words[i];
+	}
+	return 0;
+}
+
+/* build-requires.PKG = ... and config-settings.PKG = ... */
+static int on_pkgvals(struct mparser *p, enum key key, const char *k, size_t kn, const char *v,
+		      size_t vn)
+{
+	struct sect *s = p->cur;
+	char qk[QUOTE], label[EM_MATRIX_MAX_NAME + 3];
+	sect_label(s, label, sizeof label);
+	q(qk, k, kn);
+	size_t pre = key == K_BUILD_REQUIRES ? strlen("build-requires.") : strlen("config-settings.");
+	const char *pkg = k + pre;
+	size_t pn = kn - pre;
+	if (!em_name_is_valid(pkg, pn))
+		return perr(p, p->lineno, EM_EINVAL,
+			    "'%s' in %s: '%.*s' is not a package name (write %s.PKG = ...)", qk,
+			    label, (int)pn, pkg, key == K_BUILD_REQUIRES ? "build-requires"
+								     : "config-settings");
+	const char *name = em_name_canonical(p->a, pkg, pn);
+	if (!name)
+		return nomem(p);
+	struct vec *vv = &s->pkgvals[key == K_BUILD_REQUIRES ? 0 : 1];
+	const struct pkgent *pes = vv->p;
+	for (uint32_t i = 0; i < vv->n; i++)
+		if (!strcmp(pes[i].name, name))
+			return perr(p, p->lineno, EM_EINVAL,
+				    "duplicate key '%s' in %s (first set on line %u as '%s'; package "
+				    "names are compared after PEP 503 normalization)", qk, label,
+				    pes[i].line, pes[i].key);
+	if (vv->n >= EM_MATRIX_MAX_ENV)
+		return perr(p, p->lineno, EM_ELIMIT, "more than %d %s keys in %s", EM_MATRIX_MAX_ENV,
+			    keys[key].name, label);
+	struct pkgent *pe = vec_push(p->a, vv, sizeof *pe);
+	if (!pe)
+		return nomem(p);
+	memset(pe, 0, sizeof *pe);
+	pe->key = em_arena_strndup(p->a, k, kn);
+	pe->name = name;
+	pe->line = p->lineno;
+	if (!pe->key)
+		return nomem(p);
+	p->cur_pkgent = vv->n - 1;
+	return vn ? add_pkgval(p, v, vn) : 0;
 }
 
 /* Check a single value and keep what it parses to. */
@@ -1070,7 +1221,10 @@ static int check_value(struct mparser *p, enum key k, const char *v, size_t n)
 	case K_NO_BUILD:
 	case K_ONLY_BINARY:
 	case K_NO_BINARY:
+	case K_NO_BUILD_ISOLATION:
 		return parse_pkg_set(p, k, v, n, &s->pkgs[k - K_NO_BUILD]);
+	case K_BUILD_CONSTRAINTS:
+		return check_location(p, name, v, n, false);
 	case K_DESCRIPTION:
 		return 0;
 	default:
@@ -1145,9 +1299,14 @@ static int on_key(struct mparser *p, const char *k, size_t kn, const char *v, si
 	enum key key = K_COUNT;
 	if (kn > 4 && !memcmp(k, "env.", 4)) {
 		key = K_ENV;
+	} else if (kn >= 15 && !memcmp(k, "build-requires.", 15)) {
+		key = K_BUILD_REQUIRES;
+	} else if (kn >= 16 && !memcmp(k, "config-settings.", 16)) {
+		key = K_CONFIG_SETTINGS;
 	} else {
 		for (size_t i = 0; i < K_COUNT; i++)
-			if (i != K_ENV && em_str_eq(k, kn, keys[i].name))
+			if (i != K_ENV && i != K_BUILD_REQUIRES && i != K_CONFIG_SETTINGS &&
+			    em_str_eq(k, kn, keys[i].name))
 				key = (enum key)i;
 	}
 	if (key == K_COUNT && vn >= 2 && v[0] == '/' && v[1] == '/') {
@@ -1171,6 +1330,8 @@ static int on_key(struct mparser *p, const char *k, size_t kn, const char *v, si
 	p->cur_keyname[kn] = '\0';
 	if (key == K_ENV)
 		return on_env(p, k, kn, v, vn);
+	if (key == K_BUILD_REQUIRES || key == K_CONFIG_SETTINGS)
+		return on_pkgvals(p, key, k, kn, v, vn);
 	if (s->v[key].line)
 		return perr(p, p->lineno, EM_EINVAL, "duplicate key '%s' in %s (first set on line %u)",
 			    qk, label, s->v[key].line);
@@ -1202,12 +1363,15 @@ static int on_cont(struct mparser *p, const char *v, size_t vn)
 		return add_mirror(p, v, vn);
 	if (p->cur_key == K_VERIFY)
 		return add_verify(p, v, vn);
+	if (p->cur_key == K_BUILD_REQUIRES || p->cur_key == K_CONFIG_SETTINGS)
+		return add_pkgval(p, v, vn);
 	const char *hint = "remove the indentation";
 	if (v[0] == '[')
 		hint = "a section header must not be indented";
 	return perr(p, p->lineno, EM_EINVAL,
 		    "an indented line in %s continues '%s', which takes one value (only packages, "
-		    "find-links, mirrors and verify take more lines); %s", label, p->cur_keyname, hint);
+		    "find-links, mirrors, verify, build-requires.PKG and config-settings.PKG take "
+		    "more lines); %s", label, p->cur_keyname, hint);
 }
 
 /* inih's handler: the reader's state says which line this is. */
@@ -1665,6 +1829,60 @@ static int build_workload(struct mparser *p, const struct sect *s, const struct 
 				    "workload [%s]: %s (line %u) refuses the sdist of %s, and "
 				    "no-binary (line %u) its wheels; name the package in only one",
 				    s->name, r->key, r->setting.line, both, nb->setting.line);
+	}
+
+	/* no-build-isolation: the workload's own, else [matrix]'s */
+	{
+		const struct sect *from = s->v[K_NO_BUILD_ISOLATION].value ? s
+					  : (m && m->v[K_NO_BUILD_ISOLATION].value ? m : NULL);
+		if (from) {
+			w->no_build_isolation = from->pkgs[3];
+			w->no_build_isolation.setting = from->v[K_NO_BUILD_ISOLATION];
+		}
+		w->no_build_isolation.key = keys[K_NO_BUILD_ISOLATION].name;
+	}
+	st = pick(s, m, K_BUILD_CONSTRAINTS);
+	if (st)
+		w->build_constraints = *st;
+	/* build-requires.PKG, config-settings.PKG: per PKG the workload's, else
+	 * [matrix]'s */
+	for (int k = 0; k < 2; k++) {
+		const struct pkgent *me = m ? m->pkgvals[k].p : NULL, *se = s->pkgvals[k].p;
+		uint32_t nme = m ? m->pkgvals[k].n : 0, ne = s->pkgvals[k].n, o = 0;
+		struct em_pkg_values *pv = em_arena_array(p->a, nme + ne ? nme + ne : 1, sizeof *pv);
+		if (!pv)
+			return nomem(p);
+		for (uint32_t i = 0; i < nme + ne; i++) {
+			const struct pkgent *pe = i < nme ? &me[i] : &se[i - nme];
+			bool overridden = false;
+			for (uint32_t j = 0; i < nme && j < ne && !overridden; j++)
+				overridden = !strcmp(pe->name, se[j].name);
+			if (overridden)
+				continue;
+			pv[o++] = (struct em_pkg_values){ pe->key, pe->name, pe->line, pe->vals.n,
+							  pe->vals.p };
+		}
+		if (k == 0) {
+			w->build_requires = pv;
+			w->nbuild_requires = o;
+		} else {
+			w->config_settings = pv;
+			w->nconfig_settings = o;
+		}
+	}
+	/* a package no sdist is allowed for is never built */
+	for (uint32_t i = 0; i < w->no_build_isolation.n; i++) {
+		const char *name = w->no_build_isolation.names[i];
+		uint32_t line = w->no_build_isolation.setting.line;
+		for (int k = 0; k < 2; k++) {
+			const struct em_pkg_set *r = sets[k];
+			if (!pkg_set_names(r, name))
+				continue;
+			return perr(p, line > r->setting.line ? line : r->setting.line, EM_EINVAL,
+				    "workload [%s]: %s (line %u) refuses the sdist of %s, which "
+				    "no-build-isolation (line %u) builds; name the package in only "
+				    "one", s->name, r->key, r->setting.line, name, line);
+		}
 	}
 
 	/* verify: [matrix]'s commands, then the workload's */

@@ -295,6 +295,23 @@ int em_apply_sdist_metadata(void *ctx, struct em_arena *a, const char *sdist_pat
 			    char **metadata, size_t *len, const char **warning,
 			    struct em_error *e);
 
+/* Build options (build.h) for a build for workload w of the matrix at
+ * matrix_path: w's index and find-links for the build requirements
+ * (paths made absolute against the matrix's folder), its env.* for the
+ * hooks, python (an interpreter's path or a matrix python value),
+ * $ENVMATRIX_BUILD_TIMEOUT (seconds) when set; for project package (PEP
+ * 503 normalized; NULL: none) its build-requires.PKG as extra_requires
+ * and config-settings.PKG as config; build-constraints read (errors name
+ * the matrix's file:line for a missing file, the file's own line for a
+ * bad one). Apply, the plan's metadata hook and 'envmatrix build -f' use
+ * it. no_isolation_python is left for the caller. */
+struct em_build_options;
+int em_workload_build_options(struct em_arena *a, const char *matrix_path,
+			      const struct em_workload *w, const char *package, const char *python,
+			      const struct em_platform *host, const struct em_interp_list *interps,
+			      volatile sig_atomic_t *cancel, struct em_build_options *o,
+			      struct em_error *e);
+
 /* Make at dest (an absolute path, replaced) the environment of the
  * planned workload wp of m (em_plan_build with po), as apply makes a
  * staging folder: a venv for final_root (where it will be renamed to;

@@ -112,6 +112,14 @@ struct em_build_options {
 				       * becomes a list, as pip passes it) */
 	uint32_t nextra_requires;
 	const char *const *extra_requires; /* added to [build-system] requires */
+	/* constraints (PEP 508: a name, a specifier, a marker) on the build
+	 * environment: the planner has no constraints of its own, so the
+	 * environment is resolved, then each constraint whose project is in
+	 * the resolution is added as a requirement and it is resolved again,
+	 * until none is added (a constrained project is then installed even
+	 * if the new resolution would drop it). Not used without isolation. */
+	uint32_t nconstraints;
+	const char *const *constraints;
 	uint32_t nenv;                /* extra environment variables for the hooks */
 	const char *const *env_names;
 	const char *const *env_values;

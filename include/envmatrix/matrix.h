@@ -31,6 +31,8 @@
 #define EM_MATRIX_MAX_VERIFY 32           /* verify commands per workload, inherited included */
 #define EM_COMMAND_MAX_WORDS 256          /* words in one verify command */
 #define EM_MATRIX_MAX_JOBS 256
+#define EM_MATRIX_MAX_PKG_VALUES 256      /* values of one build-requires.PKG or
+					   * config-settings.PKG */
 #define EM_REQFILE_MAX_REQS 10000         /* requirements in one requirements file */
 #define EM_REQFILE_MAX_INCLUDES 64        /* -r lines in one requirements file */
 
@@ -128,6 +130,25 @@ struct em_workload;
 enum em_sdist_rule em_workload_sdist_rule(const struct em_workload *w, const char *name,
 					  const struct em_pkg_set **by);
 
+/* build-requires.PKG and config-settings.PKG: values for one project's
+ * builds. */
+struct em_pkg_values {
+	const char *key;     /* the key as written ("build-requires.Flash_Attn") */
+	const char *name;    /* PKG, PEP 503 normalized */
+	uint32_t line;       /* the key's line */
+	uint32_t n;
+	const char **values; /* requirements (PEP 508), or KEY=VALUE settings */
+};
+
+/* The build-requires.PKG (or config-settings.PKG) entry of w for project
+ * name (PEP 503 normalized), or NULL. */
+const struct em_pkg_values *em_workload_build_requires(const struct em_workload *w,
+							const char *name);
+const struct em_pkg_values *em_workload_config_settings(const struct em_workload *w,
+							 const char *name);
+/* Whether no-build-isolation names the project (PEP 503 normalized). */
+bool em_workload_no_isolation(const struct em_workload *w, const char *name);
+
 struct em_workload {
 	const char *name;          /* the section name: the id on the command line */
 	uint32_t line;             /* line of its [section] header */
@@ -164,6 +185,16 @@ struct em_workload {
 					     * each) */
 	/* the workload's own key, else [matrix]'s (em_workload_sdist_rule) */
 	struct em_pkg_set no_build, only_binary, no_binary;
+	/* builds (build.h): no-build-isolation names, the workload's own key
+	 * else [matrix]'s; build-requires.PKG and config-settings.PKG, per
+	 * PKG the workload's entry else [matrix]'s; build-constraints, a file
+	 * relative to the matrix's folder (inherited) */
+	struct em_pkg_set no_build_isolation;
+	uint32_t nbuild_requires;
+	const struct em_pkg_values *build_requires;
+	uint32_t nconfig_settings;
+	const struct em_pkg_values *config_settings;
+	struct em_setting build_constraints;
 };
 
 struct em_matrix {

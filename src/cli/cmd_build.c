@@ -1,20 +1,26 @@
 /* cmd_build.c - `envmatrix build SDIST|DIR`: a wheel from source (build.h) */
 #include "cli.h"
 
+#include "envmatrix/apply.h"
 #include "envmatrix/build.h"
 #include "envmatrix/fs.h"
 #include "envmatrix/host.h"
+#include "envmatrix/name.h"
 
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
-static const char *opt_out, *opt_python, *opt_index, *opt_timeout;
+static const char *opt_file, *opt_out, *opt_python, *opt_index, *opt_timeout;
 static int opt_no_index, opt_no_isolation, opt_metadata;
 static struct cli_list opt_find_links, opt_config;
 
 static const struct cli_opt build_opts[] = {
+	{ CLI_OPT_STRING, 'f', "file", "MATRIX",
+	  "build as apply would for a workload of this matrix (its indexes, find-links, "
+	  "env.*, python and the package's build keys)", &opt_file },
 	{ CLI_OPT_STRING, 'o', "out-dir", "DIR",
 	  "put the wheel into DIR (created; default: the current folder)", &opt_out },
 	{ CLI_OPT_STRING, 0, "python", "VERSION|PATH",
@@ -44,7 +50,7 @@ static const struct cli_opt build_opts[] = {
 
 static const struct cli_cmd_help build_help = {
 	"build",
-	"SDIST|DIR",
+	"[-f MATRIX | MATRIX] [WORKLOAD] SDIST|DIR",
 	"build a wheel from an sdist or a source folder (PEP 517)",
 	"Unpacks the sdist (.tar.gz, .zip...) into a temporary folder in the\n"
 	"cache with the checks wheels get (a folder is copied there instead, so\n"
@@ -56,6 +62,15 @@ static const struct cli_cmd_help build_help = {
 	"and build_wheel through envmatrix's driver. The built wheel of an sdist\n"
 	"is cached by the sdist's sha256, the Python, the platform, the build\n"
 	"environment and the config settings, so building it again runs nothing.\n"
+	"\n"
+	"With a matrix (-f MATRIX, or MATRIX first), the build is the one apply\n"
+	"makes for WORKLOAD (which may be left out when the matrix has one): its\n"
+	"index-url, find-links, env.*, python and build-constraints, and the\n"
+	"build-requires.PKG and config-settings.PKG of the package (named by the\n"
+	"sdist's file name NAME-VERSION.tar.gz, or the folder's name); a package\n"
+	"in no-build-isolation is built with the workload's environment's Python\n"
+	"(apply it first). Options given here add to those (-C, --find-links)\n"
+	"or replace them (--python, --index-url).\n"
 	"\n"
 	"With --metadata, prints the METADATA the wheel would have instead,\n"
 	"from the backend's prepare_metadata_for_build_wheel (else a full build),\n"
@@ -113,7 +128,7 @@ static int timeout_ms(void)
 
 int cmd_build(int argc, char **argv)
 {
-	opt_out = opt_python = opt_index = opt_timeout = NULL;
+	opt_file = opt_out = opt_python = opt_index = opt_timeout = NULL;
 	opt_no_index = opt_no_isolation = opt_metadata = 0;
 	memset(&opt_find_links, 0, sizeof opt_find_links);
 	memset(&opt_config, 0, sizeof opt_config);
@@ -122,8 +137,13 @@ int cmd_build(int argc, char **argv)
 	int prc = cli_parse(argc, argv, &build_help, &npos);
 	if (prc)
 		return prc > 0 ? EXIT_OK : EXIT_USAGE;
-	if (npos != 1)
-		return cli_usage_error(&build_help, "give one sdist or source folder");
+	if (npos >= 2 && (prc = cli_matrix_arg(&build_help, &opt_file, argv + 1, &npos)))
+		return prc;
+	if (npos != 1 && !(opt_file && npos == 2))
+		return cli_usage_error(&build_help, opt_file ? "give a workload and one sdist or "
+				       "source folder" : "give one sdist or source folder");
+	const char *source = argv[npos];
+	const char *wname = npos == 2 ? argv[1] : NULL;
 	if (opt_no_isolation && !opt_python)
 		return cli_usage_error(&build_help,
 				       "--no-isolation needs --python: the interpreter to build with");
@@ -162,36 +182,142 @@ int cmd_build(int argc, char **argv)
 	if (python && (strchr(python, '/')))
 		python = em_path_absolute(&a, python);
 
-	/* the cache and the network, as a matrix without settings has them */
+	/* the cache and the network: the matrix's, or as a matrix without
+	 * settings has them */
 	struct em_matrix m;
 	memset(&m, 0, sizeof m);
 	m.file = "envmatrix build";
+	const char *mfile = "./build";
+	const struct em_workload *w = NULL;
 	struct em_source src;
 	em_source_init(&src);
 	struct cli_net net;
+	memset(&net, 0, sizeof net);
 	cli_catch_stop();
-	rc = cli_net_open(&a, &m, "./build", &cli_stop, &src, &net);
+	if (opt_file) {
+		if ((rc = cli_load_matrix(&a, opt_file, &m, &mfile)) != EXIT_OK)
+			goto out;
+		if (wname && !(w = cli_find_workload(&m, wname))) {
+			rc = EXIT_FAIL;
+			goto out;
+		}
+		if (!wname && m.nworkloads != 1) {
+			cli_error("'%s' has %u workloads; name the one to build for", mfile,
+				  m.nworkloads);
+			rc = EXIT_USAGE;
+			goto out;
+		}
+		if (!w)
+			w = &m.workloads[0];
+	}
+	rc = cli_net_open(&a, &m, mfile, &cli_stop, &src, &net);
 	if (rc != EXIT_OK)
 		goto out;
 	struct em_build_options o;
 	memset(&o, 0, sizeof o);
-	o.index_url = opt_index;
-	o.no_index = opt_no_index;
-	o.nfind_links = (uint32_t)opt_find_links.n;
-	o.find_links = fl;
-	o.python = opt_no_isolation ? NULL : python;
-	o.no_isolation_python = opt_no_isolation ? python : NULL;
+	if (w) {
+		/* the package: NAME of NAME-VERSION.tar.gz, or the folder's name
+		 * less a -VERSION */
+		const char *base = strrchr(source, '/');
+		size_t bl;
+		base = base && base[1] ? base + 1 : source;
+		bl = strlen(base);
+		while (bl && base[bl - 1] == '/')
+			bl--;
+		const char *dash = NULL;
+		for (size_t i = 0; i < bl; i++)
+			if (base[i] == '-' && i + 1 < bl && base[i + 1] >= '0' && base[i + 1] <= '9')
+				dash = base + i;
+		const char *pkg = em_name_canonical(&a, base, dash ? (size_t)(dash - base) : bl);
+		const char *wpy = python;
+		if (!wpy && w->python_req.kind == EM_PYTHON_PATH) {
+			char *dir = em_path_dir(&a, mfile);
+			char *j = dir ? em_path_join(&a, dir, w->python.value) : NULL;
+			wpy = j ? em_path_absolute(&a, j) : NULL;
+		} else if (!wpy) {
+			wpy = w->python.value;
+		}
+		if (!pkg || !wpy) {
+			cli_error("out of memory");
+			rc = EXIT_FAIL;
+			goto out;
+		}
+		if (em_workload_build_options(&a, mfile, w, pkg, wpy, &host, NULL, &cli_stop, &o,
+					      &e)) {
+			rc = cli_report(&e);
+			goto out;
+		}
+		if (!opt_no_isolation && em_workload_no_isolation(w, pkg)) {
+			/* as apply builds it: with the environment's own Python */
+			struct em_venv_paths vp;
+			struct stat st;
+			if (em_venv_paths(&a, mfile, w, &vp, &e)) {
+				rc = cli_report(&e);
+				goto out;
+			}
+			char *envpy = em_arena_printf(&a, "%s/bin/python", vp.root);
+			if (!envpy || stat(envpy, &st)) {
+				cli_error("%s:%u: '%s' is in no-build-isolation, which builds it with "
+					  "workload '%s''s environment, and '%s' has none; apply the "
+					  "workload first, or pass --no-isolation --python", mfile,
+					  (unsigned)w->no_build_isolation.setting.line, pkg, w->name,
+					  vp.root);
+				rc = EXIT_FAIL;
+				goto out;
+			}
+			o.no_isolation_python = envpy;
+			o.python = NULL;
+		}
+	}
+	if (opt_index || opt_no_index) {
+		o.index_url = opt_index;
+		o.no_index = opt_no_index;
+	}
+	if (opt_find_links.n) {
+		const char **all = em_arena_array(&a, o.nfind_links + (uint32_t)opt_find_links.n,
+						  sizeof *all);
+		if (!all) {
+			cli_error("out of memory");
+			rc = EXIT_FAIL;
+			goto out;
+		}
+		for (uint32_t i = 0; i < o.nfind_links; i++)
+			all[i] = o.find_links[i];
+		for (int i = 0; i < opt_find_links.n; i++)
+			all[o.nfind_links + (uint32_t)i] = fl[i];
+		o.find_links = all;
+		o.nfind_links += (uint32_t)opt_find_links.n;
+	}
+	if (opt_config.n) {
+		const char **all = em_arena_array(&a, o.nconfig + (uint32_t)opt_config.n,
+						  sizeof *all);
+		if (!all) {
+			cli_error("out of memory");
+			rc = EXIT_FAIL;
+			goto out;
+		}
+		for (uint32_t i = 0; i < o.nconfig; i++)
+			all[i] = o.config[i];
+		for (int i = 0; i < opt_config.n; i++)
+			all[o.nconfig + (uint32_t)i] = opt_config.items[i];
+		o.config = all;
+		o.nconfig += (uint32_t)opt_config.n;
+	}
+	if (python || !w) {
+		o.python = opt_no_isolation ? NULL : python;
+		if (opt_no_isolation)
+			o.no_isolation_python = python;
+	}
 	o.host = &host;
-	o.nconfig = (uint32_t)opt_config.n;
-	o.config = opt_config.items;
-	o.timeout_ms = tmo;
+	if (tmo)
+		o.timeout_ms = tmo;
 	o.cancel = &cli_stop;
 	o.event = on_event;
 	if (opt_metadata) {
 		const char *md;
 		size_t mlen;
 		bool built;
-		if (em_build_metadata(&a, &src, &net.cache, argv[1], NULL, &o, &md, &mlen, &built,
+		if (em_build_metadata(&a, &src, &net.cache, source, NULL, &o, &md, &mlen, &built,
 				      &e)) {
 			rc = cli_report(&e);
 			goto out;
@@ -204,7 +330,7 @@ int cmd_build(int argc, char **argv)
 		goto out;
 	}
 	struct em_build_result r;
-	if (em_build_wheel(&a, &src, &net.cache, argv[1], NULL, &o, &r, &e)) {
+	if (em_build_wheel(&a, &src, &net.cache, source, NULL, &o, &r, &e)) {
 		rc = cli_report(&e);
 		goto out;
 	}

@@ -266,12 +266,108 @@ static void test_matrix_keys(void **state)
 		     "matrix.ini:4", "refuses the sdist of every package");
 }
 
+/* build-requires.PKG, config-settings.PKG, no-build-isolation,
+ * build-constraints: parsed, inherited per package, bad values named */
+static void test_build_keys(void **state)
+{
+	(void)state;
+	static const char text[] =
+		"[matrix]\n"
+		"python = 3.12.10\n"
+		"build-requires.Flash_Attn = torch>=2\n"        /* 3 */
+		"    ninja\n"
+		"config-settings.cfgpkg = mode=fast 'opt=a b'\n" /* 5 */
+		"build-constraints = cons.txt\n"                 /* 6 */
+		"no-build-isolation = flash-attn\n"              /* 7 */
+		"\n"
+		"[a]\n"
+		"path = a\n"
+		"\n"
+		"[b]\n"
+		"path = b\n"
+		"build-requires.flash-attn =\n"                  /* 14 */
+		"build-requires.other = helper==1.0\n"           /* 15 */
+		"config-settings.cfgpkg =\n"
+		"    x=1\n"
+		"    x=2\n"
+		"no-build-isolation = false\n";
+	struct em_arena a;
+	em_arena_init(&a);
+	struct em_error e;
+	em_error_clear(&e);
+	struct em_matrix m;
+	int rc = em_matrix_parse(&a, text, strlen(text), "matrix.ini", &m, &e);
+	if (rc)
+		fail_msg("%s: %s", e.where, e.msg);
+	const struct em_workload *wa = em_matrix_find(&m, "a"), *wb = em_matrix_find(&m, "b");
+	const struct em_pkg_values *br = em_workload_build_requires(wa, "flash-attn");
+	assert_non_null(br);
+	assert_int_equal(br->n, 2);
+	assert_string_equal(br->values[0], "torch>=2");
+	assert_string_equal(br->values[1], "ninja");
+	assert_int_equal(br->line, 3);
+	const struct em_pkg_values *cs = em_workload_config_settings(wa, "cfgpkg");
+	assert_non_null(cs);
+	assert_int_equal(cs->n, 2);
+	assert_string_equal(cs->values[0], "mode=fast");
+	assert_string_equal(cs->values[1], "opt=a b");
+	assert_true(em_workload_no_isolation(wa, "flash-attn"));
+	assert_string_equal(wa->build_constraints.value, "cons.txt");
+	assert_int_equal(wa->build_constraints.line, 6);
+	/* b: its own entries replace [matrix]'s for the same package */
+	br = em_workload_build_requires(wb, "flash-attn");
+	assert_non_null(br);
+	assert_int_equal(br->n, 0);
+	assert_int_equal(br->line, 14);
+	assert_non_null(em_workload_build_requires(wb, "other"));
+	assert_null(em_workload_build_requires(wa, "other"));
+	cs = em_workload_config_settings(wb, "cfgpkg");
+	assert_int_equal(cs->n, 2);
+	assert_string_equal(cs->values[1], "x=2");
+	assert_false(em_workload_no_isolation(wb, "flash-attn"));
+	assert_string_equal(wb->build_constraints.value, "cons.txt");
+	em_arena_release(&a);
+
+	expect_error("[w]\npython = 3.12.1\nbuild-requires.x = not a req!\n", "matrix.ini:3",
+		     "build-requires.x in [w]: invalid requirement 'not a req!'");
+	expect_error("[w]\npython = 3.12.1\nbuild-requires.x =\n    ok\n    bad req\n",
+		     "matrix.ini:5", "build-requires.x in [w]: invalid requirement");
+	expect_error("[w]\npython = 3.12.1\nbuild-requires.a/b = x\n", "matrix.ini:3",
+		     "'build-requires.a/b = x' in [w] is not a key = value line");
+	expect_error("[w]\npython = 3.12.1\nbuild-requires. = x\n", "matrix.ini:3",
+		     "'build-requires.' in [w]: '' is not a package name");
+	expect_error("[w]\npython = 3.12.1\nbuild-requires.A_b = x\nbuild-requires.a-b = y\n",
+		     "matrix.ini:4", "duplicate key 'build-requires.a-b' in [w] (first set on "
+		     "line 3 as 'build-requires.A_b'");
+	expect_error("[w]\npython = 3.12.1\nconfig-settings.x = novalue\n", "matrix.ini:3",
+		     "config-settings.x in [w]: 'novalue' is not KEY=VALUE");
+	expect_error("[w]\npython = 3.12.1\nconfig-settings.x = =v\n", "matrix.ini:3",
+		     "'=v' is not KEY=VALUE");
+	expect_error("[w]\npython = 3.12.1\nconfig-settings.x = 'k=v\n", "matrix.ini:3",
+		     "config-settings.x in [w]: ''k=v'");
+	expect_error("[w]\npython = 3.12.1\nno-build-isolation = true\n", "matrix.ini:3",
+		     "no-build-isolation in [w]: name the packages");
+	expect_error("[w]\npython = 3.12.1\nno-build-isolation = a b!\n", "matrix.ini:3",
+		     "no-build-isolation in [w]: 'b!' is not a package name; write false or "
+		     "package names");
+	expect_error("[w]\npython = 3.12.1\nbuild-constraints =\n", "matrix.ini:3",
+		     "empty value");
+	expect_error("[w]\npython = 3.12.1\nbuild-constraints = https://x/c.txt\n",
+		     "matrix.ini:3", "build-constraints in [w]: 'https://x/c.txt' is a URL");
+	expect_error("[w]\npython = 3.12.1\nno-build = x\nno-build-isolation = X\n",
+		     "matrix.ini:4", "workload [w]: no-build (line 3) refuses the sdist of x, "
+		     "which no-build-isolation (line 4) builds");
+	expect_error("[w]\npython = 3.12.1\nconfig-setting.x = a=b\n", "matrix.ini:3",
+		     "unknown key 'config-setting.x'");
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_pkg_info_static),
 		cmocka_unit_test(test_candidates_policy),
 		cmocka_unit_test(test_matrix_keys),
+		cmocka_unit_test(test_build_keys),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
