@@ -194,6 +194,7 @@ bench: $(BUILD)/bench/bench $(BUILD)/bench/history $(BIN)
 	./$(BUILD)/bench/bench tests/fixtures
 	./$(BUILD)/bench/history $(BIN)
 	sh tests/bench/fetch.sh $(CURDIR)/$(BIN) $(CURDIR)/$(BUILD)/bench/install-cache/wheels
+	sh tests/bench/build.sh $(CURDIR)/$(BIN)
 
 install: $(BIN)
 	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/man/man1

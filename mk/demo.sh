@@ -5,8 +5,8 @@
 # real wheels this machine has (the pip and setuptools that interpreters
 # bundle for ensurepip, Debian's /usr/share/python-wheels) into DIR/wheels,
 # points the two workloads at the newest two Pythons here (one when there is
-# only one), and runs envmatrix: apply, a command inside each environment,
-# status. Nothing is fetched from the network. Running it again shows the
+# only one), and runs envmatrix: apply (which builds vlm's sdist-only
+# demo-transcribe from source), a command inside each environment, status. Nothing is fetched from the network. Running it again shows the
 # environments unchanged; `envmatrix rollback` works on them as usual.
 set -eu
 
@@ -72,6 +72,7 @@ cd "$dir"
 "$bin" apply -f demo.ini
 echo
 "$bin" run -f demo.ini vlm -- demo-report
+"$bin" run -f demo.ini vlm -- demo-transcribe
 "$bin" run -f demo.ini vlm -- python -m pip --version
 "$bin" run -f demo.ini legacy -- demo-report
 "$bin" run -f demo.ini legacy -- python -c 'import sys, os; print(sys.version.split()[0], sys.prefix, "DEMO_LEGACY=" + os.environ.get("DEMO_LEGACY", ""))'

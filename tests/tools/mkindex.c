@@ -472,6 +472,13 @@ static void build_sdist(struct ctx *c, const struct spec_package *p, const struc
 	name = xprintf("%s/%s/__init__.py", prefix, p->file_name);
 	add_member(&ms, name, text, strlen(text), false, true);
 	free(name);
+	/* the sdist's own files (an in-tree backend, a pyproject.toml) */
+	for (size_t i = 0; i < v->sdist_extra.nfiles; i++) {
+		const struct spec_content *f = &v->sdist_extra.files[i];
+		name = xprintf("%s/%s", prefix, f->path);
+		add_member(&ms, name, f->data, f->len, false, false);
+		free(name);
+	}
 	qsort(ms.m, ms.n, sizeof *ms.m, cmp_member);
 	write_archive(v->sdist_filename, TAR_GZ, &ms, tgz);
 	free_members(&ms);

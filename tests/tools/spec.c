@@ -564,6 +564,84 @@ static int add_wheel(struct ctx *c, const struct spec_node *n, struct vctx *vc)
 	return each_child(c, n, wheel_child, &wc);
 }
 
+static int read_file(const char *path, size_t max, char **out, size_t *len, struct em_error *e);
+
+/* file-from PATH FILE: file PATH with FILE's bytes (FILE relative to the
+ * spec's folder), read now */
+static int add_content_from(struct ctx *c, const struct spec_node *n, struct vctx *vc)
+{
+	struct words w;
+	int rc = get_words(c, n, &w);
+	if (rc)
+		return rc;
+	if (w.n != 2)
+		return fail(c, n->line, EM_EINVAL, "file-from needs PATH and FILE");
+	const char *file = w.w[1][0] == '/' ? w.w[1]
+					    : em_arena_printf(c->a, "%s/%s", c->s->dir, w.w[1]);
+	if (!file)
+		return nomem(c);
+	char *text;
+	size_t len;
+	if ((rc = read_file(file, SPEC_MAX_FILE, &text, &len, c->e))) {
+		char msg[EM_ERROR_MSG_MAX];
+		snprintf(msg, sizeof msg, "%s", c->e->msg);
+		return fail(c, n->line, rc, "'%s': %s", file, msg);
+	}
+	char *copy = em_arena_alloc(c->a, len + 1);
+	if (copy) {
+		memcpy(copy, text, len);
+		copy[len] = '\0';
+	}
+	free(text);
+	if (!copy)
+		return nomem(c);
+	const char *path = w.w[0];
+	if ((rc = em_archive_check_name(path, strlen(path), c->e)))
+		return fail_lib(c, n->line, rc);
+	if (path[strlen(path) - 1] == '/')
+		return fail(c, n->line, EM_EINVAL, "'%s' names a folder", path);
+	struct spec_content *f = PUSH(c->a, vc->x->files, vc->x->nfiles, vc->capfiles);
+	if (!f)
+		return nomem(c);
+	f->line = n->line;
+	f->path = path;
+	f->data = copy;
+	f->len = len;
+	return 0;
+}
+
+static int sdist_child(struct ctx *c, const struct spec_node *n, void *arg)
+{
+	int rc = no_block(c, n);
+	if (rc)
+		return rc;
+	if (streq(n->word, "file"))
+		return add_content(c, n, arg, false);
+	if (streq(n->word, "file-from"))
+		return add_content_from(c, n, arg);
+	return fail(c, n->line, EM_EINVAL, "unknown directive '%s' in an sdist (file, file-from)",
+		    n->word);
+}
+
+static int add_sdist(struct ctx *c, const struct spec_node *n, struct vctx *vc)
+{
+	struct spec_version *v = vc->v;
+	if (v->sdist)
+		return fail(c, n->line, EM_EINVAL, "sdist is given twice");
+	if (n->args[0] && strcmp(n->args, "sidecar=yes") && strcmp(n->args, "sidecar=no"))
+		return fail(c, n->line, EM_EINVAL, "sdist takes only sidecar=yes|no");
+	v->sdist = true;
+	v->sdist_sidecar = !strcmp(n->args, "sidecar=yes");
+	const char *prefix = dist_prefix(c, vc->p, v);
+	v->sdist_filename = prefix ? em_arena_printf(c->a, "%s.tar.gz", prefix) : NULL;
+	if (!v->sdist_filename)
+		return nomem(c);
+	struct vctx sc = *vc;
+	sc.x = &v->sdist_extra;
+	sc.caprequires = sc.capentry = sc.capfiles = 0;
+	return each_child(c, n, sdist_child, &sc);
+}
+
 static int version_child(struct ctx *c, const struct spec_node *n, void *arg)
 {
 	struct vctx *vc = arg;
@@ -572,6 +650,8 @@ static int version_child(struct ctx *c, const struct spec_node *n, void *arg)
 	int rc;
 	if (streq(w, "wheel"))
 		return add_wheel(c, n, vc);
+	if (streq(w, "sdist"))
+		return add_sdist(c, n, vc);
 	if ((rc = no_block(c, n)))
 		return rc;
 	if (streq(w, "requires"))
@@ -640,15 +720,6 @@ static int version_child(struct ctx *c, const struct spec_node *n, void *arg)
 					   ? ws.w[0]
 					   : em_arena_printf(c->a, "%s/%s", c->s->dir, ws.w[0]);
 		return v->metadata_file ? 0 : nomem(c);
-	}
-	if (streq(w, "sdist")) {
-		if (n->args[0] && strcmp(n->args, "sidecar=yes") && strcmp(n->args, "sidecar=no"))
-			return fail(c, n->line, EM_EINVAL, "sdist takes only sidecar=yes|no");
-		v->sdist = true;
-		v->sdist_sidecar = !strcmp(n->args, "sidecar=yes");
-		const char *prefix = dist_prefix(c, vc->p, v);
-		v->sdist_filename = prefix ? em_arena_printf(c->a, "%s.tar.gz", prefix) : NULL;
-		return v->sdist_filename ? 0 : nomem(c);
 	}
 	return fail(c, n->line, EM_EINVAL, "unknown directive '%s' in a version", w);
 }

@@ -67,6 +67,12 @@
  *     sdist [sidecar=yes|no]           NAME-VERSION.tar.gz with PKG-INFO; with
  *                                      sidecar=yes its PKG-INFO is also served
  *                                      as a PEP 658 file (default no)
+ *       Inside sdist: file PATH CONTENT, a member NAME-VERSION/PATH of the
+ *       sdist, and file-from PATH FILE, the same with FILE's bytes (FILE
+ *       relative to the spec's folder, read while parsing); pyproject.toml
+ *       or PKG/__init__.py given so replace mkindex's (an in-tree backend,
+ *       backend-path, makes an sdist that builds with nothing but Python).
+ *       The version's file lines stay in its wheels.
  *     wheel TAG [sidecar=yes|no] [hash=yes|no|wrong] [build=BUILD]
  *         TAG is the compressed tag triple "cp311-cp311-manylinux_2_17_x86_64.
  *         manylinux2014_x86_64"; sidecar overrides the index's sidecars;
@@ -106,7 +112,8 @@
  * tag, Build), entry_points.txt when there are entry points, and RECORD
  * (sha256 and size of every member; RECORD's own row empty). sdists are
  * NAME-VERSION.tar.gz (ustar, gzip) with NAME-VERSION/PKG-INFO (the
- * version's METADATA), pyproject.toml and PKG/__init__.py. Same spec, same
+ * version's METADATA), pyproject.toml (setuptools) and PKG/__init__.py, and
+ * the sdist's file lines. Same spec, same
  * bytes: fixed times (2025-01-01, UTC) and owners, sorted members, RECORD
  * last, no time in the gzip header; only absolute file:// URLs depend on
  * where OUTDIR is.
@@ -201,6 +208,7 @@ struct spec_version {
 	bool sdist;
 	bool sdist_sidecar;          /* its PKG-INFO as a PEP 658 file too */
 	const char *sdist_filename;  /* "numpy-1.26.4.tar.gz", NULL without sdist */
+	struct spec_extra sdist_extra; /* its file lines (only files) */
 	struct spec_extra extra;
 	size_t nwheels;
 	struct spec_wheel *wheels;

@@ -178,7 +178,13 @@ static void test_errors(void **state)
 		{ "index x\n  package y\n    version 1\n      sdist now\n", "t.spec:4",
 		  "sdist takes only sidecar=yes|no" },
 		{ "index x\n  package y\n    version 1\n      sdist\n        x\n", "t.spec:5",
-		  "'sdist' takes no block" },
+		  "unknown directive 'x' in an sdist (file, file-from)" },
+		{ "index x\n  package y\n    version 1\n      sdist\n        file-from a no-such-file\n",
+		  "t.spec:5", "no-such-file" },
+		{ "index x\n  package y\n    version 1\n      sdist\n        file ../a \"\"\n",
+		  "t.spec:5", "'../a'" },
+		{ "index x\n  package y\n    version 1\n      sdist\n      sdist\n", "t.spec:5",
+		  "sdist is given twice" },
 		{ "index x\n  package y\n    version 1\n      wheel py3-none-any\n        sdist\n",
 		  "t.spec:5", "unknown directive 'sdist' in a wheel" },
 		{ "index x\n  package y\n    version 1\n      colour red\n", "t.spec:4",
@@ -353,7 +359,9 @@ static void test_metadata_text(void **state)
 			   "      field Dynamic: license\n"
 			   "      wheel py3-none-any\n"
 			   "        requires only-here\n"
-			   "      sdist\n";
+			   "      sdist\n"
+			   "        file pyproject.toml \"[build-system]\\n\"\n"
+			   "        file backend/b.py \"\"\n";
 	assert_int_equal(parse(&a, text, &s, &e), 0);
 	const struct spec_package *p = s.indexes[0].packages[0];
 	const struct spec_version *v = &p->versions[0];
@@ -377,6 +385,11 @@ static void test_metadata_text(void **state)
 	assert_null(strstr(b.ptr, "only-here"));
 	em_buf_release(&b);
 	assert_string_equal(v->sdist_filename, "demo_pkg-1.0.0rc1.tar.gz");
+	assert_int_equal(v->sdist_extra.nfiles, 2); /* the sdist's files, not the wheel's */
+	assert_string_equal(v->sdist_extra.files[0].path, "pyproject.toml");
+	assert_string_equal(v->sdist_extra.files[0].data, "[build-system]\n");
+	assert_string_equal(v->sdist_extra.files[1].path, "backend/b.py");
+	assert_int_equal(v->extra.nfiles, 0);
 	assert_string_equal(v->wheels[0].filename, "demo_pkg-1.0.0rc1-py3-none-any.whl");
 	em_arena_release(&a);
 }
