@@ -8,8 +8,8 @@
 # log of each project) and removes half-made entries, unnamed build
 # environments and older logs; 'cache prune --keep 1' drops the wheels
 # built from sdists no kept lock holds; 'cache verify' finds a corrupted
-# built wheel (and --repair removes it, so apply builds it again); 'cache
-# clean' removes all of it.
+# built wheel (and --repair removes it, so apply builds it again); 'verify'
+# names the packages built from source; 'cache clean' removes all of it.
 # shellcheck disable=SC1091 # sourced at run time
 . "$(dirname "$0")/lib.sh"
 
@@ -261,6 +261,29 @@ if [ "$T_RC" = 0 ] && [ "$(calls keepme)" = 2 ] && [ -n "$(built_of keepme)" ]; 
 	t_pass "the next apply builds it again"
 else
 	t_fail "apply after repair" "exit $T_RC" "$T_ERR" "$(cat "$MARK")"
+fi
+
+# ---- verify names what was built from source ----
+t_run "$EM" verify -f "$M/matrix.ini" one
+if [ "$T_RC" = 0 ] &&
+	printf '%s\n' "$T_OUT" | grep -q '^built from source (sdist, no wheel for this target): keepme$'; then
+	t_pass "verify names the packages built from source"
+else
+	t_fail "verify: built from source" "exit $T_RC" "$T_OUT" "$T_ERR"
+fi
+t_run "$EM" verify -f "$M/matrix.ini" --json one two
+got=$(printf '%s' "$T_OUT" | jsonq '[w["built_from_source"] for w in j["workloads"]]' 2>&1)
+if [ "$T_RC" = 0 ] && [ "$got" = "[['keepme'], []]" ]; then
+	t_pass "verify --json: built_from_source"
+else
+	t_fail "verify --json: built_from_source" "exit $T_RC" "got: $got" "$T_OUT" "$T_ERR"
+fi
+t_run "$EM" verify --venv "$M/one/.venv" --json
+got=$(printf '%s' "$T_OUT" | jsonq 'j["built_from_source"]' 2>&1)
+if [ "$T_RC" = 0 ] && [ "$got" = "['keepme']" ]; then
+	t_pass "verify --venv --json: built_from_source"
+else
+	t_fail "verify --venv --json: built_from_source" "exit $T_RC" "got: $got" "$T_OUT" "$T_ERR"
 fi
 
 # ---- clean ----
