@@ -529,8 +529,14 @@ static const char *keep_log(struct bctx *b)
 	if (!id)
 		return NULL;
 	em_sha256_buf(id, strlen(id), key);
+	/* named by the project first, so prune can keep the newest of each */
+	const char *pkg = b->name;
+	if (!pkg && b->label)
+		pkg = em_name_canonical(b->a, b->label, strlen(b->label));
 	char *dir = em_arena_printf(b->a, "%s/build-logs", b->c->root);
-	char *path = dir ? em_arena_printf(b->a, "%s/%.16s.log", dir, key) : NULL;
+	char *path = dir ? em_arena_printf(b->a, "%s/%s.%.16s.log", dir,
+					   pkg && *pkg && !strchr(pkg, '/') ? pkg : "source", key)
+			 : NULL;
 	if (!path || em_mkdir_p(dir, NULL) || em_write_file_atomic(path, text, len, 0644, NULL))
 		return NULL;
 	return path;
@@ -1262,13 +1268,20 @@ static int do_build_wheel(struct bctx *b, struct em_build_result *out)
 		em_write_file_atomic(lp, text, len, 0644, NULL);
 	if (!final)
 		return fill_result(b, outdir, file, false, out);
-	char *kp = em_arena_printf(a, "%s/key.txt", outdir);
-	if (!kp)
+	char *kp = em_arena_printf(a, "%s/" EM_BUILT_KEY_NAME, outdir);
+	char *hp = em_arena_printf(a, "%s/" EM_BUILT_SHA256_NAME, outdir);
+	if (!kp || !hp)
 		return em_err_nomem(b->e);
 	if ((rc = em_write_file_atomic(kp, keytext, strlen(keytext), 0644, b->e)))
 		return rc;
 	/* check it before it enters the cache */
 	if ((rc = fill_result(b, outdir, file, false, out)))
+		return rc;
+	/* what 'cache verify' checks the wheel against (sha256sum's format) */
+	char *rec = em_arena_printf(a, "%s  %s\n", out->sha256, file);
+	if (!rec)
+		return em_err_nomem(b->e);
+	if ((rc = em_write_file_atomic(hp, rec, strlen(rec), 0644, b->e)))
 		return rc;
 	if ((rc = publish(b, outdir, final)))
 		return rc;
@@ -1384,7 +1397,7 @@ int em_build_metadata(struct em_arena *a, struct em_source *src, struct em_cache
 	if (!rc) {
 		char *stage = em_arena_printf(a, "%s/metadata-entry", b.tmp);
 		char *sm = stage ? em_arena_printf(a, "%s/METADATA", stage) : NULL;
-		char *sk = stage ? em_arena_printf(a, "%s/key.txt", stage) : NULL;
+		char *sk = stage ? em_arena_printf(a, "%s/" EM_BUILT_KEY_NAME, stage) : NULL;
 		if (!sm || !sk)
 			rc = em_err_nomem(e);
 		else if (!(rc = em_mkdir_p(stage, e)) &&

@@ -1,9 +1,10 @@
 /* cache_admin.c - looking after the cache: what it holds (info), emptying
- * it (clean), removing what can be rebuilt (prune)
+ * it (clean), removing what can be rebuilt (prune), checking built wheels
  *
- * One scan classifies every entry of wheels/, unpacked/, pages/ and tmp/
- * (cache.h gives the layout) and measures it; clean and prune then act on
- * that list. Nothing else in the cache folder is looked at or touched: not
+ * One scan classifies every entry of wheels/, unpacked/, pages/, tmp/ and
+ * the build folders (build-envs/, built/, build-metadata/, build-logs/;
+ * cache.h and build.h give the layout) and measures it; clean and prune
+ * then act on that list. Nothing else in the cache folder is looked at or touched: not
  * <root>/.lock, which clean and prune hold, nor anything a person put there.
  *
  * The scan never follows a symbolic link (every folder is opened with
@@ -15,17 +16,27 @@
  *
  * Bytes are what the file system allocated (st_blocks * 512). An inode with
  * several links is counted once, in the first entry that meets it (wheels/,
- * then unpacked/, pages/, tmp/). An unpacked tree is in use when one of its
- * files has more links than the scan met inside the cache: a venv links to
- * it. Links between two cache entries do not make a tree in use.
+ * then unpacked/, pages/, tmp/, the build folders). An unpacked tree is in
+ * use when one of its files has more links than the scan met inside the
+ * cache: a venv links to it. Links between two cache entries do not make a
+ * tree in use, but links from a build environment (a venv itself) do.
+ *
+ * Build entries are complete when they hold what build.c writes last:
+ * a build environment its mark (EM_BUILD_ENV_MARK), a built wheel its
+ * key.txt (naming the sdist's sha256 and the build environment) and its
+ * wheel, prepared metadata its key.txt and METADATA; a log is a *.log
+ * file. Anything else in those folders is a leftover.
  *
  * Whole entries are removed by renaming them into tmp/ first, so a reader
  * never finds a half-removed tree where it expects a complete one.
  */
 #include "envmatrix/cache.h"
 #include "envmatrix/buf.h"
+#include "envmatrix/build.h"
 #include "envmatrix/fs.h"
 #include "envmatrix/install.h"
+#include "envmatrix/lock.h"
+#include "envmatrix/sha256.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -44,7 +55,12 @@ enum kind {
 	K_WHEELDIR, /* wheels/<sha>/ itself and its .lock (its files follow it) */
 	K_UNPACKED, /* unpacked/<sha>/ with its mark */
 	K_PAGES,    /* pages/<xx>/ (or a stray file in pages/) */
-	K_TMP       /* a leftover: tmp/X, unpacked trees without a mark, *.tmp-* */
+	K_BUILDENV, /* build-envs/<hash>/ with its mark */
+	K_BUILT,    /* built/<key>/ with key.txt and its wheel */
+	K_BUILDMETA, /* build-metadata/<key>/ with key.txt and METADATA */
+	K_BUILDLOG, /* build-logs/<project>.<key>.log */
+	K_TMP       /* a leftover: tmp/X, unpacked trees without a mark, *.tmp-*,
+		     * build entries without what completes them */
 };
 
 struct entry {
@@ -58,6 +74,13 @@ struct entry {
 	bool complete;   /* K_WHEELDIR: it holds a complete download */
 	bool part;       /* K_WHEELDIR: it holds a .part */
 	bool in_use;     /* K_UNPACKED: a venv links to it */
+	bool keep;       /* build kinds: prune keeps it */
+	const char *sdist; /* K_BUILT, K_BUILDMETA: the sdist's sha256 (key.txt) */
+	const char *env;   /* K_BUILT: the build environment's hash (key.txt) */
+	const char *wheel; /* K_BUILT: the wheel's file name */
+	const char *wheel_sha; /* K_BUILT: its recorded sha256, or NULL */
+	const char *pkg;   /* K_BUILDLOG: the project its name starts with */
+	struct timespec mtime; /* K_BUILDLOG */
 };
 
 /* inodes with more than one link, met so far */
@@ -155,7 +178,9 @@ static int account(struct scan *s, size_t idx, const struct stat *st, struct em_
 		s->nused++;
 		s->v[idx].bytes += bytes;
 	}
-	r->seen++;
+	/* a build environment's links are uses, as a venv's */
+	if (s->v[idx].kind != K_BUILDENV)
+		r->seen++;
 	if (!r->owner && s->v[idx].kind == K_UNPACKED)
 		r->owner = (uint32_t)idx + 1;
 	return 0;
@@ -531,6 +556,153 @@ static int scan_top(struct scan *s, const char *sub, enum kind kind, struct em_e
 	return rc;
 }
 
+/* ---- the build folders ---- */
+
+/* The text of the regular file name in the folder dfd, at most max bytes,
+ * or NULL. */
+static char *read_small(struct scan *s, int dfd, const char *name, size_t max)
+{
+	int fd = openat(dfd, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+	if (fd < 0)
+		return NULL;
+	struct stat st;
+	char *buf = NULL;
+	if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && (uint64_t)st.st_size <= max)
+		buf = em_arena_alloc(&s->a, (size_t)st.st_size + 1);
+	size_t len = 0;
+	while (buf && len < (size_t)st.st_size) {
+		ssize_t r = read(fd, buf + len, (size_t)st.st_size - len);
+		if (r <= 0)
+			buf = NULL;
+		else
+			len += (size_t)r;
+	}
+	if (buf)
+		buf[len] = '\0';
+	close(fd);
+	return buf;
+}
+
+static bool is_hex64(const char *p, size_t n)
+{
+	if (n != 64)
+		return false;
+	for (size_t i = 0; i < n; i++)
+		if (!((p[i] >= '0' && p[i] <= '9') || (p[i] >= 'a' && p[i] <= 'f')))
+			return false;
+	return true;
+}
+
+/* The value of the line "field VALUE" of a key.txt when it is a sha256,
+ * else NULL. */
+static const char *key_field(struct scan *s, const char *text, const char *field)
+{
+	size_t fl = strlen(field);
+	for (const char *p = text; p && *p;) {
+		const char *nl = strchr(p, '\n');
+		size_t n = nl ? (size_t)(nl - p) : strlen(p);
+		if (n > fl + 1 && !memcmp(p, field, fl) && p[fl] == ' ' &&
+		    is_hex64(p + fl + 1, n - fl - 1))
+			return em_arena_strndup(&s->a, p + fl + 1, n - fl - 1);
+		p = nl ? nl + 1 : NULL;
+	}
+	return NULL;
+}
+
+/* Whether the folder dfd holds the regular file name. */
+static bool has_file(int dfd, const char *name)
+{
+	struct stat st;
+	return fstatat(dfd, name, &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISREG(st.st_mode);
+}
+
+/* The one wheel in a built/<key>/ folder open as dfd, or NULL. */
+static const char *built_wheel(struct scan *s, int dfd)
+{
+	struct level l = { 0 };
+	if (read_names(dfd, &l))
+		return NULL;
+	const char *found = NULL;
+	int n = 0;
+	for (const char *c; (c = next_name(&l));)
+		if (ends_with(c, ".whl") && !is_leftover_name(c) && has_file(dfd, c)) {
+			found = c;
+			n++;
+		}
+	char *r = n == 1 ? em_arena_strdup(&s->a, found) : NULL;
+	free(l.names);
+	return r;
+}
+
+/* Classify the folder dfd (a build entry of kind k) for entry en: whether
+ * it is complete, with what it names. */
+static bool build_entry_complete(struct scan *s, enum kind k, int dfd, struct entry *en)
+{
+	if (k == K_BUILDENV)
+		return has_file(dfd, EM_BUILD_ENV_MARK);
+	char *key = read_small(s, dfd, EM_BUILT_KEY_NAME, 64 * 1024);
+	if (!key || !(en->sdist = key_field(s, key, "sdist")))
+		return false;
+	if (k == K_BUILDMETA)
+		return has_file(dfd, "METADATA");
+	if (!(en->env = key_field(s, key, "build-env")) || !(en->wheel = built_wheel(s, dfd)))
+		return false;
+	/* "HEX  NAME.whl": the hash of that wheel */
+	char *rec = read_small(s, dfd, EM_BUILT_SHA256_NAME, 4096);
+	if (rec && strlen(rec) > 66 && is_hex64(rec, 64) && !strncmp(rec + 64, "  ", 2) &&
+	    !strncmp(rec + 66, en->wheel, strlen(en->wheel)) &&
+	    (rec[66 + strlen(en->wheel)] == '\n' || !rec[66 + strlen(en->wheel)]))
+		en->wheel_sha = em_arena_strndup(&s->a, rec, 64);
+	return true;
+}
+
+/* build-envs/, built/, build-metadata/ (one folder per entry) or
+ * build-logs/ (one file per entry). */
+static int scan_build(struct scan *s, const char *sub, enum kind kind, struct em_error *e)
+{
+	int fd;
+	struct level l;
+	int rc = open_listing(s, sub, &fd, &l, e);
+	if (rc || fd < 0)
+		return rc;
+	for (const char *name; !rc && (name = next_name(&l));) {
+		struct stat st;
+		if (fstatat(fd, name, &st, AT_SYMLINK_NOFOLLOW) != 0) {
+			if (errno == ENOENT)
+				continue;
+			rc = em_err_sys(e, errno, where_of(s, sub), "cannot inspect an entry of");
+			break;
+		}
+		size_t idx;
+		uint64_t files = 0;
+		if ((rc = add_entry(s, K_TMP, sub, name, &idx, e)))
+			break;
+		struct entry *en = &s->v[idx];
+		int dfd = -1;
+		if (kind == K_BUILDLOG) {
+			if (S_ISREG(st.st_mode) && ends_with(name, ".log") && !is_leftover_name(name)) {
+				en->kind = K_BUILDLOG;
+				const char *dot = strchr(name, '.');
+				en->pkg = em_arena_strndup(&s->a, name, (size_t)(dot - name));
+				en->mtime = st.st_mtim;
+				if (!en->pkg)
+					rc = em_err_nomem(e);
+			}
+		} else if (S_ISDIR(st.st_mode) && !is_leftover_name(name)) {
+			dfd = openat(fd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+			if (dfd >= 0 && build_entry_complete(s, kind, dfd, en))
+				en->kind = kind;
+		}
+		if (!rc)
+			rc = walk_entry(s, idx, fd, name, &st, dfd, &files, e);
+		else if (dfd >= 0)
+			close(dfd);
+	}
+	free(l.names);
+	close(fd);
+	return rc;
+}
+
 static void scan_free(struct scan *s)
 {
 	if (s->rootfd >= 0)
@@ -542,7 +714,7 @@ static void scan_free(struct scan *s)
 	em_arena_release(&s->a);
 }
 
-static int scan_cache(struct scan *s, const struct em_cache *c, struct em_error *e)
+static int scan_open(struct scan *s, const struct em_cache *c, struct em_error *e)
 {
 	static const struct em_buf empty = EM_BUF_INIT;
 	memset(s, 0, sizeof *s);
@@ -561,13 +733,28 @@ static int scan_cache(struct scan *s, const struct em_cache *c, struct em_error 
 			return em_err(e, EM_EINVAL, c->root, "the cache folder is not a folder");
 		return em_err_sys(e, err, c->root, "cannot open the cache folder");
 	}
-	int rc = scan_wheels(s, e);
+	return 0;
+}
+
+static int scan_cache(struct scan *s, const struct em_cache *c, struct em_error *e)
+{
+	int rc = scan_open(s, c, e);
+	if (!rc)
+		rc = scan_wheels(s, e);
 	if (!rc)
 		rc = scan_top(s, "unpacked", K_UNPACKED, e);
 	if (!rc)
 		rc = scan_top(s, "pages", K_PAGES, e);
 	if (!rc)
 		rc = scan_top(s, "tmp", K_TMP, e);
+	if (!rc)
+		rc = scan_build(s, "build-envs", K_BUILDENV, e);
+	if (!rc)
+		rc = scan_build(s, "built", K_BUILT, e);
+	if (!rc)
+		rc = scan_build(s, "build-metadata", K_BUILDMETA, e);
+	if (!rc)
+		rc = scan_build(s, "build-logs", K_BUILDLOG, e);
 	/* a file with links the scan did not meet: a venv links to its tree */
 	for (size_t i = 0; !rc && i < s->nslots; i++) {
 		const struct ino_rec *r = &s->slots[i];
@@ -610,6 +797,18 @@ static void tally(const struct entry *en, struct em_cache_info *out)
 		break;
 	case K_PAGES:
 		add_usage(&out->pages, en->files, en->bytes);
+		break;
+	case K_BUILDENV:
+		add_usage(&out->build_envs, 1, en->bytes);
+		break;
+	case K_BUILT:
+		add_usage(&out->built, 1, en->bytes);
+		break;
+	case K_BUILDMETA:
+		add_usage(&out->build_metadata, 1, en->bytes);
+		break;
+	case K_BUILDLOG:
+		add_usage(&out->build_logs, 1, en->bytes);
 		break;
 	case K_TMP:
 		add_usage(&out->tmp, 1, en->bytes);
@@ -811,8 +1010,118 @@ static bool kept(const char *const *keep, size_t nkeep, const char *sha)
 	return nkeep && bsearch(&sha, keep, nkeep, sizeof *keep, cmp_str) != NULL;
 }
 
+/* a growing list of strings (malloc'd; the strings are the scan's) */
+struct strs {
+	const char **v;
+	size_t n, cap;
+};
+
+static int strs_add(struct strs *l, const char *x)
+{
+	if (l->n == l->cap) {
+		size_t ncap = l->cap ? l->cap * 2 : 64;
+		const char **nv = realloc(l->v, ncap * sizeof *nv);
+		if (!nv)
+			return -1;
+		l->v = nv;
+		l->cap = ncap;
+	}
+	l->v[l->n++] = x;
+	return 0;
+}
+
+/* sorted and unique, for kept() */
+static void strs_sort(struct strs *l)
+{
+	if (!l->n)
+		return;
+	qsort(l->v, l->n, sizeof *l->v, cmp_str);
+	size_t u = 0;
+	for (size_t i = 0; i < l->n; i++)
+		if (!u || strcmp(l->v[u - 1], l->v[i]))
+			l->v[u++] = l->v[i];
+	l->n = u;
+}
+
+/* newest first within each project */
+static int cmp_log(const void *x, const void *y)
+{
+	const struct entry *a = *(const struct entry *const *)x;
+	const struct entry *b = *(const struct entry *const *)y;
+	int c = strcmp(a->pkg, b->pkg);
+	if (c)
+		return c;
+	if (a->mtime.tv_sec != b->mtime.tv_sec)
+		return a->mtime.tv_sec > b->mtime.tv_sec ? -1 : 1;
+	if (a->mtime.tv_nsec != b->mtime.tv_nsec)
+		return a->mtime.tv_nsec > b->mtime.tv_nsec ? -1 : 1;
+	return strcmp(b->rel, a->rel);
+}
+
+/* Decide which build entries prune keeps (their keep flag), and add to
+ * have the wheels unpacked trees can be rebuilt from (kept built wheels)
+ * and, with use_keep, to xkeep what the kept builds need: the built
+ * wheels' own hashes and the wheels of the build environments they name
+ * (read from the environment's mark, the lock it was made from). */
+static int keep_builds(struct scan *s, bool use_keep, const char *const *keep, size_t nkeep,
+		       struct strs *have, struct strs *xkeep, struct em_error *e)
+{
+	struct strs envs = { 0 }, logs = { 0 };
+	int rc = 0;
+	for (size_t i = 0; !rc && i < s->n; i++) {
+		struct entry *en = &s->v[i];
+		if (en->kind == K_BUILDMETA)
+			en->keep = !use_keep || kept(keep, nkeep, en->sdist);
+		if (en->kind == K_BUILDLOG && strs_add(&logs, (const char *)en))
+			rc = em_err_nomem(e);
+		if (en->kind != K_BUILT)
+			continue;
+		en->keep = !use_keep || kept(keep, nkeep, en->sdist);
+		if (!en->keep)
+			continue;
+		if (strs_add(&envs, en->env) ||
+		    (en->wheel_sha && (strs_add(have, en->wheel_sha) || strs_add(xkeep, en->wheel_sha))))
+			rc = em_err_nomem(e);
+	}
+	strs_sort(&envs);
+	for (size_t i = 0; !rc && i < s->n; i++) {
+		struct entry *en = &s->v[i];
+		if (en->kind != K_BUILDENV)
+			continue;
+		const char *hash = strrchr(en->rel, '/') + 1;
+		en->keep = kept(envs.v, envs.n, hash);
+		if (!en->keep || !use_keep)
+			continue;
+		/* the wheels it was made from stay, so it can be made again */
+		int dfd = open_rel_dir(s, en->rel);
+		char *text = dfd >= 0 ? read_small(s, dfd, EM_BUILD_ENV_MARK, EM_TOML_MAX_LEN) : NULL;
+		if (dfd >= 0)
+			close(dfd);
+		struct em_lock l;
+		if (!text || em_lock_parse(&s->a, text, strlen(text), en->rel, &l, NULL))
+			continue;
+		for (uint32_t p = 0; !rc && p < l.npackages; p++)
+			for (uint32_t w = 0; !rc && w < l.packages[p].nwheels; w++)
+				if (l.packages[p].wheels[w].sha256 &&
+				    strs_add(xkeep, l.packages[p].wheels[w].sha256))
+					rc = em_err_nomem(e);
+	}
+	/* the newest log of each project */
+	if (!rc && logs.n) {
+		qsort(logs.v, logs.n, sizeof *logs.v, cmp_log);
+		for (size_t i = 0; i < logs.n; i++) {
+			struct entry *en = (struct entry *)logs.v[i];
+			en->keep = !i || strcmp(((const struct entry *)logs.v[i - 1])->pkg, en->pkg);
+		}
+	}
+	free(envs.v);
+	free(logs.v);
+	return rc;
+}
+
 /* with use_keep, the downloads and unpacked trees of every wheel not in
- * keep (sorted) go too (cache prune --keep N) */
+ * keep (sorted) go too (cache prune --keep N), and the builds of sdists not
+ * in it */
 static int remove_entries(const struct em_cache *c, bool clean, bool use_keep,
 			  const char *const *keep, size_t nkeep, struct em_cache_info *removed,
 			  struct em_error *e)
@@ -823,18 +1132,21 @@ static int remove_entries(const struct em_cache *c, bool clean, bool use_keep,
 	memset(removed, 0, sizeof *removed);
 	struct scan s;
 	int rc = scan_cache(&s, c, e);
-	/* the downloads unpacked trees can be rebuilt from: wheels/<sha>/ names */
-	const char **have = NULL;
-	size_t nhave = 0;
+	/* the wheels unpacked trees can be rebuilt from: wheels/<sha>/ names
+	 * and kept built wheels; with use_keep, keep and what kept builds need */
+	struct strs have = { 0 }, xkeep = { 0 };
 	if (!rc && !clean) {
-		have = malloc((s.n ? s.n : 1) * sizeof *have);
-		if (!have)
-			rc = em_err_nomem(e);
-		for (size_t i = 0; have && i < s.n; i++)
-			if (s.v[i].kind == K_WHEELDIR && s.v[i].complete)
-				have[nhave++] = s.v[i].rel + strlen("wheels/");
-		if (have)
-			qsort(have, nhave, sizeof *have, cmp_str);
+		for (size_t i = 0; !rc && i < s.n; i++)
+			if (s.v[i].kind == K_WHEELDIR && s.v[i].complete &&
+			    strs_add(&have, s.v[i].rel + strlen("wheels/")))
+				rc = em_err_nomem(e);
+		for (size_t i = 0; !rc && use_keep && i < nkeep; i++)
+			if (strs_add(&xkeep, keep[i]))
+				rc = em_err_nomem(e);
+		if (!rc)
+			rc = keep_builds(&s, use_keep, keep, nkeep, &have, &xkeep, e);
+		strs_sort(&have);
+		strs_sort(&xkeep);
 	}
 	for (size_t i = 0; !rc && i < s.n; i++) {
 		const struct entry *en = &s.v[i];
@@ -845,7 +1157,7 @@ static int remove_entries(const struct em_cache *c, bool clean, bool use_keep,
 			while (end < s.n && s.v[end].dir == i + 1)
 				end++;
 			bool drop = use_keep && s.v[i].complete &&
-				    !kept(keep, nkeep, s.v[i].rel + strlen("wheels/"));
+				    !kept(xkeep.v, xkeep.n, s.v[i].rel + strlen("wheels/"));
 			rc = remove_wheel_dir(&s, i, end, clean || drop, removed, e);
 			i = end - 1;
 			continue;
@@ -856,15 +1168,22 @@ static int remove_entries(const struct em_cache *c, bool clean, bool use_keep,
 		case K_UNPACKED:
 			if (!clean) {
 				const char *sha = en->rel + strlen("unpacked/");
-				bool drop = use_keep && !kept(keep, nkeep, sha);
+				bool drop = use_keep && !kept(xkeep.v, xkeep.n, sha);
 				/* a tree kept must be a good one: one damaged through a
 				 * venv's hard link goes (the next apply unpacks it again) */
 				char *abs = em_arena_printf(&s.a, "%s/%s", s.root, en->rel);
-				if ((en->in_use ||
-				     (!drop && !bsearch(&sha, have, nhave, sizeof *have, cmp_str))) &&
+				if ((en->in_use || (!drop && !kept(have.v, have.n, sha))) &&
 				    (!abs || em_wheel_unpacked_check(abs, NULL) != 1))
 					continue;
 			}
+			r = remove_entry(&s, i, e);
+			break;
+		case K_BUILDENV:
+		case K_BUILT:
+		case K_BUILDMETA:
+		case K_BUILDLOG:
+			if (!clean && en->keep)
+				continue;
 			r = remove_entry(&s, i, e);
 			break;
 		case K_PAGES:
@@ -877,7 +1196,8 @@ static int remove_entries(const struct em_cache *c, bool clean, bool use_keep,
 		else if (r == 0)
 			tally(en, removed);
 	}
-	free(have);
+	free(have.v);
+	free(xkeep.v);
 	scan_free(&s);
 	return rc;
 }
@@ -899,4 +1219,70 @@ int em_cache_prune_keep(const struct em_cache *c, const char *const *keep, size_
 		if (strcmp(keep[i - 1], keep[i]) > 0)
 			return em_err(e, EM_EUSAGE, NULL, "the keep-set is not sorted");
 	return remove_entries(c, false, true, keep, nkeep, removed, e);
+}
+
+/* ---- checking built wheels ---- */
+
+int em_cache_check_built(const struct em_cache *c, struct em_arena *a, bool drop,
+			 struct em_cache_built_check **out, uint32_t *n, struct em_error *e)
+{
+	*out = NULL;
+	*n = 0;
+	struct scan s;
+	int rc = scan_open(&s, c, e);
+	if (!rc)
+		rc = scan_build(&s, "built", K_BUILT, e);
+	uint32_t k = 0;
+	struct em_cache_built_check *v = NULL;
+	if (!rc && !(v = em_arena_array(a, s.n ? s.n : 1, sizeof *v)))
+		rc = em_err_nomem(e);
+	int first = 0; /* the first entry that could not be checked or dropped */
+	for (size_t i = 0; !rc && i < s.n; i++) {
+		const struct entry *en = &s.v[i];
+		if (en->kind != K_BUILT)
+			continue;
+		struct em_cache_built_check *x = &v[k++];
+		memset(x, 0, sizeof *x);
+		em_error_clear(&x->err);
+		x->dir = em_arena_printf(a, "%s/%s", s.root, en->rel);
+		x->wheel = em_arena_strdup(a, en->wheel);
+		x->sha256 = en->wheel_sha ? em_arena_strdup(a, en->wheel_sha) : NULL;
+		char *path = x->dir ? em_arena_printf(a, "%s/%s", x->dir, en->wheel) : NULL;
+		if (!x->dir || !x->wheel || !path || (en->wheel_sha && !x->sha256)) {
+			rc = em_err_nomem(e);
+			break;
+		}
+		if (!x->sha256)
+			continue; /* nothing recorded to check against */
+		char hex[EM_SHA256_HEX_LEN + 1];
+		if ((x->rc = em_sha256_file(path, hex, NULL, &x->err))) {
+			if (!first)
+				first = x->rc, *e = x->err;
+			continue;
+		}
+		x->checked = true;
+		x->got = em_arena_strdup(a, hex);
+		if (!strcmp(hex, x->sha256))
+			continue;
+		x->damaged = true;
+		em_err(&x->err, EM_EINVAL, path, "its sha256 is %s, the entry records %s", hex,
+		       x->sha256);
+		if (!drop)
+			continue;
+		struct em_error de;
+		em_error_clear(&de);
+		int r = remove_entry(&s, i, &de);
+		if (r < 0) {
+			x->rc = r;
+			x->err = de;
+			if (!first)
+				first = r, *e = de;
+		} else {
+			x->dropped = true;
+		}
+	}
+	scan_free(&s);
+	*out = v;
+	*n = k;
+	return rc ? rc : first;
 }

@@ -21,6 +21,7 @@
 #include "envmatrix/name.h"
 #include "envmatrix/pep508.h"
 #include "envmatrix/sha256.h"
+#include "envmatrix/tags.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -241,6 +242,33 @@ int em_lock_install_set(struct em_arena *a, const struct em_lock *l, const char 
 		out[k++] = (struct em_install_item){ p, f, loc, sd };
 	}
 	*items = out;
+	*n = k;
+	return 0;
+}
+
+int em_lock_built_from_source(struct em_arena *a, const char *text, size_t len,
+			      const char *lock_path, const char ***names, uint32_t *n)
+{
+	*names = NULL;
+	*n = 0;
+	struct em_lock l;
+	struct em_target t;
+	struct em_tagset tags;
+	struct em_install_item *items;
+	uint32_t ni;
+	if (!text || em_lock_parse(a, text, len, lock_path, &l, NULL) || !l.platform ||
+	    !l.python || em_platform_parse(l.platform, &t.plat, NULL) ||
+	    em_python_parse(l.python, &t.py, NULL) || em_tags_for_target(a, &t, &tags, NULL) ||
+	    em_lock_install_set(a, &l, lock_path, &t, &tags, &items, &ni, NULL))
+		return 0;
+	const char **v = em_arena_array(a, ni ? ni : 1, sizeof *v);
+	if (!v)
+		return EM_ENOMEM;
+	uint32_t k = 0;
+	for (uint32_t i = 0; i < ni; i++)
+		if (items[i].sdist && !items[i].wheel)
+			v[k++] = items[i].pkg->name;
+	*names = v;
 	*n = k;
 	return 0;
 }

@@ -992,11 +992,14 @@ int em_history_wheels(struct em_arena *a, struct em_history *h, uint32_t keep,
 			struct em_lock l;
 			if ((rc = em_lock_parse(a, text, len, "a recorded lock", &l, e)))
 				break;
-			for (uint32_t p = 0; p < l.npackages; p++)
+			for (uint32_t p = 0; p < l.npackages; p++) {
 				for (uint32_t w = 0; w < l.packages[p].nwheels; w++)
 					if (l.packages[p].wheels[w].sha256)
 						em_buf_add(&acc, &l.packages[p].wheels[w].sha256,
 							   sizeof(char *));
+				if (l.packages[p].sdist && l.packages[p].sdist->sha256)
+					em_buf_add(&acc, &l.packages[p].sdist->sha256, sizeof(char *));
+			}
 		}
 	}
 	if (!rc && acc.err)

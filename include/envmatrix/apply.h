@@ -66,6 +66,15 @@ int em_lock_install_set(struct em_arena *a, const struct em_lock *l, const char 
 			const struct em_target *t, const struct em_tagset *tags,
 			struct em_install_item **items, uint32_t *n, struct em_error *e);
 
+/* The packages of an environment's lock (the pylock.toml apply writes into
+ * it: text, len; lock_path for relative paths) that apply built from their
+ * sdists: those without a wheel for the lock's own target (its platform
+ * and python), in the lock's order. *n is 0 when the lock cannot be read
+ * or names no target (a lock envmatrix did not write). For status and
+ * verify. Returns 0, or EM_ENOMEM. */
+int em_lock_built_from_source(struct em_arena *a, const char *text, size_t len,
+			      const char *lock_path, const char ***names, uint32_t *n);
+
 /* ---- a workload's environment on disk ---- */
 
 #define EM_VENV_LOCK_NAME "pylock.toml" /* inside the environment */

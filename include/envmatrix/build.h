@@ -21,10 +21,20 @@
  *                                  sha256, the Python (X.Y, free-threading),
  *                                  the platform, the build environment's
  *                                  hash and the config settings (key.txt
- *                                  says which); build.log beside it
+ *                                  says which: "sdist SHA", "build-env HASH"
+ *                                  lines); wheel.sha256 records the wheel's
+ *                                  hash ("HEX  NAME.whl", as sha256sum);
+ *                                  build.log beside it
  *   <root>/build-metadata/<key>/METADATA  prepared metadata, key = sha256
  *                                  of the sdist's sha256 and the Python
- *   <root>/build-logs/<key>.log    the full log of the last failed build
+ *                                  (key.txt beside it)
+ *   <root>/build-logs/<project>.<key>.log  the full log of the last failed
+ *                                  build of an sdist (project: its
+ *                                  normalised name; key: 16 hex digits)
+ *
+ * cache prune keeps the built wheels of the sdists a kept lock holds,
+ * the build environments a kept built wheel names, and the newest log of
+ * each project (cache_admin.c).
  *
  * Every entry appears by rename from <root>/tmp/, so concurrent builds of
  * the same sdist both succeed and the first one wins.
@@ -45,6 +55,8 @@
 #include "envmatrix/target.h"
 
 #define EM_BUILD_ENV_MARK ".envmatrix-build-env"
+#define EM_BUILT_KEY_NAME "key.txt"         /* in built/<key>/, build-metadata/<key>/ */
+#define EM_BUILT_SHA256_NAME "wheel.sha256" /* in built/<key>/ */
 #define EM_BUILD_TIMEOUT_MS (2 * 3600 * 1000) /* per hook, by default */
 #define EM_BUILD_MAX_FILES 200000             /* members of an sdist */
 #define EM_BUILD_MAX_BYTES (8ull << 30)       /* unpacked bytes of an sdist */

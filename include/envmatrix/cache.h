@@ -11,7 +11,8 @@
  *                                  by the sha256 of its URL (xx: the first
  *                                  two hex digits); see source.h
  *   <root>/build-envs/, built/, build-metadata/, build-logs/
- *                                  builds from source (build.h)
+ *                                  builds from source (build.h); prune and
+ *                                  info know them (cache_admin.c)
  *   <root>/tmp/                    work in progress, renamed into place
  *   <root>/.lock                   flock(2): shared by every process using
  *                                  the cache, exclusive for clean and prune
@@ -173,7 +174,12 @@ struct em_cache_info {
 	struct em_cache_usage partial;  /* .part files */
 	struct em_cache_usage unpacked; /* complete unpacked trees */
 	struct em_cache_usage pages;    /* index pages */
-	struct em_cache_usage tmp;      /* leftovers: tmp/, incomplete unpacked trees */
+	struct em_cache_usage build_envs;     /* complete build environments (build.h) */
+	struct em_cache_usage built;          /* complete built wheels' entries */
+	struct em_cache_usage build_metadata; /* complete prepared metadata */
+	struct em_cache_usage build_logs;     /* logs of failed builds */
+	struct em_cache_usage tmp;      /* leftovers: tmp/, incomplete unpacked trees
+					 * and build entries */
 	struct em_cache_usage in_use;   /* unpacked trees some venv links to (a file
 					 * with more links than the cache itself holds):
 					 * part of unpacked */
@@ -187,18 +193,45 @@ int em_cache_info(const struct em_cache *c, struct em_cache_info *out, struct em
 int em_cache_clean(const struct em_cache *c, struct em_cache_info *removed, struct em_error *e);
 
 /* Remove what no environment needs and what can be rebuilt without the
- * network: leftovers of interrupted runs (tmp/, incomplete unpacked trees,
- * .part files and .lock files of finished entries), index pages, and
- * unpacked trees no venv links to whose wheel is still in wheels/.
- * Downloads are kept: they are what an offline machine needs. Needs the cache open exclusively. */
+ * network: leftovers of interrupted runs (tmp/, incomplete unpacked trees
+ * and build entries, .part files and .lock files of finished entries),
+ * index pages, unpacked trees no venv links to whose wheel is still in
+ * wheels/ or built/, build environments no built wheel names (they are
+ * made again when needed), and every build log but the newest of each
+ * project. Downloads, built wheels and prepared metadata are kept: they
+ * are what an offline machine needs. Needs the cache open exclusively. */
 int em_cache_prune(const struct em_cache *c, struct em_cache_info *removed, struct em_error *e);
 
 /* The same, and also the downloads and unpacked trees of every wheel
  * whose sha256 is not in keep (sorted, lower-case hex; nkeep may be 0),
  * unless an environment links to the tree: 'cache prune --keep N', where
  * keep is what the newest N generations of each workload and the current
- * locks need (the CLI gathers it from the history, state.h). */
+ * locks need (the CLI gathers it from the history, state.h: wheels and
+ * sdists). A built wheel is kept when keep holds its sdist's sha256, and
+ * so are the build environment it names and the wheels that environment
+ * was made from; prepared metadata likewise by its sdist. */
 int em_cache_prune_keep(const struct em_cache *c, const char *const *keep, size_t nkeep,
 			struct em_cache_info *removed, struct em_error *e);
+
+/* ---- checking built wheels: 'envmatrix cache verify' ----
+ *
+ * Every complete built/<key>/ entry (build.h) has its wheel's sha256
+ * computed and compared with what the entry records (wheel.sha256). With
+ * drop, a damaged entry is moved aside into tmp/ and removed, so the next
+ * apply builds the wheel again. Damage is an outcome, not a failure: the
+ * return value is the first entry that could not be read or dropped (its
+ * rc; the listing's own failure otherwise). */
+struct em_cache_built_check {
+	const char *dir;     /* built/<key> (absolute) */
+	const char *wheel;   /* the wheel's file name */
+	const char *sha256;  /* recorded, or NULL (an entry made before hashes were
+			      * recorded: not checked) */
+	const char *got;     /* computed */
+	bool checked, damaged, dropped;
+	int rc;
+	struct em_error err; /* damaged or rc < 0: what and where */
+};
+int em_cache_check_built(const struct em_cache *c, struct em_arena *a, bool drop,
+			 struct em_cache_built_check **out, uint32_t *n, struct em_error *e);
 
 #endif

@@ -135,8 +135,9 @@ int em_history_lock(struct em_arena *a, struct em_history *h, const char *worklo
 		    uint32_t number, struct em_generation *gen, char **text, size_t *len,
 		    struct em_error *e);
 
-/* The sha256 of every wheel the newest keep generations of each workload
- * (keep 0: all of them) recorded, sorted and unique, for cache prune. */
+/* The sha256 of every wheel and sdist the newest keep generations of each
+ * workload (keep 0: all of them) recorded, sorted and unique, for cache
+ * prune (an sdist's keeps its download and the wheels built from it). */
 int em_history_wheels(struct em_arena *a, struct em_history *h, uint32_t keep,
 		      const char ***sha256, size_t *n, struct em_error *e);
 

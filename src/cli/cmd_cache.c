@@ -31,9 +31,11 @@ static const struct cli_cmd_help cache_help = {
 	"cache",
 	"dir|info|verify|clean|prune [MATRIX]",
 	"show, clean or prune the shared download and unpack cache",
-	"The cache holds downloaded wheels (wheels/), wheels unpacked once and\n"
-	"linked into every environment that installs them (unpacked/), index\n"
-	"pages (pages/) and work in progress (tmp/). Its folder is --cache-dir,\n"
+	"The cache holds downloaded wheels and sdists (wheels/), wheels unpacked\n"
+	"once and linked into every environment that installs them (unpacked/),\n"
+	"index pages (pages/), what builds from source keep (build-envs/,\n"
+	"built/, build-metadata/, build-logs/) and work in progress (tmp/).\n"
+	"Its folder is --cache-dir,\n"
 	"else the matrix's cache-dir (with -f, or when ./matrix.ini exists),\n"
 	"else ENVMATRIX_CACHE_DIR, else $XDG_CACHE_HOME/envmatrix, else\n"
 	"~/.cache/envmatrix.\n"
@@ -41,23 +43,32 @@ static const struct cli_cmd_help cache_help = {
 	"  dir    print the cache folder\n"
 	"  info   entries and disk use of each part: downloads (wheels), partial\n"
 	"         downloads, unpacked trees (in use: an environment links to\n"
-	"         them), index pages, and leftovers of interrupted runs (tmp); a\n"
-	"         file linked several times is counted once\n"
+	"         them), index pages, build environments, wheels built from\n"
+	"         sdists, prepared metadata, logs of failed builds, and leftovers\n"
+	"         of interrupted runs (tmp); a file linked several times is\n"
+	"         counted once\n"
 	"  verify check every unpacked wheel against its RECORD (the hash and\n"
 	"         size of each file) and name the damaged ones and the file that\n"
 	"         differs; with --repair, unpack them again from the download\n"
-	"         (or drop them, and the next apply unpacks them again)\n"
+	"         (or drop them, and the next apply unpacks them again); check\n"
+	"         every built wheel against the sha256 its entry records (with\n"
+	"         --repair a damaged one is removed: the next apply builds it)\n"
 	"  clean  remove everything in it; environments keep working (their\n"
 	"         files are links of their own), the next apply fetches again\n"
 	"  prune  remove what can be rebuilt without the network: leftovers,\n"
 	"         partial downloads, index pages, and unpacked trees no\n"
-	"         environment links to whose download is kept; downloads stay,\n"
-	"         so every generation in the history can be rebuilt offline\n"
+	"         environment links to whose download or built wheel is kept,\n"
+	"         build environments no built wheel names (made again when\n"
+	"         needed), logs of failed builds but the newest of each project;\n"
+	"         downloads, built wheels and prepared metadata stay, so every\n"
+	"         generation in the history can be rebuilt offline\n"
 	"\n"
 	"prune --keep N (with the matrix, -f or ./matrix.ini): only the newest N\n"
 	"generations of each workload in its history, and its current locks,\n"
 	"count; the downloads and unpacked trees of every other wheel are removed\n"
-	"too (unless an environment links to them). The cache is shared: wheels\n"
+	"too (unless an environment links to them), and so are the wheels built\n"
+	"from sdists those locks do not hold, with their build environments and\n"
+	"prepared metadata. The cache is shared: wheels\n"
 	"only other matrices use are removed as well, and downloaded again when\n"
 	"they are needed.\n"
 	"\n"
@@ -87,8 +98,11 @@ struct row {
 static int rows_of(const struct em_cache_info *in, struct em_cache_usage *total, struct row *r)
 {
 	memset(total, 0, sizeof *total);
-	const struct em_cache_usage *parts[] = { &in->wheels, &in->partial, &in->unpacked,
-						 &in->pages, &in->tmp };
+	const struct em_cache_usage *parts[] = { &in->wheels,	  &in->partial,
+						 &in->unpacked,	  &in->pages,
+						 &in->build_envs, &in->built,
+						 &in->build_metadata, &in->build_logs,
+						 &in->tmp };
 	for (size_t i = 0; i < sizeof parts / sizeof parts[0]; i++) {
 		total->entries += parts[i]->entries;
 		total->bytes += parts[i]->bytes;
@@ -96,7 +110,12 @@ static int rows_of(const struct em_cache_info *in, struct em_cache_usage *total,
 	const struct row all[] = {
 		{ "wheels", "wheels", &in->wheels },   { "partial", "partial", &in->partial },
 		{ "unpacked", "unpacked", &in->unpacked }, { "  in use", "in_use", &in->in_use },
-		{ "pages", "pages", &in->pages },      { "tmp", "tmp", &in->tmp },
+		{ "pages", "pages", &in->pages },
+		{ "build-envs", "build_envs", &in->build_envs },
+		{ "built", "built", &in->built },
+		{ "build-metadata", "build_metadata", &in->build_metadata },
+		{ "build-logs", "build_logs", &in->build_logs },
+		{ "tmp", "tmp", &in->tmp },
 		{ "total", "total", total },
 	};
 	memcpy(r, all, sizeof all);
@@ -106,13 +125,13 @@ static int rows_of(const struct em_cache_info *in, struct em_cache_usage *total,
 static void print_table(const char *heading, const struct em_cache_info *in)
 {
 	struct em_cache_usage total;
-	struct row r[8];
+	struct row r[12];
 	int n = rows_of(in, &total, r);
-	printf("%-10s %8s %11s\n", heading, "entries", "size");
+	printf("%-14s %8s %11s\n", heading, "entries", "size");
 	for (int i = 0; i < n; i++) {
 		char size[32];
 		cli_human_bytes(size, sizeof size, (double)r[i].u->bytes);
-		printf("%-10s %8llu %11s\n", r[i].label, (unsigned long long)r[i].u->entries, size);
+		printf("%-14s %8llu %11s\n", r[i].label, (unsigned long long)r[i].u->entries, size);
 	}
 }
 
@@ -120,7 +139,7 @@ static void print_table(const char *heading, const struct em_cache_info *in)
 static json_t *json_usage(const char *root, const struct em_cache_info *in)
 {
 	struct em_cache_usage total;
-	struct row r[8];
+	struct row r[12];
 	int n = rows_of(in, &total, r);
 	json_t *o = json_object();
 	if (o && root)
@@ -171,7 +190,7 @@ static int keep_set(struct em_arena *a, const char *file, const struct em_matrix
 		    em_lock_parse(a, text, len, p, &locks[nl], NULL))
 			continue;
 		for (uint32_t k = 0; k < locks[nl].npackages; k++)
-			cap += locks[nl].packages[k].nwheels;
+			cap += locks[nl].packages[k].nwheels + 1;
 		nl++;
 	}
 	const char **v = locks ? em_arena_array(a, cap, sizeof *v) : NULL;
@@ -183,10 +202,14 @@ static int keep_set(struct em_arena *a, const char *file, const struct em_matrix
 	for (size_t i = 0; i < nhist; i++)
 		v[k++] = hist[i];
 	for (uint32_t i = 0; i < nl; i++)
-		for (uint32_t p = 0; p < locks[i].npackages; p++)
+		for (uint32_t p = 0; p < locks[i].npackages; p++) {
 			for (uint32_t w = 0; w < locks[i].packages[p].nwheels; w++)
 				if (locks[i].packages[p].wheels[w].sha256)
 					v[k++] = locks[i].packages[p].wheels[w].sha256;
+			/* an sdist: its download, and the wheels built from it */
+			if (locks[i].packages[p].sdist && locks[i].packages[p].sdist->sha256)
+				v[k++] = locks[i].packages[p].sdist->sha256;
+		}
 	qsort(v, k, sizeof *v, cmp_str);
 	size_t u = 0;
 	for (size_t i = 0; i < k; i++)
@@ -208,7 +231,15 @@ static int verify_cache(struct em_arena *a, struct em_cache *c)
 	if (!rc)
 		rc = em_cache_check_unpacked(c, a, v, n, 0,
 					     opt_repair ? EM_CACHE_CHECK_REPAIR : 0, NULL, &e);
+	/* built wheels against the hash their entry records (--repair drops
+	 * a damaged one: the next apply builds it again) */
+	struct em_cache_built_check *bv = NULL;
+	uint32_t nb = 0;
+	struct em_error be;
+	em_error_clear(&be);
+	int brc = em_cache_check_built(c, a, opt_repair, &bv, &nb, &be);
 	uint32_t checked = 0, damaged = 0, left = 0, dropped = 0;
+	uint32_t bchecked = 0, bdamaged = 0, bleft = 0;
 	json_t *list = opt_json ? json_array() : NULL;
 	for (uint32_t i = 0; i < n; i++) {
 		const struct em_cache_check *x = &v[i];
@@ -228,15 +259,46 @@ static int verify_cache(struct em_arena *a, struct em_cache *c)
 			printf("%-8s %s %s: %s\n", state, x->wheel ? x->wheel : x->sha256,
 			       x->err.where, x->err.msg);
 	}
+	for (uint32_t i = 0; i < nb; i++) {
+		const struct em_cache_built_check *x = &bv[i];
+		bchecked += x->checked;
+		if (!x->damaged)
+			continue;
+		bdamaged++;
+		bleft += !x->dropped;
+		const char *state = x->dropped ? "dropped" : "damaged";
+		if (list)
+			json_array_append_new(list, json_pack("{s:s, s:s, s:s, s:s, s:s, s:s}", "sha256",
+							      x->sha256, "wheel", x->wheel, "state",
+							      state, "path", x->err.where, "problem",
+							      x->err.msg, "entry", "built"));
+		else
+			printf("%-8s %s (built) %s: %s\n", state, x->wheel, x->err.where, x->err.msg);
+	}
 	int ret = EXIT_OK;
 	if (opt_json)
-		ret = cli_put_json(json_pack("{s:s, s:I, s:o}", "cache", c->root, "checked",
-					     (json_int_t)checked, "damaged", list ? list : json_array()));
-	else
+		ret = cli_put_json(json_pack("{s:s, s:I, s:I, s:o}", "cache", c->root, "checked",
+					     (json_int_t)checked, "built_checked", (json_int_t)bchecked,
+					     "damaged", list ? list : json_array()));
+	else {
 		printf("%u unpacked wheel%s checked, %u damaged\n", checked, checked == 1 ? "" : "s",
 		       damaged);
+		if (nb)
+			printf("%u built wheel%s checked, %u damaged\n", bchecked,
+			       bchecked == 1 ? "" : "s", bdamaged);
+	}
 	if (rc)
 		return cli_report(&e);
+	if (brc)
+		return cli_report(&be);
+	if (bleft) {
+		cli_error("%u built wheel%s in '%s' %s damaged: 'envmatrix cache verify --repair' "
+			  "removes %s, and the next apply builds %s again", bleft,
+			  bleft == 1 ? "" : "s", c->root, bleft == 1 ? "is" : "are",
+			  bleft == 1 ? "it" : "them", bleft == 1 ? "it" : "them");
+		if (!left)
+			return EXIT_FAIL;
+	}
 	if (left) {
 		cli_error("%u unpacked wheel%s in '%s' %s damaged: 'envmatrix cache verify "
 			  "--repair' unpacks %s again (so does 'envmatrix apply --force')", left,
@@ -375,7 +437,7 @@ int cmd_cache(int argc, char **argv)
 		} else if (opt_json) {
 			ret = cli_put_json(json_usage(c.root, &info));
 		} else {
-			printf("%-10s %s\n", "cache", c.root);
+			printf("%-14s %s\n", "cache", c.root);
 			print_table("part", &info);
 		}
 		goto out;
@@ -390,7 +452,7 @@ int cmd_cache(int argc, char **argv)
 	if (rc) {
 		/* what went before the failure is gone: say so */
 		struct em_cache_usage total;
-		struct row r[8];
+		struct row r[12];
 		rows_of(&info, &total, r);
 		ret = cli_report(&e);
 		if (total.entries) {

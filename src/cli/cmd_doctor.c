@@ -222,7 +222,8 @@ int cmd_doctor(int argc, char **argv)
 		em_error_clear(&e);
 	}
 	uint64_t cache_bytes = ci.wheels.bytes + ci.partial.bytes + ci.unpacked.bytes +
-			       ci.pages.bytes + ci.tmp.bytes;
+			       ci.pages.bytes + ci.build_envs.bytes + ci.built.bytes +
+			       ci.build_metadata.bytes + ci.build_logs.bytes + ci.tmp.bytes;
 
 	/* the indexes and the workloads */
 	struct index_check ix[64];

@@ -94,27 +94,13 @@ static const char *state_of(struct em_arena *a, const char *file, struct row *r)
 }
 
 /* The packages of the environment's lock (pylock.toml inside it) that
- * apply built from their sdists: those without a wheel for the lock's
- * target. Nothing is listed when the lock cannot be read. */
+ * apply built from their sdists (apply.h). */
 static void built_from_source(struct em_arena *a, struct row *r)
 {
-	struct em_lock l;
-	struct em_target t;
-	struct em_tagset tags;
-	struct em_install_item *items;
-	uint32_t n;
-	if (!r->st.lock_text ||
-	    em_lock_parse(a, r->st.lock_text, r->st.lock_len, EM_VENV_LOCK_NAME, &l, NULL) ||
-	    !l.platform || !l.python || em_platform_parse(l.platform, &t.plat, NULL) ||
-	    em_python_parse(l.python, &t.py, NULL) || em_tags_for_target(a, &t, &tags, NULL))
-		return;
 	char *lp = em_arena_printf(a, "%s/" EM_VENV_LOCK_NAME, r->p.root);
-	if (!lp || em_lock_install_set(a, &l, lp, &t, &tags, &items, &n, NULL))
-		return;
-	r->built = em_arena_array(a, n ? n : 1, sizeof *r->built);
-	for (uint32_t i = 0; i < n && r->built; i++)
-		if (items[i].sdist && !items[i].wheel)
-			r->built[r->nbuilt++] = items[i].pkg->name;
+	if (lp)
+		em_lock_built_from_source(a, r->st.lock_text, r->st.lock_len, lp, &r->built,
+					  &r->nbuilt);
 }
 
 static const char *or_dash(const char *s)

@@ -55,7 +55,8 @@ static const struct cli_cmd_help verify_help = {
 	"those named) and stores the results in it (envmatrix-verify.json, shown\n"
 	"by 'status'). With --venv, verifies any environment, however it was made,\n"
 	"and stores nothing. A crash, a hang past --timeout, or garbage output is\n"
-	"a failed check.\n"
+	"a failed check. The packages apply built from their sdists (no wheel\n"
+	"fit the target) are named under the table (--json: built_from_source).\n"
 	"\n"
 	"Exit status: 0 when every check passed, 4 when one failed, 1 when an\n"
 	"environment could not be verified at all (missing, not a venv), 2 for a\n"
@@ -167,6 +168,38 @@ static void print_one(const char *title, const struct em_verify_result *r)
 	printf("%s in %.2fs\n", sum, r->seconds);
 }
 
+/* What apply built from sdists, from the environment's lock (text may be
+ * NULL): a note under the table, and --json's built_from_source. */
+struct built {
+	const char **names;
+	uint32_t n;
+};
+
+static void built_of(struct em_arena *a, const char *text, size_t len, const char *lpath,
+		     struct built *b)
+{
+	if (em_lock_built_from_source(a, text, len, lpath, &b->names, &b->n))
+		b->n = 0;
+}
+
+static void print_built(const struct built *b)
+{
+	if (cli.quiet || !b->n)
+		return;
+	printf("built from source (sdist, no wheel for this target):");
+	for (uint32_t i = 0; i < b->n; i++)
+		printf(" %s", b->names[i]);
+	putchar('\n');
+}
+
+static json_t *json_built(const struct built *b)
+{
+	json_t *l = json_array();
+	for (uint32_t i = 0; l && i < b->n; i++)
+		json_array_append_new(l, json_string(b->names[i]));
+	return l;
+}
+
 /* Verify the venv at root. lock may be NULL, w too. Returns an exit code
  * (EXIT_OK or EXIT_CHECK) or EXIT_FAIL after printing the error. */
 static int verify_root(struct em_arena *a, const char *root, const struct em_lock *lock,
@@ -213,23 +246,30 @@ static int verify_venv(struct em_arena *a, int timeout_ms)
 	/* a venv envmatrix made keeps its lock: use it */
 	struct em_lock lock, *lp = NULL;
 	char *lpath = em_arena_printf(a, "%s/" EM_VENV_LOCK_NAME, root);
-	char *text;
-	size_t len;
+	char *text = NULL;
+	size_t len = 0;
 	struct em_error e;
 	if (lpath && em_read_file(a, lpath, EM_TOML_MAX_LEN, &text, &len, &e) == 0 &&
 	    em_lock_parse(a, text, len, lpath, &lock, &e) == 0)
 		lp = &lock;
+	struct built b = { NULL, 0 };
+	if (lp)
+		built_of(a, text, len, lpath, &b);
 	struct em_verify_result res;
 	int ret = verify_root(a, root, lp, NULL, NULL, timeout_ms, &res);
 	if (ret == EXIT_FAIL || ret == EXIT_INTERRUPTED)
 		return ret;
 	if (opt_json) {
-		int jr = cli_put_json(cli_verify_json(a, &res));
+		json_t *o = cli_verify_json(a, &res);
+		if (json_is_object(o))
+			json_object_set_new(o, "built_from_source", json_built(&b));
+		int jr = cli_put_json(o);
 		return jr ? jr : ret;
 	}
 	char *title = em_arena_printf(a, "venv %s (python %s)", root,
 				      res.python ? res.python : "?");
 	print_one(title ? title : root, &res);
+	print_built(&b);
 	return ret;
 }
 
@@ -306,6 +346,7 @@ int cmd_verify(int argc, char **argv)
 		int r;
 		struct em_verify_result res;
 		memset(&res, 0, sizeof res);
+		struct built b = { NULL, 0 };
 		if (lstat(p.journal, &st) == 0) {
 			cli_error("workload '%s': an apply was interrupted; run 'envmatrix apply' or "
 				  "'rollback' first", w->name);
@@ -317,11 +358,13 @@ int cmd_verify(int argc, char **argv)
 		} else {
 			struct em_lock lk, *lp = NULL;
 			char *lpath = em_arena_printf(&a, "%s/" EM_VENV_LOCK_NAME, p.root);
-			char *text;
-			size_t len;
+			char *text = NULL;
+			size_t len = 0;
 			if (lpath && em_read_file(&a, lpath, EM_TOML_MAX_LEN, &text, &len, &e) == 0 &&
 			    em_lock_parse(&a, text, len, lpath, &lk, &e) == 0)
 				lp = &lk;
+			if (lp)
+				built_of(&a, text, len, lpath, &b);
 			char *dir = em_path_join(&a, mdir, w->path.value ? w->path.value : ".");
 			r = verify_root(&a, p.root, lp, w, dir ? em_path_absolute(&a, dir) : NULL,
 					timeout_ms, &res);
@@ -343,15 +386,17 @@ int cmd_verify(int argc, char **argv)
 		}
 		failed |= r == EXIT_CHECK;
 		if (ws) {
-			json_array_append_new(ws, json_pack("{s:s, s:s, s:o, s:n}", "name", w->name,
-							    "venv", p.root, "verify",
-							    cli_verify_json(&a, &res), "error"));
+			json_array_append_new(ws, json_pack("{s:s, s:s, s:o, s:n, s:o}", "name",
+							    w->name, "venv", p.root, "verify",
+							    cli_verify_json(&a, &res), "error",
+							    "built_from_source", json_built(&b)));
 		} else {
 			if (!first && !cli.quiet)
 				putchar('\n');
 			char *title = em_arena_printf(&a, "workload %s: %s (python %s)", w->name,
 						      p.root, res.python ? res.python : "?");
 			print_one(title ? title : w->name, &res);
+			print_built(&b);
 		}
 		first = false;
 	}

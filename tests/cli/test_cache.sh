@@ -108,7 +108,7 @@ t_run "$EM" cache info --cache-dir "$K"
 if [ "$T_RC" = 0 ] && printf '%s\n' "$T_OUT" | head -n 1 | grep -q "^cache  *$K\$" &&
 	printf '%s\n' "$T_OUT" | grep -q '^wheels  *2  *[0-9.]* KiB$' &&
 	printf '%s\n' "$T_OUT" | grep -q '^  in use  *1 ' &&
-	printf '%s\n' "$T_OUT" | grep -q '^total  *8 ' && [ "$(printf '%s\n' "$T_OUT" | wc -l)" = 9 ]; then
+	printf '%s\n' "$T_OUT" | grep -q '^total  *8 ' && [ "$(printf '%s\n' "$T_OUT" | wc -l)" = 13 ]; then
 	t_pass "info: the table"
 else
 	t_fail "info: the table" "exit $T_RC" "$T_OUT" "$T_ERR"
