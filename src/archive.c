@@ -32,6 +32,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <locale.h>
 #include <stdlib.h>
 #include <string.h>
@@ -649,4 +650,60 @@ void em_zip_close(struct em_zip_reader *r)
 		return;
 	zip_close(&r->z);
 	free(r);
+}
+
+/* ---- unpacking into a tree ---- */
+
+int em_archive_make_parents(const char *root, const char *rel, const char *where,
+			    struct em_error *e)
+{
+	char path[PATH_MAX];
+	size_t rl = strlen(root);
+	if (rl + 1 + strlen(rel) >= sizeof path)
+		return em_err(e, EM_ELIMIT, where, "member '%s': path too long", rel);
+	memcpy(path, root, rl);
+	path[rl] = '/';
+	strcpy(path + rl + 1, rel);
+	for (char *s = path + rl + 1; (s = strchr(s, '/')); s++) {
+		*s = '\0';
+		struct stat st;
+		if (lstat(path, &st) == 0) {
+			if (!S_ISDIR(st.st_mode)) {
+				*s = '/';
+				return em_err(e, EM_EINVAL, where,
+					      "member '%s' goes through '%s', which is not a folder",
+					      rel, path + rl + 1);
+			}
+		} else if (mkdir(path, 0755) && errno != EEXIST) {
+			int err = errno;
+			*s = '/';
+			return em_err_sys(e, err, where, "cannot create a folder");
+		}
+		*s = '/';
+	}
+	return 0;
+}
+
+bool em_archive_link_inside(const char *rel, const char *target)
+{
+	if (!*target || target[0] == '/' || strchr(target, '\\') ||
+	    (em_is_alpha((unsigned char)target[0]) && target[1] == ':'))
+		return false;
+	int depth = 0;
+	for (const char *s = rel; (s = strchr(s, '/')); s++)
+		depth++;
+	for (const char *p = target; *p;) {
+		const char *sl = strchr(p, '/');
+		size_t n = sl ? (size_t)(sl - p) : strlen(p);
+		if (n == 2 && !memcmp(p, "..", 2)) {
+			if (--depth < 0)
+				return false;
+		} else if (n && !(n == 1 && p[0] == '.')) {
+			depth++;
+		}
+		p += n;
+		if (*p == '/')
+			p++;
+	}
+	return true;
 }

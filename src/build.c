@@ -169,59 +169,6 @@ struct unpack {
 	struct em_error *e;
 };
 
-/* No folder on the way to rel (inside root) is a symbolic link; missing
- * ones are created. */
-static int make_parents(struct unpack *u, const char *rel)
-{
-	char path[PATH_MAX];
-	if ((size_t)snprintf(path, sizeof path, "%s/%s", u->root, rel) >= sizeof path)
-		return em_err(u->e, EM_ELIMIT, u->where, "member '%s': path too long", rel);
-	size_t rl = strlen(u->root);
-	for (char *s = path + rl + 1; (s = strchr(s, '/')); s++) {
-		*s = '\0';
-		struct stat st;
-		if (lstat(path, &st) == 0) {
-			if (!S_ISDIR(st.st_mode)) {
-				*s = '/';
-				return em_err(u->e, EM_EINVAL, u->where,
-					      "member '%s' goes through '%s', which is not a folder",
-					      rel, path + rl + 1);
-			}
-		} else if (mkdir(path, 0755) && errno != EEXIST) {
-			int err = errno;
-			*s = '/';
-			return em_err_sys(u->e, err, u->where, "cannot create a folder");
-		}
-		*s = '/';
-	}
-	return 0;
-}
-
-/* Whether target, read from the folder of member rel, stays in the tree. */
-static bool link_inside(const char *rel, const char *target)
-{
-	if (!*target || target[0] == '/' || strchr(target, '\\') ||
-	    (em_is_alpha((unsigned char)target[0]) && target[1] == ':'))
-		return false;
-	int depth = 0;
-	for (const char *s = rel; (s = strchr(s, '/')); s++)
-		depth++;
-	for (const char *p = target; *p;) {
-		const char *sl = strchr(p, '/');
-		size_t n = sl ? (size_t)(sl - p) : strlen(p);
-		if (n == 2 && !memcmp(p, "..", 2)) {
-			if (--depth < 0)
-				return false;
-		} else if (n && !(n == 1 && p[0] == '.')) {
-			depth++;
-		}
-		p += n;
-		if (*p == '/')
-			p++;
-	}
-	return true;
-}
-
 static int write_member(struct unpack *u, struct archive *ar, const char *path, unsigned mode,
 			const char *name)
 {
@@ -283,7 +230,7 @@ static int unpack_one(struct unpack *u, struct archive *ar, struct archive_entry
 		nl--;
 	memcpy(rel, name, nl);
 	rel[nl] = '\0';
-	if ((rc = make_parents(u, rel)))
+	if ((rc = em_archive_make_parents(u->root, rel, u->where, u->e)))
 		return rc;
 	char path[PATH_MAX];
 	if ((size_t)snprintf(path, sizeof path, "%s/%s", u->root, rel) >= sizeof path)
@@ -301,7 +248,8 @@ static int unpack_one(struct unpack *u, struct archive *ar, struct archive_entry
 		char from[PATH_MAX];
 		if (em_archive_check_name(hl, hn, NULL) ||
 		    (size_t)snprintf(from, sizeof from, "%s/%s", u->root, hl) >= sizeof from ||
-		    make_parents(u, hl) || lstat(from, &st) || !S_ISREG(st.st_mode))
+		    em_archive_make_parents(u->root, hl, u->where, u->e) || lstat(from, &st) ||
+		    !S_ISREG(st.st_mode))
 			return em_err(u->e, EM_EINVAL, u->where,
 				      "member '%s' is a hard link to '%s', which is not an earlier "
 				      "file of the archive", rel, hl);
@@ -316,7 +264,7 @@ static int unpack_one(struct unpack *u, struct archive *ar, struct archive_entry
 		return 0;
 	case AE_IFLNK: {
 		const char *target = archive_entry_symlink(ent);
-		if (!target || !link_inside(rel, target))
+		if (!target || !em_archive_link_inside(rel, target))
 			return em_err(u->e, EM_EINVAL, u->where,
 				      "member '%s' is a symbolic link to '%s', outside the archive's "
 				      "tree", rel, target ? target : "");

@@ -770,64 +770,6 @@ struct unpack {
 	struct em_error *e;
 };
 
-/* No folder on the way to rel (inside stage) is a symbolic link; missing
- * folders are created. */
-static int make_parents(struct unpack *u, const char *rel)
-{
-	char path[PATH_MAX];
-	size_t sl = strlen(u->stage);
-	if (sl + 1 + strlen(rel) >= sizeof path)
-		return em_err(u->e, EM_ELIMIT, u->where, "member '%s': path too long", rel);
-	memcpy(path, u->stage, sl);
-	path[sl] = '/';
-	strcpy(path + sl + 1, rel);
-	for (char *s = path + sl + 1; (s = strchr(s, '/')); s++) {
-		*s = '\0';
-		struct stat st;
-		if (lstat(path, &st) == 0) {
-			if (!S_ISDIR(st.st_mode)) {
-				*s = '/';
-				return em_err(u->e, EM_EINVAL, u->where,
-					      "member '%s' goes through '%s', which is not a folder",
-					      rel, path + sl + 1);
-			}
-		} else if (mkdir(path, 0755) && errno != EEXIST) {
-			int err = errno;
-			*s = '/';
-			return em_err_sys(u->e, err, u->where, "cannot create a folder");
-		}
-		*s = '/';
-	}
-	return 0;
-}
-
-/* Whether target, read from the folder of the member rel, stays inside the
- * tree. */
-static bool link_inside(const char *rel, const char *target)
-{
-	if (!*target || target[0] == '/' || strchr(target, '\\') ||
-	    (em_is_alpha((unsigned char)target[0]) && target[1] == ':'))
-		return false;
-	int depth = 0;
-	for (const char *s = rel; (s = strchr(s, '/')); s++)
-		depth++;
-	const char *p = target;
-	while (*p) {
-		const char *sl = strchr(p, '/');
-		size_t n = sl ? (size_t)(sl - p) : strlen(p);
-		if (n == 2 && !memcmp(p, "..", 2)) {
-			if (--depth < 0)
-				return false;
-		} else if (n && !(n == 1 && p[0] == '.')) {
-			depth++;
-		}
-		p += n;
-		if (*p == '/')
-			p++;
-	}
-	return true;
-}
-
 static int write_member(struct unpack *u, struct archive *ar, const char *path, unsigned mode)
 {
 	int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
@@ -910,7 +852,7 @@ static int unpack_archive(struct unpack *u, const char *archive_path)
 		relbuf[rl] = '\0';
 		if (!rl)
 			continue; /* python/ itself */
-		if ((rc = make_parents(u, relbuf)))
+		if ((rc = em_archive_make_parents(u->stage, relbuf, u->where, u->e)))
 			break;
 		char path[PATH_MAX];
 		if ((size_t)snprintf(path, sizeof path, "%s/%s", u->stage, relbuf) >= sizeof path) {
@@ -935,7 +877,8 @@ static int unpack_archive(struct unpack *u, const char *archive_path)
 			struct stat st;
 			if (strncmp(hl, "python/", 7) ||
 			    (size_t)snprintf(from, sizeof from, "%s/%s", u->stage, hl + 7) >= sizeof from ||
-			    make_parents(u, hl + 7) || lstat(from, &st) || !S_ISREG(st.st_mode)) {
+			    em_archive_make_parents(u->stage, hl + 7, u->where, u->e) ||
+			    lstat(from, &st) || !S_ISREG(st.st_mode)) {
 				rc = em_err(u->e, EM_EINVAL, u->where,
 					    "member '%s' is a hard link to '%s', which is not an "
 					    "earlier file of the tree", name, hl);
@@ -953,7 +896,7 @@ static int unpack_archive(struct unpack *u, const char *archive_path)
 			}
 		} else if (type == AE_IFLNK) {
 			const char *target = archive_entry_symlink(ent);
-			if (!target || !link_inside(relbuf, target)) {
+			if (!target || !em_archive_link_inside(relbuf, target)) {
 				rc = em_err(u->e, EM_EINVAL, u->where,
 					    "member '%s' is a symbolic link to '%s', outside the "
 					    "installation", name, target ? target : "");

@@ -26,6 +26,18 @@
  * trailing '/' (a directory entry) is allowed. */
 int em_archive_check_name(const char *name, size_t n, struct em_error *e);
 
+/* Unpacking a checked member into a tree on disk (sdists, interpreter
+ * archives): */
+/* Whether a symbolic link's target, read from the folder of the member rel
+ * (a name em_archive_check_name accepted), stays inside the tree: no
+ * absolute path, drive letter or backslash, and no '..' above the root. */
+bool em_archive_link_inside(const char *rel, const char *target);
+/* Create the folders on the way to root/rel, refusing a way through
+ * anything that is not a folder (such as a link an earlier member made).
+ * Errors name where (the archive) and the member. */
+int em_archive_make_parents(const char *root, const char *rel, const char *where,
+			    struct em_error *e);
+
 /* Reading zip files (the central directory, as pip's zipfile does).
  *
  * Every member name in the archive is checked with em_archive_check_name

@@ -254,6 +254,23 @@ static void test_check_name(void **state)
 
 /* ---- members ---- */
 
+/* link targets read from the member's folder: inside the tree or not */
+static void test_link_inside(void **state)
+{
+	(void)state;
+	assert_true(em_archive_link_inside("a", "b"));
+	assert_true(em_archive_link_inside("d/a", "../b"));
+	assert_true(em_archive_link_inside("d/e/a", "./../../b"));
+	assert_true(em_archive_link_inside("d/a", "x/../../b"));
+	assert_false(em_archive_link_inside("a", "../b"));
+	assert_false(em_archive_link_inside("d/a", "../../b"));
+	assert_false(em_archive_link_inside("d/a", "x/../../../b"));
+	assert_false(em_archive_link_inside("a", "/etc/passwd"));
+	assert_false(em_archive_link_inside("a", "C:/x"));
+	assert_false(em_archive_link_inside("a", "x\\..\\..\\y"));
+	assert_false(em_archive_link_inside("a", ""));
+}
+
 static void test_read_member(void **state)
 {
 	struct fixture *f = *state;
@@ -619,6 +636,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_check_name),
+		cmocka_unit_test(test_link_inside),
 		cmocka_unit_test_setup_teardown(test_read_member, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_read_member_file, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_unsafe_members, setup, teardown),
