@@ -73,6 +73,25 @@ t_skip() {
 	echo "skip $t_n - $1: $2"
 }
 
+# t_need_cpython: PY1 and V1 become the path and version of the first
+# CPython 3 that 'envmatrix python list' shows; without one, every check of
+# the test is one counted skip and the test ends
+t_need_cpython() {
+	PY1='' V1=''
+	while read -r _ver _impl _src _path; do
+		case $_ver in *t) continue ;; esac
+		[ "$_impl" = cpython ] || continue
+		[ -z "$PY1" ] && PY1=$_path V1=$_ver
+	done <<EOF
+$("$EM" python list 2>/dev/null)
+EOF
+	if [ -z "$PY1" ]; then
+		t_skip "every check" "no CPython 3 interpreter (apt-get install python3)"
+		t_done
+		exit 0
+	fi
+}
+
 t_done() {
 	echo "# $t_n checks, $t_failed failed, $t_skipped skipped"
 	[ "$t_failed" -eq 0 ]

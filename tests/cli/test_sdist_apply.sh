@@ -21,19 +21,7 @@ export ENVMATRIX_CACHE_DIR="$T_TMP/cache"
 mkdir -p "$FL" "$SRC" "$M"
 : >"$MARK"
 
-PY1= V1=
-while read -r ver impl src path; do
-	case $ver in *t) continue ;; esac
-	[ "$impl" = cpython ] || continue
-	[ -z "$PY1" ] && PY1=$path V1=$ver
-done <<EOF
-$("$EM" python list 2>/dev/null)
-EOF
-if [ -z "$PY1" ]; then
-	t_skip "every check" "no CPython 3 interpreter (apt-get install python3)"
-	t_done
-	exit
-fi
+t_need_cpython
 
 cat >"$T_TMP/idx.spec" <<'EOF'
 index simple format=both
