@@ -42,7 +42,7 @@ BUILD := $(O)
 
 WARN := -Wall -Wextra -Wshadow -Wstrict-prototypes -Wformat=2 -Wvla -Wpointer-arith \
 	-Wmissing-prototypes
-CPPFLAGS_ALL := -Iinclude -D_GNU_SOURCE -DEM_SRCDIR='"$(CURDIR)"'
+CPPFLAGS_ALL := -Iinclude -iquote src -D_GNU_SOURCE -DEM_SRCDIR='"$(CURDIR)"'
 CFLAGS ?= -g
 CFLAGS_ALL := -std=c11 $(OPT) $(WARN) $(SAN) $(CFLAGS)
 LDFLAGS_ALL := $(SAN) -pthread $(LDFLAGS)
@@ -59,7 +59,7 @@ build/config.mk: mk/deps.sh
 	@mkdir -p build
 	@sh mk/deps.sh $(filter check,$(MAKECMDGOALS)) > $@.tmp && mv $@.tmp $@
 
-LIB_SRC := $(sort $(wildcard src/*.c src/util/*.c))
+LIB_SRC := $(sort $(wildcard src/*.c src/util/*.c src/os/*.c src/spec/*.c))
 CLI_SRC := $(sort $(wildcard src/cli/*.c))
 TEST_SRC := $(sort $(wildcard tests/unit/test_*.c))
 TEST_UTIL_SRC := tests/unit/testutil.c tests/tools/spec.c tests/tools/cu130.c

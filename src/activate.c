@@ -21,8 +21,8 @@
 
 #include <string.h>
 
-#include "envmatrix/envmatrix.h"
-#include "envmatrix/str.h"
+#include "envmatrix/version.h"
+#include "util/str.h"
 
 const char *const em_activate_reserved[] = {
 	"PATH", "PYTHONHOME", "VIRTUAL_ENV", "VIRTUAL_ENV_PROMPT", "PS1", "PROMPT", NULL

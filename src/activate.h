@@ -10,8 +10,8 @@
 
 #include <stdint.h>
 
-#include "envmatrix/buf.h"
-#include "envmatrix/target.h"
+#include "util/buf.h"
+#include "spec/target.h"
 
 struct em_activate {
 	enum em_os os;       /* Windows: Scripts, cygpath in activate, .bat files */

@@ -5,20 +5,20 @@
  * folder is the only place written (besides the cache and the locks), and
  * it is removed when anything fails.
  */
-#include "envmatrix/apply.h"
-#include "envmatrix/build.h"
-#include "envmatrix/lockname.h"
-#include "envmatrix/name.h"
-#include "envmatrix/pep508.h"
-#include "envmatrix/http.h"
-#include "envmatrix/index.h"
-#include "envmatrix/cache.h"
-#include "envmatrix/fs.h"
-#include "envmatrix/interp.h"
-#include "envmatrix/pybuild.h"
-#include "envmatrix/tags.h"
-#include "envmatrix/venv.h"
-#include "envmatrix/verify.h"
+#include "apply.h"
+#include "build.h"
+#include "lockname.h"
+#include "spec/name.h"
+#include "spec/pep508.h"
+#include "http.h"
+#include "spec/index.h"
+#include "cache.h"
+#include "os/fs.h"
+#include "interp.h"
+#include "pybuild.h"
+#include "spec/tags.h"
+#include "venv.h"
+#include "verify.h"
 
 #include <errno.h>
 #include <fcntl.h>

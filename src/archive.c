@@ -22,13 +22,13 @@
  * (uselocale() is per thread), since libarchive converts names to the
  * locale's character set and gives up on non-ASCII names in the C locale.
  */
-#include "envmatrix/archive.h"
-#include "envmatrix/buf.h"
-#include "envmatrix/metadata.h"
-#include "envmatrix/name.h"
-#include "envmatrix/pep440.h"
-#include "envmatrix/str.h"
-#include "envmatrix/tags.h"
+#include "archive.h"
+#include "util/buf.h"
+#include "spec/metadata.h"
+#include "spec/name.h"
+#include "spec/pep440.h"
+#include "util/str.h"
+#include "spec/tags.h"
 
 #include <errno.h>
 #include <fcntl.h>

@@ -8,22 +8,22 @@
  * installed by apply's installer into a venv in the cache, named by the
  * lock's sha256.
  */
-#include "envmatrix/build.h"
-#include "envmatrix/apply.h"
-#include "envmatrix/archive.h"
-#include "envmatrix/buf.h"
-#include "envmatrix/fs.h"
-#include "envmatrix/lock.h"
-#include "envmatrix/matrix.h"
-#include "envmatrix/metadata.h"
-#include "envmatrix/name.h"
-#include "envmatrix/pep440.h"
-#include "envmatrix/plan.h"
-#include "envmatrix/proc.h"
-#include "envmatrix/sha256.h"
-#include "envmatrix/str.h"
-#include "envmatrix/tags.h"
-#include "envmatrix/venv.h"
+#include "build.h"
+#include "apply.h"
+#include "archive.h"
+#include "util/buf.h"
+#include "os/fs.h"
+#include "spec/lock.h"
+#include "spec/matrix.h"
+#include "spec/metadata.h"
+#include "spec/name.h"
+#include "spec/pep440.h"
+#include "plan.h"
+#include "os/proc.h"
+#include "util/sha256.h"
+#include "util/str.h"
+#include "spec/tags.h"
+#include "venv.h"
 
 #include <archive.h>
 #include <archive_entry.h>

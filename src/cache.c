@@ -1,10 +1,10 @@
 /* cache.c - downloads and unpacked wheels, by the sha256 of the wheel */
-#include "envmatrix/cache.h"
-#include "envmatrix/fs.h"
-#include "envmatrix/http.h"
-#include "envmatrix/index.h"
-#include "envmatrix/install.h"
-#include "envmatrix/sha256.h"
+#include "cache.h"
+#include "os/fs.h"
+#include "http.h"
+#include "spec/index.h"
+#include "install.h"
+#include "util/sha256.h"
 
 #include <dirent.h>
 #include <errno.h>

@@ -30,13 +30,13 @@
  * Whole entries are removed by renaming them into tmp/ first, so a reader
  * never finds a half-removed tree where it expects a complete one.
  */
-#include "envmatrix/cache.h"
-#include "envmatrix/buf.h"
-#include "envmatrix/build.h"
-#include "envmatrix/fs.h"
-#include "envmatrix/install.h"
-#include "envmatrix/lock.h"
-#include "envmatrix/sha256.h"
+#include "cache.h"
+#include "util/buf.h"
+#include "build.h"
+#include "os/fs.h"
+#include "install.h"
+#include "spec/lock.h"
+#include "util/sha256.h"
 
 #include <dirent.h>
 #include <errno.h>

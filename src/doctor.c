@@ -1,12 +1,12 @@
 /* doctor.c - the CPU, free disk, and whether this machine runs a workload */
-#include "envmatrix/doctor.h"
-#include "envmatrix/apply.h"
-#include "envmatrix/fs.h"
-#include "envmatrix/lock.h"
-#include "envmatrix/lockname.h"
-#include "envmatrix/pybuild.h"
-#include "envmatrix/venv.h"
-#include "envmatrix/str.h"
+#include "doctor.h"
+#include "apply.h"
+#include "os/fs.h"
+#include "spec/lock.h"
+#include "lockname.h"
+#include "pybuild.h"
+#include "venv.h"
+#include "util/str.h"
 
 #include <errno.h>
 #include <stdio.h>

@@ -9,10 +9,10 @@
  * measured a GPU's compute capability, the name table fills it in and the
  * GPU is marked inferred.
  */
-#include "envmatrix/gpu.h"
-#include "envmatrix/fs.h"
-#include "envmatrix/proc.h"
-#include "envmatrix/str.h"
+#include "gpu.h"
+#include "os/fs.h"
+#include "os/proc.h"
+#include "util/str.h"
 
 #include <dirent.h>
 #include <stdio.h>

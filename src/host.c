@@ -9,8 +9,8 @@
  * macOS: uname() and the kern.osproductversion sysctl.
  * Windows: GetNativeSystemInfo() and RtlGetVersion().
  */
-#include "envmatrix/host.h"
-#include "envmatrix/str.h"
+#include "host.h"
+#include "util/str.h"
 
 #include <errno.h>
 #include <stdio.h>

@@ -10,11 +10,11 @@
  * .part over. The next URL of the file (a mirror) is tried when one fails
  * for good.
  */
-#include "envmatrix/http.h"
-#include "envmatrix/envmatrix.h"
-#include "envmatrix/fs.h"
-#include "envmatrix/index.h"
-#include "envmatrix/sha256.h"
+#include "http.h"
+#include "envmatrix/version.h"
+#include "os/fs.h"
+#include "spec/index.h"
+#include "util/sha256.h"
 
 #include <curl/curl.h>
 #include <errno.h>

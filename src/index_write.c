@@ -1,5 +1,5 @@
 /* index_write.c - PEP 503 and PEP 691 pages for static indexes (index_write.h) */
-#include "envmatrix/index_write.h"
+#include "index_write.h"
 
 #include <jansson.h>
 #include <stdlib.h>

@@ -37,13 +37,13 @@
  * The tree made by em_wheel_install is left unsynced: the caller builds it
  * in a staging folder and syncs that once before swapping it into place.
  */
-#include "envmatrix/install.h"
-#include "envmatrix/archive.h"
-#include "envmatrix/buf.h"
-#include "envmatrix/fs.h"
-#include "envmatrix/sha256.h"
-#include "envmatrix/str.h"
-#include "envmatrix/tags.h"
+#include "install.h"
+#include "archive.h"
+#include "util/buf.h"
+#include "os/fs.h"
+#include "util/sha256.h"
+#include "util/str.h"
+#include "spec/tags.h"
 
 #include <dirent.h>
 #include <errno.h>

@@ -16,12 +16,12 @@
  *   - a package with only a VCS, directory or non-wheel archive source
  *     cannot be installed by envmatrix, which installs wheels and sdists.
  */
-#include "envmatrix/apply.h"
-#include "envmatrix/fs.h"
-#include "envmatrix/name.h"
-#include "envmatrix/pep508.h"
-#include "envmatrix/sha256.h"
-#include "envmatrix/tags.h"
+#include "apply.h"
+#include "os/fs.h"
+#include "spec/name.h"
+#include "spec/pep508.h"
+#include "util/sha256.h"
+#include "spec/tags.h"
 
 #include <stdio.h>
 #include <string.h>

@@ -28,13 +28,13 @@
  * interpreter is found on its own, by its realpath). Each realpath is
  * asked once.
  */
-#include "envmatrix/interp.h"
-#include "envmatrix/buf.h"
-#include "envmatrix/cache.h"
-#include "envmatrix/fs.h"
-#include "envmatrix/pybuild.h"
-#include "envmatrix/proc.h"
-#include "envmatrix/str.h"
+#include "interp.h"
+#include "util/buf.h"
+#include "cache.h"
+#include "os/fs.h"
+#include "pybuild.h"
+#include "os/proc.h"
+#include "util/str.h"
 
 #include <dirent.h>
 #include <errno.h>

@@ -1,9 +1,9 @@
 /* lockname.c - which lock file, and which history, belong to which matrix
  * (lockname.h): the one place that names them */
-#include "envmatrix/lockname.h"
-#include "envmatrix/fs.h"
-#include "envmatrix/matrix.h"
-#include "envmatrix/str.h"
+#include "lockname.h"
+#include "os/fs.h"
+#include "spec/matrix.h"
+#include "util/str.h"
 
 #include <dirent.h>
 #include <stdio.h>

@@ -8,19 +8,19 @@
  * atomically; extract each wheel's METADATA into its sidecar; write the
  * pages, which only ever list files already in place; prune.
  */
-#include "envmatrix/mirror.h"
-#include "envmatrix/archive.h"
-#include "envmatrix/candidates.h"
-#include "envmatrix/fs.h"
-#include "envmatrix/index.h"
-#include "envmatrix/index_write.h"
-#include "envmatrix/install.h"
-#include "envmatrix/lock.h"
-#include "envmatrix/lockname.h"
-#include "envmatrix/metadata.h"
-#include "envmatrix/pep440.h"
-#include "envmatrix/sha256.h"
-#include "envmatrix/tags.h"
+#include "mirror.h"
+#include "archive.h"
+#include "spec/candidates.h"
+#include "os/fs.h"
+#include "spec/index.h"
+#include "index_write.h"
+#include "install.h"
+#include "spec/lock.h"
+#include "lockname.h"
+#include "spec/metadata.h"
+#include "spec/pep440.h"
+#include "util/sha256.h"
+#include "spec/tags.h"
 
 #include <dirent.h>
 #include <errno.h>

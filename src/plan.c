@@ -1,16 +1,16 @@
 /* plan.c - the planner: targets, torch variants, providers, locks, diffs */
-#include "envmatrix/plan.h"
-#include "envmatrix/archive.h"
-#include "envmatrix/candidates.h"
-#include "envmatrix/fs.h"
-#include "envmatrix/index.h"
-#include "envmatrix/lockname.h"
-#include "envmatrix/metadata.h"
-#include "envmatrix/name.h"
-#include "envmatrix/pep508.h"
-#include "envmatrix/sha256.h"
-#include "envmatrix/str.h"
-#include "envmatrix/tags.h"
+#include "plan.h"
+#include "archive.h"
+#include "spec/candidates.h"
+#include "os/fs.h"
+#include "spec/index.h"
+#include "lockname.h"
+#include "spec/metadata.h"
+#include "spec/name.h"
+#include "spec/pep508.h"
+#include "util/sha256.h"
+#include "util/str.h"
+#include "spec/tags.h"
 
 #include <stdio.h>
 #include <stdlib.h>

@@ -11,16 +11,16 @@
  * in the tree never leaves it. Hard links must name an earlier regular
  * file. Devices, FIFOs and the like are refused.
  */
-#include "envmatrix/pybuild.h"
-#include "envmatrix/archive.h"
-#include "envmatrix/cache.h"
-#include "envmatrix/fs.h"
-#include "envmatrix/http.h"
-#include "envmatrix/index.h"
-#include "envmatrix/interp.h"
-#include "envmatrix/sha256.h"
-#include "envmatrix/source.h"
-#include "envmatrix/str.h"
+#include "pybuild.h"
+#include "archive.h"
+#include "cache.h"
+#include "os/fs.h"
+#include "http.h"
+#include "spec/index.h"
+#include "interp.h"
+#include "util/sha256.h"
+#include "source.h"
+#include "util/str.h"
 
 #include <archive.h>
 #include <archive_entry.h>

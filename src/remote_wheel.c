@@ -9,10 +9,10 @@
  * and size are checked exactly as for a downloaded wheel. Planning torch
  * this way costs about 100 KiB instead of 2.5 GB.
  */
-#include "envmatrix/archive.h"
-#include "envmatrix/http.h"
-#include "envmatrix/index.h"
-#include "envmatrix/metadata.h"
+#include "archive.h"
+#include "http.h"
+#include "spec/index.h"
+#include "spec/metadata.h"
 
 #include <stdlib.h>
 #include <string.h>

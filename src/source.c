@@ -1,13 +1,13 @@
 /* source.c - bytes for URLs: local files, and HTTP pages kept on disk */
-#include "envmatrix/source.h"
-#include "envmatrix/archive.h"
-#include "envmatrix/cache.h"
-#include "envmatrix/fs.h"
-#include "envmatrix/http.h"
-#include "envmatrix/index.h"
-#include "envmatrix/metadata.h"
-#include "envmatrix/sha256.h"
-#include "envmatrix/str.h"
+#include "source.h"
+#include "archive.h"
+#include "cache.h"
+#include "os/fs.h"
+#include "http.h"
+#include "spec/index.h"
+#include "spec/metadata.h"
+#include "util/sha256.h"
+#include "util/str.h"
 
 #include <dirent.h>
 #include <errno.h>

@@ -1,10 +1,10 @@
 /* state.c - the history of applied generations in a bare git repository
  * (libgit2); state.h describes the layout
  */
-#include "envmatrix/state.h"
-#include "envmatrix/lockname.h"
-#include "envmatrix/buf.h"
-#include "envmatrix/fs.h"
+#include "state.h"
+#include "lockname.h"
+#include "util/buf.h"
+#include "os/fs.h"
 
 #include <git2.h>
 #include <zlib.h>

@@ -28,11 +28,11 @@
  * from O to V loses it. Only environments are moved at all: a V or O
  * without pyvenv.cfg is refused (an empty V is removed instead).
  */
-#include "envmatrix/apply.h"
-#include "envmatrix/fs.h"
-#include "envmatrix/lock.h"
-#include "envmatrix/state.h"
-#include "envmatrix/str.h"
+#include "apply.h"
+#include "os/fs.h"
+#include "spec/lock.h"
+#include "state.h"
+#include "util/str.h"
 
 #include <dirent.h>
 #include <errno.h>

@@ -8,11 +8,11 @@
  * otherwise; the root itself is written exactly as given, less trailing
  * separators, and so are the base interpreter's home and executable.
  */
-#include "envmatrix/venv.h"
-#include "envmatrix/envmatrix.h"
-#include "envmatrix/buf.h"
-#include "envmatrix/fs.h"
-#include "envmatrix/str.h"
+#include "venv.h"
+#include "envmatrix/version.h"
+#include "util/buf.h"
+#include "os/fs.h"
+#include "util/str.h"
 
 #include "activate.h"
 

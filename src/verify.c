@@ -17,17 +17,17 @@
  * consistency and the distributions' import names are read here from the
  * dist-info folders, with the standards engine, without running anything.
  */
-#include "envmatrix/verify.h"
-#include "envmatrix/buf.h"
-#include "envmatrix/fs.h"
-#include "envmatrix/host.h"
-#include "envmatrix/metadata.h"
-#include "envmatrix/name.h"
-#include "envmatrix/pep440.h"
-#include "envmatrix/pep508.h"
-#include "envmatrix/proc.h"
-#include "envmatrix/str.h"
-#include "envmatrix/target.h"
+#include "verify.h"
+#include "util/buf.h"
+#include "os/fs.h"
+#include "host.h"
+#include "spec/metadata.h"
+#include "spec/name.h"
+#include "spec/pep440.h"
+#include "spec/pep508.h"
+#include "os/proc.h"
+#include "util/str.h"
+#include "spec/target.h"
 
 #include <dirent.h>
 #include <errno.h>

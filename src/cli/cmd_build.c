@@ -1,11 +1,11 @@
 /* cmd_build.c - `envmatrix build SDIST|DIR`: a wheel from source (build.h) */
 #include "cli.h"
 
-#include "envmatrix/apply.h"
-#include "envmatrix/build.h"
-#include "envmatrix/fs.h"
-#include "envmatrix/host.h"
-#include "envmatrix/name.h"
+#include "apply.h"
+#include "build.h"
+#include "os/fs.h"
+#include "host.h"
+#include "spec/name.h"
 
 #include <errno.h>
 #include <stdlib.h>

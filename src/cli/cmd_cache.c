@@ -6,7 +6,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
-#include "envmatrix/fs.h"
+#include "os/fs.h"
 
 static int opt_json, opt_wait, opt_repair;
 static const char *opt_file, *opt_cache_dir, *opt_keep;

@@ -7,8 +7,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "envmatrix/doctor.h"
-#include "envmatrix/fs.h"
+#include "doctor.h"
+#include "os/fs.h"
 
 static int opt_json;
 static const char *opt_file;

@@ -7,7 +7,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "envmatrix/mirror.h"
+#include "mirror.h"
 
 static int opt_prune, opt_verify, opt_json;
 static const char *opt_file;

@@ -1,14 +1,14 @@
 /* cmd_plan.c - `envmatrix plan`: resolve every workload and write its lock */
 #include "cli.h"
 
-#include "envmatrix/apply.h"
+#include "apply.h"
 
 #include <jansson.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "envmatrix/fs.h"
-#include "envmatrix/plan.h"
+#include "os/fs.h"
+#include "plan.h"
 
 static int opt_check, opt_json, opt_upgrade;
 static const char *opt_file;

@@ -2,8 +2,8 @@
  * envmatrix can use, and python-build-standalone downloads */
 #include "cli.h"
 
-#include "envmatrix/fs.h"
-#include "envmatrix/pybuild.h"
+#include "os/fs.h"
+#include "pybuild.h"
 
 #include <jansson.h>
 #include <stdlib.h>

@@ -5,9 +5,9 @@
 #include <string.h>
 #include <sys/stat.h>
 
-#include "envmatrix/apply.h"
-#include "envmatrix/fs.h"
-#include "envmatrix/tags.h"
+#include "apply.h"
+#include "os/fs.h"
+#include "spec/tags.h"
 
 static int opt_json, opt_check;
 static const char *opt_file;

@@ -6,7 +6,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
-#include "envmatrix/fs.h"
+#include "os/fs.h"
 
 static int opt_json, opt_wait;
 static const char *opt_file, *opt_venv, *opt_expect_torch, *opt_timeout;

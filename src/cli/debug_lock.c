@@ -4,8 +4,8 @@
 #include <jansson.h>
 #include <string.h>
 
-#include "envmatrix/fs.h"
-#include "envmatrix/lock.h"
+#include "os/fs.h"
+#include "spec/lock.h"
 
 static int opt_json;
 

@@ -1,7 +1,7 @@
 /* load.c - reading the matrix a command works on */
 #include "cli.h"
 
-#include "envmatrix/fs.h"
+#include "os/fs.h"
 
 #include <stdlib.h>
 #include <string.h>

@@ -7,7 +7,7 @@
  */
 #include "cli.h"
 
-#include "envmatrix/fs.h"
+#include "os/fs.h"
 
 #include <signal.h>
 #include <stdlib.h>

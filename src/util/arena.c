@@ -1,5 +1,5 @@
 /* arena.c - bump allocator */
-#include "envmatrix/arena.h"
+#include "util/arena.h"
 
 #include <stdarg.h>
 #include <stdint.h>

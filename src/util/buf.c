@@ -1,5 +1,5 @@
 /* buf.c - growable string builder with a size cap */
-#include "envmatrix/buf.h"
+#include "util/buf.h"
 #include "envmatrix/error.h"
 
 #include <stdio.h>

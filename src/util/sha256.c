@@ -4,7 +4,7 @@
  * multi-gigabyte wheels. The streaming context is an EVP_MD_CTX; the
  * one-shot helpers use EVP_Digest. Output is always lower-case hex.
  */
-#include "envmatrix/sha256.h"
+#include "util/sha256.h"
 
 #include <errno.h>
 #include <fcntl.h>

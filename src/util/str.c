@@ -1,5 +1,5 @@
 /* str.c - slices and character classes */
-#include "envmatrix/str.h"
+#include "util/str.h"
 
 #include <string.h>
 

@@ -18,9 +18,9 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "envmatrix/buf.h"
-#include "envmatrix/fs.h"
-#include "envmatrix/state.h"
+#include "util/buf.h"
+#include "os/fs.h"
+#include "state.h"
 
 #define ROUNDS 7
 

@@ -13,7 +13,7 @@
 #include <string.h>
 #include <strings.h>
 
-#include "envmatrix/index.h"
+#include "spec/index.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

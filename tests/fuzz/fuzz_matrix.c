@@ -10,8 +10,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "envmatrix/matrix.h"
-#include "envmatrix/pep508.h"
+#include "spec/matrix.h"
+#include "spec/pep508.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

@@ -9,7 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "envmatrix/pep508.h"
+#include "spec/pep508.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

@@ -12,7 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "envmatrix/lock.h"
+#include "spec/lock.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

@@ -23,7 +23,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "envmatrix/install.h"
+#include "install.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

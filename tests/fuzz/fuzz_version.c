@@ -8,7 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "envmatrix/pep440.h"
+#include "spec/pep440.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

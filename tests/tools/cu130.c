@@ -7,11 +7,11 @@
 #include <string.h>
 #include <strings.h>
 
-#include "envmatrix/buf.h"
-#include "envmatrix/fs.h"
-#include "envmatrix/metadata.h"
-#include "envmatrix/name.h"
-#include "envmatrix/pep508.h"
+#include "util/buf.h"
+#include "os/fs.h"
+#include "spec/metadata.h"
+#include "spec/name.h"
+#include "spec/pep508.h"
 
 /* Projects a Windows plan of this environment needs that a Linux machine
  * never installed (markers such as sys_platform == "win32"). */

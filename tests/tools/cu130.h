@@ -22,12 +22,12 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#include "envmatrix/arena.h"
-#include "envmatrix/candidates.h"
+#include "util/arena.h"
+#include "spec/candidates.h"
 #include "envmatrix/error.h"
-#include "envmatrix/resolve.h"
-#include "envmatrix/tags.h"
-#include "envmatrix/target.h"
+#include "spec/resolve.h"
+#include "spec/tags.h"
+#include "spec/target.h"
 
 struct cu130_project {
 	const char *name;            /* canonical */

@@ -30,13 +30,13 @@
 #include <archive.h>
 #include <archive_entry.h>
 
-#include "envmatrix/arena.h"
-#include "envmatrix/buf.h"
+#include "util/arena.h"
+#include "util/buf.h"
 #include "envmatrix/error.h"
-#include "envmatrix/index_write.h"
-#include "envmatrix/pep440.h"
-#include "envmatrix/sha256.h"
-#include "envmatrix/tags.h"
+#include "index_write.h"
+#include "spec/pep440.h"
+#include "util/sha256.h"
+#include "spec/tags.h"
 #include "spec.h"
 
 /* 2025-01-01T00:00:00Z: every member's time */

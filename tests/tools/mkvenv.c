@@ -19,8 +19,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "envmatrix/interp.h"
-#include "envmatrix/venv.h"
+#include "interp.h"
+#include "venv.h"
 
 #define MAX_ENV 256
 

@@ -14,12 +14,12 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "envmatrix/archive.h"
-#include "envmatrix/name.h"
-#include "envmatrix/pep440.h"
-#include "envmatrix/pep508.h"
-#include "envmatrix/str.h"
-#include "envmatrix/tags.h"
+#include "archive.h"
+#include "spec/name.h"
+#include "spec/pep440.h"
+#include "spec/pep508.h"
+#include "util/str.h"
+#include "spec/tags.h"
 
 #define SPEC_MAX_FILE (16u << 20)
 

@@ -133,8 +133,8 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-#include "envmatrix/arena.h"
-#include "envmatrix/buf.h"
+#include "util/arena.h"
+#include "util/buf.h"
 #include "envmatrix/error.h"
 
 #define SPEC_MAX_DEPTH 32

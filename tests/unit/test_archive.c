@@ -14,9 +14,9 @@
 #include <archive.h>
 #include <archive_entry.h>
 
-#include "envmatrix/archive.h"
-#include "envmatrix/buf.h"
-#include "envmatrix/metadata.h"
+#include "archive.h"
+#include "util/buf.h"
+#include "spec/metadata.h"
 
 #define COUNT(a) (sizeof(a) / sizeof((a)[0]))
 

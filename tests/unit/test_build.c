@@ -14,8 +14,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "envmatrix/build.h"
-#include "envmatrix/fs.h"
+#include "build.h"
+#include "os/fs.h"
 
 struct ctx {
 	struct em_arena a;

@@ -14,9 +14,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "envmatrix/cache.h"
-#include "envmatrix/fs.h"
-#include "envmatrix/install.h"
+#include "cache.h"
+#include "os/fs.h"
+#include "install.h"
 
 /* ---- building files ---- */
 

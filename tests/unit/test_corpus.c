@@ -13,11 +13,11 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "envmatrix/metadata.h"
-#include "envmatrix/name.h"
-#include "envmatrix/pep440.h"
-#include "envmatrix/pep508.h"
-#include "envmatrix/target.h"
+#include "spec/metadata.h"
+#include "spec/name.h"
+#include "spec/pep440.h"
+#include "spec/pep508.h"
+#include "spec/target.h"
 
 #define CORPUS_DISTS 197
 #define CORPUS_REQUIRES_DIST 2812

@@ -16,9 +16,9 @@
 #include <string.h>
 
 #include "cu130.h"
-#include "envmatrix/metadata.h"
-#include "envmatrix/name.h"
-#include "envmatrix/pep508.h"
+#include "spec/metadata.h"
+#include "spec/name.h"
+#include "spec/pep508.h"
 
 static struct cu130 cu;
 static struct em_arena arena;

@@ -9,7 +9,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "envmatrix/fs.h"
+#include "os/fs.h"
 
 static char *tmpdir(void)
 {

@@ -15,10 +15,10 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "envmatrix/doctor.h"
-#include "envmatrix/fs.h"
-#include "envmatrix/gpu.h"
-#include "envmatrix/matrix.h"
+#include "doctor.h"
+#include "os/fs.h"
+#include "gpu.h"
+#include "spec/matrix.h"
 
 static char tmpdir[256];
 

@@ -5,8 +5,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "envmatrix/buf.h"
-#include "envmatrix/index.h"
+#include "util/buf.h"
+#include "spec/index.h"
 
 struct ctx {
 	struct em_arena a;

@@ -30,12 +30,12 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "envmatrix/buf.h"
-#include "envmatrix/fs.h"
-#include "envmatrix/install.h"
-#include "envmatrix/interp.h"
-#include "envmatrix/proc.h"
-#include "envmatrix/sha256.h"
+#include "util/buf.h"
+#include "os/fs.h"
+#include "install.h"
+#include "interp.h"
+#include "os/proc.h"
+#include "util/sha256.h"
 
 #define COUNT(a) (sizeof(a) / sizeof((a)[0]))
 

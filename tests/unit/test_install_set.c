@@ -7,7 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "envmatrix/apply.h"
+#include "apply.h"
 
 #define H "0000000000000000000000000000000000000000000000000000000000000000"
 

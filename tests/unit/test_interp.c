@@ -18,9 +18,9 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "envmatrix/buf.h"
-#include "envmatrix/interp.h"
-#include "envmatrix/proc.h"
+#include "util/buf.h"
+#include "interp.h"
+#include "os/proc.h"
 
 static double now_s(void)
 {

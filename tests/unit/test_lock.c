@@ -12,8 +12,8 @@
 #include <string.h>
 #include <strings.h>
 
-#include "envmatrix/buf.h"
-#include "envmatrix/lock.h"
+#include "util/buf.h"
+#include "spec/lock.h"
 
 #define SHA_A "c75a69e28a550a7e93789579c22aa26b0f5b83b75dc4e08fe092980051e1090a"
 #define SHA_B "67c7495b760168d931a10233f979b28dc04daf853b30752246f4f8471c6d68d0"

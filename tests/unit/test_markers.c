@@ -6,7 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "envmatrix/pep508.h"
+#include "spec/pep508.h"
 
 /* ---- environments from markers.tsv's JSON ---- */
 

@@ -6,7 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "envmatrix/matrix.h"
+#include "spec/matrix.h"
 
 #define COUNT(a) (sizeof(a) / sizeof((a)[0]))
 

@@ -7,8 +7,8 @@
 #include <string.h>
 #include <time.h>
 
-#include "envmatrix/buf.h"
-#include "envmatrix/metadata.h"
+#include "util/buf.h"
+#include "spec/metadata.h"
 
 struct ctx {
 	struct em_arena a;

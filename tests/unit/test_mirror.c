@@ -10,12 +10,12 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "envmatrix/fs.h"
-#include "envmatrix/index.h"
-#include "envmatrix/index_write.h"
-#include "envmatrix/matrix.h"
-#include "envmatrix/mirror.h"
-#include "envmatrix/sha256.h"
+#include "os/fs.h"
+#include "spec/index.h"
+#include "index_write.h"
+#include "spec/matrix.h"
+#include "mirror.h"
+#include "util/sha256.h"
 
 #define PAGE "https://mirror.example/simple/demo/"
 #define SHA_A "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"

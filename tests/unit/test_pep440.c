@@ -5,7 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "envmatrix/pep440.h"
+#include "spec/pep440.h"
 
 static void test_versions_valid(void **state)
 {

@@ -10,8 +10,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "envmatrix/matrix.h"
-#include "envmatrix/pybuild.h"
+#include "spec/matrix.h"
+#include "pybuild.h"
 
 #define H1 "1111111111111111111111111111111111111111111111111111111111111111"
 #define H2 "2222222222222222222222222222222222222222222222222222222222222222"

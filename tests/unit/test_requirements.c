@@ -7,8 +7,8 @@
 #include <string.h>
 #include <time.h>
 
-#include "envmatrix/name.h"
-#include "envmatrix/pep508.h"
+#include "spec/name.h"
+#include "spec/pep508.h"
 
 static int cmp_str(const void *a, const void *b)
 {

@@ -19,10 +19,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "envmatrix/candidates.h"
-#include "envmatrix/name.h"
-#include "envmatrix/pep508.h"
-#include "envmatrix/resolve.h"
+#include "spec/candidates.h"
+#include "spec/name.h"
+#include "spec/pep508.h"
+#include "spec/resolve.h"
 #include "spec.h"
 
 struct origin {

@@ -6,10 +6,10 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "envmatrix/candidates.h"
-#include "envmatrix/matrix.h"
-#include "envmatrix/tags.h"
-#include "envmatrix/target.h"
+#include "spec/candidates.h"
+#include "spec/matrix.h"
+#include "spec/tags.h"
+#include "spec/target.h"
 
 /* ---- PKG-INFO: static or dynamic ---- */
 

@@ -6,7 +6,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "envmatrix/sha256.h"
+#include "util/sha256.h"
 
 /* FIPS 180-2 appendix B */
 static const char *const ABC =

@@ -13,14 +13,14 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "envmatrix/archive.h"
-#include "envmatrix/buf.h"
-#include "envmatrix/index.h"
-#include "envmatrix/metadata.h"
-#include "envmatrix/name.h"
-#include "envmatrix/pep440.h"
-#include "envmatrix/sha256.h"
-#include "envmatrix/tags.h"
+#include "archive.h"
+#include "util/buf.h"
+#include "spec/index.h"
+#include "spec/metadata.h"
+#include "spec/name.h"
+#include "spec/pep440.h"
+#include "util/sha256.h"
+#include "spec/tags.h"
 #include "spec.h"
 
 #define COUNT(a) (sizeof(a) / sizeof((a)[0]))

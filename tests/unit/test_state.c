@@ -10,8 +10,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "envmatrix/fs.h"
-#include "envmatrix/state.h"
+#include "os/fs.h"
+#include "state.h"
 
 /* A lock for python with packages "name version name version ..."; each
  * wheel's sha256 is made from its name, version and salt. */

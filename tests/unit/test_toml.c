@@ -11,8 +11,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "envmatrix/buf.h"
-#include "envmatrix/lock.h"
+#include "util/buf.h"
+#include "spec/lock.h"
 
 struct ctx {
 	struct em_arena a;

@@ -5,8 +5,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "envmatrix/buf.h"
-#include "envmatrix/index.h"
+#include "util/buf.h"
+#include "spec/index.h"
 
 struct rcase {
 	const char *ref, *want;

@@ -1,7 +1,7 @@
 /* testutil.c - fixture paths, TSV reading, failure reports */
 #include "testutil.h"
 
-#include "envmatrix/str.h"
+#include "util/str.h"
 
 #include <stdio.h>
 #include <stdlib.h>
