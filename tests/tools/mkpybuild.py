@@ -40,7 +40,7 @@ own interpreters, for the interpreter download tests.
     mkpybuild.py index OUT
         OUT/SHA256SUMS and OUT/catalogue.json for every archive in OUT.
 
-The JSON catalogue is envmatrix's documented format (src/pybuild.h
+The JSON catalogue is envmatrix's documented format (src/
 pybuild.h): a list of {version, triple, url, sha256, size, flavor}.
 """
 import hashlib
