@@ -114,6 +114,12 @@ $(SPEC_LIB): $(SPEC_OBJ)
 $(BIN): $(CLI_OBJ) $(LIB)
 	$(CC) $(LDFLAGS_ALL) -o $@ $(CLI_OBJ) $(LIB) $(PKG_LIBS)
 
+# test_api is a front end: it sees the installed headers only (no -iquote src)
+$(BUILD)/obj/tests/unit/test_api.o: tests/unit/test_api.c build/config.mk
+	@mkdir -p $(@D)
+	$(CC) -Iinclude -D_GNU_SOURCE -DEM_SRCDIR='"$(CURDIR)"' $(CMOCKA_CFLAGS) $(CFLAGS_ALL) \
+		-MMD -MP -c -o $@ $<
+
 $(BUILD)/tests/%: $(BUILD)/obj/tests/unit/%.o $(TEST_UTIL_OBJ) $(LIB)
 	@mkdir -p $(@D)
 	$(CC) $(LDFLAGS_ALL) -o $@ $< $(TEST_UTIL_OBJ) $(LIB) $(PKG_LIBS) $(CMOCKA_LIBS)
