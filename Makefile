@@ -7,7 +7,8 @@
 #   make check SANITIZE=1   the same under AddressSanitizer + UBSan (build/asan)
 #   make fuzz         build the libFuzzer targets and run each FUZZ_SECONDS
 #   make bench        benchmarks of the hot paths, as ratios to a baseline
-#   make install      PREFIX=/usr/local
+#   make install      the binary, man page, libenvmatrix.a, the public headers
+#                     and envmatrix.pc under DESTDIR, PREFIX=/usr/local
 #   O=DIR             put the build in DIR (default build, or build/asan)
 #
 # Missing Debian packages are installed by mk/deps.sh (the build) and
@@ -21,6 +22,8 @@
 
 SANITIZE ?= 0
 PREFIX ?= /usr/local
+LIBDIR ?= $(PREFIX)/lib
+INCLUDEDIR ?= $(PREFIX)/include
 FUZZ_SECONDS ?= 30
 
 CC ?= cc
@@ -237,10 +240,23 @@ bench: $(BUILD)/bench/bench $(BUILD)/bench/history $(BIN)
 	sh tests/bench/fetch.sh $(CURDIR)/$(BIN) $(CURDIR)/$(BUILD)/bench/install-cache/wheels
 	sh tests/bench/build.sh $(CURDIR)/$(BIN)
 
-install: $(BIN)
-	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/man/man1
+# the library a front end links (one archive of every layer), its public
+# headers, and envmatrix.pc naming what it links with
+PUBLIC_HEADERS := $(sort $(wildcard include/envmatrix/*.h))
+VERSION := $(shell sed -n 's/^\#define EM_VERSION "\(.*\)"/\1/p' include/envmatrix/version.h)
+
+install: $(BIN) $(LIB)
+	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/man/man1 \
+		$(DESTDIR)$(LIBDIR)/pkgconfig $(DESTDIR)$(INCLUDEDIR)/envmatrix
 	install -m 755 $(BIN) $(DESTDIR)$(PREFIX)/bin/envmatrix
 	install -m 644 docs/envmatrix.1 $(DESTDIR)$(PREFIX)/share/man/man1/envmatrix.1
+	install -m 644 $(LIB) $(DESTDIR)$(LIBDIR)/libenvmatrix.a
+	install -m 644 $(PUBLIC_HEADERS) $(DESTDIR)$(INCLUDEDIR)/envmatrix/
+	sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@LIBDIR@|$(LIBDIR)|' \
+		-e 's|@INCLUDEDIR@|$(INCLUDEDIR)|' -e 's|@VERSION@|$(VERSION)|' \
+		-e 's|@LIBS_PRIVATE@|$(strip $(PKG_LIBS)) -pthread|' \
+		mk/envmatrix.pc.in >$(DESTDIR)$(LIBDIR)/pkgconfig/envmatrix.pc
+	chmod 644 $(DESTDIR)$(LIBDIR)/pkgconfig/envmatrix.pc
 
 clean:
 	rm -rf build
