@@ -132,12 +132,13 @@ while read -r o calls; do
 		rc=1
 	fi
 done <"$tmp/os-calls"
-for o in $(awk '$1 == "os" { print $2 }' "$tmp/pending"); do
+awk '$1 == "os" { print $2 }' "$tmp/pending" >"$tmp/pending-os"
+while read -r o; do
 	if ! awk -v o="$o" '$1 == o { f = 1 } END { exit !f }' "$tmp/os-calls"; then
 		echo "# $PENDING lists 'os $o', which no longer calls the OS (or is gone): remove the line"
 		rc=1
 	fi
-done
+done <"$tmp/pending-os"
 result $rc "platform: no library object outside src/os calls the operating system"
 
 # ---- 2 spec ----
