@@ -10,8 +10,9 @@ top=$(cd "$(dirname "$0")/../.." && pwd)
 # the build under test ($EM is BUILD/envmatrix): installed as it is built
 build=$(dirname "$EM")
 build=${build#"$top"/}
-san=0
-case $build in */asan) san=1 ;; esac
+san=0 san_flags=""
+# an AddressSanitizer build's library needs its runtime in the program too
+case $build in */asan) san=1 san_flags="-fsanitize=address,undefined" ;; esac
 root="$T_TMP/root"
 version=$(sed -n 's/^#define EM_VERSION "\(.*\)"/\1/p' "$top/include/envmatrix/version.h")
 
@@ -82,7 +83,7 @@ int main(int argc, char **argv)
 EOF
 printf '[vlm]\npython = 3.12\n' >"$T_TMP/matrix.ini"
 # shellcheck disable=SC2086
-if ${CC:-cc} -std=c11 -Wall -Wextra -Werror -o "$T_TMP/front" "$T_TMP/front.c" $flags \
+if ${CC:-cc} -std=c11 -Wall -Wextra -Werror $san_flags -o "$T_TMP/front" "$T_TMP/front.c" $flags \
 	>"$T_TMP/cc.out" 2>&1; then
 	t_expect "a program built with pkg-config --static opens a matrix through envmatrix.h" 0 \
 		"1 workload vlm" -- "$T_TMP/front" "$T_TMP/matrix.ini"
