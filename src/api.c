@@ -281,6 +281,16 @@ static int check_names(const struct em_project *p, const char *const *names, siz
 	return 0;
 }
 
+/* What every call checks first: a project, somewhere for the result,
+ * and the workloads' names. */
+static int start(const struct em_project *p, bool have_out, const char *fn,
+		 const char *const *names, size_t n, struct em_error *e)
+{
+	if (!p || !have_out)
+		return em_err(e, EM_EUSAGE, NULL, "%s needs a project and a result", fn);
+	return check_names(p, names, n, e);
+}
+
 static bool selected(const struct em_project *p, const char *const *names, size_t n,
 		     const struct em_workload *w)
 {
@@ -571,9 +581,7 @@ int em_project_plan(struct em_project *p, const char *const *workloads, size_t n
 {
 	if (out)
 		*out = NULL;
-	if (!p || !out)
-		return em_err(e, EM_EUSAGE, NULL, "em_project_plan needs a project and a result");
-	int rc = check_names(p, workloads, n, e);
+	int rc = start(p, out != NULL, __func__, workloads, n, e);
 	if (rc)
 		return rc;
 	struct em_arena a;
@@ -667,16 +675,14 @@ int em_project_apply(struct em_project *p, const char *const *workloads, size_t 
 {
 	if (out)
 		*out = NULL;
-	if (!p || !out)
-		return em_err(e, EM_EUSAGE, NULL, "em_project_apply needs a project and a result");
+	int rc = start(p, out != NULL, __func__, workloads, n, e);
+	if (rc)
+		return rc;
 	bool frozen = flags & EM_APPLY_FROZEN, dry_run = flags & EM_APPLY_DRY_RUN;
 	bool no_verify = flags & EM_APPLY_NO_VERIFY;
 	if (frozen && (flags & (EM_APPLY_LOCKED | EM_APPLY_UPGRADE)))
 		return em_err(e, EM_EUSAGE, NULL, "a frozen apply installs the locks as they are: "
 			      "it cannot also check or upgrade them");
-	int rc = check_names(p, workloads, n, e);
-	if (rc)
-		return rc;
 	struct em_arena a;
 	em_arena_init(&a);
 	struct em_source src;
@@ -900,9 +906,7 @@ int em_project_status(struct em_project *p, const char *const *workloads, size_t
 {
 	if (out)
 		*out = NULL;
-	if (!p || !out)
-		return em_err(e, EM_EUSAGE, NULL, "em_project_status needs a project and a result");
-	int rc = check_names(p, workloads, n, e);
+	int rc = start(p, out != NULL, __func__, workloads, n, e);
 	if (rc)
 		return rc;
 	struct em_arena *a = fresh(&p->status_a);
@@ -1038,9 +1042,7 @@ int em_project_verify(struct em_project *p, const char *const *workloads, size_t
 {
 	if (out)
 		*out = NULL;
-	if (!p || !out)
-		return em_err(e, EM_EUSAGE, NULL, "em_project_verify needs a project and a result");
-	int rc = check_names(p, workloads, n, e);
+	int rc = start(p, out != NULL, __func__, workloads, n, e);
 	if (rc)
 		return rc;
 	struct em_arena *a = fresh(&p->verify_a);
