@@ -12,6 +12,9 @@
 #if defined(__GLIBC__)
 #include <gnu/libc-version.h>
 #endif
+#if defined(__APPLE__)
+#include <sys/sysctl.h>
+#endif
 
 extern char **environ;
 
@@ -101,6 +104,22 @@ bool em_os_glibc_version(char *buf, size_t n)
 	copy_str(buf, n, gnu_get_libc_version());
 	return true;
 #else
+	return false;
+#endif
+}
+
+bool em_os_macos_version(char *buf, size_t n)
+{
+#if defined(__APPLE__)
+	size_t len = n;
+	if (n == 0 || sysctlbyname("kern.osproductversion", buf, &len, NULL, 0) != 0 || len == 0 ||
+	    len > n)
+		return false;
+	buf[len - 1] = '\0';
+	return true;
+#else
+	(void)buf;
+	(void)n;
 	return false;
 #endif
 }

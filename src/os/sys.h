@@ -33,12 +33,13 @@ long em_os_cpu_count(void);
 /* The host name, NUL-terminated and cut to n bytes: 0, or -1 and errno. */
 int em_os_hostname(char *buf, size_t n);
 
-/* What uname(2) says (Windows: "Windows", the build, the version, the
- * architecture). */
+/* What uname(2) says. Windows: sysname "Windows", release "10" or "11"
+ * (build 22000 and later), version "MAJOR.MINOR.BUILD" (RtlGetVersion),
+ * machine "AMD64", "ARM64" or "x86" (GetNativeSystemInfo). */
 struct em_os_uname {
 	char sysname[65];
 	char release[65];
-	char version[257];
+	char version[65];
 	char machine[65];
 };
 int em_os_uname(struct em_os_uname *u);
@@ -46,6 +47,10 @@ int em_os_uname(struct em_os_uname *u);
  * confstr(_CS_GNU_LIBC_VERSION) or gnu_get_libc_version; false when this
  * is not glibc (musl: run its loader, see host.c). */
 bool em_os_glibc_version(char *buf, size_t n);
+
+/* macOS: the product version ("14.2.1", sysctl kern.osproductversion);
+ * false elsewhere or when unknown. */
+bool em_os_macos_version(char *buf, size_t n);
 
 /* Whether fd is a terminal (isatty). */
 bool em_os_isatty(int fd);
