@@ -56,7 +56,9 @@ bool em_os_macos_version(char *buf, size_t n);
 bool em_os_isatty(int fd);
 
 /* A shared library loaded at run time (dlopen RTLD_NOW | RTLD_LOCAL;
- * LoadLibraryW), a symbol from it, and unloading it. NULL when missing. */
+ * Windows: LoadLibraryW, and for a bare name that is not found, the same
+ * name in the system folder), a symbol from it, and unloading it (NULL is
+ * fine). NULL when missing. */
 void *em_os_dlopen(const char *name);
 void *em_os_dlsym(void *lib, const char *name);
 void em_os_dlclose(void *lib);
