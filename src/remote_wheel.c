@@ -104,6 +104,205 @@ static bool is_metadata_name(const unsigned char *name, size_t n, size_t *stem)
 	return true;
 }
 
+/* The tail of the wheel (tlen bytes, ending the file): find the end of
+ * central directory record (and its zip64 forms) and get the central
+ * directory, from the tail or with one more request. */
+static int central_dir(struct ctx *c, const unsigned char *tail, size_t tlen,
+		       const unsigned char **cd_out, uint64_t *cd_size_out, uint64_t *entries_out,
+		       struct em_error *e)
+{
+	int rc;
+	int64_t tail_at = c->total - (int64_t)tlen;
+	size_t eocd = (size_t)-1;
+	for (size_t i = tlen - 22 + 1; i-- > 0;) {
+		if (le32(tail + i) == SIG_EOCD && i + 22 + le16(tail + i + 20) <= tlen) {
+			eocd = i;
+			break;
+		}
+		if (tlen - i > 22 + 65535)
+			break;
+	}
+	if (eocd == (size_t)-1)
+		return corrupt(c, e, "no end of central directory record");
+	uint64_t entries = le16(tail + eocd + 10);
+	uint64_t cd_size = le32(tail + eocd + 12);
+	uint64_t cd_off = le32(tail + eocd + 16);
+	if (eocd >= 20 && le32(tail + eocd - 20) == SIG_LOC64) {
+		uint64_t z64 = le64(tail + eocd - 20 + 8);
+		const unsigned char *r;
+		if (z64 > (uint64_t)c->total - 56)
+			return corrupt(c, e, "a bad zip64 locator");
+		if ((int64_t)z64 >= tail_at)
+			r = tail + (z64 - (uint64_t)tail_at);
+		else if ((rc = range(c, (int64_t)z64, (int64_t)z64 + 55, &r, e)))
+			return rc;
+		if (le32(r) != SIG_EOCD64)
+			return corrupt(c, e, "a bad zip64 end record");
+		entries = le64(r + 32);
+		cd_size = le64(r + 40);
+		cd_off = le64(r + 48);
+	}
+	if (cd_size > MAX_CD || cd_off > (uint64_t)c->total || cd_size > (uint64_t)c->total - cd_off)
+		return corrupt(c, e, "a central directory out of bounds");
+	const unsigned char *cd;
+	if ((int64_t)cd_off >= tail_at)
+		cd = tail + (cd_off - (uint64_t)tail_at);
+	else if (cd_size == 0)
+		return corrupt(c, e, "an empty central directory");
+	else if ((rc = range(c, (int64_t)cd_off, (int64_t)(cd_off + cd_size) - 1, &cd, e)))
+		return rc;
+	*cd_out = cd;
+	*cd_size_out = cd_size;
+	*entries_out = entries;
+	return 0;
+}
+
+/* The METADATA member, as its central directory entry describes it */
+struct entry {
+	const unsigned char *cen; /* the central directory entry */
+	uint32_t flags, method, crc;
+	uint64_t csize, usize, lho;
+	size_t nl, xl;
+	const unsigned char *name;
+};
+
+/* Find the one top-level .dist-info/METADATA in the central directory and
+ * read its entry (with the zip64 extra field's values). */
+static int metadata_entry(struct ctx *c, const unsigned char *cd, uint64_t cd_size,
+			  uint64_t entries, struct entry *en, struct em_error *e)
+{
+	const unsigned char *found = NULL;
+	size_t nfound = 0;
+	size_t at = 0;
+	for (uint64_t k = 0; k < entries; k++) {
+		if (at + 46 > cd_size || le32(cd + at) != SIG_CEN)
+			return corrupt(c, e, "a bad central directory entry");
+		size_t nl = le16(cd + at + 28), xl = le16(cd + at + 30), cl = le16(cd + at + 32);
+		if (at + 46 + nl + xl + cl > cd_size)
+			return corrupt(c, e, "a central directory entry out of bounds");
+		size_t stem;
+		if (is_metadata_name(cd + at + 46, nl, &stem)) {
+			found = cd + at;
+			nfound++;
+		}
+		at += 46 + nl + xl + cl;
+	}
+	if (nfound != 1)
+		return em_err(e, EM_EINVAL, c->shown, "'%s' has %s .dist-info/METADATA",
+			      c->filename, nfound ? "more than one" : "no");
+	en->cen = found;
+	en->flags = le16(found + 8), en->method = le16(found + 10);
+	en->crc = le32(found + 16);
+	en->csize = le32(found + 20), en->usize = le32(found + 24), en->lho = le32(found + 42);
+	en->nl = le16(found + 28), en->xl = le16(found + 30);
+	en->name = found + 46;
+	/* zip64 extra: the 64-bit values of the fields that say 0xffffffff */
+	for (size_t x = 0; x + 4 <= en->xl;) {
+		const unsigned char *f = found + 46 + en->nl + x;
+		size_t id = le16(f), fl = le16(f + 2);
+		if (x + 4 + fl > en->xl)
+			break;
+		if (id == 1) {
+			size_t q = 4;
+			if (en->usize == 0xffffffffu && q + 8 <= 4 + fl)
+				en->usize = le64(f + q), q += 8;
+			if (en->csize == 0xffffffffu && q + 8 <= 4 + fl)
+				en->csize = le64(f + q), q += 8;
+			if (en->lho == 0xffffffffu && q + 8 <= 4 + fl)
+				en->lho = le64(f + q);
+		}
+		x += 4 + fl;
+	}
+	if (en->usize > EM_METADATA_MAX_LEN || en->csize > EM_METADATA_MAX_LEN)
+		return em_err(e, EM_ELIMIT, c->shown, "the METADATA of '%s' is larger than %u bytes",
+			      c->filename, EM_METADATA_MAX_LEN);
+	if (en->lho + 30 > (uint64_t)c->total)
+		return corrupt(c, e, "a local header out of bounds");
+	return 0;
+}
+
+/* The member's compressed data: one request for the local header and the
+ * data, a second when the local extra field is longer than the central
+ * one. */
+static int member_data(struct ctx *c, const struct entry *en, const unsigned char **out,
+		       struct em_error *e)
+{
+	int rc;
+	uint64_t lho = en->lho, csize = en->csize;
+	int64_t want_to = (int64_t)(lho + 30 + en->nl + en->xl + csize + 256);
+	if (want_to > c->total - 1)
+		want_to = c->total - 1;
+	const unsigned char *loc;
+	if ((rc = range(c, (int64_t)lho, want_to, &loc, e)))
+		return rc;
+	size_t got = (size_t)(want_to - (int64_t)lho + 1);
+	if (le32(loc) != SIG_LOC)
+		return corrupt(c, e, "a bad local header");
+	size_t lnl = le16(loc + 26), lxl = le16(loc + 28);
+	size_t data_at = 30 + lnl + lxl;
+	if (data_at + csize <= got) {
+		*out = loc + data_at;
+	} else {
+		if ((int64_t)(lho + data_at + csize) > c->total)
+			return corrupt(c, e, "member data out of bounds");
+		if (csize == 0)
+			*out = loc; /* nothing to read */
+		else if ((rc = range(c, (int64_t)(lho + data_at), (int64_t)(lho + data_at + csize) - 1,
+				     out, e)))
+			return rc;
+	}
+	return 0;
+}
+
+/* The fields a local header and a central entry share, from "version
+ * needed" to the name's length (at offset 4 of the first, 6 of the
+ * second). */
+static void put_shared(unsigned char *p, const struct entry *en)
+{
+	put16(p, 20);
+	put16(p + 2, en->flags & ~0x0008u);
+	put16(p + 4, en->method);
+	put16(p + 6, le16(en->cen + 12));
+	put16(p + 8, le16(en->cen + 14));
+	put32(p + 10, en->crc);
+	put32(p + 14, (uint32_t)en->csize);
+	put32(p + 18, (uint32_t)en->usize);
+	put16(p + 22, (uint32_t)en->nl);
+}
+
+/* A one-member zip in the arena: local header, data, central entry, end
+ * record. NULL when out of memory. */
+static unsigned char *one_member_zip(struct em_arena *a, const struct entry *en,
+				     const unsigned char *data, size_t *mlen)
+{
+	size_t nl = en->nl;
+	uint64_t csize = en->csize;
+	*mlen = 30 + nl + csize + 46 + nl + 22;
+	unsigned char *m = em_arena_alloc(a, *mlen);
+	if (!m)
+		return NULL;
+	memset(m, 0, *mlen);
+	unsigned char *p = m;
+	put32(p, SIG_LOC);
+	put_shared(p + 4, en);
+	memcpy(p + 30, en->name, nl);
+	if (csize)
+		memcpy(p + 30 + nl, data, csize);
+	p += 30 + nl + csize;
+	put32(p, SIG_CEN);
+	put16(p + 4, le16(en->cen + 4));
+	put_shared(p + 6, en);
+	put32(p + 38, le32(en->cen + 38));
+	memcpy(p + 46, en->name, nl);
+	p += 46 + nl;
+	put32(p, SIG_EOCD);
+	put16(p + 8, 1);
+	put16(p + 10, 1);
+	put32(p + 12, (uint32_t)(46 + nl));
+	put32(p + 16, (uint32_t)(30 + nl + csize));
+	return m;
+}
+
 int em_remote_wheel_metadata(struct em_http *h, struct em_arena *a, const char *url,
 			     const char *filename, char **out, size_t *len, struct em_error *e)
 {
@@ -133,164 +332,18 @@ int em_remote_wheel_metadata(struct em_http *h, struct em_arena *a, const char *
 		return em_err(e, EM_EUNSUPPORTED, c.shown, "the server does not answer ranges "
 			      "(HTTP %ld)", g.status);
 	c.total = g.total;
-	const unsigned char *tail = (const unsigned char *)g.body;
-	size_t tlen = g.len;
-	int64_t tail_at = c.total - (int64_t)tlen;
-
-	/* the end of central directory record */
-	size_t eocd = (size_t)-1;
-	for (size_t i = tlen - 22 + 1; i-- > 0;) {
-		if (le32(tail + i) == SIG_EOCD && i + 22 + le16(tail + i + 20) <= tlen) {
-			eocd = i;
-			break;
-		}
-		if (tlen - i > 22 + 65535)
-			break;
-	}
-	if (eocd == (size_t)-1)
-		return corrupt(&c, e, "no end of central directory record");
-	uint64_t entries = le16(tail + eocd + 10);
-	uint64_t cd_size = le32(tail + eocd + 12);
-	uint64_t cd_off = le32(tail + eocd + 16);
-	if (eocd >= 20 && le32(tail + eocd - 20) == SIG_LOC64) {
-		uint64_t z64 = le64(tail + eocd - 20 + 8);
-		const unsigned char *r;
-		if (z64 > (uint64_t)c.total - 56)
-			return corrupt(&c, e, "a bad zip64 locator");
-		if ((int64_t)z64 >= tail_at)
-			r = tail + (z64 - (uint64_t)tail_at);
-		else if ((rc = range(&c, (int64_t)z64, (int64_t)z64 + 55, &r, e)))
-			return rc;
-		if (le32(r) != SIG_EOCD64)
-			return corrupt(&c, e, "a bad zip64 end record");
-		entries = le64(r + 32);
-		cd_size = le64(r + 40);
-		cd_off = le64(r + 48);
-	}
-	if (cd_size > MAX_CD || cd_off > (uint64_t)c.total || cd_size > (uint64_t)c.total - cd_off)
-		return corrupt(&c, e, "a central directory out of bounds");
-	const unsigned char *cd;
-	if ((int64_t)cd_off >= tail_at)
-		cd = tail + (cd_off - (uint64_t)tail_at);
-	else if (cd_size == 0)
-		return corrupt(&c, e, "an empty central directory");
-	else if ((rc = range(&c, (int64_t)cd_off, (int64_t)(cd_off + cd_size) - 1, &cd, e)))
+	const unsigned char *cd = NULL, *data = NULL;
+	uint64_t cd_size = 0, entries = 0;
+	struct entry en;
+	if ((rc = central_dir(&c, (const unsigned char *)g.body, g.len, &cd, &cd_size, &entries,
+			      e)) ||
+	    (rc = metadata_entry(&c, cd, cd_size, entries, &en, e)) ||
+	    (rc = member_data(&c, &en, &data, e)))
 		return rc;
-
-	/* the one top-level .dist-info/METADATA */
-	const unsigned char *found = NULL;
-	size_t nfound = 0;
-	size_t at = 0;
-	for (uint64_t k = 0; k < entries; k++) {
-		if (at + 46 > cd_size || le32(cd + at) != SIG_CEN)
-			return corrupt(&c, e, "a bad central directory entry");
-		size_t nl = le16(cd + at + 28), xl = le16(cd + at + 30), cl = le16(cd + at + 32);
-		if (at + 46 + nl + xl + cl > cd_size)
-			return corrupt(&c, e, "a central directory entry out of bounds");
-		size_t stem;
-		if (is_metadata_name(cd + at + 46, nl, &stem)) {
-			found = cd + at;
-			nfound++;
-		}
-		at += 46 + nl + xl + cl;
-	}
-	if (nfound != 1)
-		return em_err(e, EM_EINVAL, c.shown, "'%s' has %s .dist-info/METADATA", filename,
-			      nfound ? "more than one" : "no");
-	uint32_t flags = le16(found + 8), method = le16(found + 10);
-	uint32_t crc = le32(found + 16);
-	uint64_t csize = le32(found + 20), usize = le32(found + 24), lho = le32(found + 42);
-	size_t nl = le16(found + 28), xl = le16(found + 30);
-	const unsigned char *name = found + 46;
-	/* zip64 extra: the 64-bit values of the fields that say 0xffffffff */
-	for (size_t x = 0; x + 4 <= xl;) {
-		const unsigned char *f = found + 46 + nl + x;
-		size_t id = le16(f), fl = le16(f + 2);
-		if (x + 4 + fl > xl)
-			break;
-		if (id == 1) {
-			size_t q = 4;
-			if (usize == 0xffffffffu && q + 8 <= 4 + fl)
-				usize = le64(f + q), q += 8;
-			if (csize == 0xffffffffu && q + 8 <= 4 + fl)
-				csize = le64(f + q), q += 8;
-			if (lho == 0xffffffffu && q + 8 <= 4 + fl)
-				lho = le64(f + q);
-		}
-		x += 4 + fl;
-	}
-	if (usize > EM_METADATA_MAX_LEN || csize > EM_METADATA_MAX_LEN)
-		return em_err(e, EM_ELIMIT, c.shown, "the METADATA of '%s' is larger than %u bytes",
-			      filename, EM_METADATA_MAX_LEN);
-	if (lho + 30 > (uint64_t)c.total)
-		return corrupt(&c, e, "a local header out of bounds");
-
-	/* the local header and the data: one request, a second when the
-	 * local extra field is longer than the central one */
-	int64_t want_to = (int64_t)(lho + 30 + nl + xl + csize + 256);
-	if (want_to > c.total - 1)
-		want_to = c.total - 1;
-	const unsigned char *loc;
-	if ((rc = range(&c, (int64_t)lho, want_to, &loc, e)))
-		return rc;
-	size_t got = (size_t)(want_to - (int64_t)lho + 1);
-	if (le32(loc) != SIG_LOC)
-		return corrupt(&c, e, "a bad local header");
-	size_t lnl = le16(loc + 26), lxl = le16(loc + 28);
-	size_t data_at = 30 + lnl + lxl;
-	const unsigned char *data;
-	if (data_at + csize <= got) {
-		data = loc + data_at;
-	} else {
-		if ((int64_t)(lho + data_at + csize) > c.total)
-			return corrupt(&c, e, "member data out of bounds");
-		if (csize == 0)
-			data = loc; /* nothing to read */
-		else if ((rc = range(&c, (int64_t)(lho + data_at), (int64_t)(lho + data_at + csize) - 1,
-				     &data, e)))
-			return rc;
-	}
-
-	/* a one-member zip: local header, data, central entry, end record */
-	size_t mlen = 30 + nl + csize + 46 + nl + 22;
-	unsigned char *m = em_arena_alloc(a, mlen);
+	size_t mlen;
+	unsigned char *m = one_member_zip(a, &en, data, &mlen);
 	if (!m)
 		return em_err_nomem(e);
-	memset(m, 0, mlen);
-	unsigned char *p = m;
-	put32(p, SIG_LOC);
-	put16(p + 4, 20);
-	put16(p + 6, flags & ~0x0008u);
-	put16(p + 8, method);
-	put16(p + 10, le16(found + 12));
-	put16(p + 12, le16(found + 14));
-	put32(p + 14, crc);
-	put32(p + 18, (uint32_t)csize);
-	put32(p + 22, (uint32_t)usize);
-	put16(p + 26, (uint32_t)nl);
-	memcpy(p + 30, name, nl);
-	if (csize)
-		memcpy(p + 30 + nl, data, csize);
-	p += 30 + nl + csize;
-	put32(p, SIG_CEN);
-	put16(p + 4, le16(found + 4));
-	put16(p + 6, 20);
-	put16(p + 8, flags & ~0x0008u);
-	put16(p + 10, method);
-	put16(p + 12, le16(found + 12));
-	put16(p + 14, le16(found + 14));
-	put32(p + 16, crc);
-	put32(p + 20, (uint32_t)csize);
-	put32(p + 24, (uint32_t)usize);
-	put16(p + 28, (uint32_t)nl);
-	put32(p + 38, le32(found + 38));
-	memcpy(p + 46, name, nl);
-	p += 46 + nl;
-	put32(p, SIG_EOCD);
-	put16(p + 8, 1);
-	put16(p + 10, 1);
-	put32(p + 12, (uint32_t)(46 + nl));
-	put32(p + 16, (uint32_t)(30 + nl + csize));
 	rc = em_wheel_read_metadata_mem(a, m, mlen, filename, out, len, e);
 	if (rc && !e->where[0])
 		em_err_prefix_where(e, "%s", c.shown);

@@ -1,4 +1,5 @@
-/* proc.c - run a child process and capture what it prints
+/* posix_proc.c - run a child process and capture what it prints; exec,
+ * interrupts
  *
  * posix_spawn (posix_spawnp for a bare name) with stdin on /dev/null and
  * stdout and stderr on two pipes. Signal dispositions and the signal mask
@@ -13,6 +14,7 @@
  */
 #include "util/buf.h"
 #include "os/proc.h"
+#include "os/sys.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -22,7 +24,6 @@
 #include <stdbool.h>
 #include <string.h>
 #include <sys/wait.h>
-#include <time.h>
 #include <unistd.h>
 
 extern char **environ;
@@ -31,9 +32,7 @@ extern char **environ;
 
 static long long now_ms(void)
 {
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+	return (long long)(em_os_now_s() * 1000.0);
 }
 
 /* A close-on-exec pipe whose ends are above 2, so dup2 onto 1 and 2 in the
@@ -174,6 +173,38 @@ static bool exited_unreaped(pid_t pid)
 	}
 }
 
+/* Close the streams and fill out from what they hold and the wait status
+ * (err: the wait failed). */
+static int take_result(struct em_arena *a, struct stream st[2], int status, int err,
+		       const char *q, struct em_proc_result *out, struct em_error *e)
+{
+	for (int k = 0; k < 2; k++)
+		close_stream(&st[k]);
+	if (err) {
+		em_buf_release(&st[0].buf);
+		em_buf_release(&st[1].buf);
+		return em_err(e, EM_EIO, NULL, "waiting for '%s': %s", q, strerror(err));
+	}
+	if (WIFEXITED(status))
+		out->status = WEXITSTATUS(status);
+	else if (WIFSIGNALED(status))
+		out->status = 128 + WTERMSIG(status);
+	else
+		out->status = 255;
+	int nomem = st[0].buf.err || st[1].buf.err;
+	out->out = em_arena_strndup(a, st[0].buf.ptr, st[0].buf.len);
+	out->outlen = st[0].buf.len;
+	out->err = em_arena_strndup(a, st[1].buf.ptr, st[1].buf.len);
+	out->errlen = st[1].buf.len;
+	out->out_truncated = st[0].truncated;
+	out->err_truncated = st[1].truncated;
+	em_buf_release(&st[0].buf);
+	em_buf_release(&st[1].buf);
+	if (nomem || !out->out || !out->err)
+		return em_err_nomem(e);
+	return 0;
+}
+
 static int run(struct em_arena *a, const char *const argv[], const char *const envp[],
 	       size_t max_out, int timeout_ms, bool group, volatile sig_atomic_t *cancel,
 	       struct em_proc_result *out, struct em_error *e)
@@ -272,32 +303,9 @@ static int run(struct em_arena *a, const char *const argv[], const char *const e
 			break;
 		}
 	}
-	for (int k = 0; k < 2; k++)
-		close_stream(&st[k]);
-	if (err) {
-		em_buf_release(&st[0].buf);
-		em_buf_release(&st[1].buf);
-		return em_err(e, EM_EIO, NULL, "waiting for '%s': %s", q, strerror(err));
-	}
-	if (WIFEXITED(status))
-		out->status = WEXITSTATUS(status);
-	else if (WIFSIGNALED(status))
-		out->status = 128 + WTERMSIG(status);
-	else
-		out->status = 255;
-	int nomem = st[0].buf.err || st[1].buf.err;
-	out->out = em_arena_strndup(a, st[0].buf.ptr, st[0].buf.len);
-	out->outlen = st[0].buf.len;
-	out->err = em_arena_strndup(a, st[1].buf.ptr, st[1].buf.len);
-	out->errlen = st[1].buf.len;
-	out->out_truncated = st[0].truncated;
-	out->err_truncated = st[1].truncated;
-	em_buf_release(&st[0].buf);
-	em_buf_release(&st[1].buf);
-	if (nomem || !out->out || !out->err)
-		return em_err_nomem(e);
-	return 0;
+	return take_result(a, st, status, err, q, out, e);
 }
+
 
 int em_proc_run(struct em_arena *a, const char *const argv[], const char *const envp[],
 		size_t max_out, int timeout_ms, struct em_proc_result *out, struct em_error *e)
@@ -310,4 +318,48 @@ int em_proc_run_group(struct em_arena *a, const char *const argv[], const char *
 		      struct em_proc_result *out, struct em_error *e)
 {
 	return run(a, argv, envp, max_out, timeout_ms, true, cancel, out, e);
+}
+
+int em_os_exec(const char *const argv[])
+{
+	execvp(argv[0], (char *const *)argv);
+	return -1;
+}
+
+static volatile sig_atomic_t *stop_flag;
+static struct sigaction old_int, old_term;
+static bool catching;
+
+static void on_stop_signal(int sig)
+{
+	(void)sig;
+	if (stop_flag)
+		*stop_flag = 1;
+}
+
+/* no SA_RESTART: a blocking call returns EINTR so its caller sees the flag */
+void em_os_catch_stop(volatile sig_atomic_t *flag)
+{
+	struct sigaction sa;
+	memset(&sa, 0, sizeof sa);
+	sa.sa_handler = on_stop_signal;
+	sigemptyset(&sa.sa_mask);
+	stop_flag = flag;
+	sigaction(SIGINT, &sa, &old_int);
+	sigaction(SIGTERM, &sa, &old_term);
+	catching = true;
+}
+
+void em_os_release_stop(void)
+{
+	if (!catching)
+		return;
+	sigaction(SIGINT, &old_int, NULL);
+	sigaction(SIGTERM, &old_term, NULL);
+	catching = false;
+}
+
+void em_os_kill_self(void)
+{
+	raise(SIGKILL);
 }
