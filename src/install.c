@@ -41,6 +41,7 @@
 #include "archive.h"
 #include "util/buf.h"
 #include "os/fs.h"
+#include "os/pool.h"
 #include "util/sha256.h"
 #include "util/str.h"
 #include "spec/tags.h"
@@ -48,7 +49,6 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -1263,6 +1263,7 @@ struct job {
 #define BATCH_TEXT (BATCH_JOBS * 192 + 2 * EM_ARCHIVE_MAX_MEMBER_NAME + 2)
 
 struct batch {
+	struct inst *in;
 	uint32_t n, text_len;
 	struct job jobs[BATCH_JOBS];
 	char text[BATCH_TEXT];
@@ -1309,17 +1310,11 @@ struct inst {
 	uint32_t launchers;
 	unsigned used_modes; /* bit per em_link_mode taken (atomic) */
 	/* workers */
-	unsigned nthreads, started;
-	pthread_t *th;
-	pthread_mutex_t mu;
-	pthread_cond_t work, done;
-	bool pool_ok;
-	struct batch *cur;   /* the batch the workers run */
-	unsigned gen, busy;
-	bool quit;
-	size_t next;         /* next job of cur (atomic) */
-	int failed;          /* atomic */
-	struct em_error werr; /* the first worker's error (under mu) */
+	unsigned nthreads;
+	struct em_pool *pool; /* NULL until a batch needs it */
+	int failed;           /* atomic: 1 once a link failed */
+	struct em_error werr; /* the first failed link's error (written by the
+			       * thread that set failed, read after em_pool_wait) */
 };
 
 /* ---- the new RECORD, streamed ---- */
@@ -1468,12 +1463,10 @@ static int folder_mkdir(struct inst *in, int s, const char *rel, size_t n, struc
 
 static void note_error(struct inst *in, const struct em_error *le)
 {
-	pthread_mutex_lock(&in->mu);
-	if (!__atomic_load_n(&in->failed, __ATOMIC_RELAXED)) {
+	int none = 0;
+	if (__atomic_compare_exchange_n(&in->failed, &none, 1, false, __ATOMIC_ACQ_REL,
+					__ATOMIC_RELAXED))
 		in->werr = *le;
-		__atomic_store_n(&in->failed, 1, __ATOMIC_RELEASE);
-	}
-	pthread_mutex_unlock(&in->mu);
 }
 
 static void run_job(struct inst *in, const struct batch *b, const struct job *j)
@@ -1500,102 +1493,29 @@ static void run_job(struct inst *in, const struct batch *b, const struct job *j)
 	__atomic_or_fetch(&in->used_modes, 1u << used, __ATOMIC_RELAXED);
 }
 
-static void run_batch(struct inst *in, struct batch *b)
+/* A task of the pool: job i of a batch. */
+static void link_task(void *ctx, size_t i)
 {
-	for (;;) {
-		size_t i = __atomic_fetch_add(&in->next, 1, __ATOMIC_RELAXED);
-		if (i >= b->n)
-			break;
-		run_job(in, b, &b->jobs[i]);
-	}
-}
-
-static void *worker(void *arg)
-{
-	struct inst *in = arg;
-	unsigned seen = 0;
-	for (;;) {
-		pthread_mutex_lock(&in->mu);
-		while (in->gen == seen && !in->quit)
-			pthread_cond_wait(&in->work, &in->mu);
-		if (in->quit) {
-			pthread_mutex_unlock(&in->mu);
-			return NULL;
-		}
-		seen = in->gen;
-		struct batch *b = in->cur;
-		pthread_mutex_unlock(&in->mu);
-		run_batch(in, b);
-		pthread_mutex_lock(&in->mu);
-		if (--in->busy == 0)
-			pthread_cond_signal(&in->done);
-		pthread_mutex_unlock(&in->mu);
-	}
-}
-
-static void pool_wait(struct inst *in)
-{
-	if (!in->started)
-		return;
-	pthread_mutex_lock(&in->mu);
-	while (in->busy)
-		pthread_cond_wait(&in->done, &in->mu);
-	pthread_mutex_unlock(&in->mu);
-}
-
-static void pool_start(struct inst *in)
-{
-	if (in->started || in->nthreads < 1 || !in->pool_ok)
-		return;
-	in->th = calloc(in->nthreads, sizeof *in->th);
-	if (!in->th)
-		return;
-	for (unsigned i = 0; i < in->nthreads; i++) {
-		if (pthread_create(&in->th[i], NULL, worker, in) != 0)
-			break;
-		in->started++;
-	}
-}
-
-static void pool_stop(struct inst *in)
-{
-	if (!in->started)
-		return;
-	pool_wait(in);
-	pthread_mutex_lock(&in->mu);
-	in->quit = true;
-	pthread_cond_broadcast(&in->work);
-	pthread_mutex_unlock(&in->mu);
-	for (unsigned i = 0; i < in->started; i++)
-		pthread_join(in->th[i], NULL);
-	free(in->th);
-	in->th = NULL;
-	in->started = 0;
+	struct batch *b = ctx;
+	run_job(b->in, b, &b->jobs[i]);
 }
 
 /* Hand b to the workers once the batch before it is done (this thread
- * helps with that one meanwhile), or run it here when there are none. */
+ * helps with that one meanwhile), or run it here when there are none: a
+ * wheel that fills no batch never starts them. */
 static void dispatch(struct inst *in, struct batch *b, bool last)
 {
-	if (!in->started && !(last && b->n < BATCH_JOBS))
-		pool_start(in);
-	if (!in->started) {
-		in->next = 0;
-		run_batch(in, b);
+	if (!in->pool && in->nthreads >= 1 && !(last && b->n < BATCH_JOBS) &&
+	    !em_pool_start(in->nthreads, &in->pool, NULL) && !em_pool_threads(in->pool)) {
+		em_pool_stop(in->pool);
+		in->pool = NULL;
+	}
+	em_pool_wait(in->pool, true);
+	em_pool_submit(in->pool, link_task, b, b->n);
+	if (!in->pool) {
 		b->n = 0;
 		b->text_len = 0;
-		return;
 	}
-	if (in->cur)
-		run_batch(in, in->cur);
-	pool_wait(in);
-	pthread_mutex_lock(&in->mu);
-	in->cur = b;
-	in->next = 0;
-	in->busy = in->started;
-	in->gen++;
-	pthread_cond_broadcast(&in->work);
-	pthread_mutex_unlock(&in->mu);
 }
 
 /* ---- entry points ---- */
@@ -2005,7 +1925,7 @@ static void queue(struct inst *in, struct batch **bp, struct batch **other, cons
 	struct batch *b = *bp;
 	if (b->n == BATCH_JOBS || b->text_len + sn + rn + 2 > BATCH_TEXT) {
 		dispatch(in, b, false);
-		if (in->started) {
+		if (in->pool) {
 			struct batch *t = *bp;
 			*bp = *other;
 			*other = t;
@@ -2233,6 +2153,7 @@ int em_wheel_install(const char *unpacked_dir, const char *wheel_name,
 	}
 	b1->n = b2->n = 0;
 	b1->text_len = b2->text_len = 0;
+	b1->in = b2->in = in;
 	in->o = o;
 	in->wheel = base;
 	in->a = &a;
@@ -2245,27 +2166,8 @@ int em_wheel_install(const char *unpacked_dir, const char *wheel_name,
 	}
 	/* jobs threads link: this one (between filling batches) and
 	 * jobs - 1 workers */
-	long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
-	unsigned jobs = o->jobs ? o->jobs : (ncpu > 0 ? (unsigned)ncpu : 1);
+	unsigned jobs = o->jobs ? o->jobs : em_pool_cpus();
 	in->nthreads = (jobs > 256 ? 256 : jobs) - 1;
-	in->pool_ok = pthread_mutex_init(&in->mu, NULL) == 0;
-	if (in->pool_ok && pthread_cond_init(&in->work, NULL) != 0) {
-		pthread_mutex_destroy(&in->mu);
-		in->pool_ok = false;
-	}
-	if (in->pool_ok && pthread_cond_init(&in->done, NULL) != 0) {
-		pthread_cond_destroy(&in->work);
-		pthread_mutex_destroy(&in->mu);
-		in->pool_ok = false;
-	}
-	if (!in->pool_ok) {
-		free(in);
-		free(b1);
-		free(b2);
-		free(recbuf);
-		em_arena_release(&a);
-		return em_err(e, EM_EIO, base, "cannot set up worker threads");
-	}
 
 	struct em_wheel_name w;
 	char *text = NULL;
@@ -2361,14 +2263,9 @@ int em_wheel_install(const char *unpacked_dir, const char *wheel_name,
 
 	struct batch *cur = b1, *other = b2;
 	rc = install_files(in, &cur, &other, e);
-	if (!rc && !__atomic_load_n(&in->failed, __ATOMIC_ACQUIRE)) {
+	if (!rc && !__atomic_load_n(&in->failed, __ATOMIC_ACQUIRE))
 		dispatch(in, cur, true);
-		if (in->started)
-			run_batch(in, cur);
-	}
-	if (in->started && in->cur)
-		run_batch(in, in->cur); /* what is left, before waiting */
-	pool_wait(in);
+	em_pool_wait(in->pool, true); /* what is left, this thread helping */
 	if (!rc && __atomic_load_n(&in->failed, __ATOMIC_ACQUIRE)) {
 		if (e)
 			*e = in->werr;
@@ -2421,7 +2318,7 @@ int em_wheel_install(const char *unpacked_dir, const char *wheel_name,
 			break;
 		}
 done:
-	pool_stop(in);
+	em_pool_stop(in->pool);
 	if (in->recfd >= 0) {
 		close(in->recfd);
 		unlinkat(in->f[in->root].fd, in->rec_tmp, 0);
@@ -2436,9 +2333,6 @@ done:
 	}
 	if (in->srcfd >= 0)
 		close(in->srcfd);
-	pthread_cond_destroy(&in->done);
-	pthread_cond_destroy(&in->work);
-	pthread_mutex_destroy(&in->mu);
 	free(in);
 	free(b1);
 	free(b2);
