@@ -120,6 +120,7 @@ struct inst {
 	uint64_t files, bytes;
 	uint32_t launchers;
 	unsigned used_modes; /* bit per em_link_mode taken (atomic) */
+	struct batch *batch[2];
 	/* workers */
 	unsigned nthreads;
 	struct em_pool *pool; /* NULL until a batch needs it */
@@ -937,25 +938,137 @@ static int install_files(struct inst *in, struct batch **bp, struct batch **othe
 	return rc;
 }
 
-int em_wheel_install(const char *unpacked_dir, const char *wheel_name,
-		     const struct em_install_opts *o, struct em_install_result *out,
-		     struct em_error *e)
+/* Open the unpacked tree; find its dist-info folder, where WHEEL puts the
+ * root, and the entry points. */
+static int open_unpacked(struct inst *in, const char *unpacked_dir,
+			 const struct em_wheel_name *w, struct em_error *e)
 {
 	char qq[QNAME];
-	struct em_install_result dummy;
-	if (!out)
-		out = &dummy;
-	memset(out, 0, sizeof *out);
-	if (!unpacked_dir || !wheel_name || !o || !o->dest || !o->python)
-		return em_err(e, EM_EUSAGE, wheel_name, "missing argument to install a wheel");
-	if (!o->dest->purelib || !o->dest->platlib || !o->dest->scripts)
-		return em_err(e, EM_EUSAGE, wheel_name,
-			      "the scheme needs purelib, platlib and scripts folders");
-	const char *base = strrchr(wheel_name, '/');
-	base = base ? base + 1 : wheel_name;
+	in->srcfd = open(unpacked_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (in->srcfd < 0)
+		return errno == ENOENT ? em_err(e, EM_ENOTFOUND, in->wheel,
+						"no unpacked wheel at '%s'", q(qq, unpacked_dir))
+				       : em_wheel_sys_err(e, errno, in->wheel, "open", unpacked_dir);
+	if (faccessat(in->srcfd, EM_UNPACKED_MARK, F_OK, AT_SYMLINK_NOFOLLOW) != 0)
+		return em_err(e, EM_EINVAL, in->wheel, "'%s' is not a finished unpacked wheel",
+			      q(qq, unpacked_dir));
+	int rc = find_dist_info(in, w, e);
+	if (rc)
+		return rc;
 
-	struct em_arena a;
-	em_arena_init(&a);
+	char *text = NULL;
+	size_t len = 0;
+	bool purelib = false;
+	char *wpath = em_arena_printf(in->a, "%s/WHEEL", in->di);
+	if (!wpath)
+		return em_err_nomem(e);
+	rc = read_small(in, wpath, EM_WHEEL_FILE_MAX, &text, &len, e);
+	if (rc == EM_ENOTFOUND)
+		rc = em_err(e, EM_EINVAL, in->wheel, "the wheel has no '%s'", wpath);
+	if (!rc) {
+		char ww[EM_ERROR_WHERE_MAX];
+		snprintf(ww, sizeof ww, "%s: %s", in->wheel, wpath);
+		rc = em_wheel_file_parse(text, len, &purelib, ww, e);
+	}
+	if (rc)
+		return rc;
+	in->root = purelib ? EM_SCHEME_PURELIB : EM_SCHEME_PLATLIB;
+
+	char *epath = em_arena_printf(in->a, "%s/entry_points.txt", in->di);
+	if (!epath)
+		return em_err_nomem(e);
+	rc = read_small(in, epath, ENTRY_POINTS_MAX, &text, &len, e);
+	if (rc == EM_ENOTFOUND)
+		return 0;
+	return rc ? rc : parse_entry_points(in, text, len, e);
+}
+
+/* The scheme's folders and the way from the root folder to each, the
+ * dist-info folder, and the new RECORD's temporary file. */
+static int open_dest(struct inst *in, const struct em_wheel_name *w, struct em_error *e)
+{
+	const struct em_scheme *d = in->o->dest;
+	const char *paths[EM_SCHEME_COUNT] = { d->purelib, d->platlib, d->headers, d->scripts,
+					       d->data };
+	const char **hp = &paths[EM_SCHEME_HEADERS];
+	if (*hp && !(*hp = em_arena_printf(in->a, "%s/%s", *hp, w->name_raw)))
+		return em_err_nomem(e);
+	for (int s = 0; s < EM_SCHEME_COUNT; s++)
+		if (paths[s] && !(in->f[s].path = em_path_absolute(in->a, paths[s])))
+			return em_err_nomem(e);
+	for (int s = 0; s < EM_SCHEME_COUNT; s++)
+		if (in->f[s].path &&
+		    !(in->f[s].prefix = rel_prefix(in->a, in->f[in->root].path, in->f[s].path)))
+			return em_err_nomem(e);
+	int rc = folder_open(in, in->root, e);
+	if (rc)
+		return rc;
+	int err;
+	if (em_wheel_mkdirs(in->f[in->root].fd, in->di, in->dl, &in->f[in->root].last, &err))
+		return em_wheel_sys_err(e, err, in->wheel, "create the folder", in->di);
+	in->rec_tmp = em_arena_printf(in->a, "%s/RECORD.tmp-%ld", in->di, (long)getpid());
+	if (!in->rec_tmp)
+		return em_err_nomem(e);
+	in->recfd = openat(in->f[in->root].fd, in->rec_tmp,
+			   O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_BINARY, 0644);
+	if (in->recfd < 0)
+		return em_wheel_sys_err(e, errno, in->wheel, "create", in->rec_tmp);
+	return 0;
+}
+
+/* Link every file RECORD lists; the first error of a worker is this
+ * thread's. */
+static int link_all(struct inst *in, struct em_error *e)
+{
+	struct batch *cur = in->batch[0], *other = in->batch[1];
+	int rc = install_files(in, &cur, &other, e);
+	if (!rc && !__atomic_load_n(&in->failed, __ATOMIC_ACQUIRE))
+		dispatch(in, cur, true);
+	em_pool_wait(in->pool, true); /* what is left, this thread helping */
+	if (!rc && __atomic_load_n(&in->failed, __ATOMIC_ACQUIRE)) {
+		if (e)
+			*e = in->werr;
+		rc = in->werr.code ? in->werr.code : EM_EIO;
+	}
+	return rc;
+}
+
+/* What RECORD does not list: the launchers, INSTALLER, REQUESTED, and
+ * the new RECORD, renamed into place. */
+static int finish_dist_info(struct inst *in, struct em_error *e)
+{
+	int rc = write_launchers(in, e);
+	if (rc)
+		return rc;
+	char *p = em_arena_printf(in->a, "%s/INSTALLER", in->di);
+	if (!p || (rc = write_generated(in, in->root, p, "envmatrix\n", 10, 0644, e)))
+		return rc ? rc : em_err_nomem(e);
+	if (in->o->requested) {
+		p = em_arena_printf(in->a, "%s/REQUESTED", in->di);
+		if (!p || (rc = write_generated(in, in->root, p, "", 0, 0644, e)))
+			return rc ? rc : em_err_nomem(e);
+	}
+	p = em_arena_printf(in->a, "%s/RECORD", in->di);
+	if (!p)
+		return em_err_nomem(e);
+	rec_row(in, in->root, p, strlen(p), "", 0, "", 0);
+	rec_flush(in);
+	int err = in->rec_err;
+	if (close(in->recfd) != 0 && !err)
+		err = errno;
+	in->recfd = -1;
+	if (!err && renameat(in->f[in->root].fd, in->rec_tmp, in->f[in->root].fd, p) != 0)
+		err = errno;
+	if (err)
+		return em_wheel_sys_err(e, err, in->wheel, "write", p);
+	in->files++;
+	in->bytes += in->rec_bytes;
+	return 0;
+}
+
+static struct inst *inst_new(const struct em_install_opts *o, const char *wheel,
+			     struct em_arena *a)
+{
 	struct inst *in = calloc(1, sizeof *in);
 	struct batch *b1 = malloc(sizeof *b1), *b2 = malloc(sizeof *b2);
 	char *recbuf = malloc(RECBUF);
@@ -964,14 +1077,16 @@ int em_wheel_install(const char *unpacked_dir, const char *wheel_name,
 		free(b1);
 		free(b2);
 		free(recbuf);
-		return em_err_nomem(e);
+		return NULL;
 	}
 	b1->n = b2->n = 0;
 	b1->text_len = b2->text_len = 0;
 	b1->in = b2->in = in;
+	in->batch[0] = b1;
+	in->batch[1] = b2;
 	in->o = o;
-	in->wheel = base;
-	in->a = &a;
+	in->wheel = wheel;
+	in->a = a;
 	in->recfd = -1;
 	in->recbuf = recbuf;
 	in->srcfd = -1;
@@ -983,156 +1098,12 @@ int em_wheel_install(const char *unpacked_dir, const char *wheel_name,
 	 * jobs - 1 workers */
 	unsigned jobs = o->jobs ? o->jobs : em_pool_cpus();
 	in->nthreads = (jobs > 256 ? 256 : jobs) - 1;
+	return in;
+}
 
-	struct em_wheel_name w;
-	char *text = NULL;
-	size_t len = 0;
-	bool purelib = false;
-	int rc = em_wheel_name_parse(&a, base, strlen(base), &w, e);
-	if (rc) {
-		em_err_prefix_where(e, "%s", base);
-		goto done;
-	}
-	in->srcfd = open(unpacked_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (in->srcfd < 0) {
-		rc = errno == ENOENT ? em_err(e, EM_ENOTFOUND, base, "no unpacked wheel at '%s'",
-					      q(qq, unpacked_dir))
-				     : em_wheel_sys_err(e, errno, base, "open", unpacked_dir);
-		goto done;
-	}
-	if (faccessat(in->srcfd, EM_UNPACKED_MARK, F_OK, AT_SYMLINK_NOFOLLOW) != 0) {
-		rc = em_err(e, EM_EINVAL, base, "'%s' is not a finished unpacked wheel",
-			    q(qq, unpacked_dir));
-		goto done;
-	}
-	if ((rc = find_dist_info(in, &w, e)))
-		goto done;
-
-	char *wpath = em_arena_printf(&a, "%s/WHEEL", in->di);
-	if (!wpath) {
-		rc = em_err_nomem(e);
-		goto done;
-	}
-	rc = read_small(in, wpath, EM_WHEEL_FILE_MAX, &text, &len, e);
-	if (rc == EM_ENOTFOUND)
-		rc = em_err(e, EM_EINVAL, base, "the wheel has no '%s'", wpath);
-	if (!rc) {
-		char ww[EM_ERROR_WHERE_MAX];
-		snprintf(ww, sizeof ww, "%s: %s", base, wpath);
-		rc = em_wheel_file_parse(text, len, &purelib, ww, e);
-	}
-	if (rc)
-		goto done;
-	in->root = purelib ? EM_SCHEME_PURELIB : EM_SCHEME_PLATLIB;
-
-	char *epath = em_arena_printf(&a, "%s/entry_points.txt", in->di);
-	if (!epath) {
-		rc = em_err_nomem(e);
-		goto done;
-	}
-	rc = read_small(in, epath, ENTRY_POINTS_MAX, &text, &len, e);
-	if (rc == EM_ENOTFOUND)
-		rc = 0;
-	else if (!rc)
-		rc = parse_entry_points(in, text, len, e);
-	if (rc)
-		goto done;
-
-	/* the folders, and the way from the root folder to each */
-	const char *paths[EM_SCHEME_COUNT] = { o->dest->purelib, o->dest->platlib,
-					       o->dest->headers, o->dest->scripts, o->dest->data };
-	const char **hp = &paths[EM_SCHEME_HEADERS];
-	if (*hp && !(*hp = em_arena_printf(&a, "%s/%s", *hp, w.name_raw))) {
-		rc = em_err_nomem(e);
-		goto done;
-	}
-	for (int s = 0; s < EM_SCHEME_COUNT; s++)
-		if (paths[s] && !(in->f[s].path = em_path_absolute(&a, paths[s]))) {
-			rc = em_err_nomem(e);
-			goto done;
-		}
-	for (int s = 0; s < EM_SCHEME_COUNT; s++)
-		if (in->f[s].path &&
-		    !(in->f[s].prefix = rel_prefix(&a, in->f[in->root].path, in->f[s].path))) {
-			rc = em_err_nomem(e);
-			goto done;
-		}
-	if ((rc = folder_open(in, in->root, e)))
-		goto done;
-	int err;
-	if (em_wheel_mkdirs(in->f[in->root].fd, in->di, in->dl, &in->f[in->root].last, &err)) {
-		rc = em_wheel_sys_err(e, err, base, "create the folder", in->di);
-		goto done;
-	}
-	in->rec_tmp = em_arena_printf(&a, "%s/RECORD.tmp-%ld", in->di, (long)getpid());
-	if (!in->rec_tmp) {
-		rc = em_err_nomem(e);
-		goto done;
-	}
-	in->recfd = openat(in->f[in->root].fd, in->rec_tmp,
-			   O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_BINARY, 0644);
-	if (in->recfd < 0) {
-		rc = em_wheel_sys_err(e, errno, base, "create", in->rec_tmp);
-		goto done;
-	}
-
-	struct batch *cur = b1, *other = b2;
-	rc = install_files(in, &cur, &other, e);
-	if (!rc && !__atomic_load_n(&in->failed, __ATOMIC_ACQUIRE))
-		dispatch(in, cur, true);
-	em_pool_wait(in->pool, true); /* what is left, this thread helping */
-	if (!rc && __atomic_load_n(&in->failed, __ATOMIC_ACQUIRE)) {
-		if (e)
-			*e = in->werr;
-		rc = in->werr.code ? in->werr.code : EM_EIO;
-	}
-	if (rc)
-		goto done;
-	if ((rc = write_launchers(in, e)))
-		goto done;
-
-	char *p = em_arena_printf(&a, "%s/INSTALLER", in->di);
-	if (!p || (rc = write_generated(in, in->root, p, "envmatrix\n", 10, 0644, e))) {
-		rc = rc ? rc : em_err_nomem(e);
-		goto done;
-	}
-	if (o->requested) {
-		p = em_arena_printf(&a, "%s/REQUESTED", in->di);
-		if (!p || (rc = write_generated(in, in->root, p, "", 0, 0644, e))) {
-			rc = rc ? rc : em_err_nomem(e);
-			goto done;
-		}
-	}
-	p = em_arena_printf(&a, "%s/RECORD", in->di);
-	if (!p) {
-		rc = em_err_nomem(e);
-		goto done;
-	}
-	rec_row(in, in->root, p, strlen(p), "", 0, "", 0);
-	rec_flush(in);
-	err = in->rec_err;
-	if (close(in->recfd) != 0 && !err)
-		err = errno;
-	in->recfd = -1;
-	if (!err && renameat(in->f[in->root].fd, in->rec_tmp, in->f[in->root].fd, p) != 0)
-		err = errno;
-	if (err) {
-		rc = em_wheel_sys_err(e, err, base, "write", p);
-		goto done;
-	}
-	in->files++;
-	in->bytes += in->rec_bytes;
-
-	out->files = in->files;
-	out->bytes = in->bytes;
-	out->launchers = in->launchers;
-	out->link_used = o->link;
-	for (int m = EM_LINK_COPY; m >= EM_LINK_CLONE; m--)
-		if (in->used_modes & (1u << m)) {
-			out->link_used = (enum em_link_mode)m;
-			break;
-		}
-done:
+/* Stop the workers, remove a RECORD left half written, close and free. */
+static void inst_free(struct inst *in)
+{
 	em_pool_stop(in->pool);
 	if (in->recfd >= 0) {
 		close(in->recfd);
@@ -1148,10 +1119,57 @@ done:
 	}
 	if (in->srcfd >= 0)
 		close(in->srcfd);
+	free(in->batch[0]);
+	free(in->batch[1]);
+	free(in->recbuf);
 	free(in);
-	free(b1);
-	free(b2);
-	free(recbuf);
+}
+
+int em_wheel_install(const char *unpacked_dir, const char *wheel_name,
+		     const struct em_install_opts *o, struct em_install_result *out,
+		     struct em_error *e)
+{
+	struct em_install_result dummy;
+	if (!out)
+		out = &dummy;
+	memset(out, 0, sizeof *out);
+	if (!unpacked_dir || !wheel_name || !o || !o->dest || !o->python)
+		return em_err(e, EM_EUSAGE, wheel_name, "missing argument to install a wheel");
+	if (!o->dest->purelib || !o->dest->platlib || !o->dest->scripts)
+		return em_err(e, EM_EUSAGE, wheel_name,
+			      "the scheme needs purelib, platlib and scripts folders");
+	const char *base = strrchr(wheel_name, '/');
+	base = base ? base + 1 : wheel_name;
+
+	struct em_arena a;
+	em_arena_init(&a);
+	struct inst *in = inst_new(o, base, &a);
+	if (!in)
+		return em_err_nomem(e);
+	struct em_wheel_name w;
+	int rc = em_wheel_name_parse(&a, base, strlen(base), &w, e);
+	if (rc)
+		em_err_prefix_where(e, "%s", base);
+	if (!rc)
+		rc = open_unpacked(in, unpacked_dir, &w, e);
+	if (!rc)
+		rc = open_dest(in, &w, e);
+	if (!rc)
+		rc = link_all(in, e);
+	if (!rc)
+		rc = finish_dist_info(in, e);
+	if (!rc) {
+		out->files = in->files;
+		out->bytes = in->bytes;
+		out->launchers = in->launchers;
+		out->link_used = o->link;
+		for (int m = EM_LINK_COPY; m >= EM_LINK_CLONE; m--)
+			if (in->used_modes & (1u << m)) {
+				out->link_used = (enum em_link_mode)m;
+				break;
+			}
+	}
+	inst_free(in);
 	em_arena_release(&a);
 	return rc;
 }

@@ -286,19 +286,116 @@ static int read_member_data(struct em_zip_reader *z, size_t max, struct em_buf *
 	}
 }
 
+/* What the first pass keeps on the way. */
+struct scan_pass {
+	const char *folder[3]; /* the .dist-info folders met (the first three) */
+	size_t nfolders;
+	struct em_buf record, wheel;
+	bool have_record, have_wheel;
+};
+
+/* A member no wheel may have: 0, or the error. */
+static int refuse_member(const struct em_zip_member *m, const char *where, struct em_error *e)
+{
+	char qq[QNAME];
+	if (m->type == EM_ZIP_SYMLINK)
+		return em_err(e, EM_EINVAL, where, "member '%s' is a symbolic link",
+			      qn(qq, m->name, m->namelen));
+	if (m->type != EM_ZIP_FILE && m->type != EM_ZIP_DIR)
+		return em_err(e, EM_EINVAL, where, "member '%s' is not a regular file or a folder",
+			      qn(qq, m->name, m->namelen));
+	if (m->encrypted)
+		return em_err(e, EM_EUNSUPPORTED, where, "member '%s' is encrypted",
+			      qn(qq, m->name, m->namelen));
+	if (has_prefix(m->name, m->namelen, EM_UNPACKED_MARK) &&
+	    (m->namelen == sizeof EM_UNPACKED_MARK - 1 ||
+	     m->name[sizeof EM_UNPACKED_MARK - 1] == '/'))
+		return em_err(e, EM_EINVAL, where, "member '%s' has a name envmatrix keeps",
+			      qn(qq, m->name, m->namelen));
+	return 0;
+}
+
+/* Note the .dist-info folder member m is in, and read it when it is the
+ * wheel's own RECORD or WHEEL. */
+static int scan_member(struct em_arena *a, struct em_zip_reader *z, const struct em_zip_member *m,
+		       const struct em_wheel_name *w, const char *where, struct scan_pass *sp,
+		       struct em_error *e)
+{
+	char qq[QNAME];
+	const char *slash = memchr(m->name, '/', m->namelen);
+	if (!slash)
+		return 0;
+	size_t seg = (size_t)(slash - m->name);
+	if (seg <= EM_DIST_INFO_LEN ||
+	    memcmp(slash - EM_DIST_INFO_LEN, EM_DIST_INFO, EM_DIST_INFO_LEN))
+		return 0;
+	size_t k = 0;
+	while (k < sp->nfolders && !em_str_eq(m->name, seg, sp->folder[k]))
+		k++;
+	if (k == sp->nfolders && sp->nfolders < 3) {
+		if (!(sp->folder[k] = em_arena_strndup(a, m->name, seg)))
+			return em_err_nomem(e);
+		sp->nfolders++;
+	}
+	const char *rest = slash + 1;
+	size_t restlen = m->namelen - seg - 1;
+	bool is_record = em_str_eq(rest, restlen, "RECORD");
+	bool is_wheel = em_str_eq(rest, restlen, "WHEEL");
+	if ((!is_record && !is_wheel) || m->type != EM_ZIP_FILE)
+		return 0;
+	struct em_arena_mark m2 = em_arena_mark(a);
+	bool ours = em_wheel_dist_info_matches(a, m->name, seg - EM_DIST_INFO_LEN, w);
+	em_arena_rewind(a, m2);
+	if (!ours)
+		return 0;
+	bool *have = is_record ? &sp->have_record : &sp->have_wheel;
+	if (*have)
+		return em_err(e, EM_EINVAL, where, "member '%s' appears more than once",
+			      qn(qq, m->name, m->namelen));
+	*have = true;
+	return read_member_data(z, is_record ? EM_WHEEL_MAX_RECORD : EM_WHEEL_FILE_MAX,
+				is_record ? &sp->record : &sp->wheel, where, m->name, e);
+}
+
+/* After the last member: one .dist-info folder, the wheel's, with a
+ * WHEEL of version 1.x and a RECORD. */
+static int scan_check(struct em_arena *a, const struct scan_pass *sp,
+		      const struct em_wheel_name *w, const char *where, struct em_error *e)
+{
+	char qq[QNAME], q2[QNAME];
+	const char *const *folder = sp->folder;
+	if (sp->nfolders == 0)
+		return em_err(e, EM_EINVAL, where, "the wheel has no .dist-info folder");
+	if (sp->nfolders > 1)
+		return em_err(e, EM_EINVAL, where,
+			      "the wheel has more than one .dist-info folder ('%s', '%s'%s)",
+			      q(qq, folder[0]), q(q2, folder[1]), sp->nfolders > 2 ? ", ..." : "");
+	if (!em_wheel_dist_info_matches(a, folder[0], strlen(folder[0]) - EM_DIST_INFO_LEN, w))
+		return em_err(e, EM_EINVAL, where,
+			      "the wheel's .dist-info folder '%s' does not match its name "
+			      "'%s' and version '%s'",
+			      q(qq, folder[0]), w->name, w->version.str);
+	if (!sp->have_wheel)
+		return em_err(e, EM_EINVAL, where, "the wheel has no member '%s/WHEEL'",
+			      q(qq, folder[0]));
+	if (!sp->have_record)
+		return em_err(e, EM_EINVAL, where, "the wheel has no member '%s/RECORD'",
+			      q(qq, folder[0]));
+	char ww[EM_ERROR_WHERE_MAX];
+	snprintf(ww, sizeof ww, "%s: %s/WHEEL", where, folder[0]);
+	bool purelib;
+	return em_wheel_file_parse(sp->wheel.ptr, sp->wheel.len, &purelib, ww, e);
+}
+
 static int scan_wheel(struct em_arena *a, const char *path, const char *where,
 		      const struct em_wheel_name *w, struct scan *out, struct em_error *e)
 {
-	char qq[QNAME], q2[QNAME];
 	memset(out, 0, sizeof *out);
 	struct em_zip_reader *z;
 	int rc = em_zip_open(path, where, &z, e);
 	if (rc)
 		return rc;
-	const char *folder[3] = { NULL, NULL, NULL };
-	size_t nfolders = 0;
-	struct em_buf record = EM_BUF_INIT, wheel = EM_BUF_INIT;
-	bool have_record = false, have_wheel = false;
+	struct scan_pass sp = { .record = EM_BUF_INIT, .wheel = EM_BUF_INIT };
 	struct em_arena_mark mk = em_arena_mark(a);
 	for (;;) {
 		struct em_zip_member m;
@@ -310,113 +407,29 @@ static int scan_wheel(struct em_arena *a, const char *path, const char *where,
 				    (unsigned)EM_WHEEL_MAX_FILES);
 			break;
 		}
-		if (m.type == EM_ZIP_SYMLINK) {
-			rc = em_err(e, EM_EINVAL, where, "member '%s' is a symbolic link",
-				    qn(qq, m.name, m.namelen));
-			break;
-		}
-		if (m.type != EM_ZIP_FILE && m.type != EM_ZIP_DIR) {
-			rc = em_err(e, EM_EINVAL, where,
-				    "member '%s' is not a regular file or a folder",
-				    qn(qq, m.name, m.namelen));
-			break;
-		}
-		if (m.encrypted) {
-			rc = em_err(e, EM_EUNSUPPORTED, where, "member '%s' is encrypted",
-				    qn(qq, m.name, m.namelen));
-			break;
-		}
-		if (has_prefix(m.name, m.namelen, EM_UNPACKED_MARK) &&
-		    (m.namelen == sizeof EM_UNPACKED_MARK - 1 ||
-		     m.name[sizeof EM_UNPACKED_MARK - 1] == '/')) {
-			rc = em_err(e, EM_EINVAL, where, "member '%s' has a name envmatrix keeps",
-				    qn(qq, m.name, m.namelen));
-			break;
-		}
-		const char *slash = memchr(m.name, '/', m.namelen);
-		if (!slash)
-			continue;
-		size_t seg = (size_t)(slash - m.name);
-		if (seg <= EM_DIST_INFO_LEN ||
-		    memcmp(slash - EM_DIST_INFO_LEN, EM_DIST_INFO, EM_DIST_INFO_LEN))
-			continue;
-		size_t k = 0;
-		while (k < nfolders && !em_str_eq(m.name, seg, folder[k]))
-			k++;
-		if (k == nfolders && nfolders < 3) {
-			if (!(folder[k] = em_arena_strndup(a, m.name, seg))) {
-				rc = em_err_nomem(e);
-				break;
-			}
-			nfolders++;
-		}
-		const char *rest = slash + 1;
-		size_t restlen = m.namelen - seg - 1;
-		bool is_record = em_str_eq(rest, restlen, "RECORD");
-		bool is_wheel = em_str_eq(rest, restlen, "WHEEL");
-		if ((!is_record && !is_wheel) || m.type != EM_ZIP_FILE)
-			continue;
-		struct em_arena_mark m2 = em_arena_mark(a);
-		bool ours = em_wheel_dist_info_matches(a, m.name, seg - EM_DIST_INFO_LEN, w);
-		em_arena_rewind(a, m2);
-		if (!ours)
-			continue;
-		bool *have = is_record ? &have_record : &have_wheel;
-		if (*have) {
-			rc = em_err(e, EM_EINVAL, where, "member '%s' appears more than once",
-				    qn(qq, m.name, m.namelen));
-			break;
-		}
-		*have = true;
-		rc = read_member_data(z, is_record ? EM_WHEEL_MAX_RECORD : EM_WHEEL_FILE_MAX,
-				      is_record ? &record : &wheel, where, m.name, e);
-		if (rc)
+		if ((rc = refuse_member(&m, where, e)) ||
+		    (rc = scan_member(a, z, &m, w, where, &sp, e)))
 			break;
 	}
 	em_zip_close(z);
-	if (rc == 1) {
-		rc = 0;
-		if (nfolders == 0)
-			rc = em_err(e, EM_EINVAL, where, "the wheel has no .dist-info folder");
-		else if (nfolders > 1)
-			rc = em_err(e, EM_EINVAL, where,
-				    "the wheel has more than one .dist-info folder ('%s', '%s'%s)",
-				    q(qq, folder[0]), q(q2, folder[1]), nfolders > 2 ? ", ..." : "");
-		else if (!em_wheel_dist_info_matches(a, folder[0],
-						     strlen(folder[0]) - EM_DIST_INFO_LEN, w))
-			rc = em_err(e, EM_EINVAL, where,
-				    "the wheel's .dist-info folder '%s' does not match its name "
-				    "'%s' and version '%s'",
-				    q(qq, folder[0]), w->name, w->version.str);
-		else if (!have_wheel)
-			rc = em_err(e, EM_EINVAL, where, "the wheel has no member '%s/WHEEL'",
-				    q(qq, folder[0]));
-		else if (!have_record)
-			rc = em_err(e, EM_EINVAL, where, "the wheel has no member '%s/RECORD'",
-				    q(qq, folder[0]));
-	}
+	if (rc == 1)
+		rc = scan_check(a, &sp, w, where, e);
 	if (!rc) {
-		char ww[EM_ERROR_WHERE_MAX];
-		snprintf(ww, sizeof ww, "%s: %s/WHEEL", where, folder[0]);
-		bool purelib;
-		rc = em_wheel_file_parse(wheel.ptr, wheel.len, &purelib, ww, e);
-	}
-	if (!rc) {
-		out->di = em_arena_strdup(a, folder[0]);
-		out->record = em_arena_alloc(a, record.len + 1);
+		out->di = em_arena_strdup(a, sp.folder[0]);
+		out->record = em_arena_alloc(a, sp.record.len + 1);
 		if (!out->di || !out->record) {
 			rc = em_err_nomem(e);
 		} else {
 			out->dl = strlen(out->di);
-			memcpy(out->record, record.ptr, record.len);
-			out->record[record.len] = '\0';
-			out->record_len = record.len;
+			memcpy(out->record, sp.record.ptr, sp.record.len);
+			out->record[sp.record.len] = '\0';
+			out->record_len = sp.record.len;
 		}
 	}
 	if (rc)
 		em_arena_rewind(a, mk);
-	em_buf_release(&record);
-	em_buf_release(&wheel);
+	em_buf_release(&sp.record);
+	em_buf_release(&sp.wheel);
 	return rc;
 }
 
