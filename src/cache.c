@@ -517,29 +517,22 @@ void em_unpacker_add(struct em_unpacker *p, struct em_cache_unpack *x)
 int em_unpacker_finish(struct em_unpacker *p, struct em_error *e)
 {
 	em_pool_stop(p->pool);
-#if defined(__linux__)
 	/* one sync for every tree: their data on disk before their names */
 	bool any = false;
 	for (uint32_t i = 0; i < p->n; i++)
 		any |= p->jobs[i]->staged != NULL;
-	if (any) {
-		int fd = open(p->c->root, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-		if (fd < 0 || syncfs(fd) != 0) {
-			int err = errno;
-			for (uint32_t i = 0; i < p->n; i++) {
-				struct unpack_job *j = p->jobs[i];
-				if (!j->staged)
-					continue;
-				j->u->rc = em_err_sys(&j->u->err, err, p->c->root, "cannot sync the cache");
-				em_remove_tree(j->staged, NULL);
-				free(j->staged);
-				j->staged = NULL;
-			}
+	if (any && em_os_flush_volume(p->c->root) != 0) {
+		int err = errno;
+		for (uint32_t i = 0; i < p->n; i++) {
+			struct unpack_job *j = p->jobs[i];
+			if (!j->staged)
+				continue;
+			j->u->rc = em_err_sys(&j->u->err, err, p->c->root, "cannot sync the cache");
+			em_remove_tree(j->staged, NULL);
+			free(j->staged);
+			j->staged = NULL;
 		}
-		if (fd >= 0)
-			close(fd);
 	}
-#endif
 	for (uint32_t i = 0; i < p->n; i++) {
 		struct unpack_job *j = p->jobs[i];
 		if (!j->staged)

@@ -28,24 +28,10 @@
 #include "util/str.h"
 #include "spec/tags.h"
 
-#include <dirent.h>
 #include <errno.h>
-#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
-#include <unistd.h>
-
-#ifndef O_CLOEXEC
-#define O_CLOEXEC 0
-#endif
-#ifndef O_BINARY
-#define O_BINARY 0
-#endif
-#ifndef O_DIRECTORY
-#define O_DIRECTORY 0
-#endif
 
 /* quoted names in messages */
 #define QNAME 300
@@ -83,7 +69,7 @@ struct batch {
 struct folder {
 	const char *path;   /* absolute, normalized */
 	const char *prefix; /* from the root scheme's folder: "", "../../../bin/" */
-	int fd;             /* -1 until used */
+	struct em_dir *dir; /* NULL until used */
 	struct em_buf last; /* the folder under it made last */
 };
 
@@ -98,7 +84,7 @@ struct inst {
 	const struct em_install_opts *o;
 	const char *wheel; /* the file name, for messages */
 	struct em_arena *a;
-	int srcfd;
+	struct em_dir *src; /* the unpacked tree */
 	const char *di;
 	size_t dl;
 	char dd[EM_ARCHIVE_MAX_MEMBER_NAME + 8]; /* NAME-VER.data */
@@ -225,28 +211,28 @@ static char *rel_prefix(struct em_arena *a, const char *from, const char *to)
 static int folder_open(struct inst *in, int s, struct em_error *e)
 {
 	struct folder *f = &in->f[s];
-	if (f->fd >= 0)
+	if (f->dir)
 		return 0;
 	if (!f->path)
 		return em_err(e, EM_EUSAGE, in->wheel, "the scheme has no %s folder",
 			      em_scheme_keys[s]);
 	/* purelib and platlib are often one folder */
 	for (int k = 0; k < EM_SCHEME_COUNT; k++) {
-		if (k != s && in->f[k].fd >= 0 && in->f[k].path && !strcmp(in->f[k].path, f->path)) {
-			f->fd = in->f[k].fd;
+		if (k != s && in->f[k].dir && in->f[k].path && !strcmp(in->f[k].path, f->path)) {
+			f->dir = in->f[k].dir;
 			return 0;
 		}
 	}
-	f->fd = open(f->path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (f->fd < 0 && errno == ENOENT) {
+	f->dir = em_dir_open(f->path, 0);
+	if (!f->dir && errno == ENOENT) {
 		int rc = em_mkdir_p(f->path, e);
 		if (rc) {
 			em_err_prefix_where(e, "%s", in->wheel);
 			return rc;
 		}
-		f->fd = open(f->path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+		f->dir = em_dir_open(f->path, 0);
 	}
-	if (f->fd < 0)
+	if (!f->dir)
 		return em_wheel_sys_err(e, errno, in->wheel, "open the folder", f->path);
 	return 0;
 }
@@ -263,7 +249,7 @@ static int folder_mkdir(struct inst *in, int s, const char *rel, size_t n, struc
 	if (!slash)
 		return 0;
 	int err;
-	if (em_wheel_mkdirs(in->f[s].fd, rel, (size_t)(slash - rel), &in->f[s].last, &err)) {
+	if (em_wheel_mkdirs(in->f[s].dir, rel, (size_t)(slash - rel), &in->f[s].last, &err)) {
 		char nm[EM_ARCHIVE_MAX_MEMBER_NAME + 1];
 		snprintf(nm, sizeof nm, "%.*s", (int)(slash - rel), rel);
 		return em_wheel_sys_err(e, err, in->wheel, "create the folder", nm);
@@ -286,16 +272,15 @@ static void run_job(struct inst *in, const struct batch *b, const struct job *j)
 	if (__atomic_load_n(&in->failed, __ATOMIC_RELAXED))
 		return;
 	const char *src = b->text + j->src, *dst = b->text + j->dst;
-	int dfd = in->f[j->scheme].fd;
+	struct em_dir *dd = in->f[j->scheme].dir;
 	struct em_error le = { 0 };
 	enum em_link_mode used;
-	int rc = em_link_fileat(in->srcfd, src, dfd, dst, in->o->link, &in->lst, &used, &le);
+	int rc = em_link_at(in->src, src, dd, dst, in->o->link, &in->lst, &used, &le);
 	if (rc && errno == EEXIST) {
 		/* another wheel installed this file before: the later one wins,
 		 * as with pip */
-		if (unlinkat(dfd, dst, 0) == 0 || errno == ENOENT)
-			rc = em_link_fileat(in->srcfd, src, dfd, dst, in->o->link, &in->lst,
-					    &used, &le);
+		if (em_dir_unlink(dd, dst) == 0 || errno == ENOENT)
+			rc = em_link_at(in->src, src, dd, dst, in->o->link, &in->lst, &used, &le);
 	}
 	if (rc) {
 		em_err_prefix_where(&le, "%s", in->wheel);
@@ -537,19 +522,19 @@ static int add_shebang(struct em_buf *b, const char *python, enum em_os os, cons
 static int write_generated(struct inst *in, int s, const char *rel, const void *data,
 			   size_t len, unsigned mode, struct em_error *e)
 {
-	int dfd = in->f[s].fd;
+	struct em_dir *dd = in->f[s].dir;
 	int rc = folder_mkdir(in, s, rel, strlen(rel), e);
 	if (rc)
 		return rc;
-	if (unlinkat(dfd, rel, 0) != 0 && errno != ENOENT)
+	if (em_dir_unlink(dd, rel) != 0 && errno != ENOENT)
 		return em_wheel_sys_err(e, errno, in->wheel, "replace", rel);
-	int fd = openat(dfd, rel, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_BINARY, 0600);
+	int fd = em_dir_open_file(dd, rel, EM_OPEN_WRITE | EM_OPEN_CREATE | EM_OPEN_EXCL, 0600);
 	if (fd < 0)
 		return em_wheel_sys_err(e, errno, in->wheel, "create", rel);
 	int err = em_write_all(fd, data, len);
-	if (!err && fchmod(fd, mode) != 0)
+	if (!err && em_os_fchmod(fd, mode) != 0)
 		err = errno;
-	if (close(fd) != 0 && !err)
+	if (em_os_close(fd) != 0 && !err)
 		err = errno;
 	if (err)
 		return em_wheel_sys_err(e, err, in->wheel, "write", rel);
@@ -639,7 +624,7 @@ static int read_rest(int fd, struct em_buf *b)
 {
 	char chunk[16384];
 	for (;;) {
-		ssize_t r = read(fd, chunk, sizeof chunk);
+		ssize_t r = em_os_read(fd, chunk, sizeof chunk);
 		if (r < 0 && errno == EINTR)
 			continue;
 		if (r < 0)
@@ -663,18 +648,18 @@ static int install_script(struct inst *in, const char *src, const char *rel, siz
 			base = rel + i + 1;
 	if (is_entry_point_wrapper(in, base, (size_t)(rel + rn - base)))
 		return SCRIPT_DONE;
-	int fd = openat(in->srcfd, src, O_RDONLY | O_CLOEXEC | O_BINARY);
+	int fd = em_dir_open_file(in->src, src, EM_OPEN_READ, 0);
 	if (fd < 0)
 		return em_wheel_sys_err(e, errno, in->wheel, "open", src);
 	char head[8];
 	ssize_t got;
 	do
-		got = pread(fd, head, sizeof head, 0);
+		got = em_os_pread(fd, head, sizeof head, 0);
 	while (got < 0 && errno == EINTR);
-	struct stat st;
-	if (got < 0 || fstat(fd, &st) != 0) {
+	struct em_stat st;
+	if (got < 0 || em_os_fstat(fd, &st) != 0) {
 		int rc = em_wheel_sys_err(e, errno, in->wheel, "read", src);
-		close(fd);
+		em_os_close(fd);
 		return rc;
 	}
 	if (got == 8 && !memcmp(head, "#!python", 8)) {
@@ -682,7 +667,7 @@ static int install_script(struct inst *in, const char *src, const char *rel, siz
 		struct em_buf body = EM_BUF_INIT;
 		em_buf_init(&body, EM_WHEEL_MAX_RECORD);
 		int err = read_rest(fd, &body);
-		close(fd);
+		em_os_close(fd);
 		if (err || body.err) {
 			em_buf_release(&body);
 			return err ? em_wheel_sys_err(e, err, in->wheel, "read", src)
@@ -706,23 +691,23 @@ static int install_script(struct inst *in, const char *src, const char *rel, siz
 		em_buf_release(&body);
 		return rc ? rc : SCRIPT_DONE;
 	}
-	close(fd);
-	if (!(st.st_mode & 0111)) {
+	em_os_close(fd);
+	if (!(st.mode & 0111)) {
 		/* not executable in the wheel: a copy of its own with the bit */
 		char rname[EM_ARCHIVE_MAX_MEMBER_NAME + 1];
 		snprintf(rname, sizeof rname, "%.*s", (int)rn, rel);
 		int rc = folder_mkdir(in, EM_SCHEME_SCRIPTS, rname, rn, e);
 		if (rc)
 			return rc;
-		int dfd = in->f[EM_SCHEME_SCRIPTS].fd;
-		if (unlinkat(dfd, rname, 0) != 0 && errno != ENOENT)
+		struct em_dir *dd = in->f[EM_SCHEME_SCRIPTS].dir;
+		if (em_dir_unlink(dd, rname) != 0 && errno != ENOENT)
 			return em_wheel_sys_err(e, errno, in->wheel, "replace", rname);
-		rc = em_link_fileat(in->srcfd, src, dfd, rname, EM_LINK_COPY, NULL, NULL, e);
+		rc = em_link_at(in->src, src, dd, rname, EM_LINK_COPY, NULL, NULL, e);
 		if (rc) {
 			em_err_prefix_where(e, "%s", in->wheel);
 			return rc;
 		}
-		if (fchmodat(dfd, rname, 0555, 0) != 0)
+		if (em_dir_chmod(dd, rname, 0555) != 0)
 			return em_wheel_sys_err(e, errno, in->wheel, "set the mode of", rname);
 		rec_row(in, EM_SCHEME_SCRIPTS, rel, rn, hash.p, hash.n, size.p, size.n);
 		in->files++;
@@ -763,32 +748,27 @@ static void queue(struct inst *in, struct batch **bp, struct batch **other, cons
 /* Find the one *.dist-info folder of the unpacked tree. */
 static int find_dist_info(struct inst *in, const struct em_wheel_name *w, struct em_error *e)
 {
-	int fd = dup(in->srcfd);
-	DIR *d = fd >= 0 ? fdopendir(fd) : NULL;
-	if (!d) {
-		if (fd >= 0)
-			close(fd);
+	struct em_dirlist *l = em_dirlist_of(in->src);
+	if (!l)
 		return em_wheel_sys_err(e, errno, in->wheel, "read the folder", "unpacked wheel");
-	}
 	const char *found = NULL;
 	int rc = 0;
-	struct dirent *de;
-	while ((de = readdir(d))) {
-		size_t n = strlen(de->d_name);
-		if (n <= EM_DIST_INFO_LEN ||
-		    strcmp(de->d_name + n - EM_DIST_INFO_LEN, EM_DIST_INFO))
+	const char *name;
+	while ((name = em_dirlist_next(l))) {
+		size_t n = strlen(name);
+		if (n <= EM_DIST_INFO_LEN || strcmp(name + n - EM_DIST_INFO_LEN, EM_DIST_INFO))
 			continue;
 		if (found) {
 			rc = em_err(e, EM_EINVAL, in->wheel,
 				    "the unpacked wheel has more than one .dist-info folder");
 			break;
 		}
-		if (!(found = em_arena_strdup(in->a, de->d_name))) {
+		if (!(found = em_arena_strdup(in->a, name))) {
 			rc = em_err_nomem(e);
 			break;
 		}
 	}
-	closedir(d);
+	em_dirlist_close(l);
 	if (rc)
 		return rc;
 	if (!found)
@@ -811,7 +791,7 @@ static int find_dist_info(struct inst *in, const struct em_wheel_name *w, struct
 static int read_small(struct inst *in, const char *rel, size_t max, char **out, size_t *len,
 		      struct em_error *e)
 {
-	int fd = openat(in->srcfd, rel, O_RDONLY | O_CLOEXEC);
+	int fd = em_dir_open_file(in->src, rel, EM_OPEN_READ, 0);
 	if (fd < 0) {
 		if (errno == ENOENT)
 			return EM_ENOTFOUND;
@@ -820,7 +800,7 @@ static int read_small(struct inst *in, const char *rel, size_t max, char **out, 
 	struct em_buf b = EM_BUF_INIT;
 	em_buf_init(&b, max);
 	int err = read_rest(fd, &b);
-	close(fd);
+	em_os_close(fd);
 	int rc = 0;
 	if (err)
 		rc = em_wheel_sys_err(e, err, in->wheel, "read", rel);
@@ -845,7 +825,7 @@ static int install_files(struct inst *in, struct batch **bp, struct batch **othe
 	char *rwhere = em_arena_printf(in->a, "%s: %s/RECORD", in->wheel, in->di);
 	if (!rpath || !rwhere)
 		return em_err_nomem(e);
-	int fd = openat(in->srcfd, rpath, O_RDONLY | O_CLOEXEC);
+	int fd = em_dir_open_file(in->src, rpath, EM_OPEN_READ, 0);
 	if (fd < 0)
 		return em_wheel_sys_err(e, errno, in->wheel, "open", rpath);
 	char *buf = malloc(READ_BUF);
@@ -853,7 +833,7 @@ static int install_files(struct inst *in, struct batch **bp, struct batch **othe
 	if (!buf || !scratch) {
 		free(buf);
 		free(scratch);
-		close(fd);
+		em_os_close(fd);
 		return em_err_nomem(e);
 	}
 	struct em_record_reader c;
@@ -932,7 +912,7 @@ static int install_files(struct inst *in, struct batch **bp, struct batch **othe
 		if (__atomic_load_n(&in->failed, __ATOMIC_ACQUIRE))
 			break;
 	}
-	close(fd);
+	em_os_close(fd);
 	free(buf);
 	free(scratch);
 	return rc;
@@ -944,12 +924,13 @@ static int open_unpacked(struct inst *in, const char *unpacked_dir,
 			 const struct em_wheel_name *w, struct em_error *e)
 {
 	char qq[QNAME];
-	in->srcfd = open(unpacked_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (in->srcfd < 0)
+	in->src = em_dir_open(unpacked_dir, 0);
+	if (!in->src)
 		return errno == ENOENT ? em_err(e, EM_ENOTFOUND, in->wheel,
 						"no unpacked wheel at '%s'", q(qq, unpacked_dir))
 				       : em_wheel_sys_err(e, errno, in->wheel, "open", unpacked_dir);
-	if (faccessat(in->srcfd, EM_UNPACKED_MARK, F_OK, AT_SYMLINK_NOFOLLOW) != 0)
+	struct em_stat st;
+	if (em_dir_lstat(in->src, EM_UNPACKED_MARK, &st) != 0)
 		return em_err(e, EM_EINVAL, in->wheel, "'%s' is not a finished unpacked wheel",
 			      q(qq, unpacked_dir));
 	int rc = find_dist_info(in, w, e);
@@ -1004,13 +985,13 @@ static int open_dest(struct inst *in, const struct em_wheel_name *w, struct em_e
 	if (rc)
 		return rc;
 	int err;
-	if (em_wheel_mkdirs(in->f[in->root].fd, in->di, in->dl, &in->f[in->root].last, &err))
+	if (em_wheel_mkdirs(in->f[in->root].dir, in->di, in->dl, &in->f[in->root].last, &err))
 		return em_wheel_sys_err(e, err, in->wheel, "create the folder", in->di);
-	in->rec_tmp = em_arena_printf(in->a, "%s/RECORD.tmp-%ld", in->di, (long)getpid());
+	in->rec_tmp = em_arena_printf(in->a, "%s/RECORD.tmp-%ld", in->di, em_os_pid());
 	if (!in->rec_tmp)
 		return em_err_nomem(e);
-	in->recfd = openat(in->f[in->root].fd, in->rec_tmp,
-			   O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_BINARY, 0644);
+	in->recfd = em_dir_open_file(in->f[in->root].dir, in->rec_tmp,
+				     EM_OPEN_WRITE | EM_OPEN_CREATE | EM_OPEN_TRUNC, 0644);
 	if (in->recfd < 0)
 		return em_wheel_sys_err(e, errno, in->wheel, "create", in->rec_tmp);
 	return 0;
@@ -1054,10 +1035,11 @@ static int finish_dist_info(struct inst *in, struct em_error *e)
 	rec_row(in, in->root, p, strlen(p), "", 0, "", 0);
 	rec_flush(in);
 	int err = in->rec_err;
-	if (close(in->recfd) != 0 && !err)
+	if (em_os_close(in->recfd) != 0 && !err)
 		err = errno;
 	in->recfd = -1;
-	if (!err && renameat(in->f[in->root].fd, in->rec_tmp, in->f[in->root].fd, p) != 0)
+	struct em_dir *rd = in->f[in->root].dir;
+	if (!err && em_dir_rename(rd, in->rec_tmp, rd, p) != 0)
 		err = errno;
 	if (err)
 		return em_wheel_sys_err(e, err, in->wheel, "write", p);
@@ -1089,11 +1071,8 @@ static struct inst *inst_new(const struct em_install_opts *o, const char *wheel,
 	in->a = a;
 	in->recfd = -1;
 	in->recbuf = recbuf;
-	in->srcfd = -1;
-	for (int s = 0; s < EM_SCHEME_COUNT; s++) {
-		in->f[s].fd = -1;
+	for (int s = 0; s < EM_SCHEME_COUNT; s++)
 		in->f[s].last = (struct em_buf)EM_BUF_INIT;
-	}
 	/* jobs threads link: this one (between filling batches) and
 	 * jobs - 1 workers */
 	unsigned jobs = o->jobs ? o->jobs : em_pool_cpus();
@@ -1106,19 +1085,18 @@ static void inst_free(struct inst *in)
 {
 	em_pool_stop(in->pool);
 	if (in->recfd >= 0) {
-		close(in->recfd);
-		unlinkat(in->f[in->root].fd, in->rec_tmp, 0);
+		em_os_close(in->recfd);
+		em_dir_unlink(in->f[in->root].dir, in->rec_tmp);
 	}
 	for (int s = 0; s < EM_SCHEME_COUNT; s++) {
 		bool shared = false;
 		for (int k = 0; k < s; k++)
-			shared = shared || (in->f[k].fd >= 0 && in->f[k].fd == in->f[s].fd);
-		if (in->f[s].fd >= 0 && !shared)
-			close(in->f[s].fd);
+			shared = shared || (in->f[k].dir && in->f[k].dir == in->f[s].dir);
+		if (!shared)
+			em_dir_close(in->f[s].dir);
 		em_buf_release(&in->f[s].last);
 	}
-	if (in->srcfd >= 0)
-		close(in->srcfd);
+	em_dir_close(in->src);
 	free(in->batch[0]);
 	free(in->batch[1]);
 	free(in->recbuf);

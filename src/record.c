@@ -1,9 +1,9 @@
 /* record.c - RECORD rows and hashes, the .data schemes, WHEEL (record.h) */
 #include "record.h"
+#include "os/fs.h"
 
 #include <errno.h>
 #include <string.h>
-#include <unistd.h>
 
 /* quoted names in messages */
 #define QNAME 300
@@ -139,7 +139,7 @@ int em_record_next(struct em_record_reader *c, struct em_error *e)
 			c->pos = 0;
 			ssize_t got;
 			do
-				got = read(c->fd, c->buf + c->len, c->cap - c->len);
+				got = em_os_read(c->fd, c->buf + c->len, c->cap - c->len);
 			while (got < 0 && errno == EINTR);
 			if (got < 0)
 				return em_err_sys(e, errno, c->where, "cannot read");

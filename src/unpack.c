@@ -28,25 +28,9 @@
 #include "spec/tags.h"
 
 #include <errno.h>
-#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
-#include <unistd.h>
-
-#ifndef O_CLOEXEC
-#define O_CLOEXEC 0
-#endif
-#ifndef O_BINARY
-#define O_BINARY 0
-#endif
-#ifndef O_DIRECTORY
-#define O_DIRECTORY 0
-#endif
-#ifndef O_NOFOLLOW
-#define O_NOFOLLOW 0
-#endif
 
 /* quoted names in messages */
 #define QNAME 300
@@ -81,7 +65,7 @@ int em_wheel_sys_err(struct em_error *e, int err, const char *where, const char 
 	return em_err(e, EM_EIO, where, "cannot %s '%s': %s", what, q(qq, name), strerror(err));
 }
 
-int em_wheel_mkdirs(int dfd, const char *rel, size_t n, struct em_buf *last, int *err)
+int em_wheel_mkdirs(struct em_dir *d, const char *rel, size_t n, struct em_buf *last, int *err)
 {
 	char p[EM_ARCHIVE_MAX_MEMBER_NAME + 1];
 	*err = 0;
@@ -96,7 +80,7 @@ int em_wheel_mkdirs(int dfd, const char *rel, size_t n, struct em_buf *last, int
 	}
 	memcpy(p, rel, n);
 	p[n] = '\0';
-	if (mkdirat(dfd, p, 0755) != 0 && errno != EEXIST) {
+	if (em_dir_mkdir(d, p, 0755) != 0 && errno != EEXIST) {
 		if (errno != ENOENT) {
 			*err = errno;
 			return -1;
@@ -105,7 +89,7 @@ int em_wheel_mkdirs(int dfd, const char *rel, size_t n, struct em_buf *last, int
 			if (i < n && p[i] != '/')
 				continue;
 			p[i] = '\0';
-			int r = mkdirat(dfd, p, 0755);
+			int r = em_dir_mkdir(d, p, 0755);
 			if (i < n)
 				p[i] = '/';
 			if (r != 0 && errno != EEXIST) {
@@ -322,13 +306,10 @@ static int scan_member(struct em_arena *a, struct em_zip_reader *z, const struct
 		       struct em_error *e)
 {
 	char qq[QNAME];
-	const char *slash = memchr(m->name, '/', m->namelen);
-	if (!slash)
+	size_t seg = em_wheel_dist_info_prefix(m->name, m->namelen);
+	if (!seg)
 		return 0;
-	size_t seg = (size_t)(slash - m->name);
-	if (seg <= EM_DIST_INFO_LEN ||
-	    memcmp(slash - EM_DIST_INFO_LEN, EM_DIST_INFO, EM_DIST_INFO_LEN))
-		return 0;
+	const char *slash = m->name + seg;
 	size_t k = 0;
 	while (k < sp->nfolders && !em_str_eq(m->name, seg, sp->folder[k]))
 		k++;
@@ -504,7 +485,7 @@ static int extract_member(struct em_zip_reader *z, int fd, const char *name, siz
 	return 0;
 }
 
-static int extract_all(const char *path, const char *where, int tfd, struct rec_table *t,
+static int extract_all(const char *path, const char *where, struct em_dir *td, struct rec_table *t,
 		       const char *di, size_t dl, struct em_error *e)
 {
 	char qq[QNAME];
@@ -539,7 +520,7 @@ static int extract_all(const char *path, const char *where, int tfd, struct rec_
 		if (m.type == EM_ZIP_DIR) {
 			while (n && name[n - 1] == '/')
 				name[--n] = '\0';
-			if (em_wheel_mkdirs(tfd, name, n, &last, &err)) {
+			if (em_wheel_mkdirs(td, name, n, &last, &err)) {
 				rc = em_wheel_sys_err(e, err, where, "create the folder", name);
 				break;
 			}
@@ -567,13 +548,13 @@ static int extract_all(const char *path, const char *where, int tfd, struct rec_
 			break;
 		}
 		const char *slash = strrchr(name, '/');
-		if (slash && em_wheel_mkdirs(tfd, name, (size_t)(slash - name), &last, &err)) {
+		if (slash && em_wheel_mkdirs(td, name, (size_t)(slash - name), &last, &err)) {
 			rc = em_wheel_sys_err(e, err, where, "create the folder of", name);
 			break;
 		}
-		int fd = openat(tfd, name,
-				O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW | O_BINARY,
-				0600);
+		int fd = em_dir_open_file(td, name,
+					  EM_OPEN_WRITE | EM_OPEN_CREATE | EM_OPEN_EXCL | EM_OPEN_NOFOLLOW,
+					  0600);
 		if (fd < 0) {
 			rc = errno == EEXIST
 				     ? em_err(e, EM_EINVAL, where,
@@ -582,9 +563,9 @@ static int extract_all(const char *path, const char *where, int tfd, struct rec_
 			break;
 		}
 		rc = extract_member(z, fd, name, n, r, buf, READ_BUF, &total, where, e);
-		if (!rc && fchmod(fd, (m.mode & 0111) ? 0555 : 0444) != 0)
+		if (!rc && em_os_fchmod(fd, (m.mode & 0111) ? 0555 : 0444) != 0)
 			rc = em_wheel_sys_err(e, errno, where, "set the mode of", name);
-		if (close(fd) != 0 && !rc)
+		if (em_os_close(fd) != 0 && !rc)
 			rc = em_wheel_sys_err(e, errno, where, "write", name);
 		if (rc)
 			break;
@@ -605,11 +586,12 @@ static int extract_all(const char *path, const char *where, int tfd, struct rec_
 
 static bool is_unpacked(const char *dir)
 {
-	int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (fd < 0)
+	struct em_dir *d = em_dir_open(dir, 0);
+	if (!d)
 		return false;
-	bool ok = faccessat(fd, EM_UNPACKED_MARK, F_OK, AT_SYMLINK_NOFOLLOW) == 0;
-	close(fd);
+	struct em_stat st;
+	bool ok = em_dir_lstat(d, EM_UNPACKED_MARK, &st) == 0;
+	em_dir_close(d);
 	return ok;
 }
 
@@ -638,8 +620,8 @@ int em_wheel_unpack_staged(const char *wheel_path, const char *dir, char **stage
 		em_arena_release(&a);
 		return 1;
 	}
-	struct stat st;
-	if (lstat(dir, &st) == 0) {
+	struct em_stat st;
+	if (em_os_lstat(dir, &st) == 0) {
 		em_arena_release(&a);
 		return em_err(e, EM_EINVAL, dir, "already exists and is not an unpacked wheel");
 	}
@@ -666,28 +648,28 @@ int em_wheel_unpack_staged(const char *wheel_path, const char *dir, char **stage
 		return rc;
 	}
 	unsigned long k = __atomic_add_fetch(&tmp_counter, 1, __ATOMIC_RELAXED);
-	char *tmp = em_arena_printf(&a, "%s.tmp-%ld-%lu", dir, (long)getpid(), k);
+	char *tmp = em_arena_printf(&a, "%s.tmp-%ld-%lu", dir, em_os_pid(), k);
 	if (!tmp) {
 		em_arena_release(&a);
 		return em_err_nomem(e);
 	}
 	em_remove_tree(tmp, NULL); /* a leftover of a process that had our pid */
-	if (mkdir(tmp, 0755) != 0) {
+	if (em_os_mkdir(tmp, 0755) != 0) {
 		rc = em_wheel_sys_err(e, errno, dir, "create the folder", tmp);
 		em_arena_release(&a);
 		return rc;
 	}
-	int tfd = open(tmp, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (tfd < 0) {
+	struct em_dir *td = em_dir_open(tmp, 0);
+	if (!td) {
 		rc = em_wheel_sys_err(e, errno, dir, "open the folder", tmp);
 		em_remove_tree(tmp, NULL);
 		em_arena_release(&a);
 		return rc;
 	}
-	rc = extract_all(wheel_path, where, tfd, &t, sc.di, sc.dl, e);
+	rc = extract_all(wheel_path, where, td, &t, sc.di, sc.dl, e);
 	if (!rc) {
-		int fd = openat(tfd, EM_UNPACKED_MARK, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC,
-				0444);
+		int fd = em_dir_open_file(td, EM_UNPACKED_MARK,
+					  EM_OPEN_WRITE | EM_OPEN_CREATE | EM_OPEN_EXCL, 0444);
 		if (fd < 0) {
 			rc = em_wheel_sys_err(e, errno, dir, "create", EM_UNPACKED_MARK);
 		} else {
@@ -696,13 +678,13 @@ int em_wheel_unpack_staged(const char *wheel_path, const char *dir, char **stage
 			if (len < 0 || (size_t)len >= sizeof line)
 				len = 0;
 			err = em_write_all(fd, line, (size_t)len);
-			if (close(fd) != 0 && !err)
+			if (em_os_close(fd) != 0 && !err)
 				err = errno;
 			if (err)
 				rc = em_wheel_sys_err(e, err, dir, "write", EM_UNPACKED_MARK);
 		}
 	}
-	close(tfd);
+	em_dir_close(td);
 	if (rc) {
 		em_remove_tree(tmp, NULL);
 	} else if (!(*staged = strdup(tmp))) {
@@ -716,7 +698,7 @@ int em_wheel_unpack_staged(const char *wheel_path, const char *dir, char **stage
 int em_wheel_unpack_publish(const char *staged, const char *dir, struct em_error *e)
 {
 	char qq[QNAME];
-	if (rename(staged, dir) != 0) {
+	if (em_os_rename(staged, dir) != 0) {
 		int err = errno;
 		em_remove_tree(staged, NULL);
 		if ((err == EEXIST || err == ENOTEMPTY) && is_unpacked(dir))
@@ -734,36 +716,30 @@ int em_wheel_unpack(const char *wheel_path, const char *dir, struct em_error *e)
 	int rc = em_wheel_unpack_staged(wheel_path, dir, &staged, e);
 	if (rc)
 		return rc > 0 ? 0 : rc;
-#if defined(__linux__)
 	/* the files' data on disk before the name that says they are whole */
-	int fd = open(staged, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (fd < 0 || syncfs(fd) != 0) {
+	if (em_os_flush_volume(staged) != 0) {
 		rc = em_err_sys(e, errno, staged, "cannot sync the unpacked wheel");
-		if (fd >= 0)
-			close(fd);
 		em_remove_tree(staged, NULL);
 		free(staged);
 		return rc;
 	}
-	close(fd);
-#endif
 	rc = em_wheel_unpack_publish(staged, dir, e);
 	free(staged);
 	return rc;
 }
 
-/* Read a small file under dfd into a, NUL-terminated: 0, or errno. */
-static int read_at(struct em_arena *a, int dfd, const char *rel, size_t max, char **out,
+/* Read a small file under d into a, NUL-terminated: 0, or errno. */
+static int read_at(struct em_arena *a, struct em_dir *d, const char *rel, size_t max, char **out,
 		   size_t *len)
 {
-	int fd = openat(dfd, rel, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_BINARY);
+	int fd = em_dir_open_file(d, rel, EM_OPEN_READ | EM_OPEN_NOFOLLOW, 0);
 	if (fd < 0)
 		return errno;
 	struct em_buf b = EM_BUF_INIT;
 	char chunk[16384];
 	int err = 0;
 	for (;;) {
-		ssize_t r = read(fd, chunk, sizeof chunk);
+		ssize_t r = em_os_read(fd, chunk, sizeof chunk);
 		if (r < 0 && errno == EINTR)
 			continue;
 		if (r <= 0) {
@@ -777,7 +753,7 @@ static int read_at(struct em_arena *a, int dfd, const char *rel, size_t max, cha
 		if (err)
 			break;
 	}
-	close(fd);
+	em_os_close(fd);
 	if (!err && !(*out = em_arena_strndup(a, b.ptr ? b.ptr : "", b.len)))
 		err = ENOMEM;
 	if (!err)
@@ -788,55 +764,55 @@ static int read_at(struct em_arena *a, int dfd, const char *rel, size_t max, cha
 
 /* One file of an unpacked tree against its RECORD row: 0, 1 (e says how
  * it differs) or an error. */
-static int check_one(int dfd, const struct rec_ent *r, char *buf, const char *dir,
-		     struct em_error *e)
+static int check_one(struct em_dir *dir_handle, const struct rec_ent *r, char *buf,
+		     const char *dir, struct em_error *e)
 {
 	char qq[QNAME], path[EM_ARCHIVE_MAX_MEMBER_NAME + 1];
 	snprintf(path, sizeof path, "%.*s", (int)r->plen, r->path);
-	int fd = openat(dfd, path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_BINARY);
+	int fd = em_dir_open_file(dir_handle, path, EM_OPEN_READ | EM_OPEN_NOFOLLOW, 0);
 	if (fd < 0) {
 		if (errno == ENOENT || errno == ENOTDIR || errno == ELOOP)
 			return em_err(e, EM_EINVAL, dir, "'%s' is missing (RECORD lists it)",
 				      q(qq, path)), 1;
 		return em_err_sys(e, errno, dir, q(qq, path));
 	}
-	struct stat st;
-	if (fstat(fd, &st) != 0) {
+	struct em_stat st;
+	if (em_os_fstat(fd, &st) != 0) {
 		int rc = em_err_sys(e, errno, dir, q(qq, path));
-		close(fd);
+		em_os_close(fd);
 		return rc;
 	}
-	if (!S_ISREG(st.st_mode)) {
-		close(fd);
+	if (st.type != EM_FT_FILE) {
+		em_os_close(fd);
 		return em_err(e, EM_EINVAL, dir, "'%s' is not a regular file", q(qq, path)), 1;
 	}
-	if ((uint64_t)st.st_size != r->size) {
-		close(fd);
+	if (st.size != r->size) {
+		em_os_close(fd);
 		return em_err(e, EM_EINVAL, dir, "'%s' is %lld bytes, but the wheel's RECORD says "
-			      "%llu", q(qq, path), (long long)st.st_size,
+			      "%llu", q(qq, path), (long long)st.size,
 			      (unsigned long long)r->size), 1;
 	}
 	struct em_sha256 h;
 	int rc = em_sha256_init(&h, e);
 	if (rc) {
-		close(fd);
+		em_os_close(fd);
 		return rc;
 	}
 	for (;;) {
-		ssize_t n = read(fd, buf, READ_BUF);
+		ssize_t n = em_os_read(fd, buf, READ_BUF);
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n < 0) {
 			rc = em_err_sys(e, errno, dir, q(qq, path));
 			em_sha256_abort(&h);
-			close(fd);
+			em_os_close(fd);
 			return rc;
 		}
 		if (n == 0)
 			break;
 		em_sha256_update(&h, buf, (size_t)n);
 	}
-	close(fd);
+	em_os_close(fd);
 	char hex[EM_SHA256_HEX_LEN + 1];
 	em_sha256_final(&h, hex);
 	unsigned char d[32];
@@ -853,14 +829,14 @@ static int check_one(int dfd, const struct rec_ent *r, char *buf, const char *di
 int em_wheel_unpacked_check(const char *dir, struct em_error *e)
 {
 	char qq[QNAME];
-	int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (dfd < 0)
+	struct em_dir *d = em_dir_open(dir, 0);
+	if (!d)
 		return em_err_sys(e, errno, dir, "cannot open the unpacked wheel");
 	struct em_arena a;
 	em_arena_init(&a);
 	char *mark, *record, *buf = NULL;
 	size_t ml, rl;
-	int rc = 0, err = read_at(&a, dfd, EM_UNPACKED_MARK, 4096, &mark, &ml);
+	int rc = 0, err = read_at(&a, d, EM_UNPACKED_MARK, 4096, &mark, &ml);
 	if (err) {
 		rc = err == ENOENT ? em_err(e, EM_ENOTFOUND, dir, "not a complete unpacked wheel "
 					    "(no '%s')", EM_UNPACKED_MARK)
@@ -872,7 +848,8 @@ int em_wheel_unpacked_check(const char *dir, struct em_error *e)
 	char *di = nl ? nl + 1 : NULL;
 	char *end = di ? strchr(di, '\n') : NULL;
 	if (!end || end == di || (size_t)(end - di) <= EM_DIST_INFO_LEN ||
-	    memcmp(end - EM_DIST_INFO_LEN, EM_DIST_INFO, EM_DIST_INFO_LEN) || memchr(di, '/', (size_t)(end - di))) {
+	    memcmp(end - EM_DIST_INFO_LEN, EM_DIST_INFO, EM_DIST_INFO_LEN) ||
+	    memchr(di, '/', (size_t)(end - di))) {
 		rc = em_err(e, EM_EUNSUPPORTED, dir, "'%s' does not name the dist-info folder",
 			    EM_UNPACKED_MARK);
 		goto out;
@@ -884,7 +861,7 @@ int em_wheel_unpacked_check(const char *dir, struct em_error *e)
 		rc = em_err_nomem(e);
 		goto out;
 	}
-	if ((err = read_at(&a, dfd, rpath, EM_WHEEL_MAX_RECORD, &record, &rl))) {
+	if ((err = read_at(&a, d, rpath, EM_WHEEL_MAX_RECORD, &record, &rl))) {
 		rc = err == ENOENT ? (em_err(e, EM_EINVAL, dir, "'%s' is missing", q(qq, rpath)), 1)
 				   : em_err_sys(e, err, dir, q(qq, rpath));
 		goto out;
@@ -902,10 +879,10 @@ int em_wheel_unpacked_check(const char *dir, struct em_error *e)
 	for (size_t i = 0; i < t.n && !rc; i++)
 		if (t.ents[i].has_hash &&
 		    !em_record_is_record_file(t.ents[i].path, t.ents[i].plen, di, dl))
-			rc = check_one(dfd, &t.ents[i], buf, dir, e);
+			rc = check_one(d, &t.ents[i], buf, dir, e);
 out:
 	free(buf);
-	close(dfd);
+	em_dir_close(d);
 	em_arena_release(&a);
 	return rc;
 }

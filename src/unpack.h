@@ -14,6 +14,8 @@
 #include "envmatrix/error.h"
 #include "util/buf.h"
 
+struct em_dir;
+
 /* The file an unpacked tree carries when it is complete (written last;
  * it holds the wheel's file name and its .dist-info folder, one a line). A
  * wheel member of that name is refused. */
@@ -67,10 +69,10 @@ int em_wheel_unpacked_check(const char *dir, struct em_error *e);
 
 /* ---- shared with the installer ---- */
 
-/* Create the folder rel (n bytes) under the folder dfd and every folder
+/* Create the folder rel (n bytes) under the folder d and every folder
  * above it: 0, or -1 and the errno in *err. last remembers the folder made
  * before, which most files share. */
-int em_wheel_mkdirs(int dfd, const char *rel, size_t n, struct em_buf *last, int *err);
+int em_wheel_mkdirs(struct em_dir *d, const char *rel, size_t n, struct em_buf *last, int *err);
 
 /* An EM_EIO error "cannot WHAT 'NAME': why" for errno err (a full disk
  * said as such). */

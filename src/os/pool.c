@@ -10,11 +10,11 @@
  * take an index from it.
  */
 #include "os/pool.h"
+#include "os/sys.h"
 
 #include <pthread.h>
 #include <stdint.h>
 #include <stdlib.h>
-#include <unistd.h>
 
 struct submission {
 	em_pool_task *fn;
@@ -39,7 +39,7 @@ struct em_pool {
 
 unsigned em_pool_cpus(void)
 {
-	long n = sysconf(_SC_NPROCESSORS_ONLN);
+	long n = em_os_cpu_count();
 	return n > 0 ? (unsigned)n : 1;
 }
 
