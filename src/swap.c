@@ -33,6 +33,7 @@
 #include "spec/lock.h"
 #include "state.h"
 #include "util/str.h"
+#include "venv.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -175,18 +176,13 @@ int em_venv_check_target(const char *root, bool *empty, struct em_error *e)
 		      "environments: move it away, or set venv to another folder", root, why);
 }
 
-static const char *cfg_get(struct em_arena *a, const char *text, const char *key);
-
 /* whether dir's pyvenv.cfg has the keys envmatrix writes */
 static bool made_by_envmatrix(const char *dir)
 {
 	struct em_arena a;
 	em_arena_init(&a);
-	char *path = em_arena_printf(&a, "%s/pyvenv.cfg", dir);
-	char *text;
-	size_t len;
-	bool made = path && em_read_file(&a, path, 1 << 16, &text, &len, NULL) == 0 &&
-		    cfg_get(&a, text, "envmatrix.workload") != NULL;
+	char *text = em_venv_cfg_load(&a, dir);
+	bool made = text && em_venv_cfg_get(&a, text, "envmatrix.workload") != NULL;
 	em_arena_release(&a);
 	return made;
 }
@@ -521,71 +517,24 @@ out:;
 
 /* ---- what is installed ---- */
 
-/* key = value lines of pyvenv.cfg */
-static const char *cfg_get(struct em_arena *a, const char *text, const char *key)
-{
-	size_t kl = strlen(key);
-	const char *s = text;
-	while (*s) {
-		const char *nl = strchr(s, '\n');
-		size_t n = nl ? (size_t)(nl - s) : strlen(s);
-		struct em_str line = em_str_strip(em_str_make(s, n));
-		const char *eq = memchr(line.p, '=', line.n);
-		if (eq) {
-			struct em_str k = em_str_strip(em_str_make(line.p, (size_t)(eq - line.p)));
-			struct em_str v = em_str_strip(
-				em_str_make(eq + 1, line.n - (size_t)(eq + 1 - line.p)));
-			if (k.n == kl && !strncasecmp(k.p, key, kl))
-				return em_arena_strndup(a, v.p, v.n);
-		}
-		s += n + (nl ? 1 : 0);
-	}
-	return NULL;
-}
-
 /* torch's version from a dist-info folder name in site-packages */
 static const char *torch_from_site(struct em_arena *a, const char *root)
 {
-	static const char *const patterns[] = { "lib", "Lib" };
-	for (size_t i = 0; i < 2; i++) {
-		char *lib = em_arena_printf(a, "%s/%s", root, patterns[i]);
-		if (!lib)
-			return NULL;
-		/* POSIX: lib/pythonX.Y/site-packages; Windows: Lib/site-packages */
-		const char *sites[8];
-		size_t ns = 0;
-		if (i == 1) {
-			sites[ns++] = em_arena_printf(a, "%s/site-packages", lib);
-		} else {
-			DIR *d = opendir(lib);
-			struct dirent *de;
-			while (d && (de = readdir(d)) && ns < 8)
-				if (!strncmp(de->d_name, "python", 6))
-					sites[ns++] = em_arena_printf(a, "%s/%s/site-packages", lib,
-								      de->d_name);
-			if (d)
-				closedir(d);
+	const char **sites;
+	size_t ns;
+	if (em_venv_site_dirs(a, root, &sites, &ns, NULL))
+		return NULL;
+	for (size_t k = 0; k < ns; k++) {
+		struct em_dirlist *l = em_dirlist_open(sites[k]);
+		const char *n, *found = NULL;
+		while (l && !found && (n = em_dirlist_next(l))) {
+			size_t nl = strlen(n);
+			if (!strncmp(n, "torch-", 6) && nl > 16 && !strcmp(n + nl - 10, ".dist-info"))
+				found = em_arena_strndup(a, n + 6, nl - 16);
 		}
-		for (size_t k = 0; k < ns; k++) {
-			if (!sites[k])
-				continue;
-			DIR *d = opendir(sites[k]);
-			struct dirent *de;
-			const char *found = NULL;
-			while (d && (de = readdir(d))) {
-				const char *n = de->d_name;
-				size_t nl = strlen(n);
-				if (!strncmp(n, "torch-", 6) && nl > 16 &&
-				    !strcmp(n + nl - 10, ".dist-info")) {
-					found = em_arena_strndup(a, n + 6, nl - 16);
-					break;
-				}
-			}
-			if (d)
-				closedir(d);
-			if (found)
-				return found;
-		}
+		em_dirlist_close(l);
+		if (found)
+			return found;
 	}
 	return NULL;
 }
@@ -600,18 +549,16 @@ static void read_one(struct em_arena *a, const char *root, const char **python,
 		     const char **home, bool *by_em, const char **torch, const char **variant,
 		     const char **lock_text, size_t *lock_len)
 {
-	char *cfg_path = em_arena_printf(a, "%s/pyvenv.cfg", root);
-	char *cfg;
-	size_t cl;
+	char *cfg = em_venv_cfg_load(a, root);
 	struct em_error ie;
-	if (cfg_path && em_read_file(a, cfg_path, 1 << 16, &cfg, &cl, &ie) == 0) {
-		*python = cfg_get(a, cfg, "version_info");
+	if (cfg) {
+		*python = em_venv_cfg_get(a, cfg, "version_info");
 		if (!*python)
-			*python = cfg_get(a, cfg, "version");
+			*python = em_venv_cfg_get(a, cfg, "version");
 		if (home)
-			*home = cfg_get(a, cfg, "home");
+			*home = em_venv_cfg_get(a, cfg, "home");
 		if (by_em)
-			*by_em = cfg_get(a, cfg, "envmatrix.workload") != NULL;
+			*by_em = em_venv_cfg_get(a, cfg, "envmatrix.workload") != NULL;
 	}
 	char *lp = em_arena_printf(a, "%s/" EM_VENV_LOCK_NAME, root);
 	char *lt;
