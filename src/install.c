@@ -33,22 +33,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* quoted names in messages */
-#define QNAME 300
-
 #define ENTRY_POINTS_MAX (4u << 20)
 #define ENTRY_NAME_MAX 255
 #define READ_BUF (256u << 10)
-
-static const char *q(char *dst, const char *s)
-{
-	return em_quote(dst, QNAME, s, strlen(s));
-}
-
-static const char *qn(char *dst, const char *s, size_t n)
-{
-	return em_quote(dst, QNAME, s, n);
-}
 
 /* A file to link: names in the batch's text. */
 struct job {
@@ -365,7 +352,7 @@ static bool launcher_name_ok(const char *s, size_t n, enum em_os os)
 
 static int parse_entry_points(struct inst *in, const char *s, size_t n, struct em_error *e)
 {
-	char qq[QNAME], q2[QNAME], where[EM_ERROR_WHERE_MAX];
+	char qq[EM_QNAME], q2[EM_QNAME], where[EM_ERROR_WHERE_MAX];
 	int section = 0; /* 0 other, 1 console_scripts, 2 gui_scripts */
 	unsigned lineno = 0;
 	size_t cap = 0;
@@ -388,7 +375,7 @@ static int parse_entry_points(struct inst *in, const char *s, size_t n, struct e
 		if (line.p[0] == '[') {
 			if (line.p[line.n - 1] != ']')
 				return em_err(e, EM_EINVAL, where, "invalid section header '%s'",
-					      qn(qq, line.p, line.n));
+					      em_qname_n(qq, line.p, line.n));
 			struct em_str name = em_str_strip(em_str_make(line.p + 1, line.n - 2));
 			section = em_str_eq(name.p, name.n, "console_scripts") ? 1
 				  : em_str_eq(name.p, name.n, "gui_scripts")   ? 2
@@ -400,14 +387,14 @@ static int parse_entry_points(struct inst *in, const char *s, size_t n, struct e
 		const char *eq = memchr(line.p, '=', line.n);
 		if (!eq)
 			return em_err(e, EM_EINVAL, where, "expected 'name = object', found '%s'",
-				      qn(qq, line.p, line.n));
+				      em_qname_n(qq, line.p, line.n));
 		struct em_str name = em_str_strip(em_str_make(line.p, (size_t)(eq - line.p)));
 		struct em_str val =
 			em_str_strip(em_str_make(eq + 1, line.n - (size_t)(eq + 1 - line.p)));
 		if (!launcher_name_ok(name.p, name.n, in->o->os))
 			return em_err(e, EM_EINVAL, where,
 				      "'%s' cannot be the name of a launcher file",
-				      qn(qq, name.p, name.n));
+				      em_qname_n(qq, name.p, name.n));
 		/* module [ws] ':' [ws] attr [ws] ['[' extras ']'] */
 		size_t k = 0;
 		while (k < val.n && (word_byte((unsigned char)val.p[k]) || val.p[k] == '.'))
@@ -435,16 +422,16 @@ static int parse_entry_points(struct inst *in, const char *s, size_t n, struct e
 			return em_err(e, EM_EINVAL, where,
 				      "invalid object reference '%s' for '%s' (expected "
 				      "'module:object')",
-				      qn(qq, val.p, val.n), qn(q2, name.p, name.n));
+				      em_qname_n(qq, val.p, val.n), em_qname_n(q2, name.p, name.n));
 		if (!attr.p)
 			return em_err(e, EM_EINVAL, where,
 				      "entry point '%s' names a module, not a callable ('%s')",
-				      qn(qq, name.p, name.n), qn(q2, val.p, val.n));
+				      em_qname_n(qq, name.p, name.n), em_qname_n(q2, val.p, val.n));
 		for (size_t j = 0; j < in->neps; j++)
 			if (em_str_eq(name.p, name.n, in->eps[j].name))
 				return em_err(e, EM_EINVAL, where,
 					      "entry point '%s' is defined twice",
-					      qn(qq, name.p, name.n));
+					      em_qname_n(qq, name.p, name.n));
 		if (in->neps == EM_WHEEL_MAX_ENTRY_POINTS)
 			return em_err(e, EM_ELIMIT, where, "more than %u console and gui scripts",
 				      (unsigned)EM_WHEEL_MAX_ENTRY_POINTS);
@@ -495,11 +482,11 @@ static bool is_entry_point_wrapper(const struct inst *in, const char *base, size
 static int add_shebang(struct em_buf *b, const char *python, enum em_os os, const char *where,
 		       struct em_error *e)
 {
-	char qq[QNAME];
+	char qq[EM_QNAME];
 	size_t n = strlen(python);
 	if (n == 0 || memchr(python, '\n', n) || memchr(python, '\r', n))
 		return em_err(e, EM_EINVAL, where, "the interpreter path '%s' cannot be a shebang",
-			      q(qq, python));
+			      em_qname(qq, python));
 	if (os == EM_OS_WINDOWS || (!strchr(python, ' ') && !strchr(python, '\t') && n + 3 <= 127)) {
 		em_buf_addstr(b, "#!");
 		em_buf_addstr(b, python);
@@ -510,7 +497,7 @@ static int add_shebang(struct em_buf *b, const char *python, enum em_os os, cons
 		return em_err(e, EM_EUNSUPPORTED, where,
 			      "the interpreter path '%s' is too long or has a space, and a quote "
 			      "or backslash keeps it from a /bin/sh launcher",
-			      q(qq, python));
+			      em_qname(qq, python));
 	em_buf_addstr(b, "#!/bin/sh\n'''exec' '");
 	em_buf_addstr(b, python);
 	em_buf_addstr(b, "' \"$0\" \"$@\"\n' '''\n");
@@ -820,7 +807,7 @@ static int read_small(struct inst *in, const char *rel, size_t max, char **out, 
 static int install_files(struct inst *in, struct batch **bp, struct batch **other,
 			 struct em_error *e)
 {
-	char qq[QNAME];
+	char qq[EM_QNAME];
 	char *rpath = em_arena_printf(in->a, "%s/RECORD", in->di);
 	char *rwhere = em_arena_printf(in->a, "%s: %s/RECORD", in->wheel, in->di);
 	if (!rpath || !rwhere)
@@ -879,7 +866,7 @@ static int install_files(struct inst *in, struct batch **bp, struct batch **othe
 			snprintf(lw, sizeof lw, "%s:%u", rwhere, c.line);
 			rc = em_err(e, EM_EINVAL, lw,
 				    "'%s' has no valid hash and size (the unpacked wheel is damaged)",
-				    qn(qq, path.p, path.n));
+				    em_qname_n(qq, path.p, path.n));
 			break;
 		}
 		int s = in->root;
@@ -923,16 +910,17 @@ static int install_files(struct inst *in, struct batch **bp, struct batch **othe
 static int open_unpacked(struct inst *in, const char *unpacked_dir,
 			 const struct em_wheel_name *w, struct em_error *e)
 {
-	char qq[QNAME];
+	char qq[EM_QNAME];
 	in->src = em_dir_open(unpacked_dir, 0);
+	if (!in->src && errno == ENOENT)
+		return em_err(e, EM_ENOTFOUND, in->wheel, "no unpacked wheel at '%s'",
+			      em_qname(qq, unpacked_dir));
 	if (!in->src)
-		return errno == ENOENT ? em_err(e, EM_ENOTFOUND, in->wheel,
-						"no unpacked wheel at '%s'", q(qq, unpacked_dir))
-				       : em_wheel_sys_err(e, errno, in->wheel, "open", unpacked_dir);
+		return em_wheel_sys_err(e, errno, in->wheel, "open", unpacked_dir);
 	struct em_stat st;
 	if (em_dir_lstat(in->src, EM_UNPACKED_MARK, &st) != 0)
 		return em_err(e, EM_EINVAL, in->wheel, "'%s' is not a finished unpacked wheel",
-			      q(qq, unpacked_dir));
+			      em_qname(qq, unpacked_dir));
 	int rc = find_dist_info(in, w, e);
 	if (rc)
 		return rc;

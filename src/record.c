@@ -5,14 +5,6 @@
 #include <errno.h>
 #include <string.h>
 
-/* quoted names in messages */
-#define QNAME 300
-
-static const char *qn(char *dst, const char *s, size_t n)
-{
-	return em_quote(dst, QNAME, s, n);
-}
-
 /* ---- RECORD: CSV rows ---- */
 
 void em_record_reader_mem(struct em_record_reader *c, const char *data, size_t len,
@@ -255,7 +247,7 @@ int em_record_data_scheme(const char *p, size_t n, const char *dd, size_t dn, in
 			  const char **rest, size_t *restlen, const char *where,
 			  struct em_error *e)
 {
-	char qq[QNAME], qd[QNAME], qk[QNAME];
+	char qq[EM_QNAME], qd[EM_QNAME], qk[EM_QNAME];
 	if (n <= dn || memcmp(p, dd, dn) || p[dn] != '/')
 		return 1;
 	const char *k = p + dn + 1;
@@ -264,7 +256,7 @@ int em_record_data_scheme(const char *p, size_t n, const char *dd, size_t dn, in
 		return em_err(e, EM_EINVAL, where,
 			      "'%s' is not inside a scheme folder of '%s' (purelib, platlib, "
 			      "headers, scripts or data)",
-			      qn(qq, p, n), qn(qd, dd, dn));
+			      em_qname_n(qq, p, n), em_qname_n(qd, dd, dn));
 	for (int s = 0; s < EM_SCHEME_COUNT; s++) {
 		if (em_str_eq(k, (size_t)(slash - k), em_scheme_keys[s])) {
 			*scheme = s;
@@ -276,7 +268,8 @@ int em_record_data_scheme(const char *p, size_t n, const char *dd, size_t dn, in
 	return em_err(e, EM_EINVAL, where,
 		      "'%s' is in an unknown folder '%s' of '%s' (expected purelib, platlib, "
 		      "headers, scripts or data)",
-		      qn(qq, p, n), qn(qk, k, (size_t)(slash - k)), qn(qd, dd, dn));
+		      em_qname_n(qq, p, n), em_qname_n(qk, k, (size_t)(slash - k)),
+		      em_qname_n(qd, dd, dn));
 }
 
 /* ---- WHEEL ---- */
@@ -284,7 +277,7 @@ int em_record_data_scheme(const char *p, size_t n, const char *dd, size_t dn, in
 int em_wheel_file_parse(const char *s, size_t n, bool *purelib, const char *where,
 			struct em_error *e)
 {
-	char qq[QNAME];
+	char qq[EM_QNAME];
 	struct em_str version = { NULL, 0 };
 	*purelib = false;
 	for (size_t i = 0; i < n;) {
@@ -318,10 +311,10 @@ int em_wheel_file_parse(const char *s, size_t n, bool *purelib, const char *wher
 	if (d == 0 || (d < version.n && version.p[d] != '.') ||
 	    !em_parse_u64(version.p, d, &major))
 		return em_err(e, EM_EINVAL, where, "the WHEEL file's Wheel-Version '%s' is invalid",
-			      qn(qq, version.p, version.n));
+			      em_qname_n(qq, version.p, version.n));
 	if (major != 1)
 		return em_err(e, major > 1 ? EM_EUNSUPPORTED : EM_EINVAL, where,
 			      "Wheel-Version '%s' is not supported (only 1.x is)",
-			      qn(qq, version.p, version.n));
+			      em_qname_n(qq, version.p, version.n));
 	return 0;
 }

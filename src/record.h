@@ -14,10 +14,22 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
 #include "archive.h"
 #include "envmatrix/error.h"
 #include "util/str.h"
+
+/* Names in messages: quoted (em_quote) into a buffer of EM_QNAME bytes. */
+#define EM_QNAME 300
+static inline const char *em_qname_n(char *dst, const char *s, size_t n)
+{
+	return em_quote(dst, EM_QNAME, s, n);
+}
+static inline const char *em_qname(char *dst, const char *s)
+{
+	return em_qname_n(dst, s, strlen(s));
+}
 
 #define EM_DIST_INFO ".dist-info"
 #define EM_DIST_INFO_LEN (sizeof EM_DIST_INFO - 1)

@@ -32,20 +32,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* quoted names in messages */
-#define QNAME 300
-
 #define READ_BUF (256u << 10)
-
-static const char *q(char *dst, const char *s)
-{
-	return em_quote(dst, QNAME, s, strlen(s));
-}
-
-static const char *qn(char *dst, const char *s, size_t n)
-{
-	return em_quote(dst, QNAME, s, n);
-}
+/* a file that must not exist yet */
+#define NEW_FILE (EM_OPEN_WRITE | EM_OPEN_CREATE | EM_OPEN_EXCL)
 
 static bool has_prefix(const char *s, size_t n, const char *p)
 {
@@ -58,11 +47,12 @@ static bool has_prefix(const char *s, size_t n, const char *p)
 int em_wheel_sys_err(struct em_error *e, int err, const char *where, const char *what,
 		     const char *name)
 {
-	char qq[QNAME];
+	char qq[EM_QNAME];
 	if (err == ENOSPC || err == EDQUOT)
 		return em_err(e, EM_EIO, where, "cannot %s '%s': no space left on the device (%s)",
-			      what, q(qq, name), strerror(err));
-	return em_err(e, EM_EIO, where, "cannot %s '%s': %s", what, q(qq, name), strerror(err));
+			      what, em_qname(qq, name), strerror(err));
+	return em_err(e, EM_EIO, where, "cannot %s '%s': %s", what, em_qname(qq, name),
+		      strerror(err));
 }
 
 int em_wheel_mkdirs(struct em_dir *d, const char *rel, size_t n, struct em_buf *last, int *err)
@@ -148,7 +138,7 @@ static struct rec_ent *rec_find(const struct rec_table *t, const char *p, size_t
 static int record_load(struct em_arena *a, const char *data, size_t len, const char *di,
 		       size_t dl, const char *where, struct rec_table *t, struct em_error *e)
 {
-	char qq[QNAME], q2[QNAME], rw[EM_ERROR_WHERE_MAX];
+	char qq[EM_QNAME], q2[EM_QNAME], rw[EM_ERROR_WHERE_MAX];
 	char dd[EM_ARCHIVE_MAX_MEMBER_NAME + 8];
 	snprintf(dd, sizeof dd, "%.*s.data", (int)(dl - EM_DIST_INFO_LEN), di);
 	size_t dn = strlen(dd);
@@ -192,14 +182,14 @@ static int record_load(struct em_arena *a, const char *data, size_t len, const c
 		}
 		if (path.p[path.n - 1] == '/')
 			return em_err(e, EM_EINVAL, lw, "'%s' is a folder, not a file",
-				      qn(qq, path.p, path.n));
+				      em_qname_n(qq, path.p, path.n));
 		if (t->n >= EM_WHEEL_MAX_FILES || t->n >= t->max)
 			return em_err(e, EM_ELIMIT, rw, "more than %u rows",
 				      (unsigned)EM_WHEEL_MAX_FILES);
 		uint32_t *slot;
 		if (rec_find(t, path.p, path.n, &slot))
 			return em_err(e, EM_EINVAL, lw, "'%s' is listed twice",
-				      qn(qq, path.p, path.n));
+				      em_qname_n(qq, path.p, path.n));
 		struct rec_ent *r2 = &t->ents[t->n];
 		memset(r2, 0, sizeof *r2);
 		if (!(r2->path = em_arena_strndup(a, path.p, path.n)))
@@ -211,24 +201,29 @@ static int record_load(struct em_arena *a, const char *data, size_t len, const c
 			return em_err(e, EM_EUNSUPPORTED, lw,
 				      "'%s' has a hash of an unsupported kind '%s' (envmatrix "
 				      "checks sha256)",
-				      qn(qq, path.p, path.n), qn(q2, hash.p, hash.n));
+				      em_qname_n(qq, path.p, path.n),
+				      em_qname_n(q2, hash.p, hash.n));
 		if (h < 0)
 			return em_err(e, EM_EINVAL, lw, "'%s' has an invalid hash '%s'",
-				      qn(qq, path.p, path.n), qn(q2, hash.p, hash.n));
+				      em_qname_n(qq, path.p, path.n),
+				      em_qname_n(q2, hash.p, hash.n));
 		r2->has_hash = h == 0;
 		if (!r2->has_hash && !exempt)
-			return em_err(e, EM_EINVAL, lw, "'%s' has no hash", qn(qq, path.p, path.n));
+			return em_err(e, EM_EINVAL, lw, "'%s' has no hash",
+				      em_qname_n(qq, path.p, path.n));
 		if (size.n) {
 			if (!em_parse_u64(size.p, size.n, &r2->size))
 				return em_err(e, EM_EINVAL, lw, "'%s' has an invalid size '%s'",
-					      qn(qq, path.p, path.n), qn(q2, size.p, size.n));
+					      em_qname_n(qq, path.p, path.n),
+					      em_qname_n(q2, size.p, size.n));
 			if (r2->size > EM_WHEEL_MAX_MEMBER_SIZE)
 				return em_err(e, EM_ELIMIT, lw, "'%s' is larger than %llu bytes",
-					      qn(qq, path.p, path.n),
+					      em_qname_n(qq, path.p, path.n),
 					      (unsigned long long)EM_WHEEL_MAX_MEMBER_SIZE);
 			r2->has_size = true;
 		} else if (!exempt) {
-			return em_err(e, EM_EINVAL, lw, "'%s' has no size", qn(qq, path.p, path.n));
+			return em_err(e, EM_EINVAL, lw, "'%s' has no size",
+				      em_qname_n(qq, path.p, path.n));
 		}
 		int scheme;
 		const char *rest;
@@ -254,7 +249,7 @@ struct scan {
 static int read_member_data(struct em_zip_reader *z, size_t max, struct em_buf *b,
 			    const char *where, const char *name, struct em_error *e)
 {
-	char qq[QNAME];
+	char qq[EM_QNAME];
 	char block[16384];
 	for (;;) {
 		int64_t got = em_zip_read(z, block, sizeof block, e);
@@ -264,7 +259,7 @@ static int read_member_data(struct em_zip_reader *z, size_t max, struct em_buf *
 			return 0;
 		if ((size_t)got > max - b->len)
 			return em_err(e, EM_ELIMIT, where, "member '%s' is larger than %zu bytes",
-				      q(qq, name), max);
+				      em_qname(qq, name), max);
 		if (em_buf_add(b, block, (size_t)got))
 			return em_err_nomem(e);
 	}
@@ -281,21 +276,21 @@ struct scan_pass {
 /* A member no wheel may have: 0, or the error. */
 static int refuse_member(const struct em_zip_member *m, const char *where, struct em_error *e)
 {
-	char qq[QNAME];
+	char qq[EM_QNAME];
 	if (m->type == EM_ZIP_SYMLINK)
 		return em_err(e, EM_EINVAL, where, "member '%s' is a symbolic link",
-			      qn(qq, m->name, m->namelen));
+			      em_qname_n(qq, m->name, m->namelen));
 	if (m->type != EM_ZIP_FILE && m->type != EM_ZIP_DIR)
 		return em_err(e, EM_EINVAL, where, "member '%s' is not a regular file or a folder",
-			      qn(qq, m->name, m->namelen));
+			      em_qname_n(qq, m->name, m->namelen));
 	if (m->encrypted)
 		return em_err(e, EM_EUNSUPPORTED, where, "member '%s' is encrypted",
-			      qn(qq, m->name, m->namelen));
+			      em_qname_n(qq, m->name, m->namelen));
 	if (has_prefix(m->name, m->namelen, EM_UNPACKED_MARK) &&
 	    (m->namelen == sizeof EM_UNPACKED_MARK - 1 ||
 	     m->name[sizeof EM_UNPACKED_MARK - 1] == '/'))
 		return em_err(e, EM_EINVAL, where, "member '%s' has a name envmatrix keeps",
-			      qn(qq, m->name, m->namelen));
+			      em_qname_n(qq, m->name, m->namelen));
 	return 0;
 }
 
@@ -305,7 +300,7 @@ static int scan_member(struct em_arena *a, struct em_zip_reader *z, const struct
 		       const struct em_wheel_name *w, const char *where, struct scan_pass *sp,
 		       struct em_error *e)
 {
-	char qq[QNAME];
+	char qq[EM_QNAME];
 	size_t seg = em_wheel_dist_info_prefix(m->name, m->namelen);
 	if (!seg)
 		return 0;
@@ -332,7 +327,7 @@ static int scan_member(struct em_arena *a, struct em_zip_reader *z, const struct
 	bool *have = is_record ? &sp->have_record : &sp->have_wheel;
 	if (*have)
 		return em_err(e, EM_EINVAL, where, "member '%s' appears more than once",
-			      qn(qq, m->name, m->namelen));
+			      em_qname_n(qq, m->name, m->namelen));
 	*have = true;
 	return read_member_data(z, is_record ? EM_WHEEL_MAX_RECORD : EM_WHEEL_FILE_MAX,
 				is_record ? &sp->record : &sp->wheel, where, m->name, e);
@@ -343,25 +338,26 @@ static int scan_member(struct em_arena *a, struct em_zip_reader *z, const struct
 static int scan_check(struct em_arena *a, const struct scan_pass *sp,
 		      const struct em_wheel_name *w, const char *where, struct em_error *e)
 {
-	char qq[QNAME], q2[QNAME];
+	char qq[EM_QNAME], q2[EM_QNAME];
 	const char *const *folder = sp->folder;
 	if (sp->nfolders == 0)
 		return em_err(e, EM_EINVAL, where, "the wheel has no .dist-info folder");
 	if (sp->nfolders > 1)
 		return em_err(e, EM_EINVAL, where,
 			      "the wheel has more than one .dist-info folder ('%s', '%s'%s)",
-			      q(qq, folder[0]), q(q2, folder[1]), sp->nfolders > 2 ? ", ..." : "");
+			      em_qname(qq, folder[0]), em_qname(q2, folder[1]),
+			      sp->nfolders > 2 ? ", ..." : "");
 	if (!em_wheel_dist_info_matches(a, folder[0], strlen(folder[0]) - EM_DIST_INFO_LEN, w))
 		return em_err(e, EM_EINVAL, where,
 			      "the wheel's .dist-info folder '%s' does not match its name "
 			      "'%s' and version '%s'",
-			      q(qq, folder[0]), w->name, w->version.str);
+			      em_qname(qq, folder[0]), w->name, w->version.str);
 	if (!sp->have_wheel)
 		return em_err(e, EM_EINVAL, where, "the wheel has no member '%s/WHEEL'",
-			      q(qq, folder[0]));
+			      em_qname(qq, folder[0]));
 	if (!sp->have_record)
 		return em_err(e, EM_EINVAL, where, "the wheel has no member '%s/RECORD'",
-			      q(qq, folder[0]));
+			      em_qname(qq, folder[0]));
 	char ww[EM_ERROR_WHERE_MAX];
 	snprintf(ww, sizeof ww, "%s: %s/WHEEL", where, folder[0]);
 	bool purelib;
@@ -420,7 +416,7 @@ static int extract_member(struct em_zip_reader *z, int fd, const char *name, siz
 			  const struct rec_ent *r, char *buf, size_t bufsize, uint64_t *total,
 			  const char *where, struct em_error *e)
 {
-	char qq[QNAME];
+	char qq[EM_QNAME];
 	struct em_sha256 h;
 	int rc = em_sha256_init(&h, e);
 	if (rc)
@@ -438,9 +434,10 @@ static int extract_member(struct em_zip_reader *z, int fd, const char *name, siz
 		if ((uint64_t)got > max - n) {
 			rc = r ? em_err(e, EM_EINVAL, where,
 					"member '%s' is larger than the %llu bytes RECORD says",
-					qn(qq, name, namelen), (unsigned long long)r->size)
+					em_qname_n(qq, name, namelen), (unsigned long long)r->size)
 			       : em_err(e, EM_ELIMIT, where, "member '%s' is larger than %u bytes",
-					qn(qq, name, namelen), (unsigned)EM_WHEEL_MAX_RECORD);
+					em_qname_n(qq, name, namelen),
+					(unsigned)EM_WHEEL_MAX_RECORD);
 			break;
 		}
 		if ((uint64_t)got > EM_WHEEL_MAX_SIZE - *total) {
@@ -470,7 +467,7 @@ static int extract_member(struct em_zip_reader *z, int fd, const char *name, siz
 	if (n != r->size)
 		return em_err(e, EM_EINVAL, where,
 			      "member '%s' is %llu bytes, but RECORD says %llu",
-			      qn(qq, name, namelen), (unsigned long long)n,
+			      em_qname_n(qq, name, namelen), (unsigned long long)n,
 			      (unsigned long long)r->size);
 	unsigned char d[32];
 	em_record_digest_of_hex(hex, d);
@@ -480,7 +477,7 @@ static int extract_member(struct em_zip_reader *z, int fd, const char *name, siz
 		em_record_hash_format(d, got);
 		return em_err(e, EM_EINVAL, where,
 			      "member '%s' does not match RECORD: its hash is %s, RECORD says %s",
-			      qn(qq, name, namelen), got, want);
+			      em_qname_n(qq, name, namelen), got, want);
 	}
 	return 0;
 }
@@ -488,7 +485,7 @@ static int extract_member(struct em_zip_reader *z, int fd, const char *name, siz
 static int extract_all(const char *path, const char *where, struct em_dir *td, struct rec_table *t,
 		       const char *di, size_t dl, struct em_error *e)
 {
-	char qq[QNAME];
+	char qq[EM_QNAME];
 	struct em_zip_reader *z;
 	int rc = em_zip_open(path, where, &z, e);
 	if (rc)
@@ -510,7 +507,7 @@ static int extract_all(const char *path, const char *where, struct em_dir *td, s
 		 * changed under us unless someone rewrote it */
 		if (m.type != EM_ZIP_FILE && m.type != EM_ZIP_DIR) {
 			rc = em_err(e, EM_EINVAL, where, "member '%s' is not a regular file",
-				    qn(qq, m.name, m.namelen));
+				    em_qname_n(qq, m.name, m.namelen));
 			break;
 		}
 		size_t n = m.namelen;
@@ -529,12 +526,12 @@ static int extract_all(const char *path, const char *where, struct em_dir *td, s
 		struct rec_ent *r = rec_find(t, name, n, NULL);
 		if (!r && !em_record_is_record_file(name, n, di, dl)) {
 			rc = em_err(e, EM_EINVAL, where, "member '%s' is not listed in RECORD",
-				    q(qq, name));
+				    em_qname(qq, name));
 			break;
 		}
 		if (r && r->seen) {
 			rc = em_err(e, EM_EINVAL, where, "member '%s' appears more than once",
-				    q(qq, name));
+				    em_qname(qq, name));
 			break;
 		}
 		if (r)
@@ -543,8 +540,9 @@ static int extract_all(const char *path, const char *where, struct em_dir *td, s
 			r = NULL; /* RECORD and its signatures cannot be checked */
 		if (r && m.size_known && m.size != r->size) {
 			rc = em_err(e, EM_EINVAL, where,
-				    "member '%s' is %llu bytes, but RECORD says %llu", q(qq, name),
-				    (unsigned long long)m.size, (unsigned long long)r->size);
+				    "member '%s' is %llu bytes, but RECORD says %llu",
+				    em_qname(qq, name), (unsigned long long)m.size,
+				    (unsigned long long)r->size);
 			break;
 		}
 		const char *slash = strrchr(name, '/');
@@ -552,14 +550,12 @@ static int extract_all(const char *path, const char *where, struct em_dir *td, s
 			rc = em_wheel_sys_err(e, err, where, "create the folder of", name);
 			break;
 		}
-		int fd = em_dir_open_file(td, name,
-					  EM_OPEN_WRITE | EM_OPEN_CREATE | EM_OPEN_EXCL | EM_OPEN_NOFOLLOW,
-					  0600);
+		int fd = em_dir_open_file(td, name, NEW_FILE | EM_OPEN_NOFOLLOW, 0600);
 		if (fd < 0) {
-			rc = errno == EEXIST
-				     ? em_err(e, EM_EINVAL, where,
-					      "member '%s' appears more than once", q(qq, name))
-				     : em_wheel_sys_err(e, errno, where, "create", name);
+			rc = errno == EEXIST ? em_err(e, EM_EINVAL, where,
+						      "member '%s' appears more than once",
+						      em_qname(qq, name))
+					     : em_wheel_sys_err(e, errno, where, "create", name);
 			break;
 		}
 		rc = extract_member(z, fd, name, n, r, buf, READ_BUF, &total, where, e);
@@ -579,7 +575,7 @@ static int extract_all(const char *path, const char *where, struct em_dir *td, s
 		if (!t->ents[i].seen)
 			return em_err(e, EM_EINVAL, where,
 				      "RECORD lists '%s', but the wheel has no such member",
-				      qn(qq, t->ents[i].path, t->ents[i].plen));
+				      em_qname_n(qq, t->ents[i].path, t->ents[i].plen));
 	}
 	return 0;
 }
@@ -668,8 +664,7 @@ int em_wheel_unpack_staged(const char *wheel_path, const char *dir, char **stage
 	}
 	rc = extract_all(wheel_path, where, td, &t, sc.di, sc.dl, e);
 	if (!rc) {
-		int fd = em_dir_open_file(td, EM_UNPACKED_MARK,
-					  EM_OPEN_WRITE | EM_OPEN_CREATE | EM_OPEN_EXCL, 0444);
+		int fd = em_dir_open_file(td, EM_UNPACKED_MARK, NEW_FILE, 0444);
 		if (fd < 0) {
 			rc = em_wheel_sys_err(e, errno, dir, "create", EM_UNPACKED_MARK);
 		} else {
@@ -697,14 +692,14 @@ int em_wheel_unpack_staged(const char *wheel_path, const char *dir, char **stage
 
 int em_wheel_unpack_publish(const char *staged, const char *dir, struct em_error *e)
 {
-	char qq[QNAME];
+	char qq[EM_QNAME];
 	if (em_os_rename(staged, dir) != 0) {
 		int err = errno;
 		em_remove_tree(staged, NULL);
 		if ((err == EEXIST || err == ENOTEMPTY) && is_unpacked(dir))
 			return 0; /* another unpacker was first: keep theirs */
-		return em_err(e, EM_EIO, dir, "cannot move '%s' into place: %s", q(qq, staged),
-			      strerror(err));
+		return em_err(e, EM_EIO, dir, "cannot move '%s' into place: %s",
+			      em_qname(qq, staged), strerror(err));
 	}
 	em_fsync_parent(dir);
 	return 0;
@@ -767,29 +762,30 @@ static int read_at(struct em_arena *a, struct em_dir *d, const char *rel, size_t
 static int check_one(struct em_dir *dir_handle, const struct rec_ent *r, char *buf,
 		     const char *dir, struct em_error *e)
 {
-	char qq[QNAME], path[EM_ARCHIVE_MAX_MEMBER_NAME + 1];
+	char qq[EM_QNAME], path[EM_ARCHIVE_MAX_MEMBER_NAME + 1];
 	snprintf(path, sizeof path, "%.*s", (int)r->plen, r->path);
 	int fd = em_dir_open_file(dir_handle, path, EM_OPEN_READ | EM_OPEN_NOFOLLOW, 0);
 	if (fd < 0) {
 		if (errno == ENOENT || errno == ENOTDIR || errno == ELOOP)
 			return em_err(e, EM_EINVAL, dir, "'%s' is missing (RECORD lists it)",
-				      q(qq, path)), 1;
-		return em_err_sys(e, errno, dir, q(qq, path));
+				      em_qname(qq, path)), 1;
+		return em_err_sys(e, errno, dir, em_qname(qq, path));
 	}
 	struct em_stat st;
 	if (em_os_fstat(fd, &st) != 0) {
-		int rc = em_err_sys(e, errno, dir, q(qq, path));
+		int rc = em_err_sys(e, errno, dir, em_qname(qq, path));
 		em_os_close(fd);
 		return rc;
 	}
 	if (st.type != EM_FT_FILE) {
 		em_os_close(fd);
-		return em_err(e, EM_EINVAL, dir, "'%s' is not a regular file", q(qq, path)), 1;
+		em_err(e, EM_EINVAL, dir, "'%s' is not a regular file", em_qname(qq, path));
+		return 1;
 	}
 	if (st.size != r->size) {
 		em_os_close(fd);
 		return em_err(e, EM_EINVAL, dir, "'%s' is %lld bytes, but the wheel's RECORD says "
-			      "%llu", q(qq, path), (long long)st.size,
+			      "%llu", em_qname(qq, path), (long long)st.size,
 			      (unsigned long long)r->size), 1;
 	}
 	struct em_sha256 h;
@@ -803,7 +799,7 @@ static int check_one(struct em_dir *dir_handle, const struct rec_ent *r, char *b
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n < 0) {
-			rc = em_err_sys(e, errno, dir, q(qq, path));
+			rc = em_err_sys(e, errno, dir, em_qname(qq, path));
 			em_sha256_abort(&h);
 			em_os_close(fd);
 			return rc;
@@ -823,12 +819,12 @@ static int check_one(struct em_dir *dir_handle, const struct rec_ent *r, char *b
 	em_record_hash_format(r->digest, want);
 	em_record_hash_format(d, got);
 	return em_err(e, EM_EINVAL, dir, "'%s' was changed: its hash is %s, the wheel's RECORD "
-		      "says %s", q(qq, path), got, want), 1;
+		      "says %s", em_qname(qq, path), got, want), 1;
 }
 
 int em_wheel_unpacked_check(const char *dir, struct em_error *e)
 {
-	char qq[QNAME];
+	char qq[EM_QNAME];
 	struct em_dir *d = em_dir_open(dir, 0);
 	if (!d)
 		return em_err_sys(e, errno, dir, "cannot open the unpacked wheel");
@@ -862,8 +858,12 @@ int em_wheel_unpacked_check(const char *dir, struct em_error *e)
 		goto out;
 	}
 	if ((err = read_at(&a, d, rpath, EM_WHEEL_MAX_RECORD, &record, &rl))) {
-		rc = err == ENOENT ? (em_err(e, EM_EINVAL, dir, "'%s' is missing", q(qq, rpath)), 1)
-				   : em_err_sys(e, err, dir, q(qq, rpath));
+		if (err == ENOENT) {
+			em_err(e, EM_EINVAL, dir, "'%s' is missing", em_qname(qq, rpath));
+			rc = 1;
+		} else {
+			rc = em_err_sys(e, err, dir, em_qname(qq, rpath));
+		}
 		goto out;
 	}
 	struct rec_table t;
