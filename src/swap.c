@@ -491,9 +491,9 @@ out:;
 /* torch's version from a dist-info folder name in site-packages */
 static const char *torch_from_site(struct em_arena *a, const char *root)
 {
-	const char **sites;
+	const char *sites[EM_VENV_MAX_SITES];
 	size_t ns;
-	if (em_venv_site_dirs(a, root, &sites, &ns, NULL))
+	if (em_venv_site_dirs(a, root, sites, &ns, NULL))
 		return NULL;
 	for (size_t k = 0; k < ns; k++) {
 		struct em_dirlist *l = em_dirlist_open(sites[k]);

@@ -639,12 +639,7 @@ int em_venv_create(struct em_arena *a, const char *staging, const char *final_ro
 	if (info && (rc = check_env(p, info, e)))
 		return rc;
 
-	struct creation c;
-	memset(&c, 0, sizeof c);
-	c.a = a;
-	c.p = p;
-	c.base = base;
-	c.e = e;
+	struct creation c = { .a = a, .p = p, .base = base, .e = e };
 	c.staging = trim_root(a, staging, false);
 	if (!c.staging)
 		return em_err_nomem(e);
@@ -731,33 +726,21 @@ const char *em_venv_cfg_get(struct em_arena *a, const char *text, const char *ke
 	return NULL;
 }
 
-/* Append dir to the list when it is a folder. */
-static int add_site(struct em_arena *a, char *dir, const char ***v, size_t *n, size_t *cap)
+/* Add dir to the list when it is a folder and there is room. */
+static int add_site(char *dir, const char **out, size_t *n)
 {
 	struct em_stat st;
 	if (!dir)
 		return EM_ENOMEM;
-	if (em_os_stat(dir, &st) != 0 || st.type != EM_FT_DIR)
-		return 0;
-	if (*n == *cap) {
-		size_t nc = *cap ? *cap * 2 : 4;
-		const char **nv = em_arena_array(a, nc, sizeof *nv);
-		if (!nv)
-			return EM_ENOMEM;
-		if (*n)
-			memcpy(nv, *v, *n * sizeof *nv);
-		*v = nv;
-		*cap = nc;
-	}
-	(*v)[(*n)++] = dir;
+	if (*n < EM_VENV_MAX_SITES && em_os_stat(dir, &st) == 0 && st.type == EM_FT_DIR)
+		out[(*n)++] = dir;
 	return 0;
 }
 
-int em_venv_site_dirs(struct em_arena *a, const char *root, const char ***out, size_t *n,
-		      struct em_error *e)
+int em_venv_site_dirs(struct em_arena *a, const char *root,
+		      const char *out[EM_VENV_MAX_SITES], size_t *n, struct em_error *e)
 {
-	const char **v = NULL;
-	size_t cnt = 0, cap = 0;
+	*n = 0;
 	int rc = 0;
 	char *lib = em_arena_printf(a, "%s/lib", root);
 	if (!lib)
@@ -766,25 +749,20 @@ int em_venv_site_dirs(struct em_arena *a, const char *root, const char ***out, s
 	const char *name;
 	while (!rc && l && (name = em_dirlist_next(l)))
 		if (!strncmp(name, "python", 6))
-			rc = add_site(a, em_arena_printf(a, "%s/%s/site-packages", lib, name), &v,
-				      &cnt, &cap);
+			rc = add_site(em_arena_printf(a, "%s/%s/site-packages", lib, name), out, n);
 	em_dirlist_close(l);
 	if (!rc)
-		rc = add_site(a, em_arena_printf(a, "%s/Lib/site-packages", root), &v, &cnt, &cap);
-	if (rc)
-		return em_err_nomem(e);
-	*out = v;
-	*n = cnt;
-	return 0;
+		rc = add_site(em_arena_printf(a, "%s/Lib/site-packages", root), out, n);
+	return rc ? em_err_nomem(e) : 0;
 }
 
 int em_venv_site_packages(struct em_arena *a, const char *root, const char **site,
 			  struct em_error *e)
 {
-	const char **v;
+	const char *v[EM_VENV_MAX_SITES];
 	size_t n;
 	*site = NULL;
-	int rc = em_venv_site_dirs(a, root, &v, &n, e);
+	int rc = em_venv_site_dirs(a, root, v, &n, e);
 	if (rc)
 		return rc;
 	if (!n)

@@ -138,11 +138,13 @@ char *em_venv_cfg_load(struct em_arena *a, const char *root);
  * the key. */
 const char *em_venv_cfg_get(struct em_arena *a, const char *text, const char *key);
 
-/* The site-packages folders of the venv at root that exist:
- * lib/NAME/site-packages for each NAME in lib/ that starts with "python"
- * (in the order the folder lists them), then Lib/site-packages. */
-int em_venv_site_dirs(struct em_arena *a, const char *root, const char ***out, size_t *n,
-		      struct em_error *e);
+/* The site-packages folders of the venv at root that exist (the first
+ * EM_VENV_MAX_SITES): lib/NAME/site-packages for each NAME in lib/ that
+ * starts with "python" (in the order the folder lists them), then
+ * Lib/site-packages. */
+#define EM_VENV_MAX_SITES 8
+int em_venv_site_dirs(struct em_arena *a, const char *root,
+		      const char *out[EM_VENV_MAX_SITES], size_t *n, struct em_error *e);
 
 /* The first of em_venv_site_dirs; EM_ENOTFOUND (naming root) when there
  * is none. */

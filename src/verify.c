@@ -228,6 +228,25 @@ const char *em_check_status_name(enum em_check_status s)
 	return "?";
 }
 
+/* Room for one more item in the arena array *pv (n used, *cap
+ * allocated), doubling from first: 0, or EM_ENOMEM. */
+static int room(struct em_arena *a, void *pv, uint32_t n, uint32_t *cap, uint32_t first,
+		size_t size)
+{
+	if (n < *cap)
+		return 0;
+	uint32_t nc = *cap ? *cap * 2 : first;
+	void *old, *nv = em_arena_array(a, nc, size);
+	if (!nv)
+		return EM_ENOMEM;
+	memcpy(&old, pv, sizeof old); /* *pv is some T *: copied, not read as a void * */
+	if (n)
+		memcpy(nv, old, n * size);
+	memcpy(pv, &nv, sizeof nv);
+	*cap = nc;
+	return 0;
+}
+
 /* ---- import names ---- */
 
 static bool is_ident(const char *s, size_t n)
@@ -254,16 +273,8 @@ static int add_name(struct em_arena *a, const char ***v, uint32_t *n, uint32_t *
 	for (uint32_t i = 0; i < *n; i++)
 		if (strlen((*v)[i]) == len && !memcmp((*v)[i], s, len))
 			return 0;
-	if (*n == *cap) {
-		uint32_t nc = *cap ? *cap * 2 : 8;
-		const char **nv = em_arena_array(a, nc, sizeof *nv);
-		if (!nv)
-			return EM_ENOMEM;
-		if (*n)
-			memcpy(nv, *v, *n * sizeof *nv);
-		*v = nv;
-		*cap = nc;
-	}
+	if (room(a, v, *n, cap, 8, sizeof **v))
+		return EM_ENOMEM;
 	const char *c = em_arena_strndup(a, s, len);
 	if (!c)
 		return EM_ENOMEM;
@@ -424,17 +435,9 @@ static int scan(struct em_arena *a, const char *site, struct dist_full **out, ui
 			tl = NULL;
 		if (em_read_file(a, rp, MAX_DIST_FILE, &rec, &rl, &ie))
 			rec = NULL;
-		if (cnt == cap) {
-			uint32_t nc = cap ? cap * 2 : 32;
-			struct dist_full *nv = em_arena_array(a, nc, sizeof *nv);
-			if (!nv) {
-				rc = em_err_nomem(e);
-				break;
-			}
-			if (cnt)
-				memcpy(nv, v, cnt * sizeof *nv);
-			v = nv;
-			cap = nc;
+		if (room(a, &v, cnt, &cap, 32, sizeof *v)) {
+			rc = em_err_nomem(e);
+			break;
 		}
 		struct dist_full *df = &v[cnt];
 		memset(df, 0, sizeof *df);
@@ -523,23 +526,11 @@ static int add_static(struct xb *b, const char *name, enum em_check_status st,
 		      const char *expected, const char *got, const char *detail)
 {
 	struct em_verify_expect *x = b->x;
-	if (x->nstatic == b->cap_statics) {
-		uint32_t nc = b->cap_statics ? b->cap_statics * 2 : 8;
-		struct em_check *nv = em_arena_array(b->a, nc, sizeof *nv);
-		if (!nv)
-			return EM_ENOMEM;
-		if (x->nstatic)
-			memcpy(nv, x->statics, x->nstatic * sizeof *nv);
-		x->statics = nv;
-		b->cap_statics = nc;
-	}
-	struct em_check *c = &x->statics[x->nstatic++];
-	memset(c, 0, sizeof *c);
-	c->name = name;
-	c->status = st;
-	c->expected = expected;
-	c->got = got;
-	c->detail = detail;
+	if (room(b->a, &x->statics, x->nstatic, &b->cap_statics, 8, sizeof *x->statics))
+		return EM_ENOMEM;
+	x->statics[x->nstatic++] = (struct em_check){ .name = name, .status = st,
+						      .expected = expected, .got = got,
+						      .detail = detail };
 	return name ? 0 : EM_ENOMEM;
 }
 
@@ -568,16 +559,8 @@ static int add_imports(struct xb *b, const struct dist_full *d, bool private_too
 			dup = !strcmp(x->imports[k].module, m);
 		if (dup)
 			continue;
-		if (x->nimports == b->cap_imports) {
-			uint32_t nc = b->cap_imports ? b->cap_imports * 2 : 16;
-			struct em_verify_import *nv = em_arena_array(b->a, nc, sizeof *nv);
-			if (!nv)
-				return EM_ENOMEM;
-			if (x->nimports)
-				memcpy(nv, x->imports, x->nimports * sizeof *nv);
-			x->imports = nv;
-			b->cap_imports = nc;
-		}
+		if (room(b->a, &x->imports, x->nimports, &b->cap_imports, 16, sizeof *x->imports))
+			return EM_ENOMEM;
 		struct em_verify_import *im = &x->imports[x->nimports++];
 		im->module = m;
 		/* "import PIL (pillow)" when the module is not the project's name */
