@@ -5,10 +5,10 @@
 #include "spec/index.h"
 #include "install.h"
 #include "util/sha256.h"
+#include "os/pool.h"
 
 #include <dirent.h>
 #include <errno.h>
-#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -388,6 +388,7 @@ struct unpack_job {
 	char *path;     /* the wheel */
 	char lower[EM_SHA256_HEX_LEN + 1];
 	bool trusted;   /* a download of the cache's: verified already */
+	volatile sig_atomic_t *cancel;
 	char *staged;   /* out: the tree to publish */
 };
 
@@ -395,14 +396,9 @@ struct em_unpacker {
 	struct em_cache *c;
 	struct em_arena *a;
 	volatile sig_atomic_t *cancel;
-	pthread_mutex_t lock;
-	pthread_cond_t more;
+	struct em_pool *pool;
 	struct unpack_job **jobs; /* added so far */
 	uint32_t n, cap;
-	uint32_t next;            /* the next to take */
-	bool closed;              /* no more jobs: workers leave when done */
-	pthread_t th[64];
-	unsigned nthreads;
 	struct em_cache_unpack **all; /* every item added, for the outcome */
 	uint32_t nall, capall;
 };
@@ -421,22 +417,14 @@ static void unpack_one(struct unpack_job *j)
 		u->rc = rc;
 }
 
-static void *unpack_worker(void *arg)
+static void unpack_task(void *ctx, size_t i)
 {
-	struct em_unpacker *p = arg;
-	for (;;) {
-		pthread_mutex_lock(&p->lock);
-		while (p->next == p->n && !p->closed)
-			pthread_cond_wait(&p->more, &p->lock);
-		struct unpack_job *j = p->next < p->n ? p->jobs[p->next++] : NULL;
-		pthread_mutex_unlock(&p->lock);
-		if (!j)
-			return NULL;
-		if (p->cancel && *p->cancel)
-			j->u->rc = em_err(&j->u->err, EM_ECANCELED, j->path, "interrupted");
-		else
-			unpack_one(j);
-	}
+	struct unpack_job *j = ctx;
+	(void)i;
+	if (j->cancel && *j->cancel)
+		j->u->rc = em_err(&j->u->err, EM_ECANCELED, j->path, "interrupted");
+	else
+		unpack_one(j);
 }
 
 int em_unpacker_start(struct em_cache *c, struct em_arena *a, unsigned jobs,
@@ -448,20 +436,16 @@ int em_unpacker_start(struct em_cache *c, struct em_arena *a, unsigned jobs,
 	p->c = c;
 	p->a = a;
 	p->cancel = cancel;
-	pthread_mutex_init(&p->lock, NULL);
-	pthread_cond_init(&p->more, NULL);
-	if (!jobs) {
-		long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
-		jobs = ncpu > 0 ? (unsigned)ncpu : 1;
+	if (!jobs)
+		jobs = em_pool_cpus();
+	int rc = em_pool_start(jobs < 64 ? jobs : 64, &p->pool, e);
+	if (!rc && !em_pool_threads(p->pool)) {
+		em_pool_stop(p->pool);
+		rc = em_err(e, EM_EIO, NULL, "cannot start a thread to unpack wheels");
 	}
-	for (unsigned t = 0; t < jobs && t < 64; t++)
-		if (pthread_create(&p->th[p->nthreads], NULL, unpack_worker, p) == 0)
-			p->nthreads++;
-	if (!p->nthreads) {
-		pthread_cond_destroy(&p->more);
-		pthread_mutex_destroy(&p->lock);
+	if (rc) {
 		free(p);
-		return em_err(e, EM_EIO, NULL, "cannot start a thread to unpack wheels");
+		return rc;
 	}
 	*out = p;
 	return 0;
@@ -520,47 +504,35 @@ void em_unpacker_add(struct em_unpacker *p, struct em_cache_unpack *x)
 		return;
 	}
 	j->trusted = in_downloads(p->c, a, j->path, j->lower);
-	pthread_mutex_lock(&p->lock);
+	j->cancel = p->cancel;
 	bool ok = grow(&p->jobs, p->n, &p->cap, sizeof *p->jobs);
-	if (ok)
+	if (ok) {
 		p->jobs[p->n++] = j;
-	pthread_cond_signal(&p->more);
-	pthread_mutex_unlock(&p->lock);
+		em_pool_submit(p->pool, unpack_task, j, 1);
+	}
 	if (!ok)
 		x->rc = em_err_nomem(&x->err);
 }
 
 int em_unpacker_finish(struct em_unpacker *p, struct em_error *e)
 {
-	pthread_mutex_lock(&p->lock);
-	p->closed = true;
-	pthread_cond_broadcast(&p->more);
-	pthread_mutex_unlock(&p->lock);
-	for (unsigned t = 0; t < p->nthreads; t++)
-		pthread_join(p->th[t], NULL);
-#if defined(__linux__)
+	em_pool_stop(p->pool);
 	/* one sync for every tree: their data on disk before their names */
 	bool any = false;
 	for (uint32_t i = 0; i < p->n; i++)
 		any |= p->jobs[i]->staged != NULL;
-	if (any) {
-		int fd = open(p->c->root, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-		if (fd < 0 || syncfs(fd) != 0) {
-			int err = errno;
-			for (uint32_t i = 0; i < p->n; i++) {
-				struct unpack_job *j = p->jobs[i];
-				if (!j->staged)
-					continue;
-				j->u->rc = em_err_sys(&j->u->err, err, p->c->root, "cannot sync the cache");
-				em_remove_tree(j->staged, NULL);
-				free(j->staged);
-				j->staged = NULL;
-			}
+	if (any && em_os_flush_volume(p->c->root) != 0) {
+		int err = errno;
+		for (uint32_t i = 0; i < p->n; i++) {
+			struct unpack_job *j = p->jobs[i];
+			if (!j->staged)
+				continue;
+			j->u->rc = em_err_sys(&j->u->err, err, p->c->root, "cannot sync the cache");
+			em_remove_tree(j->staged, NULL);
+			free(j->staged);
+			j->staged = NULL;
 		}
-		if (fd >= 0)
-			close(fd);
 	}
-#endif
 	for (uint32_t i = 0; i < p->n; i++) {
 		struct unpack_job *j = p->jobs[i];
 		if (!j->staged)
@@ -576,8 +548,6 @@ int em_unpacker_finish(struct em_unpacker *p, struct em_error *e)
 			if (e)
 				*e = p->all[i]->err;
 		}
-	pthread_cond_destroy(&p->more);
-	pthread_mutex_destroy(&p->lock);
 	free(p->jobs);
 	free(p->all);
 	free(p);
@@ -608,31 +578,24 @@ int em_cache_unpack_many(struct em_cache *c, struct em_arena *a, struct em_cache
 struct check_pool {
 	struct em_cache_check *v;
 	char **dirs;
-	uint32_t n;
-	uint32_t next; /* atomic */
 	volatile sig_atomic_t *cancel;
 };
 
-static void *check_worker(void *arg)
+static void check_task(void *ctx, size_t i)
 {
-	struct check_pool *p = arg;
-	for (;;) {
-		uint32_t i = __atomic_fetch_add(&p->next, 1, __ATOMIC_RELAXED);
-		if (i >= p->n)
-			return NULL;
-		struct em_cache_check *x = &p->v[i];
-		if (!p->dirs[i])
-			continue;
-		if (p->cancel && *p->cancel) {
-			x->rc = em_err(&x->err, EM_ECANCELED, p->dirs[i], "interrupted");
-			continue;
-		}
-		int rc = em_wheel_unpacked_check(p->dirs[i], &x->err);
-		x->checked = rc >= 0;
-		x->damaged = rc == 1;
-		if (rc < 0)
-			x->rc = rc;
+	struct check_pool *p = ctx;
+	struct em_cache_check *x = &p->v[i];
+	if (!p->dirs[i])
+		return;
+	if (p->cancel && *p->cancel) {
+		x->rc = em_err(&x->err, EM_ECANCELED, p->dirs[i], "interrupted");
+		return;
 	}
+	int rc = em_wheel_unpacked_check(p->dirs[i], &x->err);
+	x->checked = rc >= 0;
+	x->damaged = rc == 1;
+	if (rc < 0)
+		x->rc = rc;
 }
 
 /* The wheel's file name, the first line of the tree's mark. */
@@ -678,7 +641,7 @@ int em_cache_check_unpacked(struct em_cache *c, struct em_arena *a, struct em_ca
 			    uint32_t n, unsigned jobs, unsigned flags,
 			    volatile sig_atomic_t *cancel, struct em_error *e)
 {
-	struct check_pool p = { v, em_arena_array(a, n ? n : 1, sizeof(char *)), n, 0, cancel };
+	struct check_pool p = { v, em_arena_array(a, n ? n : 1, sizeof(char *)), cancel };
 	if (!p.dirs)
 		return em_err_nomem(e);
 	for (uint32_t i = 0; i < n; i++) {
@@ -701,22 +664,19 @@ int em_cache_check_unpacked(struct em_cache *c, struct em_arena *a, struct em_ca
 		if (is_complete(a, dir))
 			p.dirs[i] = dir;
 	}
-	if (!jobs) {
-		long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
-		jobs = ncpu > 0 ? (unsigned)ncpu : 1;
-	}
+	if (!jobs)
+		jobs = em_pool_cpus();
 	if (jobs > n)
 		jobs = n ? n : 1;
 	if (jobs > 64)
 		jobs = 64;
-	pthread_t th[64];
-	unsigned started = 0;
-	for (unsigned t = 1; t < jobs; t++)
-		if (pthread_create(&th[started], NULL, check_worker, &p) == 0)
-			started++;
-	check_worker(&p);
-	for (unsigned t = 0; t < started; t++)
-		pthread_join(th[t], NULL);
+	/* this thread and jobs - 1 workers; without a pool, this thread alone */
+	struct em_pool *pool;
+	if (em_pool_start(jobs - 1, &pool, NULL))
+		pool = NULL;
+	em_pool_submit(pool, check_task, &p, n);
+	em_pool_wait(pool, true);
+	em_pool_stop(pool);
 
 	for (uint32_t i = 0; i < n; i++) {
 		struct em_cache_check *x = &v[i];

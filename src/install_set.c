@@ -123,26 +123,13 @@ static int pick_wheel(struct em_arena *a, const struct em_lock_package *p, const
 	return where_err(e, e && e->code ? e->code : EM_ENOTFOUND, lock_path, p->line);
 }
 
-int em_lock_install_set(struct em_arena *a, const struct em_lock *l, const char *lock_path,
-			const struct em_target *t, const struct em_tagset *tags,
-			struct em_install_item **items, uint32_t *n, struct em_error *e)
+/* The lock as a whole is for the target: requires-python holds its
+ * Python (pyfull) and one of the environments, when it lists some, is
+ * true. */
+static int lock_fits(struct em_arena *a, const struct em_lock *l, const char *lock_path,
+		     const struct em_target *t, const struct em_marker_env *env,
+		     const char *pyfull, struct em_error *e)
 {
-	*items = NULL;
-	*n = 0;
-	struct em_target_env te;
-	em_target_marker_env(t, &te);
-	struct em_marker_env env = te.env;
-	env.extras_defined = true;
-	env.extras = NULL;
-	env.nextras = 0;
-	env.groups_defined = true;
-	env.dependency_groups = (const char *const *)l->default_groups;
-	env.ngroups = l->ndefault_groups;
-	char pyfull[48];
-	em_python_name(&t->py, pyfull, sizeof pyfull);
-	if (t->py.freethreaded)
-		pyfull[strlen(pyfull) - 1] = '\0'; /* "3.13.1t" is version 3.13.1 */
-
 	if (l->requires_python) {
 		struct em_specset rp;
 		struct em_error se;
@@ -162,7 +149,7 @@ int em_lock_install_set(struct em_arena *a, const struct em_lock *l, const char 
 		for (uint32_t i = 0; i < l->nenvironments && !any; i++) {
 			bool r = false;
 			struct em_error me;
-			if (marker_true(a, l->environments[i], &env, &r, &me) == 0)
+			if (marker_true(a, l->environments[i], env, &r, &me) == 0)
 				any = r;
 		}
 		if (!any) {
@@ -174,6 +161,73 @@ int em_lock_install_set(struct em_arena *a, const struct em_lock *l, const char 
 			return where_err(e, EM_EINVAL, lock_path, 0);
 		}
 	}
+	return 0;
+}
+
+/* The file package p installs from: its best wheel (*f), else its sdist
+ * (*sd), built at apply; the package's requires-python must hold the
+ * target's Python. */
+static int package_file(struct em_arena *a, const struct em_lock_package *p,
+			const char *lock_path, const struct em_target *t,
+			const struct em_tagset *tags, const char *pyfull,
+			const struct em_lock_file **f, const struct em_lock_file **sd,
+			struct em_error *e)
+{
+	*f = *sd = NULL;
+	if (p->requires_python) {
+		struct em_specset rp;
+		struct em_error se;
+		if (em_specset_parse(a, p->requires_python, strlen(p->requires_python), &rp,
+				     &se) == 0 &&
+		    !em_specset_contains_str(&rp, pyfull, strlen(pyfull), EM_PRE_ALLOW)) {
+			em_err(e, EM_EINVAL, NULL,
+			       "package '%s' %s requires Python %s, but the target's is %s",
+			       p->name, p->version ? p->version : "", p->requires_python,
+			       pyfull);
+			return where_err(e, EM_EINVAL, lock_path, p->line);
+		}
+	}
+	int rc = pick_wheel(a, p, lock_path, t, tags, f, e);
+	if (rc == EM_ENOTFOUND || rc == EM_EUNSUPPORTED) {
+		/* no wheel for the target: its sdist, built at apply */
+		const struct em_lock_file *s = p->sdist;
+		if (!s || !s->name || (!s->url && !s->path))
+			return rc;
+		if (!s->sha256) {
+			em_err(e, EM_EINVAL, NULL,
+			       "package '%s': the sdist '%s' has no sha256; envmatrix builds "
+			       "only files it can verify", p->name, s->name);
+			return where_err(e, EM_EINVAL, lock_path, s->line);
+		}
+		em_error_clear(e);
+		*sd = s;
+		return 0;
+	}
+	return rc;
+}
+
+int em_lock_install_set(struct em_arena *a, const struct em_lock *l, const char *lock_path,
+			const struct em_target *t, const struct em_tagset *tags,
+			struct em_install_item **items, uint32_t *n, struct em_error *e)
+{
+	*items = NULL;
+	*n = 0;
+	struct em_target_env te;
+	em_target_marker_env(t, &te);
+	struct em_marker_env env = te.env;
+	env.extras_defined = true;
+	env.extras = NULL;
+	env.nextras = 0;
+	env.groups_defined = true;
+	env.dependency_groups = (const char *const *)l->default_groups;
+	env.ngroups = l->ndefault_groups;
+	char pyfull[48];
+	em_python_name(&t->py, pyfull, sizeof pyfull);
+	if (t->py.freethreaded)
+		pyfull[strlen(pyfull) - 1] = '\0'; /* "3.13.1t" is version 3.13.1 */
+	int rc = lock_fits(a, l, lock_path, t, &env, pyfull, e);
+	if (rc)
+		return rc;
 
 	struct em_install_item *out = em_arena_array(a, l->npackages ? l->npackages : 1,
 						     sizeof *out);
@@ -187,7 +241,7 @@ int em_lock_install_set(struct em_arena *a, const struct em_lock *l, const char 
 		const struct em_lock_package *p = &l->packages[i];
 		if (p->marker) {
 			bool r;
-			int rc = marker_true(a, p->marker, &env, &r, e);
+			rc = marker_true(a, p->marker, &env, &r, e);
 			if (rc) {
 				em_err_prefix_where(e, "package '%s'", p->name);
 				return where_err(e, rc, lock_path, p->line);
@@ -204,37 +258,9 @@ int em_lock_install_set(struct em_arena *a, const struct em_lock *l, const char 
 				return where_err(e, EM_EINVAL, lock_path, p->line);
 			}
 		}
-		if (p->requires_python) {
-			struct em_specset rp;
-			struct em_error se;
-			if (em_specset_parse(a, p->requires_python, strlen(p->requires_python), &rp,
-					     &se) == 0 &&
-			    !em_specset_contains_str(&rp, pyfull, strlen(pyfull), EM_PRE_ALLOW)) {
-				em_err(e, EM_EINVAL, NULL,
-				       "package '%s' %s requires Python %s, but the target's is %s",
-				       p->name, p->version ? p->version : "", p->requires_python,
-				       pyfull);
-				return where_err(e, EM_EINVAL, lock_path, p->line);
-			}
-		}
-		const struct em_lock_file *f = NULL, *sd = NULL;
-		int rc = pick_wheel(a, p, lock_path, t, tags, &f, e);
-		if (rc == EM_ENOTFOUND || rc == EM_EUNSUPPORTED) {
-			/* no wheel for the target: its sdist, built at apply */
-			const struct em_lock_file *s = p->sdist;
-			if (!s || !s->name || (!s->url && !s->path))
-				return rc;
-			if (!s->sha256) {
-				em_err(e, EM_EINVAL, NULL,
-				       "package '%s': the sdist '%s' has no sha256; envmatrix builds "
-				       "only files it can verify", p->name, s->name);
-				return where_err(e, EM_EINVAL, lock_path, s->line);
-			}
-			em_error_clear(e);
-			sd = s;
-		} else if (rc) {
+		const struct em_lock_file *f, *sd;
+		if ((rc = package_file(a, p, lock_path, t, tags, pyfull, &f, &sd, e)))
 			return rc;
-		}
 		const struct em_lock_file *use = sd ? sd : f;
 		const char *loc = use->url ? use->url : em_path_join(a, lock_dir, use->path);
 		if (!loc)

@@ -30,29 +30,20 @@
  */
 #include "apply.h"
 #include "os/fs.h"
+#include "os/proc.h"
+#include "os/sys.h"
 #include "spec/lock.h"
 #include "state.h"
 #include "util/str.h"
+#include "venv.h"
 
-#include <dirent.h>
 #include <errno.h>
-#include <fcntl.h>
-#include <signal.h>
 #include <inttypes.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
-#include <sys/file.h>
-#include <sys/stat.h>
-#include <sys/syscall.h>
 #include <time.h>
-#include <unistd.h>
-
-#ifndef RENAME_EXCHANGE
-#define RENAME_EXCHANGE (1 << 1)
-#endif
 
 #define JOURNAL_MAGIC "envmatrix-swap 1"
 #define MARKER_NAME ".envmatrix-snapshot"
@@ -65,7 +56,7 @@ static void crash_point(const char *name)
 {
 	const char *at = getenv("ENVMATRIX_TEST_CRASH_AT");
 	if (at && !strcmp(at, name))
-		raise(SIGKILL);
+		em_os_kill_self();
 }
 
 int em_venv_paths(struct em_arena *a, const char *matrix_path, const struct em_workload *w,
@@ -96,32 +87,13 @@ int em_venv_paths(struct em_arena *a, const char *matrix_path, const struct em_w
 
 static bool exists(const char *path)
 {
-	struct stat st;
-	return lstat(path, &st) == 0;
-}
-
-/* renameat2 with RENAME_EXCHANGE; errno EINVAL/ENOSYS/ENOTSUP where the
- * kernel or filesystem cannot */
-static int exchange(const char *x, const char *y)
-{
-#ifdef SYS_renameat2
-	return (int)syscall(SYS_renameat2, AT_FDCWD, x, AT_FDCWD, y, RENAME_EXCHANGE);
-#else
-	(void)x;
-	(void)y;
-	errno = ENOSYS;
-	return -1;
-#endif
-}
-
-static bool no_exchange(int err)
-{
-	return err == EINVAL || err == ENOSYS || err == ENOTSUP || err == EOPNOTSUPP;
+	struct em_stat st;
+	return em_os_lstat(path, &st) == 0;
 }
 
 static int move(const char *from, const char *to, struct em_error *e)
 {
-	if (rename(from, to) == 0)
+	if (em_os_rename(from, to) == 0)
 		return 0;
 	int err = errno;
 	char what[EM_ERROR_MSG_MAX / 2];
@@ -137,25 +109,23 @@ static int move(const char *from, const char *to, struct em_error *e)
 static const char *not_a_venv(const char *path, bool *empty)
 {
 	*empty = false;
-	struct stat st, lst;
-	if (lstat(path, &lst) != 0)
+	struct em_stat st, lst;
+	if (em_os_lstat(path, &lst) != 0)
 		return errno == ENOENT ? NULL : "it cannot be inspected";
-	if (stat(path, &st) != 0)
+	if (em_os_stat(path, &st) != 0)
 		return "a link that leads nowhere";
-	if (!S_ISDIR(st.st_mode))
+	if (st.type != EM_FT_DIR)
 		return "a file, not a folder";
 	char cfg[PATH_MAX];
 	snprintf(cfg, sizeof cfg, "%s/pyvenv.cfg", path);
-	if (stat(cfg, &st) == 0 && S_ISREG(st.st_mode))
+	if (em_os_stat(cfg, &st) == 0 && st.type == EM_FT_FILE)
 		return NULL;
-	if (S_ISDIR(lst.st_mode)) {
-		DIR *d = opendir(path);
-		struct dirent *de;
+	if (lst.type == EM_FT_DIR) {
+		struct em_dirlist *d = em_dirlist_open(path);
 		bool any = d == NULL;
-		while (d && !any && (de = readdir(d)))
-			any = strcmp(de->d_name, ".") && strcmp(de->d_name, "..");
-		if (d)
-			closedir(d);
+		while (d && !any && em_dirlist_next(d))
+			any = true;
+		em_dirlist_close(d);
 		if (!any) {
 			*empty = true;
 			return NULL;
@@ -175,18 +145,13 @@ int em_venv_check_target(const char *root, bool *empty, struct em_error *e)
 		      "environments: move it away, or set venv to another folder", root, why);
 }
 
-static const char *cfg_get(struct em_arena *a, const char *text, const char *key);
-
 /* whether dir's pyvenv.cfg has the keys envmatrix writes */
 static bool made_by_envmatrix(const char *dir)
 {
 	struct em_arena a;
 	em_arena_init(&a);
-	char *path = em_arena_printf(&a, "%s/pyvenv.cfg", dir);
-	char *text;
-	size_t len;
-	bool made = path && em_read_file(&a, path, 1 << 16, &text, &len, NULL) == 0 &&
-		    cfg_get(&a, text, "envmatrix.workload") != NULL;
+	char *text = em_venv_cfg_load(&a, dir);
+	bool made = text && em_venv_cfg_get(&a, text, "envmatrix.workload") != NULL;
 	em_arena_release(&a);
 	return made;
 }
@@ -195,18 +160,18 @@ static bool has_marker(const char *dir)
 {
 	char path[PATH_MAX], buf[sizeof MARKER_MAGIC];
 	snprintf(path, sizeof path, "%s/" MARKER_NAME, dir);
-	int fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+	int fd = em_os_open(path, EM_OPEN_READ | EM_OPEN_NOFOLLOW, 0);
 	if (fd < 0)
 		return false;
-	ssize_t n = read(fd, buf, sizeof buf - 1);
-	close(fd);
+	ssize_t n = em_os_read(fd, buf, sizeof buf - 1);
+	em_os_close(fd);
 	return n == (ssize_t)strlen(MARKER_MAGIC) && !memcmp(buf, MARKER_MAGIC, (size_t)n);
 }
 
 bool em_venv_snapshot_ours(const char *dir)
 {
-	struct stat st;
-	return lstat(dir, &st) == 0 && S_ISDIR(st.st_mode) && has_marker(dir) &&
+	struct em_stat st;
+	return em_os_lstat(dir, &st) == 0 && st.type == EM_FT_DIR && has_marker(dir) &&
 	       made_by_envmatrix(dir);
 }
 
@@ -215,12 +180,12 @@ bool em_venv_snapshot_ours(const char *dir)
  * the snapshot is only ever kept, never deleted. */
 static void mark(const char *dir, const char *workload)
 {
-	struct stat st;
-	if (lstat(dir, &st) != 0 || !S_ISDIR(st.st_mode) || !made_by_envmatrix(dir))
+	struct em_stat st;
+	if (em_os_lstat(dir, &st) != 0 || st.type != EM_FT_DIR || !made_by_envmatrix(dir))
 		return;
 	char path[PATH_MAX], text[512];
 	snprintf(path, sizeof path, "%s/" MARKER_NAME, dir);
-	time_t now = time(NULL);
+	time_t now = (time_t)em_os_wall_s();
 	struct tm tm;
 	gmtime_r(&now, &tm);
 	int n = snprintf(text, sizeof text,
@@ -240,7 +205,7 @@ static void unmark(const char *dir)
 	char path[PATH_MAX];
 	snprintf(path, sizeof path, "%s/" MARKER_NAME, dir);
 	if (has_marker(dir))
-		unlink(path);
+		em_os_unlink(path);
 }
 
 /* Move a snapshot that envmatrix did not make out of the way, to the first
@@ -344,9 +309,9 @@ int em_venv_recover(struct em_arena *a, const struct em_venv_paths *p, const cha
 		if (what)
 			*what = "finished an interrupted rollback";
 	} else if (jr != 0) {
-		struct stat st;
-		bool done = jr == 1 && stat(p->root, &st) == 0 && (uint64_t)st.st_dev == j.dev &&
-			    (uint64_t)st.st_ino == j.ino;
+		struct em_stat st;
+		bool done = jr == 1 && em_os_stat(p->root, &st) == 0 && st.dev == j.dev &&
+			    st.ino == j.ino;
 		if (done) {
 			/* the new environment is in place: file the old one */
 			if (exists(p->staging) && !exists(p->snapshot))
@@ -375,7 +340,7 @@ int em_venv_recover(struct em_arena *a, const struct em_venv_paths *p, const cha
 		rc = em_remove_tree(p->trash, e);
 	if (rc)
 		return rc;
-	if (jr != 0 && unlink(p->journal) != 0 && errno != ENOENT)
+	if (jr != 0 && em_os_unlink(p->journal) != 0 && errno != ENOENT)
 		return em_err_sys(e, errno, p->journal, "cannot remove the journal");
 	if (jr != 0)
 		em_fsync_parent(p->root);
@@ -391,20 +356,20 @@ int em_venv_swap_in(struct em_arena *a, const struct em_venv_paths *p, const cha
 {
 	if (kept)
 		*kept = NULL;
-	struct stat st;
-	if (stat(p->staging, &st) != 0)
+	struct em_stat st;
+	if (em_os_stat(p->staging, &st) != 0)
 		return em_err_sys(e, errno, p->staging, "cannot find the staging folder");
 	/* only an environment is replaced; an empty folder simply goes */
 	bool empty;
 	int rc = em_venv_check_target(p->root, &empty, e);
 	if (rc)
 		return rc;
-	if (empty && rmdir(p->root) != 0 && errno != ENOENT)
+	if (empty && em_os_rmdir(p->root) != 0 && errno != ENOENT)
 		return em_err_sys(e, errno, p->root, "cannot remove the empty folder");
 	/* a snapshot envmatrix did not make is kept under another name */
 	if ((rc = keep_foreign(a, p, kept, e)))
 		return rc;
-	struct journal j = { false, exists(p->root), (uint64_t)st.st_dev, (uint64_t)st.st_ino };
+	struct journal j = { false, exists(p->root), st.dev, st.ino };
 	if (j.had_root)
 		mark(p->root, p->workload);
 	crash_point("staged");
@@ -418,15 +383,16 @@ int em_venv_swap_in(struct em_arena *a, const struct em_venv_paths *p, const cha
 		goto undo;
 	crash_point("trash");
 	bool fallback = getenv("ENVMATRIX_TEST_NO_EXCHANGE") != NULL;
+	int x = 0; /* em_os_exchange's answer */
 	if (!j.had_root) {
 		if ((rc = move(p->staging, p->root, e)))
 			goto undo;
 		crash_point("exchange");
-	} else if (!fallback && exchange(p->staging, p->root) == 0) {
+	} else if (!fallback && (x = em_os_exchange(p->staging, p->root)) == 0) {
 		crash_point("exchange");
 		if ((rc = move(p->staging, p->snapshot, e)))
 			return rc; /* the new one is in place; recovery files the old one */
-	} else if (fallback || no_exchange(errno)) {
+	} else if (fallback || x == EM_EUNSUPPORTED) {
 		if ((rc = move(p->root, p->snapshot, e)))
 			goto undo;
 		crash_point("fallback");
@@ -439,7 +405,7 @@ int em_venv_swap_in(struct em_arena *a, const struct em_venv_paths *p, const cha
 	}
 	crash_point("snapshot");
 	em_fsync_parent(p->root);
-	if (unlink(p->journal) != 0 && errno != ENOENT)
+	if (em_os_unlink(p->journal) != 0 && errno != ENOENT)
 		return em_err_sys(e, errno, p->journal, "cannot remove the journal");
 	em_fsync_parent(p->journal);
 	crash_point("done");
@@ -475,7 +441,7 @@ int em_venv_rollback(const struct em_venv_paths *p, struct em_error *e)
 	int rc = em_venv_check_target(p->root, &empty, e);
 	if (rc)
 		return rc;
-	if (empty && rmdir(p->root) != 0 && errno != ENOENT)
+	if (empty && em_os_rmdir(p->root) != 0 && errno != ENOENT)
 		return em_err_sys(e, errno, p->root, "cannot remove the empty folder");
 	if (!exists(p->root)) {
 		rc = move(p->snapshot, p->root, e);
@@ -487,12 +453,13 @@ int em_venv_rollback(const struct em_venv_paths *p, struct em_error *e)
 	}
 	mark(p->root, p->workload);
 	bool fallback = getenv("ENVMATRIX_TEST_NO_EXCHANGE") != NULL;
-	if (!fallback && exchange(p->root, p->snapshot) == 0) {
+	int x = fallback ? EM_EUNSUPPORTED : em_os_exchange(p->root, p->snapshot);
+	if (x == 0) {
 		unmark(p->root);
 		em_fsync_parent(p->root);
 		return 0;
 	}
-	if (!fallback && !no_exchange(errno)) {
+	if (x != EM_EUNSUPPORTED) {
 		rc = em_err_sys(e, errno, p->root, "cannot swap the environment and its snapshot");
 		unmark(p->root);
 		return rc;
@@ -521,71 +488,24 @@ out:;
 
 /* ---- what is installed ---- */
 
-/* key = value lines of pyvenv.cfg */
-static const char *cfg_get(struct em_arena *a, const char *text, const char *key)
-{
-	size_t kl = strlen(key);
-	const char *s = text;
-	while (*s) {
-		const char *nl = strchr(s, '\n');
-		size_t n = nl ? (size_t)(nl - s) : strlen(s);
-		struct em_str line = em_str_strip(em_str_make(s, n));
-		const char *eq = memchr(line.p, '=', line.n);
-		if (eq) {
-			struct em_str k = em_str_strip(em_str_make(line.p, (size_t)(eq - line.p)));
-			struct em_str v = em_str_strip(
-				em_str_make(eq + 1, line.n - (size_t)(eq + 1 - line.p)));
-			if (k.n == kl && !strncasecmp(k.p, key, kl))
-				return em_arena_strndup(a, v.p, v.n);
-		}
-		s += n + (nl ? 1 : 0);
-	}
-	return NULL;
-}
-
 /* torch's version from a dist-info folder name in site-packages */
 static const char *torch_from_site(struct em_arena *a, const char *root)
 {
-	static const char *const patterns[] = { "lib", "Lib" };
-	for (size_t i = 0; i < 2; i++) {
-		char *lib = em_arena_printf(a, "%s/%s", root, patterns[i]);
-		if (!lib)
-			return NULL;
-		/* POSIX: lib/pythonX.Y/site-packages; Windows: Lib/site-packages */
-		const char *sites[8];
-		size_t ns = 0;
-		if (i == 1) {
-			sites[ns++] = em_arena_printf(a, "%s/site-packages", lib);
-		} else {
-			DIR *d = opendir(lib);
-			struct dirent *de;
-			while (d && (de = readdir(d)) && ns < 8)
-				if (!strncmp(de->d_name, "python", 6))
-					sites[ns++] = em_arena_printf(a, "%s/%s/site-packages", lib,
-								      de->d_name);
-			if (d)
-				closedir(d);
+	const char *sites[EM_VENV_MAX_SITES];
+	size_t ns;
+	if (em_venv_site_dirs(a, root, sites, &ns, NULL))
+		return NULL;
+	for (size_t k = 0; k < ns; k++) {
+		struct em_dirlist *l = em_dirlist_open(sites[k]);
+		const char *n, *found = NULL;
+		while (l && !found && (n = em_dirlist_next(l))) {
+			size_t nl = strlen(n);
+			if (!strncmp(n, "torch-", 6) && nl > 16 && !strcmp(n + nl - 10, ".dist-info"))
+				found = em_arena_strndup(a, n + 6, nl - 16);
 		}
-		for (size_t k = 0; k < ns; k++) {
-			if (!sites[k])
-				continue;
-			DIR *d = opendir(sites[k]);
-			struct dirent *de;
-			const char *found = NULL;
-			while (d && (de = readdir(d))) {
-				const char *n = de->d_name;
-				size_t nl = strlen(n);
-				if (!strncmp(n, "torch-", 6) && nl > 16 &&
-				    !strcmp(n + nl - 10, ".dist-info")) {
-					found = em_arena_strndup(a, n + 6, nl - 16);
-					break;
-				}
-			}
-			if (d)
-				closedir(d);
-			if (found)
-				return found;
-		}
+		em_dirlist_close(l);
+		if (found)
+			return found;
 	}
 	return NULL;
 }
@@ -600,18 +520,16 @@ static void read_one(struct em_arena *a, const char *root, const char **python,
 		     const char **home, bool *by_em, const char **torch, const char **variant,
 		     const char **lock_text, size_t *lock_len)
 {
-	char *cfg_path = em_arena_printf(a, "%s/pyvenv.cfg", root);
-	char *cfg;
-	size_t cl;
+	char *cfg = em_venv_cfg_load(a, root);
 	struct em_error ie;
-	if (cfg_path && em_read_file(a, cfg_path, 1 << 16, &cfg, &cl, &ie) == 0) {
-		*python = cfg_get(a, cfg, "version_info");
+	if (cfg) {
+		*python = em_venv_cfg_get(a, cfg, "version_info");
 		if (!*python)
-			*python = cfg_get(a, cfg, "version");
+			*python = em_venv_cfg_get(a, cfg, "version");
 		if (home)
-			*home = cfg_get(a, cfg, "home");
+			*home = em_venv_cfg_get(a, cfg, "home");
 		if (by_em)
-			*by_em = cfg_get(a, cfg, "envmatrix.workload") != NULL;
+			*by_em = em_venv_cfg_get(a, cfg, "envmatrix.workload") != NULL;
 	}
 	char *lp = em_arena_printf(a, "%s/" EM_VENV_LOCK_NAME, root);
 	char *lt;
@@ -649,14 +567,13 @@ static void read_kept(struct em_arena *a, const char *snapshot, struct em_venv_s
 	const char *base = strrchr(snapshot, '/');
 	base = base ? base + 1 : snapshot;
 	size_t bl = strlen(base);
-	DIR *d = dir ? opendir(dir) : NULL;
+	struct em_dirlist *d = dir ? em_dirlist_open(dir) : NULL;
 	if (!d)
 		return;
 	unsigned long ns[64];
 	uint32_t n = 0;
-	struct dirent *de;
-	while ((de = readdir(d)) && n < 64) {
-		const char *nm = de->d_name;
+	const char *nm;
+	while ((nm = em_dirlist_next(d)) && n < 64) {
 		if (strncmp(nm, base, bl) || nm[bl] != '.' || !nm[bl + 1])
 			continue;
 		const char *q = nm + bl + 1;
@@ -666,7 +583,7 @@ static void read_kept(struct em_arena *a, const char *snapshot, struct em_venv_s
 			continue;
 		ns[n++] = strtoul(nm + bl + 1, NULL, 10);
 	}
-	closedir(d);
+	em_dirlist_close(d);
 	if (!n)
 		return;
 	qsort(ns, n, sizeof *ns, cmp_kept);
@@ -684,9 +601,9 @@ int em_venv_state_read(struct em_arena *a, const struct em_venv_paths *p,
 {
 	(void)e;
 	memset(out, 0, sizeof *out);
-	struct stat st;
-	out->exists = stat(p->root, &st) == 0 && S_ISDIR(st.st_mode);
-	out->has_snapshot = stat(p->snapshot, &st) == 0 && S_ISDIR(st.st_mode);
+	struct em_stat st;
+	out->exists = em_os_stat(p->root, &st) == 0 && st.type == EM_FT_DIR;
+	out->has_snapshot = em_os_stat(p->snapshot, &st) == 0 && st.type == EM_FT_DIR;
 	if (out->exists)
 		read_one(a, p->root, &out->python, &out->home, &out->by_envmatrix, &out->torch,
 			 &out->variant, &out->lock_text, &out->lock_len);
@@ -713,39 +630,39 @@ int em_state_lock_take(struct em_arena *a, const char *matrix_path, const char *
 	int rc = em_mkdir_p(dir, e);
 	if (rc)
 		return rc;
-	int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+	int fd = em_os_open(path, EM_OPEN_RDWR | EM_OPEN_CREATE, 0644);
 	if (fd < 0)
 		return em_err_sys(e, errno, path, "cannot open the apply lock");
-	while (flock(fd, LOCK_EX | (block ? 0 : LOCK_NB)) != 0) {
+	while (em_os_lock(fd, EM_FLOCK_EX | (block ? 0 : EM_FLOCK_NB)) != 0) {
 		if (errno == EINTR)
 			continue;
 		int err = errno;
 		if (err == EWOULDBLOCK) {
 			char holder[256] = "";
-			ssize_t n = pread(fd, holder, sizeof holder - 1, 0);
+			ssize_t n = em_os_pread(fd, holder, sizeof holder - 1, 0);
 			holder[n > 0 ? n : 0] = '\0';
 			char *nl = strchr(holder, '\n');
 			if (nl)
 				*nl = '\0';
-			close(fd);
+			em_os_close(fd);
 			char q[200];
 			em_quote(q, sizeof q, holder, strlen(holder));
 			return em_err(e, EM_EBUSY, path,
 				      "another envmatrix is working on this matrix (%s); wait for it "
 				      "or use --wait", holder[0] ? q : "process unknown");
 		}
-		close(fd);
+		em_os_close(fd);
 		return em_err_sys(e, err, path, "cannot take the apply lock");
 	}
 	char info[256];
-	time_t now = time(NULL);
+	time_t now = (time_t)em_os_wall_s();
 	struct tm tm;
 	gmtime_r(&now, &tm);
 	int n = snprintf(info, sizeof info,
 			 "pid %ld, 'envmatrix %s', since %04d-%02d-%02dT%02d:%02d:%02dZ\n",
-			 (long)getpid(), command, tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday,
+			 em_os_pid(), command, tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday,
 			 tm.tm_hour, tm.tm_min, tm.tm_sec);
-	if (ftruncate(fd, 0) == 0 && pwrite(fd, info, (size_t)n, 0) < 0) {
+	if (em_os_ftruncate(fd, 0) == 0 && em_os_pwrite(fd, info, (size_t)n, 0) < 0) {
 		/* the note is a courtesy; the lock itself is held */
 	}
 	out->fd = fd;
@@ -760,21 +677,21 @@ int em_state_lock_take_shared(struct em_arena *a, const char *matrix_path, bool 
 	char *path = dir ? em_arena_printf(a, "%s/apply.lock", dir) : NULL;
 	if (!path)
 		return em_err_nomem(e);
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	int fd = em_os_open(path, EM_OPEN_READ, 0);
 	if (fd < 0 && errno == ENOENT) {
 		/* the matrix's folder exists: only the state folder may be missing */
-		if (mkdir(dir, 0755) == 0 || errno == EEXIST)
-			fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+		if (em_os_mkdir(dir, 0755) == 0 || errno == EEXIST)
+			fd = em_os_open(path, EM_OPEN_RDWR | EM_OPEN_CREATE, 0644);
 		if (fd < 0 && (errno == EROFS || errno == EACCES || errno == EPERM))
 			return 0; /* a read-only project: nothing can be applying */
 	}
 	if (fd < 0)
 		return em_err_sys(e, errno, path, "cannot open the apply lock");
-	while (flock(fd, LOCK_SH | (block ? 0 : LOCK_NB)) != 0) {
+	while (em_os_lock(fd, EM_FLOCK_SH | (block ? 0 : EM_FLOCK_NB)) != 0) {
 		int err = errno;
 		if (err == EINTR)
 			continue;
-		close(fd);
+		em_os_close(fd);
 		if (err == EWOULDBLOCK)
 			return em_err(e, EM_EBUSY, path,
 				      "another envmatrix is changing this matrix's environments; wait "
@@ -788,10 +705,10 @@ int em_state_lock_take_shared(struct em_arena *a, const char *matrix_path, bool 
 void em_state_lock_release(struct em_state_lock *l)
 {
 	if (l->fd >= 0) {
-		if (ftruncate(l->fd, 0) != 0) {
+		if (em_os_ftruncate(l->fd, 0) != 0) {
 			/* nothing to do: closing releases the lock */
 		}
-		close(l->fd);
+		em_os_close(l->fd);
 		l->fd = -1;
 	}
 }
@@ -817,7 +734,7 @@ static char *resolve(struct em_arena *a, const char *abs)
 	size_t cut = strlen(tmp);
 	while (cut > 0) {
 		tmp[cut] = '\0';
-		char *r = realpath(tmp, NULL);
+		char *r = em_os_realpath(tmp);
 		if (r) {
 			char *out = em_arena_printf(a, "%s%s", strcmp(r, "/") ? r : "", abs + cut);
 			free(r);
@@ -837,8 +754,7 @@ enum rel { R_APART, R_SAME, R_INSIDE, R_CONTAINS };
 struct folder {
 	const char *path;
 	bool there;
-	dev_t dev;
-	ino_t ino;
+	uint64_t dev, ino;
 };
 
 static bool folder_get(struct em_arena *a, const char *abs, struct folder *f)
@@ -846,11 +762,11 @@ static bool folder_get(struct em_arena *a, const char *abs, struct folder *f)
 	memset(f, 0, sizeof *f);
 	if (!abs || !(f->path = resolve(a, abs)))
 		return false;
-	struct stat st;
-	if (stat(f->path, &st) == 0) {
+	struct em_stat st;
+	if (em_os_stat(f->path, &st) == 0) {
 		f->there = true;
-		f->dev = st.st_dev;
-		f->ino = st.st_ino;
+		f->dev = st.dev;
+		f->ino = st.ino;
 	}
 	return true;
 }

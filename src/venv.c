@@ -19,8 +19,6 @@
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
 #define MAX_LAUNCHER (64u << 20) /* a venvlauncher.exe is about 250 kB */
 #define MAX_PROMPT 64
@@ -71,8 +69,8 @@ static char *join(struct em_arena *a, const char *dir, char sep, const char *rel
 
 static bool is_file(const char *path)
 {
-	struct stat st;
-	return stat(path, &st) == 0 && S_ISREG(st.st_mode);
+	struct em_stat st;
+	return em_os_stat(path, &st) == 0 && st.type == EM_FT_FILE;
 }
 
 /* "3.12" or "3.13t" */
@@ -128,26 +126,37 @@ static int windows_launchers(struct em_arena *a, const char *home, const struct 
 		      "python-build-standalone has one)");
 }
 
+/* out cleared and path made absolute, after the check both ways of
+ * describing a base interpreter make (none names what is missing) */
+static int absolute_arg(struct em_arena *a, const char *path, const char *none,
+			struct em_base_python *out, char **abs, struct em_error *e)
+{
+	memset(out, 0, sizeof *out);
+	if (!path || !*path)
+		return em_err(e, EM_EUSAGE, NULL, "%s", none);
+	if (!(*abs = em_path_absolute(a, path)))
+		return em_err_nomem(e);
+	return 0;
+}
+
 int em_base_python_from_executable(struct em_arena *a, const char *executable,
 				   const struct em_platform *p, const struct em_python *py,
 				   struct em_base_python *out, struct em_error *e)
 {
-	memset(out, 0, sizeof *out);
-	if (!executable || !*executable)
-		return em_err(e, EM_EUSAGE, NULL, "no base interpreter given");
-	char *exe = em_path_absolute(a, executable);
-	if (!exe)
-		return em_err_nomem(e);
-	struct stat st;
-	if (stat(exe, &st) != 0) {
+	char *exe;
+	int rc = absolute_arg(a, executable, "no base interpreter given", out, &exe, e);
+	if (rc)
+		return rc;
+	struct em_stat st;
+	if (em_os_stat(exe, &st) != 0) {
 		int err = errno;
 		if (err == ENOENT || err == ENOTDIR)
 			return em_err(e, EM_ENOTFOUND, exe, "no such base interpreter");
 		return em_err_sys(e, err, exe, "cannot look at the base interpreter");
 	}
-	if (!S_ISREG(st.st_mode))
+	if (st.type != EM_FT_FILE)
 		return em_err(e, EM_EINVAL, exe, "the base interpreter is not a file");
-	if (!is_windows(p) && access(exe, X_OK) != 0)
+	if (!is_windows(p) && em_os_access(exe, EM_ACCESS_EXEC) != 0)
 		return em_err(e, EM_EINVAL, exe, "the base interpreter is not executable");
 	out->executable = exe;
 	out->home = em_path_dir(a, exe);
@@ -164,14 +173,12 @@ int em_base_python_from_home(struct em_arena *a, const char *home, const struct 
 			     const struct em_python *py, struct em_base_python *out,
 			     struct em_error *e)
 {
-	memset(out, 0, sizeof *out);
-	if (!home || !*home)
-		return em_err(e, EM_EUSAGE, NULL, "no Python installation folder given");
-	char *abs = em_path_absolute(a, home);
-	if (!abs)
-		return em_err_nomem(e);
-	struct stat st;
-	if (stat(abs, &st) != 0 || !S_ISDIR(st.st_mode))
+	char *abs;
+	int rc = absolute_arg(a, home, "no Python installation folder given", out, &abs, e);
+	if (rc)
+		return rc;
+	struct em_stat st;
+	if (em_os_stat(abs, &st) != 0 || st.type != EM_FT_DIR)
 		return em_err(e, EM_ENOTFOUND, abs, "no such Python installation folder");
 	char ver[16], name[2][32];
 	short_version(py, ver, sizeof ver);
@@ -364,7 +371,7 @@ static int check_env(const struct em_platform *p, const struct em_venv_info *inf
 
 static int make_dir(const char *path, struct em_error *e)
 {
-	if (mkdir(path, 0755) != 0)
+	if (em_os_mkdir(path, 0755) != 0)
 		return em_err_sys(e, errno, path, "cannot create the folder");
 	return 0;
 }
@@ -398,7 +405,7 @@ static void to_crlf(struct em_buf *b)
 
 static int make_symlink(const char *target, const char *path, struct em_error *e)
 {
-	if (symlink(target, path) != 0)
+	if (em_os_symlink(target, path) != 0)
 		return em_err_sys(e, errno, path, "cannot create the symbolic link");
 	return 0;
 }
@@ -632,12 +639,7 @@ int em_venv_create(struct em_arena *a, const char *staging, const char *final_ro
 	if (info && (rc = check_env(p, info, e)))
 		return rc;
 
-	struct creation c;
-	memset(&c, 0, sizeof c);
-	c.a = a;
-	c.p = p;
-	c.base = base;
-	c.e = e;
+	struct creation c = { .a = a, .p = p, .base = base, .e = e };
 	c.staging = trim_root(a, staging, false);
 	if (!c.staging)
 		return em_err_nomem(e);
@@ -669,7 +671,7 @@ int em_venv_create(struct em_arena *a, const char *staging, const char *final_ro
 		return em_err_nomem(e);
 	if ((rc = em_mkdir_p(parent, e)))
 		return rc;
-	if (mkdir(c.staging, 0755) != 0) {
+	if (em_os_mkdir(c.staging, 0755) != 0) {
 		if (errno == EEXIST)
 			return em_err(e, EM_EUSAGE, c.staging, "the staging folder already exists");
 		return em_err_sys(e, errno, c.staging, "cannot create the staging folder");
@@ -690,4 +692,99 @@ int em_venv_create(struct em_arena *a, const char *staging, const char *final_ro
 	if (!gi)
 		return em_err_nomem(e);
 	return em_write_file_atomic(gi, gitignore, sizeof gitignore - 1, 0644, e);
+}
+
+/* ---- reading a venv (envmatrix's or not) ---- */
+
+char *em_venv_cfg_load(struct em_arena *a, const char *root)
+{
+	char *path = em_arena_printf(a, "%s/pyvenv.cfg", root);
+	char *text;
+	size_t len;
+	if (!path || em_read_file(a, path, EM_VENV_CFG_MAX, &text, &len, NULL))
+		return NULL;
+	return text;
+}
+
+const char *em_venv_cfg_get(struct em_arena *a, const char *text, const char *key)
+{
+	const char *s = text;
+	while (*s) {
+		const char *nl = strchr(s, '\n');
+		size_t n = nl ? (size_t)(nl - s) : strlen(s);
+		struct em_str line = em_str_strip(em_str_make(s, n));
+		const char *eq = memchr(line.p, '=', line.n);
+		if (eq) {
+			struct em_str k = em_str_strip(em_str_make(line.p, (size_t)(eq - line.p)));
+			struct em_str v = em_str_strip(
+				em_str_make(eq + 1, line.n - (size_t)(eq + 1 - line.p)));
+			if (em_str_ieq(k.p, k.n, key))
+				return em_arena_strndup(a, v.p, v.n);
+		}
+		s += n + (nl ? 1 : 0);
+	}
+	return NULL;
+}
+
+/* Add dir to the list when it is a folder and there is room. */
+static int add_site(char *dir, const char **out, size_t *n)
+{
+	struct em_stat st;
+	if (!dir)
+		return EM_ENOMEM;
+	if (*n < EM_VENV_MAX_SITES && em_os_stat(dir, &st) == 0 && st.type == EM_FT_DIR)
+		out[(*n)++] = dir;
+	return 0;
+}
+
+int em_venv_site_dirs(struct em_arena *a, const char *root,
+		      const char *out[EM_VENV_MAX_SITES], size_t *n, struct em_error *e)
+{
+	*n = 0;
+	int rc = 0;
+	char *lib = em_arena_printf(a, "%s/lib", root);
+	if (!lib)
+		return em_err_nomem(e);
+	struct em_dirlist *l = em_dirlist_open(lib);
+	const char *name;
+	while (!rc && l && (name = em_dirlist_next(l)))
+		if (!strncmp(name, "python", 6))
+			rc = add_site(em_arena_printf(a, "%s/%s/site-packages", lib, name), out, n);
+	em_dirlist_close(l);
+	if (!rc)
+		rc = add_site(em_arena_printf(a, "%s/Lib/site-packages", root), out, n);
+	return rc ? em_err_nomem(e) : 0;
+}
+
+int em_venv_site_packages(struct em_arena *a, const char *root, const char **site,
+			  struct em_error *e)
+{
+	const char *v[EM_VENV_MAX_SITES];
+	size_t n;
+	*site = NULL;
+	int rc = em_venv_site_dirs(a, root, v, &n, e);
+	if (rc)
+		return rc;
+	if (!n)
+		return em_err(e, EM_ENOTFOUND, root,
+			      "no site-packages folder (lib/pythonX.Y/site-packages or "
+			      "Lib/site-packages); is it a virtual environment?");
+	*site = v[0];
+	return 0;
+}
+
+bool em_venv_holds(const char *exe_dir)
+{
+	struct em_arena a;
+	em_arena_init(&a);
+	char *up = em_path_dir(&a, exe_dir);
+	const char *dirs[2] = { exe_dir, up };
+	bool found = false;
+	for (int i = 0; i < 2 && !found && dirs[i]; i++) {
+		char *cfg = em_arena_printf(&a, "%s/pyvenv.cfg", dirs[i]);
+		struct em_stat st;
+		found = cfg && em_os_stat(cfg, &st) == 0 && st.type == EM_FT_FILE;
+	}
+	em_arena_release(&a);
+	return found;
 }

@@ -124,4 +124,36 @@ int em_venv_create(struct em_arena *a, const char *staging, const char *final_ro
 		   const struct em_platform *p, const struct em_base_python *base,
 		   const struct em_venv_info *info, struct em_error *e);
 
+/* ---- reading a venv (envmatrix's or not) ---- */
+
+#define EM_VENV_CFG_MAX (1u << 16) /* bytes of pyvenv.cfg read */
+
+/* The text of root's pyvenv.cfg, NUL-terminated in a; NULL when it cannot
+ * be read (or is larger than EM_VENV_CFG_MAX). */
+char *em_venv_cfg_load(struct em_arena *a, const char *root);
+
+/* The value of key in pyvenv.cfg's text, read as site.py reads it: the
+ * first line holding '=' whose part before it, stripped, is key (ignoring
+ * ASCII case); the value stripped, copied into a. NULL when no line has
+ * the key. */
+const char *em_venv_cfg_get(struct em_arena *a, const char *text, const char *key);
+
+/* The site-packages folders of the venv at root that exist (the first
+ * EM_VENV_MAX_SITES): lib/NAME/site-packages for each NAME in lib/ that
+ * starts with "python" (in the order the folder lists them), then
+ * Lib/site-packages. */
+#define EM_VENV_MAX_SITES 8
+int em_venv_site_dirs(struct em_arena *a, const char *root,
+		      const char *out[EM_VENV_MAX_SITES], size_t *n, struct em_error *e);
+
+/* The first of em_venv_site_dirs; EM_ENOTFOUND (naming root) when there
+ * is none. */
+int em_venv_site_packages(struct em_arena *a, const char *root, const char **site,
+			  struct em_error *e);
+
+/* Whether an interpreter whose executable lies in exe_dir runs as a venv:
+ * a pyvenv.cfg (a file) in exe_dir or in the folder above it (lexically),
+ * where site.py looks. */
+bool em_venv_holds(const char *exe_dir);
+
 #endif

@@ -26,21 +26,19 @@
 #include "spec/pep440.h"
 #include "spec/pep508.h"
 #include "os/proc.h"
+#include "os/sys.h"
+#include "record.h"
+#include "venv.h"
 #include "util/str.h"
 #include "spec/target.h"
 
-#include <dirent.h>
 #include <errno.h>
 #include <jansson.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <time.h>
-#include <unistd.h>
-
-extern char **environ;
 
 #define MAX_DIST_FILE (16u << 20) /* METADATA, RECORD, top_level.txt */
 #define TAIL_LINES 15
@@ -230,11 +228,23 @@ const char *em_check_status_name(enum em_check_status s)
 	return "?";
 }
 
-static double now_s(void)
+/* Room for one more item in the arena array *pv (n used, *cap
+ * allocated), doubling from first: 0, or EM_ENOMEM. */
+static int room(struct em_arena *a, void *pv, uint32_t n, uint32_t *cap, uint32_t first,
+		size_t size)
 {
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+	if (n < *cap)
+		return 0;
+	uint32_t nc = *cap ? *cap * 2 : first;
+	void *old, *nv = em_arena_array(a, nc, size);
+	if (!nv)
+		return EM_ENOMEM;
+	memcpy(&old, pv, sizeof old); /* *pv is some T *: copied, not read as a void * */
+	if (n)
+		memcpy(nv, old, n * size);
+	memcpy(pv, &nv, sizeof nv);
+	*cap = nc;
+	return 0;
 }
 
 /* ---- import names ---- */
@@ -263,16 +273,8 @@ static int add_name(struct em_arena *a, const char ***v, uint32_t *n, uint32_t *
 	for (uint32_t i = 0; i < *n; i++)
 		if (strlen((*v)[i]) == len && !memcmp((*v)[i], s, len))
 			return 0;
-	if (*n == *cap) {
-		uint32_t nc = *cap ? *cap * 2 : 8;
-		const char **nv = em_arena_array(a, nc, sizeof *nv);
-		if (!nv)
-			return EM_ENOMEM;
-		if (*n)
-			memcpy(nv, *v, *n * sizeof *nv);
-		*v = nv;
-		*cap = nc;
-	}
+	if (room(a, v, *n, cap, 8, sizeof **v))
+		return EM_ENOMEM;
 	const char *c = em_arena_strndup(a, s, len);
 	if (!c)
 		return EM_ENOMEM;
@@ -334,91 +336,53 @@ int em_verify_top_level(struct em_arena *a, const char *top_level, size_t tlen,
 	return 0;
 }
 
-/* the first part of each RECORD path that Python could import */
+/* The first part of a RECORD path (n bytes) that Python could import. */
+static int record_name(struct em_arena *a, const char *p, size_t pl, const char ***v, uint32_t *n,
+		       uint32_t *cap)
+{
+	size_t k = 0;
+	while (k < pl && p[k] != '/' && p[k] != '\\')
+		k++;
+	if (k < pl) {
+		/* a folder: not .., *.dist-info, *.data, __pycache__ */
+		if (!ends_with(p, k, ".dist-info") && !ends_with(p, k, ".data") &&
+		    !(k == 11 && !memcmp(p, "__pycache__", 11)))
+			return add_name(a, v, n, cap, p, k);
+	} else if (ends_with(p, pl, ".py") || ends_with(p, pl, ".so") || ends_with(p, pl, ".pyd")) {
+		/* x.py, x.cpython-312-x86_64-linux-gnu.so, x.cp312-win_amd64.pyd */
+		size_t d = 0;
+		while (d < pl && p[d] != '.')
+			d++;
+		return add_name(a, v, n, cap, p, d);
+	}
+	return 0;
+}
+
+/* the names of every RECORD path (record.h's reader: an installed RECORD
+ * lists "../" paths and files without hashes, and a row it cannot read
+ * ends the list, as the names found so far are still right) */
 static int record_names(struct em_arena *a, const char *record, size_t rlen, const char ***out,
 			uint32_t *n, uint32_t *cap)
 {
 	const char **v = NULL;
 	uint32_t nv = 0;
-	{
-		size_t i = 0;
-		while (i < rlen) {
-			size_t j = i;
-			while (j < rlen && record[j] != '\n')
-				j++;
-			/* the path is the first field; a quoted one starts with '"' */
-			const char *p = record + i;
-			size_t pl = 0;
-			if (p < record + j && *p == '"') {
-				p++;
-				while (p + pl < record + j && p[pl] != '"')
-					pl++;
-			} else {
-				while (p + pl < record + j && p[pl] != ',')
-					pl++;
-			}
-			size_t k = 0;
-			while (k < pl && p[k] != '/' && p[k] != '\\')
-				k++;
-			if (k < pl) {
-				/* a folder: not .., *.dist-info, *.data, __pycache__ */
-				if (!ends_with(p, k, ".dist-info") && !ends_with(p, k, ".data") &&
-				    !(k == 11 && !memcmp(p, "__pycache__", 11)) &&
-				    add_name(a, &v, &nv, cap, p, k))
-					return EM_ENOMEM;
-			} else if (ends_with(p, pl, ".py") || ends_with(p, pl, ".so") ||
-				   ends_with(p, pl, ".pyd")) {
-				/* x.py, x.cpython-312-x86_64-linux-gnu.so, x.cp312-win_amd64.pyd */
-				size_t d = 0;
-				while (d < pl && p[d] != '.')
-					d++;
-				if (add_name(a, &v, &nv, cap, p, d))
-					return EM_ENOMEM;
-			}
-			i = j + 1;
-		}
-	}
+	char *scratch = malloc(EM_RECORD_ROW_MAX);
+	if (!scratch)
+		return EM_ENOMEM;
+	struct em_record_reader c;
+	em_record_reader_mem(&c, record, rlen, "RECORD", scratch);
+	int rc = 0;
+	while (!rc && em_record_next(&c, NULL) == EM_RECORD_ROW)
+		rc = record_name(a, c.f[0].p, c.f[0].n, &v, &nv, cap);
+	free(scratch);
+	if (rc)
+		return rc;
 	*out = v;
 	*n = nv;
 	return 0;
 }
 
 /* ---- what is installed ---- */
-
-int em_verify_site_packages(struct em_arena *a, const char *root, const char **site,
-			    struct em_error *e)
-{
-	struct stat st;
-	*site = NULL;
-	char *win = em_arena_printf(a, "%s/Lib/site-packages", root);
-	char *lib = em_arena_printf(a, "%s/lib", root);
-	if (!win || !lib)
-		return em_err_nomem(e);
-	DIR *d = opendir(lib);
-	struct dirent *de;
-	while (d && (de = readdir(d))) {
-		if (strncmp(de->d_name, "python", 6))
-			continue;
-		char *s = em_arena_printf(a, "%s/%s/site-packages", lib, de->d_name);
-		if (!s) {
-			closedir(d);
-			return em_err_nomem(e);
-		}
-		if (stat(s, &st) == 0 && S_ISDIR(st.st_mode)) {
-			*site = s;
-			break;
-		}
-	}
-	if (d)
-		closedir(d);
-	if (!*site && stat(win, &st) == 0 && S_ISDIR(st.st_mode))
-		*site = win;
-	if (!*site)
-		return em_err(e, EM_ENOTFOUND, root,
-			      "no site-packages folder (lib/pythonX.Y/site-packages or "
-			      "Lib/site-packages); is it a virtual environment?");
-	return 0;
-}
 
 struct dist_full {
 	struct em_verify_dist d;
@@ -436,18 +400,18 @@ static int scan(struct em_arena *a, const char *site, struct dist_full **out, ui
 {
 	*out = NULL;
 	*n = 0;
-	DIR *d = opendir(site);
+	struct em_dirlist *d = em_dirlist_open(site);
 	if (!d)
 		return em_err_sys(e, errno, site, "cannot read the folder");
 	uint32_t cap = 0, cnt = 0;
 	struct dist_full *v = NULL;
-	struct dirent *de;
+	const char *de;
 	int rc = 0;
-	while (!rc && (de = readdir(d))) {
-		size_t nl = strlen(de->d_name);
-		if (!ends_with(de->d_name, nl, ".dist-info"))
+	while (!rc && (de = em_dirlist_next(d))) {
+		size_t nl = strlen(de);
+		if (!ends_with(de, nl, ".dist-info"))
 			continue;
-		char *dir = em_arena_printf(a, "%s/%s", site, de->d_name);
+		char *dir = em_arena_printf(a, "%s/%s", site, de);
 		char *mp = dir ? em_arena_printf(a, "%s/METADATA", dir) : NULL;
 		char *tp = dir ? em_arena_printf(a, "%s/top_level.txt", dir) : NULL;
 		char *rp = dir ? em_arena_printf(a, "%s/RECORD", dir) : NULL;
@@ -471,17 +435,9 @@ static int scan(struct em_arena *a, const char *site, struct dist_full **out, ui
 			tl = NULL;
 		if (em_read_file(a, rp, MAX_DIST_FILE, &rec, &rl, &ie))
 			rec = NULL;
-		if (cnt == cap) {
-			uint32_t nc = cap ? cap * 2 : 32;
-			struct dist_full *nv = em_arena_array(a, nc, sizeof *nv);
-			if (!nv) {
-				rc = em_err_nomem(e);
-				break;
-			}
-			if (cnt)
-				memcpy(nv, v, cnt * sizeof *nv);
-			v = nv;
-			cap = nc;
+		if (room(a, &v, cnt, &cap, 32, sizeof *v)) {
+			rc = em_err_nomem(e);
+			break;
 		}
 		struct dist_full *df = &v[cnt];
 		memset(df, 0, sizeof *df);
@@ -509,7 +465,7 @@ static int scan(struct em_arena *a, const char *site, struct dist_full **out, ui
 				df->req[df->nreq++] = md.fields[k].value;
 		cnt++;
 	}
-	closedir(d);
+	em_dirlist_close(d);
 	if (rc)
 		return rc;
 	if (cnt > 1)
@@ -570,23 +526,11 @@ static int add_static(struct xb *b, const char *name, enum em_check_status st,
 		      const char *expected, const char *got, const char *detail)
 {
 	struct em_verify_expect *x = b->x;
-	if (x->nstatic == b->cap_statics) {
-		uint32_t nc = b->cap_statics ? b->cap_statics * 2 : 8;
-		struct em_check *nv = em_arena_array(b->a, nc, sizeof *nv);
-		if (!nv)
-			return EM_ENOMEM;
-		if (x->nstatic)
-			memcpy(nv, x->statics, x->nstatic * sizeof *nv);
-		x->statics = nv;
-		b->cap_statics = nc;
-	}
-	struct em_check *c = &x->statics[x->nstatic++];
-	memset(c, 0, sizeof *c);
-	c->name = name;
-	c->status = st;
-	c->expected = expected;
-	c->got = got;
-	c->detail = detail;
+	if (room(b->a, &x->statics, x->nstatic, &b->cap_statics, 8, sizeof *x->statics))
+		return EM_ENOMEM;
+	x->statics[x->nstatic++] = (struct em_check){ .name = name, .status = st,
+						      .expected = expected, .got = got,
+						      .detail = detail };
 	return name ? 0 : EM_ENOMEM;
 }
 
@@ -615,16 +559,8 @@ static int add_imports(struct xb *b, const struct dist_full *d, bool private_too
 			dup = !strcmp(x->imports[k].module, m);
 		if (dup)
 			continue;
-		if (x->nimports == b->cap_imports) {
-			uint32_t nc = b->cap_imports ? b->cap_imports * 2 : 16;
-			struct em_verify_import *nv = em_arena_array(b->a, nc, sizeof *nv);
-			if (!nv)
-				return EM_ENOMEM;
-			if (x->nimports)
-				memcpy(nv, x->imports, x->nimports * sizeof *nv);
-			x->imports = nv;
-			b->cap_imports = nc;
-		}
+		if (room(b->a, &x->imports, x->nimports, &b->cap_imports, 16, sizeof *x->imports))
+			return EM_ENOMEM;
 		struct em_verify_import *im = &x->imports[x->nimports++];
 		im->module = m;
 		/* "import PIL (pillow)" when the module is not the project's name */
@@ -668,43 +604,24 @@ static void order_imports(struct em_verify_expect *x)
 /* "3.12.1" out of pyvenv.cfg's version_info ("3.12.1" or "3.12.1.final.0") */
 static const char *venv_python(struct em_arena *a, const char *root)
 {
-	char *p = em_arena_printf(a, "%s/pyvenv.cfg", root);
-	char *t;
-	size_t n;
-	struct em_error ie;
-	if (!p || em_read_file(a, p, 1 << 16, &t, &n, &ie))
+	char *t = em_venv_cfg_load(a, root);
+	const char *q = t ? em_venv_cfg_get(a, t, "version_info") : NULL;
+	if (t && !q)
+		q = em_venv_cfg_get(a, t, "version");
+	if (!q)
 		return NULL;
-	const char *keys[] = { "version_info", "version" };
-	for (int k = 0; k < 2; k++) {
-		size_t kl = strlen(keys[k]);
-		for (char *l = t; l && *l; l = strchr(l, '\n') ? strchr(l, '\n') + 1 : NULL) {
-			while (*l == ' ' || *l == '\t')
-				l++;
-			if (strncmp(l, keys[k], kl))
-				continue;
-			char *q = l + kl;
-			while (*q == ' ' || *q == '\t')
-				q++;
-			if (*q != '=')
-				continue;
-			q++;
-			while (*q == ' ' || *q == '\t')
-				q++;
-			size_t len = 0;
-			int dots = 0;
-			while (em_is_digit((unsigned char)q[len]) || (q[len] == '.' && dots < 2)) {
-				dots += q[len] == '.';
-				len++;
-			}
-			if (len && q[len - 1] == '.')
-				len--;
-			/* a pre-release: 3.14.0rc1 */
-			while (em_is_alnum((unsigned char)q[len]) && q[len] != '\n')
-				len++;
-			return len ? em_arena_strndup(a, q, len) : NULL;
-		}
+	size_t len = 0;
+	int dots = 0;
+	while (em_is_digit((unsigned char)q[len]) || (q[len] == '.' && dots < 2)) {
+		dots += q[len] == '.';
+		len++;
 	}
-	return NULL;
+	if (len && q[len - 1] == '.')
+		len--;
+	/* a pre-release: 3.14.0rc1 */
+	while (em_is_alnum((unsigned char)q[len]) && q[len] != '\n')
+		len++;
+	return len ? em_arena_strndup(a, q, len) : NULL;
 }
 
 /* pip check: every applicable requirement installed in a matching version */
@@ -784,7 +701,7 @@ int em_verify_expect_build(struct em_arena *a, const struct em_verify_inputs *in
 	out->root = in->root;
 	out->gpu = in->gpu;
 	const char *site;
-	int rc = em_verify_site_packages(a, in->root, &site, e);
+	int rc = em_venv_site_packages(a, in->root, &site, e);
 	if (rc)
 		return rc;
 	struct dist_full *v;
@@ -1109,23 +1026,24 @@ char *em_verify_failures(struct em_arena *a, const struct em_verify_result *r, s
 int em_verify_interpreter(struct em_arena *a, const char *root, const char **python,
 			  struct em_error *e)
 {
-	struct stat st;
+	struct em_stat st;
 	*python = NULL;
 	const char *names[] = { "bin/python", "bin/python3" };
 	for (int i = 0; i < 2; i++) {
 		char *p = em_arena_printf(a, "%s/%s", root, names[i]);
 		if (!p)
 			return em_err_nomem(e);
-		if (stat(p, &st) == 0 && S_ISREG(st.st_mode) && access(p, X_OK) == 0) {
+		if (em_os_stat(p, &st) == 0 && st.type == EM_FT_FILE &&
+		    em_os_access(p, EM_ACCESS_EXEC) == 0) {
 			*python = p;
 			return 0;
 		}
 	}
 	char *win = em_arena_printf(a, "%s/Scripts/python.exe", root);
-	if (win && stat(win, &st) == 0)
+	if (win && em_os_stat(win, &st) == 0)
 		return em_err(e, EM_EUNSUPPORTED, root,
 			      "is a Windows environment; verify it on Windows");
-	if (stat(root, &st) != 0)
+	if (em_os_stat(root, &st) != 0)
 		return em_err(e, EM_ENOTFOUND, root, "no such environment");
 	return em_err(e, EM_ENOTFOUND, root,
 		      "has no working bin/python; is it a virtual environment (or is its base "
@@ -1136,6 +1054,7 @@ int em_verify_interpreter(struct em_arena *a, const char *root, const char **pyt
 static const char **child_env(struct em_arena *a, const struct em_verify_expect *x,
 			      const char *bin)
 {
+	char *const *environ = em_os_environ();
 	size_t n = 0;
 	while (environ[n])
 		n++;
@@ -1206,12 +1125,20 @@ static char *expect_json(const struct em_verify_expect *x)
  * long paths ('''exec' on the second line). */
 static bool python_script(const char *path)
 {
-	FILE *f = fopen(path, "rb");
-	if (!f)
+	int fd = em_os_open(path, EM_OPEN_READ, 0);
+	if (fd < 0)
 		return false;
 	char buf[512];
-	size_t n = fread(buf, 1, sizeof buf - 1, f);
-	fclose(f);
+	size_t n = 0;
+	while (n < sizeof buf - 1) {
+		ssize_t got = em_os_read(fd, buf + n, sizeof buf - 1 - n);
+		if (got < 0 && errno == EINTR)
+			continue;
+		if (got <= 0)
+			break;
+		n += (size_t)got;
+	}
+	em_os_close(fd);
 	buf[n] = '\0';
 	if (n < 2 || buf[0] != '#' || buf[1] != '!')
 		return false;
@@ -1254,8 +1181,8 @@ static int run_command(struct em_arena *a, const struct em_verify_expect *x, con
 	}
 	const char *w0 = words[0];
 	char *inbin = strchr(w0, '/') ? NULL : em_arena_printf(a, "%s/%s", bin, w0);
-	struct stat st;
-	if (inbin && stat(inbin, &st) == 0 && S_ISREG(st.st_mode)) {
+	struct em_stat st;
+	if (inbin && em_os_stat(inbin, &st) == 0 && st.type == EM_FT_FILE) {
 		if (!strncmp(w0, "python", 6)) {
 			argv[k++] = inbin;
 		} else if (python_script(inbin)) {
@@ -1270,10 +1197,10 @@ static int run_command(struct em_arena *a, const struct em_verify_expect *x, con
 	for (uint32_t i = 1; i < nw; i++)
 		argv[k++] = words[i];
 	argv[k] = NULL;
-	double t0 = now_s();
+	double t0 = em_os_now_s();
 	struct em_proc_result pr;
 	rc = em_proc_run_group(a, argv, env, 1u << 20, timeout_ms, cancel, &pr, &se);
-	double secs = now_s() - t0;
+	double secs = em_os_now_s() - t0;
 	if (rc == EM_ENOMEM)
 		return em_err_nomem(e);
 	if (!rc && pr.canceled)
@@ -1305,11 +1232,11 @@ int em_verify_run(struct em_arena *a, const struct em_verify_expect *x,
 		  struct em_error *e)
 {
 	memset(out, 0, sizeof *out);
-	double t0 = now_s();
+	double t0 = em_os_now_s();
 	int timeout_ms = o && o->timeout_ms > 0 ? o->timeout_ms : EM_VERIFY_TIMEOUT_MS;
 	const char *final_root = o && o->final_root ? o->final_root : x->root;
 	out->venv = em_arena_strdup(a, final_root);
-	time_t now = time(NULL);
+	time_t now = (time_t)em_os_wall_s();
 	struct tm tm;
 	gmtime_r(&now, &tm);
 	out->when = em_arena_printf(a, "%04d-%02d-%02dT%02d:%02d:%02dZ", tm.tm_year + 1900,
@@ -1356,7 +1283,7 @@ int em_verify_run(struct em_arena *a, const struct em_verify_expect *x,
 		if ((rc = run_command(a, x, python, bin, env, x->commands[i], timeout_ms, cancel, out,
 				      e)))
 			return rc;
-	out->seconds = now_s() - t0;
+	out->seconds = em_os_now_s() - t0;
 	return 0;
 }
 

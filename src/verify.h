@@ -97,11 +97,6 @@ int em_verify_top_level(struct em_arena *a, const char *top_level, size_t tlen,
 			const char *record, size_t rlen, const char ***mods, uint32_t *n,
 			struct em_error *e);
 
-/* The site-packages folder of the venv at root (POSIX
- * lib/pythonX.Y/site-packages, Windows Lib/site-packages); EM_ENOTFOUND when none. */
-int em_verify_site_packages(struct em_arena *a, const char *root, const char **site,
-			    struct em_error *e);
-
 /* Every distribution in site (its *.dist-info folders), sorted by name. A
  * folder without a readable METADATA is left out. */
 int em_verify_scan(struct em_arena *a, const char *site, struct em_verify_dist **dists,

@@ -941,6 +941,52 @@ static void test_real_interpreters(void **state)
 	assert_true(tested > 0);
 }
 
+/* ---- reading a venv ---- */
+
+static void test_read_venv(void **state)
+{
+	struct fx *f = *state;
+	struct em_arena *a = &f->a;
+	/* pyvenv.cfg as site.py reads it: the part before the first '=',
+	 * stripped, case ignored; the first line with the key wins */
+	const char *cfg = "# a comment = not a key\n"
+			  "home = /usr/bin\n"
+			  "  Version_Info\t=  3.12.1.final.0 \r\n"
+			  "version_info = 3.11\n"
+			  "no equals sign\n"
+			  "prompt = a = b\n"
+			  "empty =\n";
+	assert_string_equal(em_venv_cfg_get(a, cfg, "home"), "/usr/bin");
+	assert_string_equal(em_venv_cfg_get(a, cfg, "version_info"), "3.12.1.final.0");
+	assert_string_equal(em_venv_cfg_get(a, cfg, "prompt"), "a = b");
+	assert_string_equal(em_venv_cfg_get(a, cfg, "empty"), "");
+	assert_null(em_venv_cfg_get(a, cfg, "version"));
+	assert_null(em_venv_cfg_get(a, cfg, "no equals sign"));
+
+	/* a venv: pyvenv.cfg at the root, site-packages under lib/python* */
+	assert_null(em_venv_cfg_load(a, f->dir));
+	assert_false(em_venv_holds(P(f, "bin")));
+	const char *site;
+	assert_int_equal(em_venv_site_packages(a, f->dir, &site, &f->e), EM_ENOTFOUND);
+	put(P(f, "pyvenv.cfg"), "home = /usr/bin\n", 0644);
+	put(P(f, "lib/python3.12/site-packages/x.py"), "", 0644);
+	put(P(f, "lib/other/site-packages/y.py"), "", 0644);
+	put(P(f, "bin/python"), "", 0755);
+	assert_string_equal(em_venv_cfg_load(a, f->dir), "home = /usr/bin\n");
+	assert_true(em_venv_holds(P(f, "bin")));   /* one folder up */
+	assert_true(em_venv_holds(f->dir));        /* beside it */
+	assert_false(em_venv_holds(P(f, "lib/python3.12/site-packages")));
+	assert_int_equal(em_venv_site_packages(a, f->dir, &site, &f->e), 0);
+	assert_string_equal(site, P(f, "lib/python3.12/site-packages"));
+	put(P(f, "Lib/site-packages/z.py"), "", 0644);
+	const char *dirs[EM_VENV_MAX_SITES];
+	size_t n;
+	assert_int_equal(em_venv_site_dirs(a, f->dir, dirs, &n, &f->e), 0);
+	assert_int_equal(n, 2);
+	assert_string_equal(dirs[0], P(f, "lib/python3.12/site-packages"));
+	assert_string_equal(dirs[1], P(f, "Lib/site-packages"));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -955,6 +1001,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_create_errors, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_activate_quoting, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_real_interpreters, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_read_venv, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
