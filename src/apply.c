@@ -175,7 +175,7 @@ static int managed_python(struct run *r, const struct em_workload_plan *wp,
 			  const struct em_pybuild *b, struct em_base_python *out,
 			  struct em_error *e)
 {
-	char *dir = em_pybuild_dir(r->a, e);
+	char *dir = em_interp_managed_dir(r->a, e);
 	if (!dir)
 		return e ? e->code : EM_ENOTFOUND;
 	struct em_pybuild_installed inst;

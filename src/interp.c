@@ -32,7 +32,6 @@
 #include "util/buf.h"
 #include "cache.h"
 #include "os/fs.h"
-#include "pybuild.h"
 #include "os/proc.h"
 #include "util/str.h"
 
@@ -811,6 +810,27 @@ int em_interp_discover_in(struct em_arena *a, struct em_interp_search *sp,
 	return rc;
 }
 
+char *em_interp_managed_dir(struct em_arena *a, struct em_error *e)
+{
+	const char *env = getenv("ENVMATRIX_PYTHON_DIR");
+	if (env && *env)
+		return em_path_absolute(a, env);
+#ifdef _WIN32
+	const char *la = getenv("LOCALAPPDATA");
+	if (la && *la)
+		return em_arena_printf(a, "%s\\envmatrix\\python", la);
+#endif
+	const char *xdg = getenv("XDG_DATA_HOME");
+	if (xdg && xdg[0] == '/')
+		return em_arena_printf(a, "%s/envmatrix/python", xdg);
+	const char *home = getenv("HOME");
+	if (home && *home)
+		return em_arena_printf(a, "%s/.local/share/envmatrix/python", home);
+	em_err(e, EM_ENOTFOUND, NULL, "no folder for Python installations: set "
+	       "ENVMATRIX_PYTHON_DIR or HOME");
+	return NULL;
+}
+
 int em_interp_discover(struct em_arena *a, struct em_interp_list *out, struct em_error *e)
 {
 	struct em_interp_search s;
@@ -823,7 +843,7 @@ int em_interp_discover(struct em_arena *a, struct em_interp_list *out, struct em
 		s.pyenv_root = env;
 	else if (home && home[0] == '/')
 		s.pyenv_root = em_arena_printf(a, "%s/.pyenv", home);
-	s.managed_dir = em_pybuild_dir(a, NULL);
+	s.managed_dir = em_interp_managed_dir(a, NULL);
 	const char *uv = getenv("UV_PYTHON_INSTALL_DIR");
 	if (uv && *uv)
 		s.uv_dir = uv;

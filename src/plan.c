@@ -550,7 +550,7 @@ static void note_managed(struct em_arena *a, struct em_workload_plan *wp, const 
 {
 	if (strcmp(it->source, "envmatrix"))
 		return;
-	char *dir = em_pybuild_dir(a, NULL);
+	char *dir = em_interp_managed_dir(a, NULL);
 	struct em_pybuild_installed inst;
 	if (!dir || em_pybuild_installed_for(a, dir, it->path, &inst, NULL))
 		return;

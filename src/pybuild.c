@@ -514,27 +514,6 @@ int em_pybuild_find(struct em_arena *a, struct em_source *src, const char *mirro
 	return 0;
 }
 
-char *em_pybuild_dir(struct em_arena *a, struct em_error *e)
-{
-	const char *env = getenv("ENVMATRIX_PYTHON_DIR");
-	if (env && *env)
-		return em_path_absolute(a, env);
-#ifdef _WIN32
-	const char *la = getenv("LOCALAPPDATA");
-	if (la && *la)
-		return em_arena_printf(a, "%s\\envmatrix\\python", la);
-#endif
-	const char *xdg = getenv("XDG_DATA_HOME");
-	if (xdg && xdg[0] == '/')
-		return em_arena_printf(a, "%s/envmatrix/python", xdg);
-	const char *home = getenv("HOME");
-	if (home && *home)
-		return em_arena_printf(a, "%s/.local/share/envmatrix/python", home);
-	em_err(e, EM_ENOTFOUND, NULL, "no folder for Python installations: set "
-	       "ENVMATRIX_PYTHON_DIR or HOME");
-	return NULL;
-}
-
 char *em_pybuild_install_name(struct em_arena *a, const struct em_python *py, const char *triple,
 			      bool minor)
 {
