@@ -5,6 +5,7 @@
  * folder is the only place written (besides the cache and the locks), and
  * it is removed when anything fails.
  */
+#include "install_set.h"
 #include "apply.h"
 #include "build.h"
 #include "lockname.h"

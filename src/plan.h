@@ -110,7 +110,7 @@ struct em_plan_options {
 	struct em_source *python_src;
 	/* reads the requirements files and the existing locks (as
 	 * em_read_file does, EM_ENOTFOUND when absent); NULL: the disk.
-	 * apply --rev reads them from a git revision (state.h em_rev_read) */
+	 * apply --rev reads them from a git revision (rev.h em_rev_read) */
 	int (*read_file)(void *ctx, struct em_arena *a, const char *path, size_t max, char **out,
 			 size_t *len, struct em_error *e);
 	void *read_ctx;
