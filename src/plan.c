@@ -1228,6 +1228,183 @@ int em_plan_target(struct em_arena *a, const struct em_matrix *m, const struct e
 	return 0;
 }
 
+/* The provider's indexes: w's index-url and find-links (made absolute
+ * against mdir), and *index_list, the same joined by spaces for the lock. */
+static int provider_indexes(struct em_arena *a, const struct em_workload *w, const char *mdir,
+			    struct provider *pv, char **index_list, struct em_error *e)
+{
+	const char *index_url = w->index_url.value ? w->index_url.value : "https://pypi.org/simple";
+	pv->indexes = em_arena_array(a, 1, sizeof *pv->indexes);
+	pv->findlinks = em_arena_array(a, w->nfind_links + 1, sizeof *pv->findlinks);
+	if (!pv->indexes || !pv->findlinks || !(pv->indexes[0] = setting_url(a, index_url, mdir)))
+		return em_err_nomem(e);
+	pv->nindexes = 1;
+	struct em_buf il = EM_BUF_INIT;
+	em_buf_addstr(&il, pv->indexes[0]);
+	for (uint32_t i = 0; i < w->nfind_links; i++) {
+		pv->findlinks[i] = setting_url(a, w->find_links[i].value, mdir);
+		if (!pv->findlinks[i]) {
+			em_buf_release(&il);
+			return em_err_nomem(e);
+		}
+		em_buf_addf(&il, " %s", pv->findlinks[i]);
+		pv->nfindlinks++;
+	}
+	*index_list = em_arena_strdup(a, il.ptr);
+	em_buf_release(&il);
+	return *index_list ? 0 : em_err_nomem(e);
+}
+
+/* The torch root: its variant (cuda-driver, ENVMATRIX_CUDA_DRIVER, else
+ * the driver detected on this machine), routed to the variant's index. */
+static int torch_root(struct em_arena *a, struct em_source *src, const struct em_matrix *m,
+		      const struct em_plan_options *o, struct em_workload_plan *wp,
+		      const struct em_tagset *tags, const struct em_target_env *env,
+		      const char *mdir, struct provider *pv, struct roots *rs, struct em_error *e)
+{
+	const struct em_workload *w = wp->w;
+	const char *file = m->file;
+	const char *torch_url = w->torch_index_url.value ? w->torch_index_url.value
+							   : "https://download.pytorch.org/whl";
+	struct em_buf tb = EM_BUF_INIT;
+	em_buf_addstr(&tb, "torch");
+	em_specset_format(&w->torch_spec, &tb);
+	char *spec_text = tb.err ? NULL : em_arena_strdup(a, tb.ptr);
+	em_buf_release(&tb);
+	if (!spec_text)
+		return em_err_nomem(e);
+	char *troot = setting_url(a, torch_url, mdir);
+	if (!troot)
+		return em_err_nomem(e);
+	const char *drv = NULL, *drv_where = "ENVMATRIX_CUDA_DRIVER";
+	char dw[EM_ERROR_WHERE_MAX];
+	if (w->cuda_driver.value && strcmp(w->cuda_driver.value, "auto")) {
+		drv = w->cuda_driver.value;
+		snprintf(dw, sizeof dw, "cuda-driver, %s:%u", file, (unsigned)w->cuda_driver.line);
+		drv_where = dw;
+	} else if (o->driver_env && *o->driver_env) {
+		drv = o->driver_env;
+	} else if (wp->host_target && o->gpu && o->gpu->have_driver) {
+		drv = o->gpu->driver;
+		drv_where = em_arena_printf(a, "detected from %s", o->gpu->driver_source);
+	}
+	const struct em_gpu_info *gpu = wp->host_target ? o->gpu : NULL;
+	int rc = variant_for(a, src, wp, file, troot, spec_text, tags, drv, drv_where, gpu, e);
+	if (rc)
+		return rc;
+	wp->torch_index = em_url_join(a, troot, wp->variant, true);
+	pv->torch_index = wp->torch_index;
+	char where[EM_ERROR_WHERE_MAX];
+	snprintf(where, sizeof where, "%s:%u", file, (unsigned)w->torch.line);
+	return add_root(a, rs, env, spec_text, where, e);
+}
+
+/* The roots after torch: packages, then the requirements file. */
+static int other_roots(struct em_arena *a, const struct em_matrix *m,
+		       const struct em_plan_options *o, const struct em_workload *w,
+		       const struct em_target_env *env, const char *mdir, struct roots *rs,
+		       struct em_error *e)
+{
+	char where[EM_ERROR_WHERE_MAX];
+	int rc;
+	for (uint32_t i = 0; i < w->npackages; i++) {
+		snprintf(where, sizeof where, "%s:%u", w->packages[i].file, (unsigned)w->packages[i].line);
+		rc = add_root(a, rs, env, w->packages[i].text, where, e);
+		if (rc)
+			return rc;
+	}
+	if (w->requirements.value) {
+		snprintf(where, sizeof where, "%s:%u", m->file, (unsigned)w->requirements.line);
+		char *path = em_path_join(a, mdir, w->requirements.value);
+		if (!path)
+			return em_err_nomem(e);
+		rc = add_reqfile(a, o, rs, env, path, where, 0, e);
+		if (rc)
+			return rc;
+	}
+	return 0;
+}
+
+/* The existing lock (wp->lock_path) into old and *old_text (NULL when
+ * there is none or it is broken: a broken lock is replaced, which the
+ * change list says), and its versions as preferences unless upgrading. */
+static int read_old_lock(struct em_arena *a, const struct em_plan_options *o,
+			 struct em_workload_plan *wp, const char *matrix_path, struct em_lock *old,
+			 char **old_text, size_t *old_len, struct em_preference **prefs,
+			 uint32_t *nprefs, struct em_error *e)
+{
+	memset(old, 0, sizeof *old);
+	*old_text = NULL;
+	*old_len = 0;
+	*prefs = NULL;
+	*nprefs = 0;
+	struct em_error le;
+	em_error_clear(&le);
+	int rc = read_input(o, a, wp->lock_path, MAX_LOCK, old_text, old_len, &le);
+	if (rc == 0) {
+		rc = em_lock_parse(a, *old_text, *old_len, wp->lock_path, old, &le);
+		if (rc) {
+			*old_text = NULL;
+			memset(old, 0, sizeof *old);
+		} else {
+			/* another matrix's lock is neither a preference nor replaced */
+			rc = em_lock_check_matrix(old, wp->lock_path, matrix_path, e);
+			if (rc)
+				return rc;
+			wp->had_lock = true;
+		}
+	} else if (rc != EM_ENOTFOUND) {
+		if (e)
+			*e = le;
+		return rc;
+	}
+	if (wp->had_lock && !o->upgrade) {
+		*prefs = em_arena_array(a, old->npackages ? old->npackages : 1, sizeof **prefs);
+		if (!*prefs)
+			return em_err_nomem(e);
+		for (uint32_t i = 0; i < old->npackages; i++)
+			if (old->packages[i].version)
+				(*prefs)[(*nprefs)++] = (struct em_preference){ old->packages[i].name,
+										old->packages[i].version };
+	}
+	return 0;
+}
+
+/* Resolve the roots, then check the GPUs of this machine against the torch
+ * build chosen. */
+static int resolve_roots(struct em_arena *a, const struct em_matrix *m,
+			 const struct em_plan_options *o, struct em_workload_plan *wp,
+			 struct provider *pv, const struct roots *rs,
+			 const struct em_preference *prefs, uint32_t nprefs, struct em_error *e)
+{
+	const struct em_workload *w = wp->w;
+	struct em_resolve_in in = { w->name, rs->n, rs->r, nprefs, prefs, 0, NULL, 0 };
+	struct em_provider prov = { pv, prov_candidates, prov_dependencies };
+	struct em_buf why = EM_BUF_INIT;
+	int rc = em_resolve(a, &in, &prov, &wp->res, &why, e);
+	wp->stats = wp->res.stats;
+	if (rc == EM_ECONFLICT)
+		wp->explain = em_arena_strdup(a, why.ptr);
+	em_buf_release(&why);
+	provider_free(pv);
+	if (rc)
+		return rc;
+	for (uint32_t i = 0; i < wp->res.n && wp->host_target && o->gpu && wp->variant; i++) {
+		if (strcmp(wp->res.pkgs[i].name, "torch"))
+			continue;
+		rc = em_gpu_check_torch(o->gpu, wp->res.pkgs[i].cand->version->str, wp->variant,
+					wp->target.plat.os, e);
+		if (rc) {
+			char where[EM_ERROR_WHERE_MAX];
+			snprintf(where, sizeof where, "%s:%u", m->file,
+				 (unsigned)(w->cuda.line ? w->cuda.line : w->torch.line));
+			em_err_prefix_where(e, "%s", where);
+			return rc;
+		}
+	}
+	return 0;
+}
+
 static int plan_workload(struct em_arena *a, struct em_source *src, const struct em_matrix *m,
 			 const struct em_plan_options *o, const struct em_interp_list **interps,
 			 struct em_interp_list *own, struct em_workload_plan *wp, struct em_error *e)
@@ -1237,7 +1414,6 @@ static int plan_workload(struct em_arena *a, struct em_source *src, const struct
 	char *mdir = em_path_dir(a, o->matrix_path ? o->matrix_path : file);
 	if (!mdir)
 		return em_err_nomem(e);
-	char where[EM_ERROR_WHERE_MAX];
 	int rc = em_plan_target(a, m, o, interps, own, wp, e);
 	if (rc)
 		return rc;
@@ -1249,10 +1425,6 @@ static int plan_workload(struct em_arena *a, struct em_source *src, const struct
 	struct em_target_env env;
 	em_target_marker_env(&wp->target, &env);
 
-	/* the indexes */
-	const char *index_url = w->index_url.value ? w->index_url.value : "https://pypi.org/simple";
-	const char *torch_url = w->torch_index_url.value ? w->torch_index_url.value
-							   : "https://download.pytorch.org/whl";
 	struct provider pv;
 	memset(&pv, 0, sizeof pv);
 	pv.a = a;
@@ -1263,149 +1435,37 @@ static int plan_workload(struct em_arena *a, struct em_source *src, const struct
 	pv.mfile = file;
 	pv.o = o;
 	pv.wp = wp;
-	pv.indexes = em_arena_array(a, 1, sizeof *pv.indexes);
-	pv.findlinks = em_arena_array(a, w->nfind_links + 1, sizeof *pv.findlinks);
-	if (!pv.indexes || !pv.findlinks || !(pv.indexes[0] = setting_url(a, index_url, mdir)))
-		return em_err_nomem(e);
-	pv.nindexes = 1;
-	struct em_buf il = EM_BUF_INIT;
-	em_buf_addstr(&il, pv.indexes[0]);
-	for (uint32_t i = 0; i < w->nfind_links; i++) {
-		pv.findlinks[i] = setting_url(a, w->find_links[i].value, mdir);
-		if (!pv.findlinks[i]) {
-			em_buf_release(&il);
-			return em_err_nomem(e);
-		}
-		em_buf_addf(&il, " %s", pv.findlinks[i]);
-		pv.nfindlinks++;
-	}
-	char *index_list = em_arena_strdup(a, il.ptr);
-	em_buf_release(&il);
-	if (!index_list)
-		return em_err_nomem(e);
+	char *index_list;
+	rc = provider_indexes(a, w, mdir, &pv, &index_list, e);
+	if (rc)
+		return rc;
 
 	/* the roots: torch first, then packages, then requirements files */
 	struct roots rs;
 	memset(&rs, 0, sizeof rs);
-	if (w->torch.value) {
-		struct em_buf tb = EM_BUF_INIT;
-		em_buf_addstr(&tb, "torch");
-		em_specset_format(&w->torch_spec, &tb);
-		char *spec_text = tb.err ? NULL : em_arena_strdup(a, tb.ptr);
-		em_buf_release(&tb);
-		if (!spec_text)
-			return em_err_nomem(e);
-		char *troot = setting_url(a, torch_url, mdir);
-		if (!troot)
-			return em_err_nomem(e);
-		const char *drv = NULL, *drv_where = "ENVMATRIX_CUDA_DRIVER";
-		char dw[EM_ERROR_WHERE_MAX];
-		if (w->cuda_driver.value && strcmp(w->cuda_driver.value, "auto")) {
-			drv = w->cuda_driver.value;
-			snprintf(dw, sizeof dw, "cuda-driver, %s:%u", file, (unsigned)w->cuda_driver.line);
-			drv_where = dw;
-		} else if (o->driver_env && *o->driver_env) {
-			drv = o->driver_env;
-		} else if (wp->host_target && o->gpu && o->gpu->have_driver) {
-			drv = o->gpu->driver;
-			drv_where = em_arena_printf(a, "detected from %s", o->gpu->driver_source);
-		}
-		const struct em_gpu_info *gpu = wp->host_target ? o->gpu : NULL;
-		rc = variant_for(a, src, wp, file, troot, spec_text, &tags, drv, drv_where, gpu, e);
-		if (rc)
-			return rc;
-		wp->torch_index = em_url_join(a, troot, wp->variant, true);
-		pv.torch_index = wp->torch_index;
-		snprintf(where, sizeof where, "%s:%u", file, (unsigned)w->torch.line);
-		rc = add_root(a, &rs, &env, spec_text, where, e);
-		if (rc)
-			return rc;
-	}
-	for (uint32_t i = 0; i < w->npackages; i++) {
-		snprintf(where, sizeof where, "%s:%u", w->packages[i].file, (unsigned)w->packages[i].line);
-		rc = add_root(a, &rs, &env, w->packages[i].text, where, e);
-		if (rc)
-			return rc;
-	}
-	if (w->requirements.value) {
-		snprintf(where, sizeof where, "%s:%u", file, (unsigned)w->requirements.line);
-		char *path = em_path_join(a, mdir, w->requirements.value);
-		if (!path)
-			return em_err_nomem(e);
-		rc = add_reqfile(a, o, &rs, &env, path, where, 0, e);
-		if (rc)
-			return rc;
-	}
+	if (w->torch.value && (rc = torch_root(a, src, m, o, wp, &tags, &env, mdir, &pv, &rs, e)))
+		return rc;
+	rc = other_roots(a, m, o, w, &env, mdir, &rs, e);
+	if (rc)
+		return rc;
 	pv.direct = rs.direct;
 	pv.ndirect = rs.ndirect;
 
-	/* the existing lock */
 	const char *matrix_path = o->matrix_path ? o->matrix_path : file;
 	rc = em_matrix_lock_path(a, matrix_path, w->name, &wp->lock_path, e);
 	if (rc)
 		return rc;
 	struct em_lock old;
-	memset(&old, 0, sizeof old);
-	char *old_text = NULL;
-	size_t old_len = 0;
-	struct em_error le;
-	em_error_clear(&le);
-	rc = read_input(o, a, wp->lock_path, MAX_LOCK, &old_text, &old_len, &le);
-	if (rc == 0) {
-		rc = em_lock_parse(a, old_text, old_len, wp->lock_path, &old, &le);
-		if (rc) {
-			/* a broken lock is replaced; say so through the change list */
-			old_text = NULL;
-			memset(&old, 0, sizeof old);
-		} else {
-			/* another matrix's lock is neither a preference nor replaced */
-			rc = em_lock_check_matrix(&old, wp->lock_path, matrix_path, e);
-			if (rc)
-				return rc;
-			wp->had_lock = true;
-		}
-	} else if (rc != EM_ENOTFOUND) {
-		if (e)
-			*e = le;
-		return rc;
-	}
-	struct em_preference *prefs = NULL;
-	uint32_t nprefs = 0;
-	if (wp->had_lock && !o->upgrade) {
-		prefs = em_arena_array(a, old.npackages ? old.npackages : 1, sizeof *prefs);
-		if (!prefs)
-			return em_err_nomem(e);
-		for (uint32_t i = 0; i < old.npackages; i++)
-			if (old.packages[i].version)
-				prefs[nprefs++] = (struct em_preference){ old.packages[i].name,
-									  old.packages[i].version };
-	}
-
-	/* resolve */
-	struct em_resolve_in in = { w->name, rs.n, rs.r, nprefs, prefs, 0, NULL, 0 };
-	struct em_provider prov = { &pv, prov_candidates, prov_dependencies };
-	struct em_buf why = EM_BUF_INIT;
-	rc = em_resolve(a, &in, &prov, &wp->res, &why, e);
-	wp->stats = wp->res.stats;
-	if (rc == EM_ECONFLICT)
-		wp->explain = em_arena_strdup(a, why.ptr);
-	em_buf_release(&why);
-	provider_free(&pv);
+	char *old_text;
+	size_t old_len;
+	struct em_preference *prefs;
+	uint32_t nprefs;
+	rc = read_old_lock(a, o, wp, matrix_path, &old, &old_text, &old_len, &prefs, &nprefs, e);
 	if (rc)
 		return rc;
-	/* the GPUs of this machine against the torch build chosen */
-	for (uint32_t i = 0; i < wp->res.n && wp->host_target && o->gpu && wp->variant; i++) {
-		if (strcmp(wp->res.pkgs[i].name, "torch"))
-			continue;
-		rc = em_gpu_check_torch(o->gpu, wp->res.pkgs[i].cand->version->str, wp->variant,
-					wp->target.plat.os, e);
-		if (rc) {
-			snprintf(where, sizeof where, "%s:%u", file,
-				 (unsigned)(w->cuda.line ? w->cuda.line : w->torch.line));
-			em_err_prefix_where(e, "%s", where);
-			return rc;
-		}
-	}
+	rc = resolve_roots(a, m, o, wp, &pv, &rs, prefs, nprefs, e);
+	if (rc)
+		return rc;
 	rc = build_lock(a, src, wp, &rs, index_list, matrix_path, e);
 	if (rc)
 		return rc;
