@@ -561,6 +561,73 @@ static void note_managed(struct em_arena *a, struct em_workload_plan *wp, const 
 	wp->python_build = b;
 }
 
+/* The interpreters of this machine, discovered into *own on first need. */
+static int need_interps(struct em_arena *a, const struct em_interp_list **interps,
+			struct em_interp_list *own, struct em_error *e)
+{
+	if (!*interps) {
+		int rc = em_interp_discover(a, own, e);
+		if (rc)
+			return rc;
+		*interps = own;
+	}
+	return 0;
+}
+
+/* An exact version with a python-mirror the user named: this machine's
+ * interpreter of that version, else the mirror's build. */
+static int exact_python(struct em_arena *a, const struct em_plan_options *o,
+			struct em_workload_plan *wp, const char *mirror, const char *where,
+			const struct em_interp_list **interps, struct em_interp_list *own,
+			bool host_target, struct em_error *e)
+{
+	const struct em_python_req *req = &wp->w->python_req;
+	if (host_target) {
+		int rc = need_interps(a, interps, own, e);
+		if (rc)
+			return rc;
+		for (uint32_t i = 0; i < (*interps)->n; i++) {
+			const struct em_interp *it = &(*interps)->items[i];
+			if (it->py.major == req->version.major &&
+			    it->py.minor == req->version.minor &&
+			    it->py.micro == req->version.micro &&
+			    it->py.freethreaded == req->version.freethreaded &&
+			    !strcmp(it->py.pre, req->version.pre)) {
+				note_managed(a, wp, it);
+				return 0;
+			}
+		}
+	}
+	return python_download(a, o, wp, mirror, where,
+			       host_target ? "no such interpreter on this machine, and "
+					   : "",
+			       e);
+}
+
+/* A series or a specifier: the newest interpreter of l that fits, NULL. */
+static const struct em_interp *newest_fitting(const struct em_interp_list *l,
+					      const struct em_python_req *req)
+{
+	const struct em_interp *best = NULL;
+	for (uint32_t i = 0; i < l->n; i++) {
+		const struct em_interp *it = &l->items[i];
+		bool ok;
+		if (req->kind == EM_PYTHON_MINOR) {
+			ok = it->py.major == req->version.major && it->py.minor == req->version.minor &&
+			     it->py.freethreaded == req->version.freethreaded;
+		} else {
+			char full[48];
+			snprintf(full, sizeof full, "%u.%u.%u%s", it->py.major, it->py.minor,
+				 it->py.micro, it->py.pre);
+			ok = !it->py.freethreaded && em_specset_contains_str(&req->spec, full, strlen(full),
+									     EM_PRE_DEFAULT);
+		}
+		if (ok && (!best || py_newer(&it->py, &best->py)))
+			best = it;
+	}
+	return best;
+}
+
 static int choose_python(struct em_arena *a, const struct em_matrix *m,
 			 const struct em_plan_options *o, struct em_workload_plan *wp,
 			 const char *file, const struct em_interp_list **interps,
@@ -589,29 +656,7 @@ static int choose_python(struct em_arena *a, const struct em_matrix *m,
 		wp->python_from = "matrix";
 		if (!mirror || !explicit_mirror)
 			return 0;
-		if (host_target) {
-			if (!*interps) {
-				int rc = em_interp_discover(a, own, e);
-				if (rc)
-					return rc;
-				*interps = own;
-			}
-			for (uint32_t i = 0; i < (*interps)->n; i++) {
-				const struct em_interp *it = &(*interps)->items[i];
-				if (it->py.major == req->version.major &&
-				    it->py.minor == req->version.minor &&
-				    it->py.micro == req->version.micro &&
-				    it->py.freethreaded == req->version.freethreaded &&
-				    !strcmp(it->py.pre, req->version.pre)) {
-					note_managed(a, wp, it);
-					return 0;
-				}
-			}
-		}
-		return python_download(a, o, wp, mirror, where,
-				       host_target ? "no such interpreter on this machine, and "
-						   : "",
-				       e);
+		return exact_python(a, o, wp, mirror, where, interps, own, host_target, e);
 	case EM_PYTHON_PATH: {
 		if (!host_target)
 			return em_err(e, EM_EINVAL, where,
@@ -643,29 +688,10 @@ static int choose_python(struct em_arena *a, const struct em_matrix *m,
 			      "python = 3.12.10), or a python-mirror to pick from", v,
 			      wp->platform_name);
 	}
-	if (!*interps) {
-		int rc = em_interp_discover(a, own, e);
-		if (rc)
-			return rc;
-		*interps = own;
-	}
-	const struct em_interp *best = NULL;
-	for (uint32_t i = 0; i < (*interps)->n; i++) {
-		const struct em_interp *it = &(*interps)->items[i];
-		bool ok;
-		if (req->kind == EM_PYTHON_MINOR) {
-			ok = it->py.major == req->version.major && it->py.minor == req->version.minor &&
-			     it->py.freethreaded == req->version.freethreaded;
-		} else {
-			char full[48];
-			snprintf(full, sizeof full, "%u.%u.%u%s", it->py.major, it->py.minor,
-				 it->py.micro, it->py.pre);
-			ok = !it->py.freethreaded && em_specset_contains_str(&req->spec, full, strlen(full),
-									     EM_PRE_DEFAULT);
-		}
-		if (ok && (!best || py_newer(&it->py, &best->py)))
-			best = it;
-	}
+	int rc = need_interps(a, interps, own, e);
+	if (rc)
+		return rc;
+	const struct em_interp *best = newest_fitting(*interps, req);
 	if (!best && mirror) {
 		char *why = em_arena_printf(a, "no Python %s interpreter found on this machine "
 					    "(looked in PATH, pyenv, uv's and envmatrix's "
