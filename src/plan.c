@@ -321,48 +321,17 @@ static int prov_candidates(void *ctx, const char *name, const struct em_candidat
 	return 0;
 }
 
-static int metadata_of(struct provider *pv, const struct em_choice *ch, const char **body,
-		       size_t *len, struct em_error *e)
+/* The metadata kept for url, when it was read before. */
+static bool cached_meta(const struct provider *pv, const char *url, const char **body,
+			size_t *len)
 {
-	const struct em_dist_file *f = ch->file;
 	for (uint32_t i = 0; i < pv->nmeta; i++)
-		if (!strcmp(pv->meta[i].url, f->url)) {
+		if (!strcmp(pv->meta[i].url, url)) {
 			*body = pv->meta[i].body;
 			*len = pv->meta[i].len;
-			return 0;
+			return true;
 		}
-	int rc;
-	char *red = em_url_redact(pv->a, f->url);
-	if (f->has_metadata) {
-		char *murl = em_arena_printf(pv->a, "%s.metadata", f->url);
-		if (!murl)
-			return em_err_nomem(e);
-		rc = em_source_get(pv->src, murl, MAX_METADATA, body, len, e);
-		if (rc)
-			return rc;
-		if (f->metadata_sha256) {
-			char got[EM_SHA256_HEX_LEN + 1];
-			em_sha256_buf(*body, *len, got);
-			if (strcasecmp(got, f->metadata_sha256))
-				return em_err(e, EM_EINVAL, red ? red : f->url,
-					      "the metadata sidecar's sha256 is %s, but the index "
-					      "says %s", got, f->metadata_sha256);
-		}
-	} else {
-		rc = em_source_wheel_metadata(pv->src, f->url, f->filename, f->sha256, body, len, e);
-		if (rc)
-			return rc;
-	}
-	if (pv->nmeta == pv->capmeta) {
-		uint32_t cap = pv->capmeta ? pv->capmeta * 2 : 64;
-		struct meta_cache *nm = realloc(pv->meta, cap * sizeof *nm);
-		if (!nm)
-			return em_err_nomem(e);
-		pv->meta = nm;
-		pv->capmeta = cap;
-	}
-	pv->meta[pv->nmeta++] = (struct meta_cache){ f->url, *body, *len };
-	return 0;
+	return false;
 }
 
 static int remember_meta(struct provider *pv, const char *url, const char *body, size_t len,
@@ -380,6 +349,45 @@ static int remember_meta(struct provider *pv, const char *url, const char *body,
 	return 0;
 }
 
+/* The index's PEP 658 metadata file of f, checked against the sha256 the
+ * index gives (errors name where). */
+static int metadata_sidecar(struct provider *pv, const struct em_dist_file *f, const char *where,
+			    const char **body, size_t *len, struct em_error *e)
+{
+	char *murl = em_arena_printf(pv->a, "%s.metadata", f->url);
+	if (!murl)
+		return em_err_nomem(e);
+	int rc = em_source_get(pv->src, murl, MAX_METADATA, body, len, e);
+	if (rc)
+		return rc;
+	if (f->metadata_sha256) {
+		char got[EM_SHA256_HEX_LEN + 1];
+		em_sha256_buf(*body, *len, got);
+		if (strcasecmp(got, f->metadata_sha256))
+			return em_err(e, EM_EINVAL, where,
+				      "the metadata sidecar's sha256 is %s, but the index "
+				      "says %s", got, f->metadata_sha256);
+	}
+	return 0;
+}
+
+static int metadata_of(struct provider *pv, const struct em_choice *ch, const char **body,
+		       size_t *len, struct em_error *e)
+{
+	const struct em_dist_file *f = ch->file;
+	if (cached_meta(pv, f->url, body, len))
+		return 0;
+	int rc;
+	char *red = em_url_redact(pv->a, f->url);
+	if (f->has_metadata)
+		rc = metadata_sidecar(pv, f, red ? red : f->url, body, len, e);
+	else
+		rc = em_source_wheel_metadata(pv->src, f->url, f->filename, f->sha256, body, len, e);
+	if (rc)
+		return rc;
+	return remember_meta(pv, f->url, *body, *len, e);
+}
+
 /* The core metadata of a release planned from its sdist, in order: the
  * index's PEP 658 file, the sdist's PKG-INFO when static (PEP 643), the
  * build module's hook. Without a hook, dynamic metadata makes the
@@ -390,35 +398,17 @@ static int sdist_metadata_of(struct provider *pv, const char *name, const struct
 {
 	const struct em_choice *ch = cd->data;
 	const struct em_dist_file *f = ch->file;
-	for (uint32_t i = 0; i < pv->nmeta; i++)
-		if (!strcmp(pv->meta[i].url, f->url)) {
-			*body = pv->meta[i].body;
-			*len = pv->meta[i].len;
-			return 0;
-		}
+	if (cached_meta(pv, f->url, body, len))
+		return 0;
 	char *red = em_url_redact(pv->a, f->url);
 	const char *where = red ? red : f->filename;
 	int rc;
-	if (f->has_metadata) {
-		char *murl = em_arena_printf(pv->a, "%s.metadata", f->url);
-		if (!murl)
-			return em_err_nomem(e);
-		rc = em_source_get(pv->src, murl, MAX_METADATA, body, len, e);
-		if (rc)
-			return rc;
-		if (f->metadata_sha256) {
-			char got[EM_SHA256_HEX_LEN + 1];
-			em_sha256_buf(*body, *len, got);
-			if (strcasecmp(got, f->metadata_sha256))
-				return em_err(e, EM_EINVAL, where,
-					      "the metadata sidecar's sha256 is %s, but the index "
-					      "says %s", got, f->metadata_sha256);
-		}
-	} else {
+	if (f->has_metadata)
+		rc = metadata_sidecar(pv, f, where, body, len, e);
+	else
 		rc = em_source_sdist_pkg_info(pv->src, f->url, f->filename, f->sha256, body, len, e);
-		if (rc)
-			return rc;
-	}
+	if (rc)
+		return rc;
 	bool is_static;
 	const char *why;
 	/* the index's own metadata file is taken as it is, unless it says
