@@ -23,6 +23,7 @@
 #include "util/sha256.h"
 #include "util/str.h"
 #include "spec/tags.h"
+#include "untar.h"
 #include "venv.h"
 
 #include <archive.h>
@@ -169,42 +170,6 @@ struct unpack {
 	struct em_error *e;
 };
 
-static int write_member(struct unpack *u, struct archive *ar, const char *path, unsigned mode,
-			const char *name)
-{
-	int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
-		      (mode & 0111) ? 0755 : 0644);
-	if (fd < 0)
-		return em_err_sys(u->e, errno, u->where, "cannot create a member");
-	char buf[1 << 16];
-	int rc = 0;
-	for (;;) {
-		la_ssize_t got = archive_read_data(ar, buf, sizeof buf);
-		if (got == 0)
-			break;
-		if (got < 0) {
-			rc = em_err(u->e, EM_EINVAL, u->where, "corrupt archive: %s",
-				    archive_error_string(ar));
-			break;
-		}
-		u->bytes += (uint64_t)got;
-		if (u->bytes > EM_BUILD_MAX_BYTES) {
-			rc = em_err(u->e, EM_ELIMIT, u->where,
-				    "member '%s': the archive unpacks to more than %llu bytes", name,
-				    (unsigned long long)EM_BUILD_MAX_BYTES);
-			break;
-		}
-		int err = em_write_all(fd, buf, (size_t)got);
-		if (err) {
-			rc = em_err_sys(u->e, err, path, "cannot write");
-			break;
-		}
-	}
-	if (close(fd) && !rc)
-		rc = em_err_sys(u->e, errno, path, "cannot write");
-	return rc;
-}
-
 static int unpack_one(struct unpack *u, struct archive *ar, struct archive_entry *ent)
 {
 	const char *name = archive_entry_pathname(ent);
@@ -259,21 +224,13 @@ static int unpack_one(struct unpack *u, struct archive *ar, struct archive_entry
 	}
 	switch (type) {
 	case AE_IFDIR:
-		if (lstat(path, &st) == 0 ? !S_ISDIR(st.st_mode) : mkdir(path, 0755) != 0)
-			return em_err(u->e, EM_EINVAL, u->where, "cannot create folder '%s'", rel);
-		return 0;
-	case AE_IFLNK: {
-		const char *target = archive_entry_symlink(ent);
-		if (!target || !em_archive_link_inside(rel, target))
-			return em_err(u->e, EM_EINVAL, u->where,
-				      "member '%s' is a symbolic link to '%s', outside the archive's "
-				      "tree", rel, target ? target : "");
-		if (symlink(target, path))
-			return em_err_sys(u->e, errno, path, "cannot create a symbolic link");
-		return 0;
-	}
+		return em_untar_dir(path, rel, u->where, u->e);
+	case AE_IFLNK:
+		return em_untar_symlink(rel, archive_entry_symlink(ent), path, rel,
+					"the archive's tree", u->where, u->e);
 	case AE_IFREG:
-		return write_member(u, ar, path, mode, rel);
+		return em_untar_file(ar, path, mode, &u->bytes, EM_BUILD_MAX_BYTES, rel, u->where,
+				     u->e);
 	default:
 		return em_err(u->e, EM_EINVAL, u->where,
 			      "member '%s' is neither a file, a folder nor a link", rel);

@@ -21,6 +21,7 @@
 #include "util/sha256.h"
 #include "source.h"
 #include "util/str.h"
+#include "untar.h"
 
 #include <archive.h>
 #include <archive_entry.h>
@@ -749,32 +750,78 @@ struct unpack {
 	struct em_error *e;
 };
 
-static int write_member(struct unpack *u, struct archive *ar, const char *path, unsigned mode)
+/* One member of an install_only archive: everything is inside python/,
+ * which becomes the tree's root. *nmembers counts the members made. */
+static int unpack_member(struct unpack *u, struct archive *ar, struct archive_entry *ent,
+			 unsigned *nmembers)
 {
-	int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
-		      (mode & 0111) ? 0755 : 0644);
-	if (fd < 0)
-		return em_err_sys(u->e, errno, u->where, "cannot create a member");
-	char buf[1 << 16];
-	int rc = 0;
-	for (;;) {
-		la_ssize_t got = archive_read_data(ar, buf, sizeof buf);
-		if (got == 0)
-			break;
-		if (got < 0) {
-			rc = em_err(u->e, EM_EINVAL, u->where, "corrupt archive: %s",
-				    archive_error_string(ar));
-			break;
-		}
-		int err = em_write_all(fd, buf, (size_t)got);
-		if (err) {
-			rc = em_err_sys(u->e, err, path, "cannot write");
-			break;
-		}
+	const char *name = archive_entry_pathname(ent);
+	if (!name)
+		return em_err(u->e, EM_EINVAL, u->where, "a member has no name");
+	size_t nl = strlen(name);
+	if (nl >= 2 && name[0] == '.' && name[1] == '/') { /* "./python/..." */
+		name += 2;
+		nl -= 2;
 	}
-	if (close(fd) && !rc)
-		rc = em_err_sys(u->e, errno, path, "cannot write");
-	return rc;
+	int rc = em_archive_check_name(name, nl, u->e);
+	if (rc) {
+		em_err_prefix_where(u->e, "%s", u->where);
+		return rc;
+	}
+	if (strncmp(name, "python/", 7) && strcmp(name, "python"))
+		return em_err(u->e, EM_EINVAL, u->where,
+			      "member '%s' is outside the archive's 'python/' folder", name);
+	const char *rel = name[6] ? name + 7 : "";
+	char relbuf[EM_ARCHIVE_MAX_MEMBER_NAME + 1];
+	size_t rl = strlen(rel);
+	while (rl && rel[rl - 1] == '/')
+		rl--;
+	memcpy(relbuf, rel, rl);
+	relbuf[rl] = '\0';
+	if (!rl)
+		return 0; /* python/ itself */
+	if ((rc = em_archive_make_parents(u->stage, relbuf, u->where, u->e)))
+		return rc;
+	char path[PATH_MAX];
+	if ((size_t)snprintf(path, sizeof path, "%s/%s", u->stage, relbuf) >= sizeof path)
+		return em_err(u->e, EM_ELIMIT, u->where, "member '%s': path too long", name);
+	(*nmembers)++;
+	const char *hl = archive_entry_hardlink(ent);
+	mode_t type = archive_entry_filetype(ent);
+	unsigned mode = (unsigned)archive_entry_perm(ent);
+	if (hl) {
+		size_t hn = strlen(hl);
+		if (hn >= 2 && hl[0] == '.' && hl[1] == '/') {
+			hl += 2;
+			hn -= 2;
+		}
+		if ((rc = em_archive_check_name(hl, hn, u->e))) {
+			em_err_prefix_where(u->e, "%s", u->where);
+			return rc;
+		}
+		char from[PATH_MAX];
+		struct stat st;
+		if (strncmp(hl, "python/", 7) ||
+		    (size_t)snprintf(from, sizeof from, "%s/%s", u->stage, hl + 7) >= sizeof from ||
+		    em_archive_make_parents(u->stage, hl + 7, u->where, u->e) ||
+		    lstat(from, &st) || !S_ISREG(st.st_mode))
+			return em_err(u->e, EM_EINVAL, u->where,
+				      "member '%s' is a hard link to '%s', which is not an "
+				      "earlier file of the tree", name, hl);
+		if (link(from, path))
+			return em_err_sys(u->e, errno, path, "cannot create a hard link");
+		return 0;
+	}
+	uint64_t bytes = 0;
+	if (type == AE_IFDIR)
+		return em_untar_dir(path, name, u->where, u->e);
+	if (type == AE_IFLNK)
+		return em_untar_symlink(relbuf, archive_entry_symlink(ent), path, name,
+					"the installation", u->where, u->e);
+	if (type == AE_IFREG)
+		return em_untar_file(ar, path, mode, &bytes, 0, name, u->where, u->e);
+	return em_err(u->e, EM_EINVAL, u->where,
+		      "member '%s' is neither a file, a folder nor a link", name);
 }
 
 static int unpack_archive(struct unpack *u, const char *archive_path)
@@ -803,96 +850,8 @@ static int unpack_archive(struct unpack *u, const char *archive_path)
 				    archive_error_string(ar));
 			break;
 		}
-		const char *name = archive_entry_pathname(ent);
-		if (!name) {
-			rc = em_err(u->e, EM_EINVAL, u->where, "a member has no name");
+		if ((rc = unpack_member(u, ar, ent, &nmembers)))
 			break;
-		}
-		size_t nl = strlen(name);
-		if (nl >= 2 && name[0] == '.' && name[1] == '/') { /* "./python/..." */
-			name += 2;
-			nl -= 2;
-		}
-		if ((rc = em_archive_check_name(name, nl, u->e))) {
-			em_err_prefix_where(u->e, "%s", u->where);
-			break;
-		}
-		if (strncmp(name, "python/", 7) && strcmp(name, "python")) {
-			rc = em_err(u->e, EM_EINVAL, u->where,
-				    "member '%s' is outside the archive's 'python/' folder", name);
-			break;
-		}
-		const char *rel = name[6] ? name + 7 : "";
-		char relbuf[EM_ARCHIVE_MAX_MEMBER_NAME + 1];
-		size_t rl = strlen(rel);
-		while (rl && rel[rl - 1] == '/')
-			rl--;
-		memcpy(relbuf, rel, rl);
-		relbuf[rl] = '\0';
-		if (!rl)
-			continue; /* python/ itself */
-		if ((rc = em_archive_make_parents(u->stage, relbuf, u->where, u->e)))
-			break;
-		char path[PATH_MAX];
-		if ((size_t)snprintf(path, sizeof path, "%s/%s", u->stage, relbuf) >= sizeof path) {
-			rc = em_err(u->e, EM_ELIMIT, u->where, "member '%s': path too long", name);
-			break;
-		}
-		nmembers++;
-		const char *hl = archive_entry_hardlink(ent);
-		mode_t type = archive_entry_filetype(ent);
-		unsigned mode = (unsigned)archive_entry_perm(ent);
-		if (hl) {
-			size_t hn = strlen(hl);
-			if (hn >= 2 && hl[0] == '.' && hl[1] == '/') {
-				hl += 2;
-				hn -= 2;
-			}
-			if ((rc = em_archive_check_name(hl, hn, u->e))) {
-				em_err_prefix_where(u->e, "%s", u->where);
-				break;
-			}
-			char from[PATH_MAX];
-			struct stat st;
-			if (strncmp(hl, "python/", 7) ||
-			    (size_t)snprintf(from, sizeof from, "%s/%s", u->stage, hl + 7) >= sizeof from ||
-			    em_archive_make_parents(u->stage, hl + 7, u->where, u->e) ||
-			    lstat(from, &st) || !S_ISREG(st.st_mode)) {
-				rc = em_err(u->e, EM_EINVAL, u->where,
-					    "member '%s' is a hard link to '%s', which is not an "
-					    "earlier file of the tree", name, hl);
-				break;
-			}
-			if (link(from, path)) {
-				rc = em_err_sys(u->e, errno, path, "cannot create a hard link");
-				break;
-			}
-		} else if (type == AE_IFDIR) {
-			struct stat st;
-			if (lstat(path, &st) == 0 ? !S_ISDIR(st.st_mode) : mkdir(path, 0755) != 0) {
-				rc = em_err(u->e, EM_EINVAL, u->where, "cannot create folder '%s'", name);
-				break;
-			}
-		} else if (type == AE_IFLNK) {
-			const char *target = archive_entry_symlink(ent);
-			if (!target || !em_archive_link_inside(relbuf, target)) {
-				rc = em_err(u->e, EM_EINVAL, u->where,
-					    "member '%s' is a symbolic link to '%s', outside the "
-					    "installation", name, target ? target : "");
-				break;
-			}
-			if (symlink(target, path)) {
-				rc = em_err_sys(u->e, errno, path, "cannot create a symbolic link");
-				break;
-			}
-		} else if (type == AE_IFREG) {
-			if ((rc = write_member(u, ar, path, mode)))
-				break;
-		} else {
-			rc = em_err(u->e, EM_EINVAL, u->where,
-				    "member '%s' is neither a file, a folder nor a link", name);
-			break;
-		}
 	}
 	if (!rc && !nmembers)
 		rc = em_err(u->e, EM_EINVAL, u->where, "the archive holds no 'python/' folder");
