@@ -655,6 +655,174 @@ static int constrain(struct bctx *b, const struct em_workload_plan *wp, const ch
 	return 0;
 }
 
+/* Lines "    VALUE" of the matrix's packages key; what ("build
+ * requirement") names a value that cannot be one. */
+static int add_package_lines(struct bctx *b, struct em_buf *m, const char *const *v, uint32_t n,
+			     const char *what)
+{
+	for (uint32_t i = 0; i < n; i++) {
+		if (!matrix_value_ok(v[i]))
+			return em_err(b->e, EM_EINVAL, b->label,
+				      "%s '%.80s' is empty, too long or holds a control character",
+				      what, v[i]);
+		em_buf_addf(m, "    %s\n", v[i]);
+	}
+	return 0;
+}
+
+/* The one-workload matrix that plans the build environment: the build's
+ * index and find-links (empty: a folder with nothing, for no_index), the
+ * requirements and the constraints added so far. */
+static int env_matrix(struct bctx *b, const char *const *reqs, uint32_t nreqs, const char *empty,
+		      const char *const *added, uint32_t nadded, char **text)
+{
+	const struct em_build_options *o = b->o;
+	struct em_error *e = b->e;
+	struct em_buf m = EM_BUF_INIT;
+	em_buf_addstr(&m, "[matrix]\n");
+	const char *index = o->no_index ? empty : o->index_url;
+	int rc = 0;
+	if (index) {
+		if (!matrix_value_ok(index))
+			rc = em_err(e, EM_EINVAL, index, "unusable index URL");
+		em_buf_addf(&m, "index-url = %s\n", index);
+	}
+	if (o->nfind_links)
+		em_buf_addstr(&m, "find-links =\n");
+	for (uint32_t i = 0; i < o->nfind_links && !rc; i++) {
+		if (!matrix_value_ok(o->find_links[i]))
+			rc = em_err(e, EM_EINVAL, o->find_links[i], "unusable find-links entry");
+		em_buf_addf(&m, "    %s\n", o->find_links[i]);
+	}
+	em_buf_addf(&m, "[build]\npython = %s\npackages =\n", b->want);
+	if (!rc)
+		rc = add_package_lines(b, &m, reqs, nreqs, "build requirement");
+	if (!rc)
+		rc = add_package_lines(b, &m, added, nadded, "build constraint");
+	if (rc) {
+		em_buf_release(&m);
+		return rc;
+	}
+	*text = m.err ? NULL : em_arena_strdup(b->a, m.ptr);
+	em_buf_release(&m);
+	return *text ? 0 : em_err_nomem(e);
+}
+
+/* Write the matrix text to ini and plan it (into mx, po, plan); a failed
+ * resolution is an error naming the build. */
+static int plan_env(struct bctx *b, const char *ini, const char *text, struct em_matrix *mx,
+		    struct em_plan_options *po, struct em_plan *plan)
+{
+	struct em_arena *a = b->a;
+	struct em_error *e = b->e;
+	int rc = em_write_file_atomic(ini, text, strlen(text), 0644, e);
+	if (rc)
+		return rc;
+	rc = em_matrix_parse(a, text, strlen(text), ini, mx, e);
+	if (rc) {
+		em_err_prefix_where(e, "build requirements of '%s'", b->label);
+		return rc;
+	}
+	memset(po, 0, sizeof *po);
+	po->matrix_path = ini;
+	po->upgrade = true;
+	po->host = b->o->host;
+	po->interps = b->interps;
+	rc = em_plan_build(a, b->src, mx, po, plan, e);
+	if (rc)
+		return rc;
+	if (!b->interps && plan->found.n) {
+		struct em_interp_list *keep = em_arena_alloc(a, sizeof *keep);
+		if (!keep)
+			return em_err_nomem(e);
+		*keep = plan->found;
+		b->interps = keep;
+	}
+	const struct em_workload_plan *wp = &plan->w[0];
+	if (!wp->status)
+		return 0;
+	*e = wp->err;
+	if (wp->explain) {
+		/* the resolver's explanation, on one line */
+		char *x = em_arena_strdup(a, wp->explain);
+		size_t xl = x ? strlen(x) : 0;
+		while (xl && (x[xl - 1] == '\n' || x[xl - 1] == ' '))
+			x[--xl] = '\0';
+		for (size_t i = 0; i < xl; i++)
+			if (x[i] == '\n')
+				x[i] = ' ';
+		em_err(e, wp->status, b->label, "cannot resolve the build requirements: %s",
+		       x ? x : wp->explain);
+	} else {
+		em_err_prefix_where(e, "build requirements of '%s'", b->label);
+	}
+	return wp->status;
+}
+
+/* The environment's name: the sha256 of the lock less its inputs line (a
+ * hash of the settings it was planned from, which name this build's
+ * folder). */
+static int env_hash(const struct em_workload_plan *wp, char hash[65], struct em_error *e)
+{
+	struct em_sha256 h;
+	int rc = em_sha256_init(&h, e);
+	if (rc)
+		return rc;
+	const char *p = wp->lock_text, *end = p + wp->lock_len;
+	while (p < end) {
+		const char *nl = memchr(p, '\n', (size_t)(end - p));
+		const char *next = nl ? nl + 1 : end;
+		if (strncmp(p, "inputs = ", 9))
+			em_sha256_update(&h, p, (size_t)(next - p));
+		p = next;
+	}
+	em_sha256_final(&h, hash);
+	return 0;
+}
+
+/* Install the planned environment at final (its name hash) through a
+ * staging folder in the cache's tmp/, marked when complete; another
+ * process that made it first wins. */
+static int install_env(struct bctx *b, const struct em_matrix *mx,
+		       const struct em_plan_options *po, struct em_workload_plan *wp,
+		       const char *envs, const char *final, const char *mark, const char *hash)
+{
+	struct em_arena *a = b->a;
+	struct em_error *e = b->e;
+	int rc = em_mkdir_p(envs, e);
+	if (rc)
+		return rc;
+	char *stage = em_arena_printf(a, "%s/tmp/build-env-%.16s-%ld", b->c->root, hash,
+				      (long)getpid());
+	if (!stage)
+		return em_err_nomem(e);
+	event(b, EM_BUILD_EV_ENV, final);
+	em_remove_tree(stage, NULL);
+	rc = em_apply_install_lock(a, b->src, mx, po, wp, stage, final, b->o->cancel, e);
+	if (rc) {
+		em_err_prefix_where(e, "build environment of '%s'", b->label);
+		return rc;
+	}
+	char *smark = em_arena_printf(a, "%s/" EM_BUILD_ENV_MARK, stage);
+	if (!smark)
+		return em_err_nomem(e);
+	if ((rc = em_write_file_atomic(smark, wp->lock_text, wp->lock_len, 0644, e))) {
+		em_remove_tree(stage, NULL);
+		return rc;
+	}
+	struct stat st;
+	if (rename(stage, final)) {
+		int err = errno;
+		em_remove_tree(stage, NULL);
+		/* another process made it first */
+		if (stat(mark, &st))
+			return em_err_sys(e, err, final, "cannot put the build environment in place");
+	} else {
+		em_fsync_parent(final);
+	}
+	return 0;
+}
+
 /* Resolve reqs for the target and make (or find) their environment. */
 static int ensure_env(struct bctx *b, const char *const *reqs, uint32_t nreqs)
 {
@@ -676,111 +844,20 @@ static int ensure_env(struct bctx *b, const char *const *reqs, uint32_t nreqs)
 	struct em_plan plan;
 	struct em_workload_plan *wp;
 	int rc;
-again:;
-	struct em_buf m = EM_BUF_INIT;
-	em_buf_addstr(&m, "[matrix]\n");
-	const char *index = o->no_index ? empty : o->index_url;
-	if (index) {
-		if (!matrix_value_ok(index))
-			return em_err(e, EM_EINVAL, index, "unusable index URL");
-		em_buf_addf(&m, "index-url = %s\n", index);
-	}
-	if (o->nfind_links)
-		em_buf_addstr(&m, "find-links =\n");
-	for (uint32_t i = 0; i < o->nfind_links; i++) {
-		if (!matrix_value_ok(o->find_links[i]))
-			return em_err(e, EM_EINVAL, o->find_links[i], "unusable find-links entry");
-		em_buf_addf(&m, "    %s\n", o->find_links[i]);
-	}
-	em_buf_addf(&m, "[build]\npython = %s\npackages =\n", b->want);
-	for (uint32_t i = 0; i < nreqs; i++) {
-		if (!matrix_value_ok(reqs[i])) {
-			em_buf_release(&m);
-			return em_err(e, EM_EINVAL, b->label,
-				      "build requirement '%.80s' is empty, too long or holds a control "
-				      "character", reqs[i]);
-		}
-		em_buf_addf(&m, "    %s\n", reqs[i]);
-	}
-	for (uint32_t i = 0; i < nadded; i++) {
-		if (!matrix_value_ok(added[i])) {
-			em_buf_release(&m);
-			return em_err(e, EM_EINVAL, b->label,
-				      "build constraint '%.80s' is empty, too long or holds a control "
-				      "character", added[i]);
-		}
-		em_buf_addf(&m, "    %s\n", added[i]);
-	}
-	char *text = m.err ? NULL : em_arena_strdup(a, m.ptr);
-	em_buf_release(&m);
-	if (!text)
-		return em_err_nomem(e);
-	rc = em_write_file_atomic(ini, text, strlen(text), 0644, e);
-	if (rc)
-		return rc;
-	rc = em_matrix_parse(a, text, strlen(text), ini, &mx, e);
-	if (rc) {
-		em_err_prefix_where(e, "build requirements of '%s'", b->label);
-		return rc;
-	}
-	memset(&po, 0, sizeof po);
-	po.matrix_path = ini;
-	po.upgrade = true;
-	po.host = o->host;
-	po.interps = b->interps;
-	rc = em_plan_build(a, b->src, &mx, &po, &plan, e);
-	if (rc)
-		return rc;
-	if (!b->interps && plan.found.n) {
-		struct em_interp_list *keep = em_arena_alloc(a, sizeof *keep);
-		if (!keep)
-			return em_err_nomem(e);
-		*keep = plan.found;
-		b->interps = keep;
-	}
-	wp = &plan.w[0];
-	if (wp->status) {
-		*e = wp->err;
-		if (wp->explain) {
-			/* the resolver's explanation, on one line */
-			char *x = em_arena_strdup(a, wp->explain);
-			size_t xl = x ? strlen(x) : 0;
-			while (xl && (x[xl - 1] == '\n' || x[xl - 1] == ' '))
-				x[--xl] = '\0';
-			for (size_t i = 0; i < xl; i++)
-				if (x[i] == '\n')
-					x[i] = ' ';
-			em_err(e, wp->status, b->label, "cannot resolve the build requirements: %s",
-			       x ? x : wp->explain);
-		} else {
-			em_err_prefix_where(e, "build requirements of '%s'", b->label);
-		}
-		return wp->status;
-	}
 	/* build constraints: added to the requirements while they name a
 	 * project of the resolution (at most once each, so this ends) */
-	bool more;
-	if ((rc = constrain(b, wp, added, &nadded, &more)))
-		return rc;
-	if (more)
-		goto again;
-	/* the environment's name: the lock less its inputs line (a hash of the
-	 * settings it was planned from, which name this build's folder) */
-	char hash[65];
-	{
-		struct em_sha256 h;
-		if ((rc = em_sha256_init(&h, e)))
+	for (bool more = true; more;) {
+		char *text;
+		if ((rc = env_matrix(b, reqs, nreqs, empty, added, nadded, &text)) ||
+		    (rc = plan_env(b, ini, text, &mx, &po, &plan)))
 			return rc;
-		const char *p = wp->lock_text, *end = p + wp->lock_len;
-		while (p < end) {
-			const char *nl = memchr(p, '\n', (size_t)(end - p));
-			const char *next = nl ? nl + 1 : end;
-			if (strncmp(p, "inputs = ", 9))
-				em_sha256_update(&h, p, (size_t)(next - p));
-			p = next;
-		}
-		em_sha256_final(&h, hash);
+		wp = &plan.w[0];
+		if ((rc = constrain(b, wp, added, &nadded, &more)))
+			return rc;
 	}
+	char hash[65];
+	if ((rc = env_hash(wp, hash, e)))
+		return rc;
 	b->env_hash = em_arena_strdup(a, hash);
 	b->py = wp->target.py;
 	em_platform_name(&wp->target.plat, b->platform, sizeof b->platform);
@@ -793,38 +870,8 @@ again:;
 	if ((rc = em_venv_layout(a, final, &wp->target.plat, &wp->target.py, &lay, e)))
 		return rc;
 	struct stat st;
-	if (stat(mark, &st)) {
-		if ((rc = em_mkdir_p(envs, e)))
-			return rc;
-		char *stage = em_arena_printf(a, "%s/tmp/build-env-%.16s-%ld", b->c->root, hash,
-					      (long)getpid());
-		if (!stage)
-			return em_err_nomem(e);
-		event(b, EM_BUILD_EV_ENV, final);
-		em_remove_tree(stage, NULL);
-		rc = em_apply_install_lock(a, b->src, &mx, &po, wp, stage, final, o->cancel, e);
-		if (rc) {
-			em_err_prefix_where(e, "build environment of '%s'", b->label);
-			return rc;
-		}
-		char *smark = em_arena_printf(a, "%s/" EM_BUILD_ENV_MARK, stage);
-		if (!smark)
-			return em_err_nomem(e);
-		if ((rc = em_write_file_atomic(smark, wp->lock_text, wp->lock_len, 0644, e))) {
-			em_remove_tree(stage, NULL);
-			return rc;
-		}
-		if (rename(stage, final)) {
-			int err = errno;
-			em_remove_tree(stage, NULL);
-			/* another process made it first */
-			if (stat(mark, &st))
-				return em_err_sys(e, err, final,
-						  "cannot put the build environment in place");
-		} else {
-			em_fsync_parent(final);
-		}
-	}
+	if (stat(mark, &st) && (rc = install_env(b, &mx, &po, wp, envs, final, mark, hash)))
+		return rc;
 	b->env_dir = final;
 	b->python = lay.python;
 	b->bin = lay.bin;
