@@ -247,98 +247,103 @@ static int download(struct em_http *h, struct pending *p, uint32_t n, struct em_
 	return rc;
 }
 
-int em_cache_fetch(struct em_cache *c, struct em_arena *a, struct em_http *h,
-		   struct em_cache_file *f, uint32_t n, struct em_error *e)
+enum claim {
+	CLAIM_DONE,   /* ready (in the cache, a local file) or failed: x->rc */
+	CLAIM_MINE,   /* to download: *pe holds its entry's lock */
+	CLAIM_THEIRS  /* another process holds its entry's lock: *pe to wait on */
+};
+
+/* Where file x comes from: checked, then found in place, or its entry in
+ * the cache locked (without waiting) for the download. */
+static enum claim claim_file(struct em_cache *c, struct em_arena *a, struct em_http *h,
+			     struct em_cache_file *x, struct pending *pe)
 {
-	struct pending *mine = calloc(n ? n : 1, sizeof *mine);
-	struct pending *theirs = calloc(n ? n : 1, sizeof *theirs);
-	uint32_t nmine = 0, ntheirs = 0;
-	int first = 0;
-	if (!mine || !theirs) {
-		free(mine);
-		free(theirs);
-		return em_err_nomem(e);
+	x->path = NULL;
+	x->rc = 0;
+	x->downloaded = false;
+	x->bytes_transferred = 0;
+	em_error_clear(&x->err);
+	char lower[EM_SHA256_HEX_LEN + 1];
+	if (!x->sha256 || !em_sha256_hex_valid(x->sha256, strlen(x->sha256))) {
+		x->rc = em_err(&x->err, EM_EINVAL, x->nurls ? em_url_redact(a, x->urls[0]) : NULL,
+			       "no valid sha256 for '%s'", x->filename);
+		return CLAIM_DONE;
 	}
-	for (uint32_t i = 0; i < n; i++) {
-		struct em_cache_file *x = &f[i];
-		x->path = NULL;
-		x->rc = 0;
-		x->downloaded = false;
-		x->bytes_transferred = 0;
-		em_error_clear(&x->err);
-		char lower[EM_SHA256_HEX_LEN + 1];
-		if (!x->sha256 || !em_sha256_hex_valid(x->sha256, strlen(x->sha256))) {
-			x->rc = em_err(&x->err, EM_EINVAL, x->nurls ? em_url_redact(a, x->urls[0]) : NULL,
-				       "no valid sha256 for '%s'", x->filename);
-			continue;
-		}
-		lower_hex(x->sha256, lower);
-		if (!x->nurls) {
-			x->rc = em_err(&x->err, EM_EUSAGE, NULL, "no URL for '%s'", x->filename);
-			continue;
-		}
-		if (is_local(x->urls[0])) {
-			x->rc = fetch_local(a, x, lower, &x->err);
-			ready(x);
-			continue;
-		}
-		if (strchr(x->filename, '/') || !strcmp(x->filename, ".") ||
-		    !strcmp(x->filename, "..") || x->filename[0] == '.') {
-			x->rc = em_err(&x->err, EM_EINVAL, em_url_redact(a, x->urls[0]),
-				       "'%s' is not a file name", x->filename);
-			continue;
-		}
-		char *dir = em_arena_printf(a, "%s/wheels/%s", c->root, lower);
-		char *dest = dir ? em_arena_printf(a, "%s/%s", dir, x->filename) : NULL;
-		char *lockpath = dir ? em_arena_printf(a, "%s/.lock", dir) : NULL;
-		if (!dest || !lockpath) {
-			x->rc = em_err_nomem(&x->err);
-			continue;
-		}
-		if (present(dest, x->size)) {
-			x->path = dest;
-			ready(x);
-			continue;
-		}
-		if (!h) {
-			x->rc = em_err(&x->err, EM_EUNSUPPORTED, em_url_redact(a, x->urls[0]),
-				       "'%s' is not in the cache and cannot be downloaded here",
-				       x->filename);
-			continue;
-		}
-		if ((x->rc = em_mkdir_p(dir, &x->err)))
-			continue;
-		int fd = open(lockpath, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0644);
-		if (fd < 0) {
-			x->rc = em_err_sys(&x->err, errno, lockpath, "cannot open the entry's lock");
-			continue;
-		}
-		struct pending pe = { x, dest, lockpath, fd };
-		if (flock(fd, LOCK_EX | LOCK_NB) == 0) {
-			/* it may have appeared since the check */
-			if (present(dest, x->size)) {
-				x->path = dest;
-				close(fd);
-				ready(x);
-				continue;
-			}
-			mine[nmine++] = pe;
-		} else {
-			theirs[ntheirs++] = pe;
-		}
+	lower_hex(x->sha256, lower);
+	if (!x->nurls) {
+		x->rc = em_err(&x->err, EM_EUSAGE, NULL, "no URL for '%s'", x->filename);
+		return CLAIM_DONE;
 	}
-	if (nmine) {
-		struct em_error de;
-		em_error_clear(&de);
-		download(h, mine, nmine, &de);
-		for (uint32_t i = 0; i < nmine; i++)
-			close(mine[i].lock_fd);
+	if (is_local(x->urls[0])) {
+		x->rc = fetch_local(a, x, lower, &x->err);
+		ready(x);
+		return CLAIM_DONE;
 	}
-	/* files another process was downloading: wait for it, then take over
-	 * what it did not finish */
+	if (strchr(x->filename, '/') || !strcmp(x->filename, ".") ||
+	    !strcmp(x->filename, "..") || x->filename[0] == '.') {
+		x->rc = em_err(&x->err, EM_EINVAL, em_url_redact(a, x->urls[0]),
+			       "'%s' is not a file name", x->filename);
+		return CLAIM_DONE;
+	}
+	char *dir = em_arena_printf(a, "%s/wheels/%s", c->root, lower);
+	char *dest = dir ? em_arena_printf(a, "%s/%s", dir, x->filename) : NULL;
+	char *lockpath = dir ? em_arena_printf(a, "%s/.lock", dir) : NULL;
+	if (!dest || !lockpath) {
+		x->rc = em_err_nomem(&x->err);
+		return CLAIM_DONE;
+	}
+	if (present(dest, x->size)) {
+		x->path = dest;
+		ready(x);
+		return CLAIM_DONE;
+	}
+	if (!h) {
+		x->rc = em_err(&x->err, EM_EUNSUPPORTED, em_url_redact(a, x->urls[0]),
+			       "'%s' is not in the cache and cannot be downloaded here",
+			       x->filename);
+		return CLAIM_DONE;
+	}
+	if ((x->rc = em_mkdir_p(dir, &x->err)))
+		return CLAIM_DONE;
+	int fd = open(lockpath, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0644);
+	if (fd < 0) {
+		x->rc = em_err_sys(&x->err, errno, lockpath, "cannot open the entry's lock");
+		return CLAIM_DONE;
+	}
+	*pe = (struct pending){ x, dest, lockpath, fd };
+	if (flock(fd, LOCK_EX | LOCK_NB) != 0)
+		return CLAIM_THEIRS;
+	/* it may have appeared since the check */
+	if (present(dest, x->size)) {
+		x->path = dest;
+		close(fd);
+		ready(x);
+		return CLAIM_DONE;
+	}
+	return CLAIM_MINE;
+}
+
+/* Download the n pending files, then let their entries' locks go. Each
+ * file's result is in its record; the run's own error adds nothing. */
+static void download_and_unlock(struct em_http *h, struct pending *p, uint32_t n)
+{
+	if (!n)
+		return;
+	struct em_error de;
+	em_error_clear(&de);
+	download(h, p, n, &de);
+	for (uint32_t i = 0; i < n; i++)
+		close(p[i].lock_fd);
+}
+
+/* Files another process was downloading: wait for it; what it finished
+ * is ready, what it did not is moved to the front of p for a download of
+ * our own. Returns how many that is. */
+static uint32_t wait_for_theirs(struct pending *p, uint32_t n)
+{
 	uint32_t nretry = 0;
-	for (uint32_t i = 0; i < ntheirs; i++) {
-		struct pending *pe = &theirs[i];
+	for (uint32_t i = 0; i < n; i++) {
+		struct pending *pe = &p[i];
 		while (flock(pe->lock_fd, LOCK_EX) != 0) {
 			if (errno != EINTR) {
 				pe->f->rc = em_err_sys(&pe->f->err, errno, pe->lockpath,
@@ -356,15 +361,38 @@ int em_cache_fetch(struct em_cache *c, struct em_arena *a, struct em_http *h,
 			ready(pe->f);
 			continue;
 		}
-		theirs[nretry++] = *pe;
+		p[nretry++] = *pe;
 	}
-	if (nretry) {
-		struct em_error de;
-		em_error_clear(&de);
-		download(h, theirs, nretry, &de);
-		for (uint32_t i = 0; i < nretry; i++)
-			close(theirs[i].lock_fd);
+	return nretry;
+}
+
+int em_cache_fetch(struct em_cache *c, struct em_arena *a, struct em_http *h,
+		   struct em_cache_file *f, uint32_t n, struct em_error *e)
+{
+	struct pending *mine = calloc(n ? n : 1, sizeof *mine);
+	struct pending *theirs = calloc(n ? n : 1, sizeof *theirs);
+	uint32_t nmine = 0, ntheirs = 0;
+	int first = 0;
+	if (!mine || !theirs) {
+		free(mine);
+		free(theirs);
+		return em_err_nomem(e);
 	}
+	for (uint32_t i = 0; i < n; i++) {
+		struct pending pe;
+		switch (claim_file(c, a, h, &f[i], &pe)) {
+		case CLAIM_MINE:
+			mine[nmine++] = pe;
+			break;
+		case CLAIM_THEIRS:
+			theirs[ntheirs++] = pe;
+			break;
+		case CLAIM_DONE:
+			break;
+		}
+	}
+	download_and_unlock(h, mine, nmine);
+	download_and_unlock(h, theirs, wait_for_theirs(theirs, ntheirs));
 	for (uint32_t i = 0; i < n && !first; i++)
 		if (f[i].rc) {
 			first = f[i].rc;
