@@ -29,25 +29,16 @@
 #include "spec/pep440.h"
 #include "util/str.h"
 #include "spec/tags.h"
+#include "os/fs.h"
 
 #include <errno.h>
-#include <fcntl.h>
 #include <limits.h>
 #include <locale.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
 #include <archive.h>
 #include <archive_entry.h>
-
-#ifndef O_CLOEXEC
-#define O_CLOEXEC 0
-#endif
-#ifndef O_BINARY
-#define O_BINARY 0
-#endif
 
 /* bytes handed to libarchive per read, and the first allocation for a
  * member's data (it grows as data arrives, never on a declared size) */
@@ -124,7 +115,7 @@ static void zip_close(struct zip *z)
 		archive_read_free(z->ar);
 	z->ar = NULL;
 	if (z->fd >= 0)
-		close(z->fd);
+		em_os_close(z->fd);
 	z->fd = -1;
 #if !defined(_WIN32)
 	if (z->utf8) {
@@ -154,7 +145,7 @@ static int zip_open_as(struct zip *z, const char *path, const void *mem, size_t 
 		z->saved = uselocale(z->utf8);
 #endif
 	if (path) {
-		z->fd = open(path, O_RDONLY | O_CLOEXEC | O_BINARY);
+		z->fd = em_os_open(path, EM_OPEN_READ, 0);
 		if (z->fd < 0) {
 			int err = errno;
 			zip_close(z);
@@ -162,8 +153,8 @@ static int zip_open_as(struct zip *z, const char *path, const void *mem, size_t 
 				return em_err(e, EM_ENOTFOUND, where, "no such file");
 			return em_err_sys(e, err, where, "cannot open");
 		}
-		struct stat st;
-		if (fstat(z->fd, &st) == 0 && !S_ISREG(st.st_mode)) {
+		struct em_stat st;
+		if (em_os_fstat(z->fd, &st) == 0 && st.type != EM_FT_FILE) {
 			zip_close(z);
 			return em_err(e, EM_EINVAL, where, "not a regular file");
 		}
@@ -202,17 +193,23 @@ static int zip_open(struct zip *z, const char *path, const void *mem, size_t mem
 	return zip_open_as(z, path, mem, memlen, where, false, e);
 }
 
-/* The next member: 0 with *ent and its checked name, 1 at the end, or an
+/* one member, as zip_next meets it */
+struct member {
+	struct archive_entry *ent;
+	const char *name; /* checked by em_archive_check_name */
+	size_t n;
+};
+
+/* The next member: 0 with its entry and checked name, 1 at the end, or an
  * error. */
-static int zip_next(struct zip *z, struct archive_entry **ent, const char **name,
-		    size_t *namelen, struct em_error *e)
+static int zip_next(struct zip *z, struct member *m, struct em_error *e)
 {
-	int r = archive_read_next_header(z->ar, ent);
+	int r = archive_read_next_header(z->ar, &m->ent);
 	if (r == ARCHIVE_EOF)
 		return 1;
 	if (r < ARCHIVE_WARN)
 		return em_err(e, EM_EINVAL, z->where, "corrupt zip file: %s", ar_msg(z->ar));
-	const char *p = archive_entry_pathname(*ent);
+	const char *p = archive_entry_pathname(m->ent);
 	if (!p)
 		return em_err(e, EM_EINVAL, z->where, "a member name cannot be decoded: %s",
 			      ar_msg(z->ar));
@@ -222,8 +219,8 @@ static int zip_next(struct zip *z, struct archive_entry **ent, const char **name
 		em_err_prefix_where(e, "%s", z->where);
 		return rc;
 	}
-	*name = p;
-	*namelen = n;
+	m->name = p;
+	m->n = n;
 	return 0;
 }
 
@@ -294,22 +291,17 @@ static int read_member(struct em_arena *a, const char *path, const void *mem, si
 		return rc;
 	struct em_buf b = EM_BUF_INIT;
 	bool found = false;
-	for (;;) {
-		struct archive_entry *ent;
-		const char *name;
-		size_t n;
-		rc = zip_next(&z, &ent, &name, &n, e);
-		if (rc)
-			break;
-		if (strcmp(name, member))
+	struct member m;
+	while (!(rc = zip_next(&z, &m, e))) {
+		if (strcmp(m.name, member))
 			continue;
 		if (found) {
 			rc = em_err(e, EM_EINVAL, where, "member '%s' appears more than once",
-				    quote(q, sizeof q, name, n));
+				    quote(q, sizeof q, m.name, m.n));
 			break;
 		}
 		found = true;
-		rc = zip_read_data(&z, ent, name, max, &b, e);
+		rc = zip_read_data(&z, m.ent, m.name, max, &b, e);
 		if (rc)
 			break;
 	}
@@ -355,38 +347,33 @@ int em_sdist_read_pkg_info(struct em_arena *a, const char *path, const char *whe
 	struct em_buf b = EM_BUF_INIT;
 	char *found = NULL;
 	uint32_t nmembers = 0;
-	for (;;) {
-		struct archive_entry *ent;
-		const char *name;
-		size_t n;
-		/* every name is checked (zip_next), whether it is read or not */
-		rc = zip_next(&z, &ent, &name, &n, e);
-		if (rc)
-			break;
+	struct member m;
+	/* every name is checked (zip_next), whether it is read or not */
+	while (!(rc = zip_next(&z, &m, e))) {
 		if (++nmembers > SDIST_MAX_MEMBERS) {
 			rc = em_err(e, EM_ELIMIT, where, "more than %u members", SDIST_MAX_MEMBERS);
 			break;
 		}
 		/* TOP/PKG-INFO: one folder deep, nothing else */
-		const char *slash = memchr(name, '/', n);
-		if (!slash || slash == name || strcmp(slash + 1, "PKG-INFO"))
+		const char *slash = memchr(m.name, '/', m.n);
+		if (!slash || slash == m.name || strcmp(slash + 1, "PKG-INFO"))
 			continue;
 		if (found) {
 			rc = em_err(e, EM_EINVAL, where, "more than one PKG-INFO at the top ('%s' "
-				    "and '%s')", found, quote(q, sizeof q, name, n));
+				    "and '%s')", found, quote(q, sizeof q, m.name, m.n));
 			break;
 		}
-		found = em_arena_strndup(a, name, n);
+		found = em_arena_strndup(a, m.name, m.n);
 		if (!found) {
 			rc = em_err_nomem(e);
 			break;
 		}
-		if (archive_entry_hardlink(ent) || archive_entry_symlink(ent)) {
+		if (archive_entry_hardlink(m.ent) || archive_entry_symlink(m.ent)) {
 			rc = em_err(e, EM_EINVAL, where, "member '%s' is a link",
-				    quote(q, sizeof q, name, n));
+				    quote(q, sizeof q, m.name, m.n));
 			break;
 		}
-		rc = zip_read_data(&z, ent, name, EM_METADATA_MAX_LEN, &b, e);
+		rc = zip_read_data(&z, m.ent, m.name, EM_METADATA_MAX_LEN, &b, e);
 		if (rc)
 			break;
 	}
@@ -427,6 +414,25 @@ static bool dist_info_matches(struct em_arena *tmp, const char *stem, size_t n,
 #define DIST_INFO ".dist-info"
 #define DIST_INFO_LEN (sizeof DIST_INFO - 1)
 
+size_t em_wheel_dist_info_prefix(const char *name, size_t n)
+{
+	const char *slash = memchr(name, '/', n);
+	if (!slash)
+		return 0;
+	size_t seg = (size_t)(slash - name);
+	if (seg <= DIST_INFO_LEN || memcmp(slash - DIST_INFO_LEN, DIST_INFO, DIST_INFO_LEN))
+		return 0;
+	return seg;
+}
+
+int em_wheel_name_of_path(struct em_arena *a, const char *path, struct em_wheel_name *w,
+			  struct em_error *e)
+{
+	const char *base = strrchr(path, '/');
+	base = base ? base + 1 : path;
+	return em_wheel_name_parse(a, base, strlen(base), w, e);
+}
+
 static int read_metadata(struct em_arena *a, const char *path, const void *mem, size_t memlen,
 			 const char *wheel, char **out, size_t *len, struct em_error *e)
 {
@@ -436,13 +442,10 @@ static int read_metadata(struct em_arena *a, const char *path, const void *mem, 
 	if (!wheel)
 		return em_err(e, EM_EUSAGE, NULL, "no wheel file name given");
 	const char *where = wheel;
-	const char *base = strrchr(wheel, '/');
-	base = base ? base + 1 : wheel;
-
 	struct em_arena tmp;
 	em_arena_init(&tmp);
 	struct em_wheel_name w;
-	int rc = em_wheel_name_parse(&tmp, base, strlen(base), &w, e);
+	int rc = em_wheel_name_of_path(&tmp, wheel, &w, e);
 	if (rc) {
 		em_arena_release(&tmp);
 		return rc;
@@ -459,44 +462,37 @@ static int read_metadata(struct em_arena *a, const char *path, const void *mem, 
 	size_t nfolders = 0;
 	const char *found = NULL; /* the METADATA member read */
 	struct em_buf b = EM_BUF_INIT;
-	for (;;) {
-		struct archive_entry *ent;
-		const char *name;
-		size_t n;
-		rc = zip_next(&z, &ent, &name, &n, e);
-		if (rc)
-			break;
-		const char *slash = memchr(name, '/', n);
-		if (!slash)
+	struct member m;
+	while (!(rc = zip_next(&z, &m, e))) {
+		size_t seg = em_wheel_dist_info_prefix(m.name, m.n);
+		if (!seg)
 			continue;
-		size_t seg = (size_t)(slash - name);
-		if (seg <= DIST_INFO_LEN || memcmp(slash - DIST_INFO_LEN, DIST_INFO, DIST_INFO_LEN))
-			continue;
+		const char *slash = m.name + seg;
 		size_t k = 0;
-		while (k < nfolders && !em_str_eq(name, seg, folder[k]))
+		while (k < nfolders && !em_str_eq(m.name, seg, folder[k]))
 			k++;
 		if (k == nfolders && nfolders < 3) {
-			if (!(folder[k] = em_arena_strndup(&tmp, name, seg))) {
+			if (!(folder[k] = em_arena_strndup(&tmp, m.name, seg))) {
 				rc = em_err_nomem(e);
 				break;
 			}
 			nfolders++;
 		}
 		if (strcmp(slash + 1, "METADATA") ||
-		    !dist_info_matches(&tmp, name, seg - DIST_INFO_LEN, &w))
+		    !dist_info_matches(&tmp, m.name, seg - DIST_INFO_LEN, &w))
 			continue;
-		if (found && strcmp(name, found)) /* another folder: reported below */
+		if (found && strcmp(m.name, found)) /* another folder: reported below */
 			continue;
 		if (found) {
 			rc = em_err(e, EM_EINVAL, where, "member '%s' appears more than once",
-				    quote(q, sizeof q, name, n));
+				    quote(q, sizeof q, m.name, m.n));
 			break;
 		}
-		if (!(found = em_arena_strndup(&tmp, name, n))) {
+		if (!(found = em_arena_strndup(&tmp, m.name, m.n))) {
 			rc = em_err_nomem(e);
 			break;
 		}
-		rc = zip_read_data(&z, ent, name, EM_METADATA_MAX_LEN, &b, e);
+		rc = zip_read_data(&z, m.ent, m.name, EM_METADATA_MAX_LEN, &b, e);
 		if (rc)
 			break;
 	}
@@ -591,17 +587,16 @@ int em_zip_next(struct em_zip_reader *r, struct em_zip_member *m, struct em_erro
 	memset(m, 0, sizeof *m);
 	r->ent = NULL;
 	r->name = NULL;
-	struct archive_entry *ent;
-	const char *name;
-	size_t n;
-	int rc = zip_next(&r->z, &ent, &name, &n, e);
+	struct member cur;
+	int rc = zip_next(&r->z, &cur, e);
 	if (rc)
 		return rc;
+	struct archive_entry *ent = cur.ent;
 	r->ent = ent;
-	r->name = name;
+	r->name = cur.name;
 	r->data_done = false;
-	m->name = name;
-	m->namelen = n;
+	m->name = cur.name;
+	m->namelen = cur.n;
 	switch (archive_entry_filetype(ent)) {
 	case AE_IFREG:
 		m->type = EM_ZIP_FILE;
@@ -666,15 +661,15 @@ int em_archive_make_parents(const char *root, const char *rel, const char *where
 	strcpy(path + rl + 1, rel);
 	for (char *s = path + rl + 1; (s = strchr(s, '/')); s++) {
 		*s = '\0';
-		struct stat st;
-		if (lstat(path, &st) == 0) {
-			if (!S_ISDIR(st.st_mode)) {
+		struct em_stat st;
+		if (em_os_lstat(path, &st) == 0) {
+			if (st.type != EM_FT_DIR) {
 				*s = '/';
 				return em_err(e, EM_EINVAL, where,
 					      "member '%s' goes through '%s', which is not a folder",
 					      rel, path + rl + 1);
 			}
-		} else if (mkdir(path, 0755) && errno != EEXIST) {
+		} else if (em_os_mkdir(path, 0755) && errno != EEXIST) {
 			int err = errno;
 			*s = '/';
 			return em_err_sys(e, err, where, "cannot create a folder");

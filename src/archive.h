@@ -136,4 +136,13 @@ struct em_wheel_name;
 bool em_wheel_dist_info_matches(struct em_arena *tmp, const char *stem, size_t n,
 				const struct em_wheel_name *w);
 
+/* When the member name (n bytes) lies inside a top-level "*.dist-info"
+ * folder, the length of that folder's name; 0 otherwise. */
+size_t em_wheel_dist_info_prefix(const char *name, size_t n);
+
+/* Parse the wheel file name that ends path (what follows its last '/'),
+ * into the arena. Errors are em_wheel_name_parse's, without a place. */
+int em_wheel_name_of_path(struct em_arena *a, const char *path, struct em_wheel_name *w,
+			  struct em_error *e);
+
 #endif

@@ -12,19 +12,14 @@
 #include "gpu.h"
 #include "os/fs.h"
 #include "os/proc.h"
+#include "os/sys.h"
 #include "util/str.h"
 
-#include <dirent.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
-#if defined(_WIN32)
-#include <windows.h>
-#else
-#include <dlfcn.h>
-#endif
 
 #define MAX_PROC_FILE (64u << 10)
 #define MAX_SMI_OUT (256u << 10)
@@ -744,50 +739,17 @@ struct nvml {
 };
 
 #if defined(_WIN32)
-#define NVML_LIB "nvml.dll"
-static void *lib_open(void)
-{
-	HMODULE h = LoadLibraryA("nvml.dll");
-	if (!h) {
-		char path[MAX_PATH];
-		UINT n = GetSystemDirectoryA(path, sizeof path);
-		if (n && n < sizeof path - 16) {
-			strcat(path, "\\nvml.dll");
-			h = LoadLibraryA(path);
-		}
-	}
-	return (void *)h;
-}
-static void *lib_sym(void *lib, const char *name)
-{
-	return (void *)GetProcAddress((HMODULE)lib, name);
-}
-static void lib_close(void *lib)
-{
-	FreeLibrary((HMODULE)lib);
-}
+#define NVML_LIB "nvml.dll" /* em_os_dlopen also looks in the system folder */
 #else
 #define NVML_LIB "libnvidia-ml.so.1"
-static void *lib_open(void)
-{
-	return dlopen(NVML_LIB, RTLD_NOW | RTLD_LOCAL);
-}
-static void *lib_sym(void *lib, const char *name)
-{
-	return dlsym(lib, name);
-}
-static void lib_close(void *lib)
-{
-	dlclose(lib);
-}
 #endif
 
-#define NVML_SYM(field, name) (*(void **)(&n->field) = lib_sym(n->lib, name))
+#define NVML_SYM(field, name) (*(void **)(&n->field) = em_os_dlsym(n->lib, name))
 
 static bool nvml_load(struct nvml *n)
 {
 	memset(n, 0, sizeof *n);
-	n->lib = lib_open();
+	n->lib = em_os_dlopen(NVML_LIB);
 	if (!n->lib)
 		return false;
 	NVML_SYM(init, "nvmlInit_v2");
@@ -802,7 +764,7 @@ static bool nvml_load(struct nvml *n)
 	NVML_SYM(pci, "nvmlDeviceGetPciInfo_v3");
 	NVML_SYM(uuid, "nvmlDeviceGetUUID");
 	if (!n->init || !n->shutdown || !n->driver_version || n->init() != 0) {
-		lib_close(n->lib);
+		em_os_dlclose(n->lib);
 		n->lib = NULL;
 		return false;
 	}
@@ -902,20 +864,20 @@ static void read_proc(struct em_arena *a, const char *root, struct em_gpu_info *
 		add_tried(out, "no /proc/driver/nvidia/version");
 
 	char *dir = em_arena_printf(a, "%s/proc/driver/nvidia/gpus", root);
-	DIR *d = dir ? opendir(dir) : NULL;
+	struct em_dirlist *d = dir ? em_dirlist_open(dir) : NULL;
 	if (!d)
 		return;
 	const char *names[EM_GPU_MAX];
 	size_t n = 0;
-	struct dirent *de;
-	while ((de = readdir(d)) && n < EM_GPU_MAX) {
-		if (de->d_name[0] == '.')
+	const char *name;
+	while (n < EM_GPU_MAX && (name = em_dirlist_next(d))) {
+		if (name[0] == '.')
 			continue;
-		names[n] = em_arena_strdup(a, de->d_name);
+		names[n] = em_arena_strdup(a, name);
 		if (names[n])
 			n++;
 	}
-	closedir(d);
+	em_dirlist_close(d);
 	qsort(names, n, sizeof names[0], cmp_names);
 	for (size_t i = 0; i < n; i++) {
 		path = em_arena_printf(a, "%s/%s/information", dir, names[i]);
@@ -988,7 +950,7 @@ int em_gpu_detect(struct em_arena *a, const struct em_gpu_probe *p, struct em_gp
 		if (nvml_load(&n)) {
 			nvml_read(&n, &st, out);
 			n.shutdown();
-			lib_close(n.lib);
+			em_os_dlclose(n.lib);
 			nvml_ok = true;
 		} else if (!out->have_driver) {
 			add_tried(out, "no " NVML_LIB);

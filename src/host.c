@@ -1,5 +1,7 @@
 /* host.c - the platform envmatrix runs on
  *
+ * The facts come from the platform layer (os/sys.h); this file maps them
+ * to a struct em_platform.
  * Linux: uname() gives the architecture, platform_release (the kernel
  * release) and platform_version (the kernel's build string), as Python's
  * platform module reports them. The C library is glibc when
@@ -7,37 +9,19 @@
  * fallback), else musl when its dynamic loader /lib/ld-musl-ARCH.so.1
  * exists; the loader prints its version when run without arguments.
  * macOS: uname() and the kern.osproductversion sysctl.
- * Windows: GetNativeSystemInfo() and RtlGetVersion().
+ * Windows: em_os_uname's machine ("AMD64", "ARM64", "x86"), release ("10"
+ * or "11") and version ("MAJOR.MINOR.BUILD").
  */
 #include "host.h"
+#include "os/fs.h"
+#include "os/proc.h"
+#include "os/sys.h"
 #include "util/str.h"
 
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
-#if defined(_WIN32)
-#include <windows.h>
-#else
-#include <sys/utsname.h>
-#include <unistd.h>
-#endif
-
-#if defined(__linux__)
-#include <fcntl.h>
-#include <signal.h>
-#include <spawn.h>
-#include <sys/wait.h>
-#if defined(__GLIBC__)
-#include <gnu/libc-version.h>
-#endif
-extern char **environ;
-#endif
-
-#if defined(__APPLE__)
-#include <sys/sysctl.h>
-#endif
 
 static void copy_str(char *dst, size_t size, const char *src)
 {
@@ -93,69 +77,24 @@ static int arch_from_machine(const char *m, enum em_arch *arch)
 #if defined(__linux__)
 static bool glibc_version(unsigned *major, unsigned *minor)
 {
-#if defined(_CS_GNU_LIBC_VERSION)
 	char buf[64];
-	size_t n = confstr(_CS_GNU_LIBC_VERSION, buf, sizeof buf);
-	if (n > 0 && n <= sizeof buf) {
-		/* "glibc 2.36": the version is the last word */
-		const char *sp = strrchr(buf, ' ');
-		if (sp && leading_pair(sp + 1, major, minor))
-			return true;
-	}
-#endif
-#if defined(__GLIBC__)
-	if (leading_pair(gnu_get_libc_version(), major, minor))
-		return true;
-#endif
-	return false;
+	return em_os_glibc_version(buf, sizeof buf) && leading_pair(buf, major, minor);
 }
 
-/* Run the musl loader and read "Version X.Y.Z" from what it prints. */
+/* Run the musl loader and read "Version X.Y.Z" from what it prints (on
+ * stderr). */
 static bool musl_version(const char *loader, unsigned *major, unsigned *minor)
 {
-	int fds[2];
-	if (pipe(fds))
-		return false;
-	posix_spawn_file_actions_t fa;
-	if (posix_spawn_file_actions_init(&fa)) {
-		close(fds[0]);
-		close(fds[1]);
-		return false;
-	}
-	posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
-	posix_spawn_file_actions_addopen(&fa, 1, "/dev/null", O_WRONLY, 0);
-	posix_spawn_file_actions_adddup2(&fa, fds[1], 2);
-	posix_spawn_file_actions_addclose(&fa, fds[0]);
-	char *argv[] = { (char *)loader, NULL };
-	pid_t pid;
-	int rc = posix_spawn(&pid, loader, &fa, NULL, argv, environ);
-	posix_spawn_file_actions_destroy(&fa);
-	close(fds[1]);
-	if (rc) {
-		close(fds[0]);
-		return false;
-	}
-	char out[512];
-	size_t len = 0;
-	for (;;) {
-		ssize_t got = read(fds[0], out + len, sizeof out - 1 - len);
-		if (got < 0 && errno == EINTR)
-			continue;
-		if (got <= 0)
-			break;
-		len += (size_t)got;
-		if (len == sizeof out - 1)
-			break;
-	}
-	out[len] = '\0';
-	close(fds[0]);
-	int status;
-	while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
-		;
-	if (strncmp(out, "musl", 4))
-		return false;
-	const char *v = strstr(out, "\nVersion ");
-	return v && leading_pair(v + 9, major, minor);
+	struct em_arena a;
+	em_arena_init(&a);
+	const char *argv[] = { loader, NULL };
+	struct em_proc_result r;
+	bool ok = em_proc_run(&a, argv, NULL, 511, 0, &r, NULL) == 0 &&
+		  !strncmp(r.err, "musl", 4);
+	const char *v = ok ? strstr(r.err, "\nVersion ") : NULL;
+	ok = v && leading_pair(v + 9, major, minor);
+	em_arena_release(&a);
+	return ok;
 }
 
 static void detect_libc(struct em_platform *p, const char *machine)
@@ -177,7 +116,7 @@ static void detect_libc(struct em_platform *p, const char *machine)
 	}
 	char loader[128];
 	snprintf(loader, sizeof loader, "/lib/ld-musl-%s.so.1", march);
-	if (access(loader, X_OK) == 0) {
+	if (em_os_access(loader, EM_ACCESS_EXEC) == 0) {
 		p->libc = EM_LIBC_MUSL;
 		if (musl_version(loader, &x, &y)) {
 			p->libc_major = x;
@@ -199,11 +138,8 @@ static void detect_libc(struct em_platform *p, const char *machine)
 static void detect_macos(struct em_platform *p)
 {
 	char buf[64];
-	size_t n = sizeof buf;
 	unsigned x = 0, y = 0;
-	if (sysctlbyname("kern.osproductversion", buf, &n, NULL, 0) == 0 && n > 0 &&
-	    n <= sizeof buf) {
-		buf[n - 1] = '\0';
+	if (em_os_macos_version(buf, sizeof buf)) {
 		if (!leading_pair(buf, &x, &y) && em_is_digit((unsigned char)buf[0])) {
 			x = (unsigned)strtoul(buf, NULL, 10);
 			y = 0;
@@ -219,60 +155,32 @@ static void detect_macos(struct em_platform *p)
 }
 #endif
 
-#if defined(_WIN32)
-typedef LONG(WINAPI *rtl_get_version_fn)(OSVERSIONINFOW *);
-
 int em_host_platform(struct em_platform *out, struct em_error *e)
 {
-	struct em_platform p;
-	memset(&p, 0, sizeof p);
-	p.os = EM_OS_WINDOWS;
-	SYSTEM_INFO si;
-	GetNativeSystemInfo(&si);
-	switch (si.wProcessorArchitecture) {
-	case PROCESSOR_ARCHITECTURE_AMD64: p.arch = EM_ARCH_X86_64; break;
-	case PROCESSOR_ARCHITECTURE_ARM64: p.arch = EM_ARCH_AARCH64; break;
-	case PROCESSOR_ARCHITECTURE_INTEL: p.arch = EM_ARCH_I686; break;
-	default:
-		return em_err(e, EM_EUNSUPPORTED, NULL, "unsupported Windows architecture %u",
-			      (unsigned)si.wProcessorArchitecture);
-	}
-	/* platform.release() is "10" or "11" (build 22000 and later);
-	 * platform.version() is "MAJOR.MINOR.BUILD" */
-	OSVERSIONINFOW vi;
-	memset(&vi, 0, sizeof vi);
-	vi.dwOSVersionInfoSize = sizeof vi;
-	HMODULE ntdll = GetModuleHandleW(L"ntdll.dll");
-	rtl_get_version_fn get = ntdll ? (rtl_get_version_fn)(void (*)(void))GetProcAddress(
-						 ntdll, "RtlGetVersion")
-				       : NULL;
-	if (get && get(&vi) == 0) {
-		unsigned long major = vi.dwMajorVersion, build = vi.dwBuildNumber;
-		if (major == 10 && build >= 22000)
-			copy_str(p.release, sizeof p.release, "11");
-		else
-			snprintf(p.release, sizeof p.release, "%lu", major);
-		snprintf(p.version, sizeof p.version, "%lu.%lu.%lu", major,
-			 (unsigned long)vi.dwMinorVersion, build);
-	}
-	*out = p;
-	return 0;
-}
-
-#else
-
-int em_host_platform(struct em_platform *out, struct em_error *e)
-{
-	struct utsname u;
-	if (uname(&u))
+	struct em_os_uname u;
+	if (em_os_uname(&u))
 		return em_err_sys(e, errno, NULL, "uname");
 	struct em_platform p;
 	memset(&p, 0, sizeof p);
+	/* Windows: platform.release() is "10" or "11"; platform.version() is
+	 * "MAJOR.MINOR.BUILD" */
+	copy_str(p.release, sizeof p.release, u.release);
+	copy_str(p.version, sizeof p.version, u.version);
+#if defined(_WIN32)
+	p.os = EM_OS_WINDOWS;
+	if (!strcmp(u.machine, "AMD64"))
+		p.arch = EM_ARCH_X86_64;
+	else if (!strcmp(u.machine, "ARM64"))
+		p.arch = EM_ARCH_AARCH64;
+	else if (!strcmp(u.machine, "x86"))
+		p.arch = EM_ARCH_I686;
+	else
+		return em_err(e, EM_EUNSUPPORTED, NULL, "unsupported Windows architecture '%s'",
+			      u.machine);
+#else
 	if (arch_from_machine(u.machine, &p.arch))
 		return em_err(e, EM_EUNSUPPORTED, NULL, "unsupported machine architecture '%s'",
 			      u.machine);
-	copy_str(p.release, sizeof p.release, u.release);
-	copy_str(p.version, sizeof p.version, u.version);
 #if defined(__linux__)
 	p.os = EM_OS_LINUX;
 	detect_libc(&p, u.machine);
@@ -285,8 +193,7 @@ int em_host_platform(struct em_platform *out, struct em_error *e)
 #else
 	return em_err(e, EM_EUNSUPPORTED, NULL, "unsupported operating system '%s'", u.sysname);
 #endif
+#endif
 	*out = p;
 	return 0;
 }
-
-#endif

@@ -13,20 +13,17 @@
 #include "http.h"
 #include "envmatrix/version.h"
 #include "os/fs.h"
+#include "os/sys.h"
 #include "spec/index.h"
 #include "util/sha256.h"
 
 #include <curl/curl.h>
 #include <errno.h>
-#include <fcntl.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
-#include <sys/stat.h>
-#include <time.h>
-#include <unistd.h>
 
 #define UA "envmatrix/" EM_VERSION
 #define MAX_RETRY_AFTER_S 60
@@ -84,8 +81,8 @@ int em_http_open(struct em_http **out, const struct em_http_config *c, struct em
 	if (!ca || !*ca)
 		ca = getenv("SSL_CERT_FILE");
 	if (ca && *ca) {
-		struct stat st;
-		if (stat(ca, &st) != 0) {
+		struct em_stat st;
+		if (em_os_stat(ca, &st) != 0) {
 			int err = errno;
 			free(h);
 			return em_err_sys(e, err, ca, "cannot read the CA bundle");
@@ -130,17 +127,9 @@ static void nap(const struct em_http *h, unsigned ms)
 {
 	while (ms && !cancelled(h)) {
 		unsigned step = ms > 50 ? 50 : ms;
-		struct timespec ts = { 0, (long)step * 1000000L };
-		nanosleep(&ts, NULL);
+		em_os_sleep_ms((long)step);
 		ms -= step;
 	}
-}
-
-static double now_s(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
 /* The wait before try number attempt+1 (attempt >= 1): backoff doubled
@@ -543,7 +532,7 @@ static int xferinfo(void *ud, curl_off_t dltotal, curl_off_t dlnow, curl_off_t u
 /* Start the .part over: empty it and the hash. */
 static int restart_part(struct xfer *x)
 {
-	if (ftruncate(x->fd, 0) != 0 || lseek(x->fd, 0, SEEK_SET) != 0) {
+	if (em_os_ftruncate(x->fd, 0) != 0 || em_os_seek(x->fd, 0) != 0) {
 		x->werr = errno;
 		return -1;
 	}
@@ -604,7 +593,7 @@ static int open_part(struct xfer *x, struct em_error *e)
 {
 	if (x->fd >= 0)
 		return 0;
-	x->fd = open(x->part, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0644);
+	x->fd = em_os_open(x->part, EM_OPEN_RDWR | EM_OPEN_CREATE | EM_OPEN_NOFOLLOW, 0644);
 	if (x->fd < 0)
 		return em_err_sys(e, errno, x->part, "cannot open the download");
 	if (em_sha256_init(&x->sha, e))
@@ -613,7 +602,7 @@ static int open_part(struct xfer *x, struct em_error *e)
 	x->have = 0;
 	char buf[1 << 16];
 	for (;;) {
-		ssize_t got = read(x->fd, buf, sizeof buf);
+		ssize_t got = em_os_read(x->fd, buf, sizeof buf);
 		if (got < 0) {
 			if (errno == EINTR)
 				continue;
@@ -636,7 +625,7 @@ static void close_part(struct xfer *x)
 		em_sha256_abort(&x->sha);
 	x->sha_open = false;
 	if (x->fd >= 0)
-		close(x->fd);
+		em_os_close(x->fd);
 	x->fd = -1;
 }
 
@@ -651,24 +640,24 @@ static int finish_part(struct xfer *x, struct em_error *e)
 	d->got_size = x->have + x->wrote;
 	if (d->size >= 0 && d->got_size != d->size) {
 		close_part(x);
-		unlink(x->part);
+		em_os_unlink(x->part);
 		return em_err(e, EM_EINVAL, x->shown, "'%s' is %lld bytes, but %lld were expected",
 			      x->label, (long long)d->got_size, (long long)d->size);
 	}
 	if (d->sha256 && strcasecmp(got, d->sha256)) {
 		close_part(x);
-		unlink(x->part);
+		em_os_unlink(x->part);
 		return em_err(e, EM_EINVAL, x->shown,
 			      "'%s' has sha256 %s, but %s was expected; the file was discarded",
 			      x->label, got, d->sha256);
 	}
-	if (fsync(x->fd) != 0) {
+	if (em_os_fsync(x->fd) != 0) {
 		int err = errno;
 		close_part(x);
 		return em_err_sys(e, err, x->part, "cannot write the download");
 	}
 	close_part(x);
-	if (rename(x->part, d->dest) != 0)
+	if (em_os_rename(x->part, d->dest) != 0)
 		return em_err_sys(e, errno, d->dest, "cannot put the download in place");
 	em_fsync_parent(d->dest);
 	return 0;
@@ -797,7 +786,7 @@ static void ended(struct xfer *x, CURLcode cr)
 		rc = em_err(&e, EM_ELIMIT, x->shown, "the server sent more than the %lld bytes of '%s'",
 			    (long long)d->size, x->label);
 		close_part(x);
-		unlink(x->part);
+		em_os_unlink(x->part);
 	} else if (x->bad_range) {
 		rc = em_err(&e, EM_EIO, x->shown, "the server answered a range that was not asked for");
 		if (restart_part(x) == 0)
@@ -830,7 +819,7 @@ static void ended(struct xfer *x, CURLcode cr)
 		x->stuck++;
 	if (may_retry && x->stuck <= h->c.retries && x->attempt < MAX_TRIES) {
 		x->state = X_WAIT;
-		x->not_before = now_s() + backoff(h, x->stuck ? x->stuck : 1, retry_after) / 1000.0;
+		x->not_before = em_os_now_s() + backoff(h, x->stuck ? x->stuck : 1, retry_after) / 1000.0;
 		return;
 	}
 	if (x->url + 1 < d->nurls) {
@@ -850,7 +839,7 @@ static void ended(struct xfer *x, CURLcode cr)
 	/* nothing half-written stays behind a failure (an interrupted run
 	 * keeps its .part files to resume them) */
 	close_part(x);
-	unlink(x->part);
+	em_os_unlink(x->part);
 	end_xfer(x, rc, &e);
 }
 
@@ -909,7 +898,7 @@ int em_http_download(struct em_http *h, struct em_download *d, uint32_t n, struc
 		/* start what may start */
 		unsigned active = 0;
 		bool waiting = false;
-		double now = now_s();
+		double now = em_os_now_s();
 		for (uint32_t i = 0; i < n; i++)
 			active += xs[i].state == X_ACTIVE;
 		for (uint32_t i = 0; i < n && active < h->c.jobs; i++) {

@@ -5,11 +5,10 @@
 #include "spec/matrix.h"
 #include "util/str.h"
 
-#include <dirent.h>
+#include <errno.h>
 #include <stdio.h>
 #include <string.h>
 #include <strings.h>
-#include <sys/stat.h>
 
 const char *em_matrix_file_name(const char *matrix_path)
 {
@@ -44,6 +43,36 @@ static bool header_names(const char *line, size_t n, const char *const *names, s
 	return false;
 }
 
+/* A file read line by line as fgets(3) reads it: a line is at most cap - 1
+ * bytes, with its '\n' when it fits; NUL-terminated. */
+struct lines {
+	int fd;
+	size_t pos, len;
+	char buf[4096];
+};
+
+static char *next_line(struct lines *r, char *line, size_t cap)
+{
+	size_t n = 0;
+	while (n + 1 < cap) {
+		if (r->pos == r->len) {
+			ssize_t got = em_os_read(r->fd, r->buf, sizeof r->buf);
+			if (got < 0 && errno == EINTR)
+				continue;
+			if (got <= 0)
+				break;
+			r->pos = 0;
+			r->len = (size_t)got;
+		}
+		char c = r->buf[r->pos++];
+		line[n++] = c;
+		if (c == '\n')
+			break;
+	}
+	line[n] = '\0';
+	return n ? line : NULL;
+}
+
 /* Does another *.ini file beside the matrix have a section named one of
  * names? Only section headers are read; unreadable files claim nothing. */
 static bool sibling_has(struct em_arena *a, const char *matrix_path, const char *const *names,
@@ -51,29 +80,30 @@ static bool sibling_has(struct em_arena *a, const char *matrix_path, const char 
 {
 	char *dir = em_path_dir(a, matrix_path);
 	const char *self = em_matrix_file_name(matrix_path);
-	struct stat me;
-	bool have_me = stat(matrix_path, &me) == 0;
-	DIR *d = dir ? opendir(dir) : NULL;
+	struct em_stat me;
+	bool have_me = em_os_stat(matrix_path, &me) == 0;
+	struct em_dirlist *d = dir ? em_dirlist_open(dir) : NULL;
 	if (!d)
 		return false;
 	bool found = false;
-	struct dirent *de;
-	while (!found && (de = readdir(d)) != NULL) {
-		size_t n = strlen(de->d_name);
-		if (n <= 4 || strcasecmp(de->d_name + n - 4, ".ini") || !strcmp(de->d_name, self))
+	const char *name;
+	while (!found && (name = em_dirlist_next(d)) != NULL) {
+		size_t n = strlen(name);
+		if (n <= 4 || strcasecmp(name + n - 4, ".ini") || !strcmp(name, self))
 			continue;
-		char *path = em_path_join(a, dir, de->d_name);
-		struct stat st;
-		if (!path || stat(path, &st) || !S_ISREG(st.st_mode) ||
-		    (have_me && st.st_dev == me.st_dev && st.st_ino == me.st_ino))
+		char *path = em_path_join(a, dir, name);
+		struct em_stat st;
+		if (!path || em_os_stat(path, &st) || st.type != EM_FT_FILE ||
+		    (have_me && em_os_same_file(&st, &me)))
 			continue;
-		FILE *f = fopen(path, "rb");
-		if (!f)
+		struct lines f;
+		f.pos = f.len = 0;
+		if ((f.fd = em_os_open(path, EM_OPEN_READ, 0)) < 0)
 			continue;
 		char line[512];
 		size_t total = 0;
 		bool start = true; /* at the start of a line */
-		while (!found && total < EM_LOCKNAME_MAX_READ && fgets(line, sizeof line, f)) {
+		while (!found && total < EM_LOCKNAME_MAX_READ && next_line(&f, line, sizeof line)) {
 			size_t len = strlen(line);
 			total += len;
 			char *p = line;
@@ -83,9 +113,9 @@ static bool sibling_has(struct em_arena *a, const char *matrix_path, const char 
 				found = header_names(p, strcspn(p, "\r\n"), names, nnames);
 			start = len && line[len - 1] == '\n';
 		}
-		fclose(f);
+		em_os_close(f.fd);
 	}
-	closedir(d);
+	em_dirlist_close(d);
 	return found;
 }
 

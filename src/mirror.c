@@ -22,16 +22,11 @@
 #include "util/sha256.h"
 #include "spec/tags.h"
 
-#include <dirent.h>
 #include <errno.h>
-#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
-#include <sys/file.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
 #define MAX_LOCK (64u << 20)
 #define MAX_PAGE (256u << 20)
@@ -470,10 +465,10 @@ static int add_lock(struct st *s, const char *lpath, const char *text, size_t le
  * when no lock gave the size) the sha256. */
 static bool in_place(const struct st *s, const char *path, const struct mfile *f)
 {
-	struct stat st;
-	if (lstat(path, &st) || !S_ISREG(st.st_mode))
+	struct em_stat st;
+	if (em_os_lstat(path, &st) || st.type != EM_FT_FILE)
 		return false;
-	if (f->size >= 0 && st.st_size != f->size)
+	if (f->size >= 0 && st.size != (uint64_t)f->size)
 		return false;
 	if (f->size >= 0 && !s->o->verify)
 		return true;
@@ -484,10 +479,10 @@ static bool in_place(const struct st *s, const char *path, const struct mfile *f
 
 static int place_file(struct st *s, const struct mfile *f, const char *dest, struct em_error *e)
 {
-	char *tmp = em_arena_printf(&s->tmp, "%s.tmp.%ld", dest, (long)getpid());
+	char *tmp = em_arena_printf(&s->tmp, "%s.tmp.%ld", dest, em_os_pid());
 	if (!tmp)
 		return em_err_nomem(e);
-	unlink(tmp);
+	em_os_unlink(tmp);
 	struct em_error le;
 	em_error_clear(&le);
 	enum em_link_mode used = EM_LINK_COPY;
@@ -500,11 +495,11 @@ static int place_file(struct st *s, const struct mfile *f, const char *dest, str
 		em_error_clear(&le);
 		rc = em_link_file(f->path, tmp, EM_LINK_COPY, &used, &le);
 	}
-	struct stat st;
+	struct em_stat st;
 	if (!rc && used == EM_LINK_HARDLINK &&
-	    (stat(tmp, &st) || (st.st_mode & 0444) != 0444)) {
+	    (em_os_stat(tmp, &st) || (st.mode & 0444) != 0444)) {
 		/* a web server must read it: a copy of its own, then */
-		unlink(tmp);
+		em_os_unlink(tmp);
 		rc = em_link_file(f->path, tmp, EM_LINK_COPY, &used, &le);
 	}
 	if (rc)
@@ -512,23 +507,23 @@ static int place_file(struct st *s, const struct mfile *f, const char *dest, str
 	if (used != EM_LINK_HARDLINK) {
 		/* its own inode: readable by a web server, and on disk before
 		 * it appears under its name */
-		int fd = open(tmp, O_RDONLY | O_CLOEXEC);
+		int fd = em_os_open(tmp, EM_OPEN_READ, 0);
 		int err = 0;
-		if (fd < 0 || fchmod(fd, 0644) || fsync(fd))
+		if (fd < 0 || em_os_fchmod(fd, 0644) || em_os_fsync(fd))
 			err = errno;
 		if (fd >= 0)
-			close(fd);
+			em_os_close(fd);
 		if (err) {
-			unlink(tmp);
+			em_os_unlink(tmp);
 			return em_err_sys(e, err, dest, "cannot write");
 		}
 	}
-	if (rename(tmp, dest)) {
+	if (em_os_rename(tmp, dest)) {
 		int err = errno;
-		unlink(tmp);
+		em_os_unlink(tmp);
 		return em_err_sys(e, err, dest, "cannot move the file into place");
 	}
-	unlink(tmp); /* (left behind when tmp and dest were links of one file) */
+	em_os_unlink(tmp); /* (left behind when tmp and dest were links of one file) */
 	return 0;
 }
 
@@ -591,10 +586,10 @@ static int sidecars(struct st *s, uint32_t *ndamaged, struct em_error *e)
 		struct place *p = &s->places[i];
 		if (p->done)
 			continue;
-		struct stat st;
-		if (stat(p->dest, &st))
+		struct em_stat st;
+		if (em_os_stat(p->dest, &st))
 			return em_err_sys(e, errno, p->dest, "cannot read");
-		p->size = st.st_size;
+		p->size = (int64_t)st.size;
 		struct em_error se;
 		em_error_clear(&se);
 		int rc = p->wheel ? sidecar(s, p, &se) : 0;
@@ -792,7 +787,7 @@ static int list_dir(struct st *s, const char *dir, const char ***names, uint32_t
 {
 	*names = NULL;
 	*n = 0;
-	DIR *d = opendir(dir);
+	struct em_dirlist *d = em_dirlist_open(dir);
 	if (!d) {
 		if (errno == ENOENT)
 			return 0;
@@ -800,11 +795,9 @@ static int list_dir(struct st *s, const char *dir, const char ***names, uint32_t
 	}
 	uint32_t cap = 0;
 	const char **v = NULL;
-	struct dirent *de;
+	const char *name;
 	int rc = 0;
-	while ((de = readdir(d))) {
-		if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
-			continue;
+	while ((name = em_dirlist_next(d))) {
 		if (*n == cap) {
 			uint32_t ncap = cap ? cap * 2 : 64;
 			const char **nv = em_arena_array(&s->tmp, ncap, sizeof *nv);
@@ -817,21 +810,21 @@ static int list_dir(struct st *s, const char *dir, const char ***names, uint32_t
 			v = nv;
 			cap = ncap;
 		}
-		if (!(v[*n] = em_arena_strdup(&s->tmp, de->d_name))) {
+		if (!(v[*n] = em_arena_strdup(&s->tmp, name))) {
 			rc = em_err_nomem(e);
 			break;
 		}
 		(*n)++;
 	}
-	closedir(d);
+	em_dirlist_close(d);
 	*names = v;
 	return rc;
 }
 
 static bool is_dir(const char *path)
 {
-	struct stat st;
-	return lstat(path, &st) == 0 && S_ISDIR(st.st_mode);
+	struct em_stat st;
+	return em_os_lstat(path, &st) == 0 && st.type == EM_FT_DIR;
 }
 
 /* Prune one index folder (DIR/simple, DIR/torch/<variant>). */
@@ -891,7 +884,7 @@ static int prune(struct st *s, struct em_error *e)
 			rc = remove_path(s, path, e);
 	}
 	/* an empty DIR/torch of a mirror that no longer has a variant */
-	if (!rc && !s->nvariants && troot && rmdir(troot) == 0)
+	if (!rc && !s->nvariants && troot && em_os_rmdir(troot) == 0)
 		s->out->nremoved++;
 	em_arena_rewind(&s->tmp, m);
 	return rc;
@@ -1120,14 +1113,14 @@ static int take_dir_lock(struct st *s, int *fd, struct em_error *e)
 	char *path = em_arena_printf(s->a, "%s/%s", s->dir, LOCK_NAME);
 	if (!path)
 		return em_err_nomem(e);
-	*fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0644);
+	*fd = em_os_open(path, EM_OPEN_RDWR | EM_OPEN_CREATE | EM_OPEN_NOFOLLOW, 0644);
 	if (*fd < 0)
 		return em_err_sys(e, errno, s->dir, "cannot write into the mirror's folder");
-	while (flock(*fd, LOCK_EX | LOCK_NB)) {
+	while (em_os_lock(*fd, EM_FLOCK_EX | EM_FLOCK_NB)) {
 		if (errno == EINTR)
 			continue;
 		int err = errno;
-		close(*fd);
+		em_os_close(*fd);
 		*fd = -1;
 		if (err == EWOULDBLOCK)
 			return em_err(e, EM_EBUSY, s->dir,
@@ -1246,7 +1239,7 @@ int em_mirror_run(struct em_arena *a, const struct em_matrix *m,
 		rc = finish(&s, e);
 out:
 	if (lock_fd >= 0)
-		close(lock_fd);
+		em_os_close(lock_fd);
 	free(s.files);
 	free(s.places);
 	free(s.projs);

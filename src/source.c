@@ -9,14 +9,11 @@
 #include "util/sha256.h"
 #include "util/str.h"
 
-#include <dirent.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
 static int unsupported(const char *url, struct em_error *e)
 {
@@ -315,6 +312,25 @@ int em_source_get(struct em_source *s, const char *url, size_t max, const char *
 	return em_source_page(s, url, NULL, max, body, len, NULL, NULL, e);
 }
 
+/* Fetch url into the cache (or find it there), checked against sha256;
+ * *path is the cached file's. */
+static int cache_fetch(struct em_source *s, struct em_arena *a, const char *url,
+		       const char *filename, const char *sha256, const char **path,
+		       struct em_error *e)
+{
+	struct em_cache_file f = { 0 };
+	f.urls = &url;
+	f.nurls = 1;
+	f.filename = filename;
+	f.sha256 = sha256;
+	f.size = -1;
+	int rc = em_cache_fetch(s->disk, a, s->http, &f, 1, e);
+	s->bytes_downloaded += (uint64_t)f.bytes_transferred;
+	if (!rc)
+		*path = f.path;
+	return rc;
+}
+
 /* Download url whole into <cache>/tmp (a file the caller removes or moves
  * into the cache), with its sha256 and size. */
 static int download_tmp(struct em_source *s, const char *url, const char *name,
@@ -322,7 +338,7 @@ static int download_tmp(struct em_source *s, const char *url, const char *name,
 			int64_t *size, struct em_error *e)
 {
 	*tmp = em_arena_printf(&s->arena, "%s/tmp/%s-%ld-%u-%s", s->disk->root, why,
-			       (long)getpid(), s->requests++, name);
+			       em_os_pid(), s->requests++, name);
 	if (!*tmp)
 		return em_err_nomem(e);
 	struct em_download d = { 0 };
@@ -383,15 +399,7 @@ int em_source_wheel_metadata(struct em_source *s, const char *url, const char *f
 		char *tmp = NULL;
 		char hex[EM_SHA256_HEX_LEN + 1];
 		if (sha256) {
-			struct em_cache_file f = { 0 };
-			f.urls = &url;
-			f.nurls = 1;
-			f.filename = filename;
-			f.sha256 = sha256;
-			f.size = -1;
-			rc = em_cache_fetch(s->disk, a, s->http, &f, 1, e);
-			path = f.path;
-			s->bytes_downloaded += (uint64_t)f.bytes_transferred;
+			rc = cache_fetch(s, a, url, filename, sha256, &path, e);
 		} else {
 			int64_t size;
 			rc = download_tmp(s, url, filename, "meta", &tmp, hex, &size, e);
@@ -403,7 +411,7 @@ int em_source_wheel_metadata(struct em_source *s, const char *url, const char *f
 			/* the download is whole and hashed: apply will want it */
 			em_cache_keep(s->disk, a, tmp, filename, hex);
 		else if (tmp)
-			unlink(tmp);
+			em_os_unlink(tmp);
 	}
 	if (rc)
 		return rc;
@@ -442,17 +450,9 @@ int em_source_file(struct em_source *s, const char *url, const char *filename,
 	if (!s->disk)
 		return unsupported(url, e);
 	if (sha256) {
-		struct em_cache_file f = { 0 };
-		f.urls = &url;
-		f.nurls = 1;
-		f.filename = filename;
-		f.sha256 = sha256;
-		f.size = -1;
-		int rc = em_cache_fetch(s->disk, a, s->http, &f, 1, e);
-		s->bytes_downloaded += (uint64_t)f.bytes_transferred;
+		int rc = cache_fetch(s, a, url, filename, sha256, path, e);
 		if (rc)
 			return rc;
-		*path = f.path;
 		for (int i = 0; i < EM_SHA256_HEX_LEN; i++)
 			hex[i] = (char)em_lower((unsigned char)sha256[i]);
 		hex[EM_SHA256_HEX_LEN] = '\0';
@@ -563,7 +563,7 @@ int em_source_list(struct em_source *s, const char *url, const char ***names, ui
 	char *path = local_path(s, url);
 	if (!path)
 		return em_err(e, EM_EINVAL, url, "not a local folder URL");
-	DIR *d = opendir(path);
+	struct em_dirlist *d = em_dirlist_open(path);
 	if (!d) {
 		if (errno == ENOENT || errno == ENOTDIR)
 			return em_err(e, EM_ENOTFOUND, path, "no such folder");
@@ -571,9 +571,9 @@ int em_source_list(struct em_source *s, const char *url, const char ***names, ui
 	}
 	uint32_t cap = 64, k = 0;
 	const char **list = malloc(cap * sizeof *list);
-	struct dirent *de;
-	while (list && (de = readdir(d))) {
-		if (de->d_name[0] == '.')
+	const char *name;
+	while (list && (name = em_dirlist_next(d))) {
+		if (name[0] == '.')
 			continue;
 		if (k == cap) {
 			const char **nl = realloc(list, cap * 2 * sizeof *nl);
@@ -585,9 +585,9 @@ int em_source_list(struct em_source *s, const char *url, const char ***names, ui
 			list = nl;
 			cap *= 2;
 		}
-		list[k++] = em_arena_strdup(&s->arena, de->d_name);
+		list[k++] = em_arena_strdup(&s->arena, name);
 	}
-	closedir(d);
+	em_dirlist_close(d);
 	if (!list)
 		return em_err_nomem(e);
 	qsort(list, k, sizeof *list, cmp_str);
@@ -680,9 +680,9 @@ int em_source_size(struct em_source *s, const char *url, int64_t *size, struct e
 	char *path = local_path(s, url);
 	if (!path)
 		return em_err(e, EM_EINVAL, url, "not a local file URL");
-	struct stat st;
-	if (stat(path, &st) != 0)
+	struct em_stat st;
+	if (em_os_stat(path, &st) != 0)
 		return em_err_sys(e, errno, path, "cannot read the file");
-	*size = st.st_size;
+	*size = (int64_t)st.size;
 	return 0;
 }

@@ -6,18 +6,16 @@
 #include "lockname.h"
 #include "util/buf.h"
 #include "os/fs.h"
+#include "os/sys.h"
 
 #include <git2.h>
 #include <zlib.h>
 
 #include <errno.h>
-#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <time.h>
-#include <unistd.h>
 
 #define MAX_LOCK (64u << 20)
 #define ARROW "\xe2\x86\x92" /* → */
@@ -119,10 +117,10 @@ static int check_locks(struct em_arena *a, const struct em_history *h, struct em
 					     "packed-refs.lock", "index.lock", "config.lock" };
 	for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {
 		char *p = em_arena_printf(a, "%s/%s", h->path, names[i]);
-		struct stat st;
+		struct em_stat st;
 		if (!p)
 			return em_err_nomem(e);
-		if (lstat(p, &st) == 0)
+		if (em_os_lstat(p, &st) == 0)
 			return em_err(e, EM_EBUSY, p,
 				      "the history repository '%s' is locked (a git process uses it, "
 				      "or one was killed): when no git process runs, remove this "
@@ -140,9 +138,9 @@ int em_history_open(struct em_history *h, struct em_arena *a, const char *path, 
 	h->path = path;
 	h->repo = NULL;
 	git_libgit2_init();
-	struct stat st;
+	struct em_stat st;
 	int grc;
-	if (stat(path, &st) != 0) {
+	if (em_os_stat(path, &st) != 0) {
 		if (errno != ENOENT) {
 			git_libgit2_shutdown();
 			return em_err_sys(e, errno, path, "cannot read the history repository");
@@ -205,7 +203,7 @@ static int obj_ok(struct em_arena *a, const struct em_history *h, const git_oid 
 	char *p = em_arena_printf(a, "%s/objects/%.2s/%s", h->path, hex, hex + 2);
 	if (!p)
 		return em_err_nomem(e);
-	int fd = open(p, O_RDONLY | O_CLOEXEC);
+	int fd = em_os_open(p, EM_OPEN_READ, 0);
 	if (fd < 0)
 		return 0; /* packed, or missing: libgit2 says which */
 	z_stream z;
@@ -214,7 +212,7 @@ static int obj_ok(struct em_arena *a, const struct em_history *h, const git_oid 
 	unsigned char in[16384], out[16384];
 	bool end = false, bad = zrc != Z_OK;
 	while (!end && !bad) {
-		ssize_t n = read(fd, in, sizeof in);
+		ssize_t n = em_os_read(fd, in, sizeof in);
 		if (n <= 0) {
 			bad = true;
 			break;
@@ -230,7 +228,7 @@ static int obj_ok(struct em_arena *a, const struct em_history *h, const git_oid 
 		}
 	}
 	inflateEnd(&z);
-	close(fd);
+	em_os_close(fd);
 	if (bad)
 		return em_err(e, EM_EIO, p, "object %s of the history repository '%s' is damaged "
 			      "(truncated or corrupt): move the repository aside (the environments "
@@ -595,8 +593,7 @@ static int author(git_signature **sig, git_repository *repo)
 	if (!user || !*user)
 		user = "envmatrix";
 	char host[256] = "localhost";
-	gethostname(host, sizeof host - 1);
-	host[sizeof host - 1] = '\0';
+	em_os_hostname(host, sizeof host);
 	char email[600];
 	snprintf(email, sizeof email, "%s@%s", user, host);
 	return git_signature_now(sig, user, email);
@@ -1060,7 +1057,7 @@ int em_rev_open(struct em_rev *r, struct em_arena *a, const char *matrix_path, c
 	}
 	/* the matrix's folder inside the repository: compare real paths, then
 	 * keep the work tree as the matrix path spells it (lexically) */
-	char *rd = realpath(mdir, NULL), *rw = realpath(wd, NULL);
+	char *rd = em_os_realpath(mdir), *rw = em_os_realpath(wd);
 	size_t wl = rw ? strlen(rw) : 0;
 	if (!rd || !rw || strncmp(rd, rw, wl) || (rd[wl] && rd[wl] != '/')) {
 		free(rd);

@@ -1,34 +1,34 @@
-/* fs.c - reading files whole, writing them atomically, path helpers */
+/* fs.c - reading files whole, writing them atomically, removing trees,
+ * hashing files, path helpers
+ *
+ * Portable: built only on the em_os_* and em_dir_* calls of fs.h, so every
+ * platform shares it.
+ */
 #include "os/fs.h"
 #include "util/buf.h"
 
-#include <dirent.h>
 #include <errno.h>
-#include <fcntl.h>
-#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
 int em_read_file(struct em_arena *a, const char *path, size_t max, char **out, size_t *len,
 		 struct em_error *e)
 {
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	int fd = em_os_open(path, EM_OPEN_READ, 0);
 	if (fd < 0) {
 		int err = errno;
 		if (err == ENOENT)
 			return em_err(e, EM_ENOTFOUND, path, "no such file");
 		return em_err_sys(e, err, path, "cannot open");
 	}
-	struct stat st;
-	if (fstat(fd, &st) == 0 && S_ISDIR(st.st_mode)) {
-		close(fd);
+	struct em_stat st;
+	if (em_os_fstat(fd, &st) == 0 && st.type == EM_FT_DIR) {
+		em_os_close(fd);
 		return em_err(e, EM_EINVAL, path, "is a folder, not a file");
 	}
-	size_t cap = (fstat(fd, &st) == 0 && st.st_size > 0 && (uint64_t)st.st_size < max)
-			     ? (size_t)st.st_size + 1
+	size_t cap = (em_os_fstat(fd, &st) == 0 && st.size > 0 && st.size < max)
+			     ? (size_t)st.size + 1
 			     : 65536;
 	if (cap > max + 1)
 		cap = max + 1;
@@ -48,7 +48,7 @@ int em_read_file(struct em_arena *a, const char *path, size_t max, char **out, s
 			buf = nb;
 			cap = ncap;
 		}
-		ssize_t got = read(fd, buf + n, cap - n);
+		ssize_t got = em_os_read(fd, buf + n, cap - n);
 		if (got < 0) {
 			if (errno == EINTR)
 				continue;
@@ -59,7 +59,7 @@ int em_read_file(struct em_arena *a, const char *path, size_t max, char **out, s
 			break;
 		n += (size_t)got;
 	}
-	close(fd);
+	em_os_close(fd);
 	if (!buf)
 		return em_err_nomem(e);
 	if (!rc && n > max)
@@ -86,8 +86,8 @@ int em_write_file_atomic(const char *path, const void *data, size_t len, unsigne
 	char *tmp = malloc(pl + 32);
 	if (!tmp)
 		return em_err_nomem(e);
-	snprintf(tmp, pl + 32, "%s.tmp.%ld", path, (long)getpid());
-	int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode);
+	snprintf(tmp, pl + 32, "%s.tmp.%ld", path, em_os_pid());
+	int fd = em_os_open(tmp, EM_OPEN_WRITE | EM_OPEN_CREATE | EM_OPEN_TRUNC, mode);
 	if (fd < 0) {
 		int rc = em_err_sys(e, errno, path, "cannot create a temporary file beside it");
 		free(tmp);
@@ -97,34 +97,18 @@ int em_write_file_atomic(const char *path, const void *data, size_t len, unsigne
 	int werr = em_write_all(fd, data, len);
 	if (werr)
 		rc = em_err_sys(e, werr, path, "cannot write");
-	if (!rc && fsync(fd) != 0)
+	if (!rc && em_os_fsync(fd) != 0)
 		rc = em_err_sys(e, errno, path, "cannot flush to disk");
-	if (close(fd) != 0 && !rc)
+	if (em_os_close(fd) != 0 && !rc)
 		rc = em_err_sys(e, errno, path, "cannot write");
-	if (!rc && rename(tmp, path) != 0)
+	if (!rc && em_os_rename(tmp, path) != 0)
 		rc = em_err_sys(e, errno, path, "cannot move the new file into place");
 	if (rc)
-		unlink(tmp);
+		em_os_unlink(tmp);
 	else
 		em_fsync_parent(path); /* make the rename itself durable */
 	free(tmp);
 	return rc;
-}
-
-int em_write_all(int fd, const void *data, size_t n)
-{
-	const char *p = data;
-	while (n) {
-		ssize_t w = write(fd, p, n);
-		if (w < 0) {
-			if (errno == EINTR)
-				continue;
-			return errno;
-		}
-		p += w;
-		n -= (size_t)w;
-	}
-	return 0;
 }
 
 void em_fsync_parent(const char *path)
@@ -134,11 +118,7 @@ void em_fsync_parent(const char *path)
 		return;
 	char *slash = strrchr(dir, '/');
 	const char *d = slash ? (slash == dir ? "/" : (*slash = '\0', dir)) : ".";
-	int dfd = open(d, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (dfd >= 0) {
-		fsync(dfd);
-		close(dfd);
-	}
+	em_os_fsync_dir(d); /* best effort: the data is already durable */
 	free(dir);
 }
 
@@ -152,67 +132,60 @@ int em_mkdir_p(const char *path, struct em_error *e)
 		if (*s != '/')
 			continue;
 		*s = '\0';
-		if (mkdir(p, 0755) && errno != EEXIST)
+		if (em_os_mkdir(p, 0755) && errno != EEXIST)
 			rc = em_err_sys(e, errno, p, "cannot create the folder");
 		*s = '/';
 	}
-	if (!rc && mkdir(p, 0755) && errno != EEXIST)
+	if (!rc && em_os_mkdir(p, 0755) && errno != EEXIST)
 		rc = em_err_sys(e, errno, p, "cannot create the folder");
 	if (!rc) {
-		struct stat st;
-		if (stat(p, &st) != 0)
+		struct em_stat st;
+		if (em_os_stat(p, &st) != 0)
 			rc = em_err_sys(e, errno, p, "cannot create the folder");
-		else if (!S_ISDIR(st.st_mode))
+		else if (st.type != EM_FT_DIR)
 			rc = em_err(e, EM_EINVAL, p, "exists and is not a folder");
 	}
 	free(p);
 	return rc;
 }
 
-/* Empty the folder open as fd (its path, for messages, is root/rel), one
+/* Empty the folder open as *cur (its path, for messages, is root/rel), one
  * level at a time: files and empty folders are removed as they are met;
  * the first folder that is not empty is entered ("cur" becomes it, its name
  * is pushed on rel) and the scan starts there. Returns 1 when it entered a
  * folder, 0 when fd is empty, or an error. No recursion and one open
  * folder at a time, so neither the depth of the tree nor the length of its
  * paths is limited (a wheel's member names allow thousands of levels). */
-static int empty_one(int *cur, const char *root, struct em_buf *rel, struct em_error *e)
+static int empty_one(struct em_dir **cur, const char *root, struct em_buf *rel,
+		     struct em_error *e)
 {
-	int dup_fd = dup(*cur);
-	DIR *d = dup_fd >= 0 ? fdopendir(dup_fd) : NULL;
-	if (!d) {
-		if (dup_fd >= 0)
-			close(dup_fd);
+	struct em_dirlist *d = em_dirlist_of(*cur);
+	if (!d)
 		return em_err_sys(e, errno, root, "cannot read a folder inside");
-	}
-	rewinddir(d);
 	int rc = 0;
-	struct dirent *de;
-	while ((de = readdir(d))) {
-		const char *n = de->d_name;
-		if (n[0] == '.' && (!n[1] || (n[1] == '.' && !n[2])))
-			continue;
-		struct stat st;
-		if (fstatat(*cur, n, &st, AT_SYMLINK_NOFOLLOW) != 0) {
+	const char *n;
+	while ((n = em_dirlist_next(d))) {
+		struct em_stat st;
+		if (em_dir_lstat(*cur, n, &st) != 0) {
 			if (errno == ENOENT)
 				continue;
 			rc = em_err_sys(e, errno, root, "cannot inspect an entry of");
 			break;
 		}
-		if (!S_ISDIR(st.st_mode)) {
-			if (unlinkat(*cur, n, 0) != 0 && errno != ENOENT) {
+		if (st.type != EM_FT_DIR) {
+			if (em_dir_unlink(*cur, n) != 0 && errno != ENOENT) {
 				rc = em_err_sys(e, errno, root, "cannot remove a file inside");
 				break;
 			}
 			continue;
 		}
-		if (unlinkat(*cur, n, AT_REMOVEDIR) == 0 || errno == ENOENT)
+		if (em_dir_rmdir(*cur, n) == 0 || errno == ENOENT)
 			continue;
 		/* not empty: make it ours to empty, and go in */
-		if ((st.st_mode & 0700) != 0700)
-			fchmodat(*cur, n, (st.st_mode & 07777) | 0700, 0);
-		int sub = openat(*cur, n, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-		if (sub < 0) {
+		if ((st.mode & 0700) != 0700)
+			em_dir_chmod(*cur, n, st.mode | 0700);
+		struct em_dir *sub = em_dir_openat(*cur, n, EM_OPEN_NOFOLLOW);
+		if (!sub) {
 			rc = em_err_sys(e, errno, root, "cannot open a folder inside");
 			break;
 		}
@@ -220,36 +193,36 @@ static int empty_one(int *cur, const char *root, struct em_buf *rel, struct em_e
 			em_buf_addc(rel, '/');
 		em_buf_addstr(rel, n);
 		if (rel->err) {
-			close(sub);
+			em_dir_close(sub);
 			rc = em_err_nomem(e);
 			break;
 		}
-		close(*cur);
+		em_dir_close(*cur);
 		*cur = sub;
 		rc = 1;
 		break;
 	}
-	closedir(d);
+	em_dirlist_close(d);
 	return rc;
 }
 
 int em_remove_tree(const char *path, struct em_error *e)
 {
-	struct stat st;
-	if (lstat(path, &st) != 0) {
+	struct em_stat st;
+	if (em_os_lstat(path, &st) != 0) {
 		if (errno == ENOENT)
 			return 0;
 		return em_err_sys(e, errno, path, "cannot inspect");
 	}
-	if (!S_ISDIR(st.st_mode)) {
-		if (unlink(path) != 0 && errno != ENOENT)
+	if (st.type != EM_FT_DIR) {
+		if (em_os_unlink(path) != 0 && errno != ENOENT)
 			return em_err_sys(e, errno, path, "cannot remove");
 		return 0;
 	}
-	if ((st.st_mode & 0700) != 0700)
-		chmod(path, (st.st_mode & 07777) | 0700);
-	int cur = open(path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-	if (cur < 0)
+	if ((st.mode & 0700) != 0700)
+		em_os_chmod(path, st.mode | 0700);
+	struct em_dir *cur = em_dir_open(path, EM_OPEN_NOFOLLOW);
+	if (!cur)
 		return em_err_sys(e, errno, path, "cannot open the folder");
 	struct em_buf rel = EM_BUF_INIT; /* where cur is, below path */
 	int rc;
@@ -260,24 +233,24 @@ int em_remove_tree(const char *path, struct em_error *e)
 		if (rc < 0 || rel.len == 0)
 			break;
 		/* cur is empty: go up and remove it */
-		int up = openat(cur, "..", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-		if (up < 0) {
+		struct em_dir *up = em_dir_openat(cur, "..", 0);
+		if (!up) {
 			rc = em_err_sys(e, errno, path, "cannot go back up inside");
 			break;
 		}
-		close(cur);
+		em_dir_close(cur);
 		cur = up;
 		char *slash = strrchr(rel.ptr, '/');
 		const char *name = slash ? slash + 1 : rel.ptr;
-		if (unlinkat(cur, name, AT_REMOVEDIR) != 0 && errno != ENOENT) {
+		if (em_dir_rmdir(cur, name) != 0 && errno != ENOENT) {
 			rc = em_err_sys(e, errno, path, "cannot remove a folder inside");
 			break;
 		}
 		em_buf_truncate(&rel, slash ? (size_t)(slash - rel.ptr) : 0);
 	}
-	close(cur);
+	em_dir_close(cur);
 	em_buf_release(&rel);
-	if (!rc && rmdir(path) != 0 && errno != ENOENT)
+	if (!rc && em_os_rmdir(path) != 0 && errno != ENOENT)
 		rc = em_err_sys(e, errno, path, "cannot remove the folder");
 	return rc;
 }
@@ -307,12 +280,11 @@ char *em_path_join(struct em_arena *a, const char *dir, const char *rel)
 
 char *em_path_absolute(struct em_arena *a, const char *path)
 {
-	char cwd[PATH_MAX];
 	const char *base = "";
 	if (!em_path_is_absolute(path)) {
-		if (!getcwd(cwd, sizeof cwd))
+		base = em_os_getcwd(a);
+		if (!base)
 			return NULL;
-		base = cwd;
 	}
 	size_t cap = strlen(base) + strlen(path) + 3;
 	char *out = em_arena_alloc(a, cap);
@@ -348,4 +320,41 @@ char *em_path_absolute(struct em_arena *a, const char *path)
 		out[o++] = '/';
 	out[o] = '\0';
 	return out;
+}
+
+int em_sha256_file(const char *path, char hex[EM_SHA256_HEX_LEN + 1], int64_t *size,
+		   struct em_error *e)
+{
+	int fd = em_os_open(path, EM_OPEN_READ, 0);
+	if (fd < 0)
+		return em_err_sys(e, errno, path, "cannot open");
+	struct em_sha256 h;
+	int rc = em_sha256_init(&h, e);
+	if (rc) {
+		em_os_close(fd);
+		return rc;
+	}
+	static const size_t chunk = 1 << 16;
+	unsigned char buf[1 << 16];
+	int64_t total = 0;
+	for (;;) {
+		ssize_t got = em_os_read(fd, buf, chunk);
+		if (got < 0) {
+			if (errno == EINTR)
+				continue;
+			int err = errno;
+			em_sha256_abort(&h);
+			em_os_close(fd);
+			return em_err_sys(e, err, path, "cannot read");
+		}
+		if (got == 0)
+			break;
+		em_sha256_update(&h, buf, (size_t)got);
+		total += got;
+	}
+	em_os_close(fd);
+	em_sha256_final(&h, hex);
+	if (size)
+		*size = total;
+	return 0;
 }

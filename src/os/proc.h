@@ -1,4 +1,9 @@
-/* proc.h - running a child process and capturing what it prints */
+/* proc.h - processes: running a child and capturing what it prints,
+ * killing what it started with it, replacing this process, interrupts
+ *
+ * POSIX: posix_spawn, process groups and signals (proc.c). Windows: the
+ * same calls with CreateProcessW, a job object in place of the group and
+ * a console control handler in place of SIGINT/SIGTERM. */
 #ifndef ENVMATRIX_PROC_H
 #define ENVMATRIX_PROC_H
 
@@ -43,4 +48,19 @@ int em_proc_run_group(struct em_arena *a, const char *const argv[], const char *
 		      size_t max_out, int timeout_ms, volatile sig_atomic_t *cancel,
 		      struct em_proc_result *out, struct em_error *e);
 
+/* Replace this process with argv[0] (searched in PATH when it has no
+ * '/'), keeping the environment (execvp; Windows: run it, wait, and exit
+ * with its status). Returns only on failure: -1 and errno. */
+int em_os_exec(const char *const argv[]);
+
+/* Set *flag to 1 when the user interrupts (SIGINT, SIGTERM; Windows:
+ * Ctrl-C, Ctrl-Break, close) instead of dying; blocking calls return
+ * early (EINTR) so callers can check it. em_os_release_stop puts back
+ * what was there before. One flag at a time. */
+void em_os_catch_stop(volatile sig_atomic_t *flag);
+void em_os_release_stop(void);
+
+/* End this process at once, as a crash would (SIGKILL; Windows:
+ * TerminateProcess): the crash-safety test hooks use it. */
+void em_os_kill_self(void);
 #endif

@@ -6,20 +6,10 @@
  */
 #include "util/sha256.h"
 
-#include <errno.h>
-#include <fcntl.h>
 #include <stdio.h>
 #include <string.h>
-#include <unistd.h>
 
 #include <openssl/evp.h>
-
-#ifndef O_CLOEXEC
-#define O_CLOEXEC 0
-#endif
-#ifndef O_BINARY
-#define O_BINARY 0
-#endif
 
 static void to_hex(const unsigned char *md, char hex[EM_SHA256_HEX_LEN + 1])
 {
@@ -74,43 +64,6 @@ void em_sha256_buf(const void *data, size_t n, char hex[EM_SHA256_HEX_LEN + 1])
 	if (EVP_Digest(n ? data : "", n, md, &len, EVP_sha256(), NULL) != 1 || len != 32)
 		memset(md, 0, sizeof md);
 	to_hex(md, hex);
-}
-
-int em_sha256_file(const char *path, char hex[EM_SHA256_HEX_LEN + 1], int64_t *size,
-		   struct em_error *e)
-{
-	int fd = open(path, O_RDONLY | O_CLOEXEC | O_BINARY);
-	if (fd < 0)
-		return em_err_sys(e, errno, path, "cannot open");
-	struct em_sha256 h;
-	int rc = em_sha256_init(&h, e);
-	if (rc) {
-		close(fd);
-		return rc;
-	}
-	static const size_t chunk = 1 << 16;
-	unsigned char buf[1 << 16];
-	int64_t total = 0;
-	for (;;) {
-		ssize_t got = read(fd, buf, chunk);
-		if (got < 0) {
-			if (errno == EINTR)
-				continue;
-			int err = errno;
-			em_sha256_abort(&h);
-			close(fd);
-			return em_err_sys(e, err, path, "cannot read");
-		}
-		if (got == 0)
-			break;
-		em_sha256_update(&h, buf, (size_t)got);
-		total += got;
-	}
-	close(fd);
-	em_sha256_final(&h, hex);
-	if (size)
-		*size = total;
-	return 0;
 }
 
 int em_sha256_hex_valid(const char *s, size_t n)

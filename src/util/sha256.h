@@ -25,9 +25,7 @@ void em_sha256_final(struct em_sha256 *h, char hex[EM_SHA256_HEX_LEN + 1]);
 void em_sha256_abort(struct em_sha256 *h);
 
 void em_sha256_buf(const void *data, size_t n, char hex[EM_SHA256_HEX_LEN + 1]);
-/* Hash a whole file; *size gets its length when size is not NULL. */
-int em_sha256_file(const char *path, char hex[EM_SHA256_HEX_LEN + 1], int64_t *size,
-		   struct em_error *e);
+/* em_sha256_file (hash a file by its path) is in os/fs.h. */
 /* 64 hex digits (either case)? */
 int em_sha256_hex_valid(const char *s, size_t n);
 

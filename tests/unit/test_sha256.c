@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include "util/sha256.h"
+#include "os/fs.h" /* em_sha256_file */
 
 /* FIPS 180-2 appendix B */
 static const char *const ABC =

@@ -20,6 +20,7 @@
 #include "spec/name.h"
 #include "spec/pep440.h"
 #include "util/sha256.h"
+#include "os/fs.h" /* em_sha256_file */
 #include "spec/tags.h"
 #include "spec.h"
 

@@ -1,4 +1,4 @@
-/* link.c - putting a copy of a file somewhere the cheapest way allowed
+/* posix_link.c - putting a copy of a file somewhere the cheapest way allowed
  *
  * Three ways, cheapest first:
  *   clone     a copy-on-write copy (Linux FICLONE: btrfs, XFS with reflink,
@@ -20,8 +20,8 @@
  * dst is an error (EEXIST in errno), so a caller that wants to replace a
  * file removes it first. On failure nothing is left at dst.
  */
-#include "install.h"
-#include "os/fs.h"
+#include "os/link.h"
+#include "os/posix.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -35,13 +35,6 @@
 #endif
 #if defined(__APPLE__)
 #include <sys/clonefile.h>
-#endif
-
-#ifndef O_CLOEXEC
-#define O_CLOEXEC 0
-#endif
-#ifndef O_BINARY
-#define O_BINARY 0
 #endif
 
 #if defined(__linux__) && defined(__GLIBC__) && \
@@ -85,7 +78,7 @@ const char *em_link_mode_name(enum em_link_mode m)
 static int open_pair(int sd, const char *src, int dd, const char *dst, int *in, int *out,
 		     struct stat *st)
 {
-	*in = openat(sd, src, O_RDONLY | O_CLOEXEC | O_BINARY);
+	*in = openat(sd, src, em_posix_open_flags(EM_OPEN_READ));
 	if (*in < 0)
 		return errno;
 	int err = 0;
@@ -93,7 +86,8 @@ static int open_pair(int sd, const char *src, int dd, const char *dst, int *in, 
 		err = errno;
 	else if (!S_ISREG(st->st_mode))
 		err = S_ISDIR(st->st_mode) ? EISDIR : NOT_REGULAR;
-	else if ((*out = openat(dd, dst, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_BINARY,
+	else if ((*out = openat(dd, dst,
+				em_posix_open_flags(EM_OPEN_WRITE | EM_OPEN_CREATE | EM_OPEN_EXCL),
 				0600)) < 0)
 		err = errno;
 	if (err)
@@ -248,9 +242,9 @@ static int fail(struct em_error *e, int err, const char *src, const char *dst,
 	return rc;
 }
 
-int em_link_fileat(int srcdir, const char *src, int dstdir, const char *dst,
-		   enum em_link_mode mode, struct em_link_state *st, enum em_link_mode *used,
-		   struct em_error *e)
+static int link_fds(int srcdir, const char *src, int dstdir, const char *dst,
+		    enum em_link_mode mode, struct em_link_state *st, enum em_link_mode *used,
+		    struct em_error *e)
 {
 	int err;
 	switch (mode) {
@@ -324,5 +318,20 @@ int em_link_file(const char *src, const char *dst, enum em_link_mode mode,
 {
 	if (!src || !dst)
 		return em_err(e, EM_EUSAGE, NULL, "no file given to link");
-	return em_link_fileat(AT_FDCWD, src, AT_FDCWD, dst, mode, NULL, used, e);
+	return link_fds(AT_FDCWD, src, AT_FDCWD, dst, mode, NULL, used, e);
+}
+
+int em_link_at(struct em_dir *srcdir, const char *src, struct em_dir *dstdir, const char *dst,
+	       enum em_link_mode mode, struct em_link_state *st, enum em_link_mode *used,
+	       struct em_error *e)
+{
+	return link_fds(em_posix_dirfd(srcdir), src, em_posix_dirfd(dstdir), dst, mode, st, used,
+			e);
+}
+
+int em_link_fileat(int srcdir, const char *src, int dstdir, const char *dst,
+		   enum em_link_mode mode, struct em_link_state *st, enum em_link_mode *used,
+		   struct em_error *e)
+{
+	return link_fds(srcdir, src, dstdir, dst, mode, st, used, e);
 }

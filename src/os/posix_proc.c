@@ -1,4 +1,5 @@
-/* proc.c - run a child process and capture what it prints
+/* posix_proc.c - run a child process and capture what it prints; exec,
+ * interrupts
  *
  * posix_spawn (posix_spawnp for a bare name) with stdin on /dev/null and
  * stdout and stderr on two pipes. Signal dispositions and the signal mask
@@ -13,6 +14,7 @@
  */
 #include "util/buf.h"
 #include "os/proc.h"
+#include "os/sys.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -22,7 +24,6 @@
 #include <stdbool.h>
 #include <string.h>
 #include <sys/wait.h>
-#include <time.h>
 #include <unistd.h>
 
 extern char **environ;
@@ -31,9 +32,7 @@ extern char **environ;
 
 static long long now_ms(void)
 {
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+	return (long long)(em_os_now_s() * 1000.0);
 }
 
 /* A close-on-exec pipe whose ends are above 2, so dup2 onto 1 and 2 in the
@@ -310,4 +309,48 @@ int em_proc_run_group(struct em_arena *a, const char *const argv[], const char *
 		      struct em_proc_result *out, struct em_error *e)
 {
 	return run(a, argv, envp, max_out, timeout_ms, true, cancel, out, e);
+}
+
+int em_os_exec(const char *const argv[])
+{
+	execvp(argv[0], (char *const *)argv);
+	return -1;
+}
+
+static volatile sig_atomic_t *stop_flag;
+static struct sigaction old_int, old_term;
+static bool catching;
+
+static void on_stop_signal(int sig)
+{
+	(void)sig;
+	if (stop_flag)
+		*stop_flag = 1;
+}
+
+/* no SA_RESTART: a blocking call returns EINTR so its caller sees the flag */
+void em_os_catch_stop(volatile sig_atomic_t *flag)
+{
+	struct sigaction sa;
+	memset(&sa, 0, sizeof sa);
+	sa.sa_handler = on_stop_signal;
+	sigemptyset(&sa.sa_mask);
+	stop_flag = flag;
+	sigaction(SIGINT, &sa, &old_int);
+	sigaction(SIGTERM, &sa, &old_term);
+	catching = true;
+}
+
+void em_os_release_stop(void)
+{
+	if (!catching)
+		return;
+	sigaction(SIGINT, &old_int, NULL);
+	sigaction(SIGTERM, &old_term, NULL);
+	catching = false;
+}
+
+void em_os_kill_self(void)
+{
+	raise(SIGKILL);
 }
