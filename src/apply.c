@@ -15,6 +15,7 @@
 #include "spec/index.h"
 #include "cache.h"
 #include "os/fs.h"
+#include "os/sys.h"
 #include "interp.h"
 #include "pybuild.h"
 #include "spec/tags.h"
@@ -22,13 +23,9 @@
 #include "verify.h"
 
 #include <errno.h>
-#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
-#include <time.h>
-#include <unistd.h>
 
 #define MAX_LOCK (64u << 20)
 
@@ -71,13 +68,6 @@ static void emit(const struct run *r, enum em_apply_event_kind k, const char *wo
 static bool canceled(const struct run *r)
 {
 	return r->o->cancel && *r->o->cancel;
-}
-
-static double now_s(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
 static bool same_python(const struct em_python *x, const struct em_python *y)
@@ -160,10 +150,10 @@ static bool in_a_venv(struct em_arena *a, const char *exe)
 {
 	char *dir = em_path_dir(a, exe);
 	char *up = dir ? em_path_dir(a, dir) : NULL;
-	struct stat st;
+	struct em_stat st;
 	char *c1 = dir ? em_arena_printf(a, "%s/pyvenv.cfg", dir) : NULL;
 	char *c2 = up ? em_arena_printf(a, "%s/pyvenv.cfg", up) : NULL;
-	return (c1 && stat(c1, &st) == 0) || (c2 && stat(c2, &st) == 0);
+	return (c1 && em_os_stat(c1, &st) == 0) || (c2 && em_os_stat(c2, &st) == 0);
 }
 
 static int open_cache(struct run *r, struct em_error *e);
@@ -722,7 +712,7 @@ static int build_in_env(struct run *r, struct em_workload_apply *wa,
 	/* the wheel under its own name (em_wheel_unpack reads it), in a folder
 	 * of its own beside its unpacked tree */
 	char *dir = em_arena_printf(a, "%s/tmp/no-isolation-%.16s-%ld", r->c->root, br.sha256,
-				    (long)getpid());
+				    em_os_pid());
 	char *wdir = dir ? em_arena_printf(a, "%s.wheel", dir) : NULL;
 	char *whl = wdir ? em_arena_printf(a, "%s/%s", wdir, br.filename) : NULL;
 	struct em_wheel_name wn;
@@ -737,7 +727,7 @@ static int build_in_env(struct run *r, struct em_workload_apply *wa,
 	if (!rc) {
 		em_remove_tree(dir, NULL);
 		em_remove_tree(wdir, NULL);
-		if (mkdir(wdir, 0700) || rename(br.wheel, whl))
+		if (em_os_mkdir(wdir, 0700) || em_os_rename(br.wheel, whl))
 			rc = em_err_sys(e, errno, whl, "cannot keep the built wheel");
 		else
 			rc = em_wheel_unpack(whl, dir, e);
@@ -773,8 +763,10 @@ static int build_in_env(struct run *r, struct em_workload_apply *wa,
 		em_remove_tree(dir, NULL);
 		em_remove_tree(wdir, NULL);
 	}
+	/* the build's temporary copy: a leftover only costs space in the
+	 * cache's tmp/, which cache clean empties */
 	if (br.temporary)
-		unlink(br.wheel);
+		(void)em_os_unlink(br.wheel);
 	return rc;
 }
 
@@ -1041,15 +1033,15 @@ static int build(struct run *r, struct em_workload_apply *wa, bool recheck, bool
 	}
 	if (!rc) {
 		/* the new tree reaches the disk before the swap makes it the
-		 * environment */
-		int fd = open(p->staging, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-		if (fd >= 0) {
-			syncfs(fd);
-			close(fd);
-		}
+		 * environment: when it cannot, nothing is swapped */
+		if (em_os_flush_volume(p->staging))
+			rc = em_err_sys(e, errno, p->staging,
+					"cannot flush the new environment to disk before the swap");
+	}
+	if (!rc) {
 		bool empty = false;
-		struct stat st;
-		wa->replaced = lstat(p->root, &st) == 0 &&
+		struct em_stat st;
+		wa->replaced = em_os_lstat(p->root, &st) == 0 &&
 			       em_venv_check_target(p->root, &empty, NULL) == 0 && !empty;
 		rc = em_venv_swap_in(a, p, &wa->kept, e);
 		if (wa->kept) {
@@ -1127,7 +1119,7 @@ static void apply_one(struct run *r, struct em_apply *out, struct em_workload_ap
 {
 	struct em_error e;
 	em_error_clear(&e);
-	double t0 = now_s();
+	double t0 = em_os_now_s();
 	const struct em_apply_options *o = r->o;
 	const char *name = wa->w->name;
 	if (em_venv_paths(r->a, o->plan.matrix_path ? o->plan.matrix_path : r->m->file, wa->w,
@@ -1150,7 +1142,7 @@ static void apply_one(struct run *r, struct em_apply *out, struct em_workload_ap
 		em_err_prefix_where(&e, "%s:%u", r->m->file,
 				    (unsigned)em_workload_folder_line(wa->w));
 		fail(out, wa, &e);
-		wa->seconds = now_s() - t0;
+		wa->seconds = em_os_now_s() - t0;
 		emit(r, EM_EV_FINISHED, name, em_apply_outcome_name(wa->outcome), 0, 0);
 		return;
 	}
@@ -1180,7 +1172,7 @@ static void apply_one(struct run *r, struct em_apply *out, struct em_workload_ap
 		wa->outcome = EM_APPLY_BUILT;
 		out->nbuilt++;
 	}
-	wa->seconds = now_s() - t0;
+	wa->seconds = em_os_now_s() - t0;
 	emit(r, EM_EV_FINISHED, name, em_apply_outcome_name(wa->outcome), 0, 0);
 }
 
