@@ -6,22 +6,20 @@
 #include "lockname.h"
 #include "pybuild.h"
 #include "venv.h"
+#include "os/sys.h"
 #include "util/str.h"
 
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
-#include <sys/statvfs.h>
-#include <unistd.h>
 
 #define MAX_CPUINFO (4u << 20)
 
 void em_host_cpu(const char *sysroot, struct em_cpu_info *out)
 {
 	memset(out, 0, sizeof *out);
-	long n = sysconf(_SC_NPROCESSORS_ONLN);
+	long n = em_os_cpu_count();
 	out->cores = n > 0 ? (unsigned)n : 0;
 	struct em_arena a;
 	em_arena_init(&a);
@@ -70,12 +68,8 @@ int em_disk_space(struct em_arena *a, const char *path, uint64_t *free_bytes, ui
 	if (!p)
 		return em_err_nomem(e);
 	for (;;) {
-		struct statvfs sv;
-		if (statvfs(p, &sv) == 0) {
-			*free_bytes = (uint64_t)sv.f_bavail * sv.f_frsize;
-			*total = (uint64_t)sv.f_blocks * sv.f_frsize;
+		if (em_os_space(p, free_bytes, total) == 0)
 			return 0;
-		}
 		if (errno != ENOENT && errno != ENOTDIR)
 			return em_err_sys(e, errno, p, "cannot read the file system's free space");
 		char *slash = strrchr(p, '/');
@@ -173,14 +167,14 @@ static int check_requirements(struct em_arena *a, const struct em_matrix *m,
 	if (!w->requirements.value)
 		return 0;
 	char *req = em_path_join(a, mdir, w->requirements.value);
-	struct stat st;
+	struct em_stat st;
 	if (!req)
 		return em_err_nomem(e);
-	if (stat(req, &st) != 0 || !S_ISREG(st.st_mode))
+	if (em_os_stat(req, &st) != 0 || st.type != EM_FT_FILE)
 		return blocked(out, em_arena_printf(a, "requirements, %s:%u: '%s' %s", m->file,
 						    (unsigned)w->requirements.line, req,
-						    stat(req, &st) != 0 ? "does not exist"
-									: "is not a file"), e);
+						    em_os_stat(req, &st) != 0 ? "does not exist"
+									      : "is not a file"), e);
 	return 0;
 }
 

@@ -35,14 +35,11 @@
 #include "os/proc.h"
 #include "util/str.h"
 
-#include <dirent.h>
 #include <errno.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
 #include <jansson.h>
 
@@ -191,7 +188,7 @@ static int query(struct em_arena *a, const char *path, int timeout_ms, struct em
 		return em_err(e, EM_EUSAGE, NULL, "em_interp_query: NULL argument");
 	em_quote(q, sizeof q, path, strlen(path));
 	memset(out, 0, sizeof *out);
-	char *rp = realpath(path, NULL);
+	char *rp = em_os_realpath(path);
 	if (!rp) {
 		int err = errno;
 		if (err == ENOENT || err == ENOTDIR)
@@ -302,9 +299,9 @@ static void kept_save(struct search *s, const char *file)
 {
 	json_t *arr = json_array();
 	for (unsigned i = 0; arr && i < s->nkept; i++) {
-		struct stat st;
+		struct em_stat st;
 		/* forget interpreters that are gone */
-		if (!s->kept[i].used && stat(s->kept[i].realpath, &st))
+		if (!s->kept[i].used && em_os_stat(s->kept[i].realpath, &st))
 			continue;
 		json_array_append_new(arr, json_pack("{s:s, s:I, s:I, s:I, s:s}", "realpath",
 						     s->kept[i].realpath, "mtime",
@@ -332,7 +329,8 @@ static struct kept *kept_find(struct search *s, const char *rp)
 	return NULL;
 }
 
-static void kept_put(struct search *s, const char *rp, const struct stat *st, const char *answer)
+static void kept_put(struct search *s, const char *rp, const struct em_stat *st,
+		     const char *answer)
 {
 	struct kept *k = kept_find(s, rp);
 	if (!k) {
@@ -341,9 +339,9 @@ static void kept_put(struct search *s, const char *rp, const struct stat *st, co
 		k = &s->kept[s->nkept++];
 		k->realpath = em_arena_strdup(&s->scratch, rp);
 	}
-	k->sec = (long long)st->st_mtim.tv_sec;
-	k->nsec = (long long)st->st_mtim.tv_nsec;
-	k->size = (long long)st->st_size;
+	k->sec = (long long)st->mtime_sec;
+	k->nsec = (long long)st->mtime_nsec;
+	k->size = (long long)st->size;
 	k->answer = em_arena_strdup(&s->scratch, answer);
 	k->used = true;
 	if (!k->realpath || !k->answer)
@@ -373,7 +371,7 @@ static bool file_exists(const char *dir, const char *name)
 	char p[PATH_MAX];
 	if ((size_t)snprintf(p, sizeof p, "%s/%s", dir, name) >= sizeof p)
 		return false;
-	return access(p, F_OK) == 0;
+	return em_os_access(p, EM_ACCESS_EXISTS) == 0;
 }
 
 /* A pyvenv.cfg beside the executable or one folder up (where site.py
@@ -400,10 +398,10 @@ static int cmp_names(const void *x, const void *y)
 
 static int consider(struct search *s, const char *path, const char *source, int rank)
 {
-	struct stat st;
-	if (stat(path, &st) || !S_ISREG(st.st_mode) || access(path, X_OK))
+	struct em_stat st;
+	if (em_os_stat(path, &st) || st.type != EM_FT_FILE || em_os_access(path, EM_ACCESS_EXEC))
 		return 0;
-	char *rp = realpath(path, NULL);
+	char *rp = em_os_realpath(path);
 	if (!rp)
 		return 0;
 	for (unsigned k = 0; k < s->nseen; k++)
@@ -428,8 +426,8 @@ static int consider(struct search *s, const char *path, const char *source, int 
 	struct kept *k = kept_find(s, real);
 	char line[256];
 	size_t n = 0;
-	if (k && k->sec == (long long)st.st_mtim.tv_sec && k->nsec == (long long)st.st_mtim.tv_nsec &&
-	    k->size == (long long)st.st_size) {
+	if (k && k->sec == (long long)st.mtime_sec && k->nsec == (long long)st.mtime_nsec &&
+	    k->size == (long long)st.size) {
 		k->used = true;
 		if (!k->answer[0])
 			return 0; /* it failed to answer before */
@@ -489,20 +487,20 @@ static int sorted_entries(struct search *s, const char *dir, bool (*keep)(const 
 			  unsigned *n)
 {
 	*n = 0;
-	DIR *d = opendir(dir);
+	struct em_dirlist *d = em_dirlist_open(dir);
 	if (!d)
 		return 0;
-	struct dirent *de;
+	const char *name;
 	int rc = 0;
-	while ((de = readdir(d)) && *n < max) {
-		if (!keep(de->d_name))
+	while ((name = em_dirlist_next(d)) && *n < max) {
+		if (!keep(name))
 			continue;
-		if (!(names[(*n)++] = em_arena_strdup(&s->scratch, de->d_name))) {
+		if (!(names[(*n)++] = em_arena_strdup(&s->scratch, name))) {
 			rc = em_err_nomem(s->e);
 			break;
 		}
 	}
-	closedir(d);
+	em_dirlist_close(d);
 	if (!rc)
 		qsort(names, *n, sizeof names[0], cmp);
 	return rc;

@@ -5,15 +5,12 @@
 
 #include <archive.h>
 #include <errno.h>
-#include <fcntl.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
 int em_untar_file(struct archive *ar, const char *path, unsigned mode, uint64_t *bytes,
 		  uint64_t max, const char *name, const char *where, struct em_error *e)
 {
-	int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
-		      (mode & 0111) ? 0755 : 0644);
+	int fd = em_os_open(path, EM_OPEN_WRITE | EM_OPEN_CREATE | EM_OPEN_EXCL | EM_OPEN_NOFOLLOW,
+			    (mode & 0111) ? 0755 : 0644);
 	if (fd < 0)
 		return em_err_sys(e, errno, where, "cannot create a member");
 	char buf[1 << 16];
@@ -40,15 +37,15 @@ int em_untar_file(struct archive *ar, const char *path, unsigned mode, uint64_t 
 			break;
 		}
 	}
-	if (close(fd) && !rc)
+	if (em_os_close(fd) && !rc)
 		rc = em_err_sys(e, errno, path, "cannot write");
 	return rc;
 }
 
 int em_untar_dir(const char *path, const char *name, const char *where, struct em_error *e)
 {
-	struct stat st;
-	if (lstat(path, &st) == 0 ? !S_ISDIR(st.st_mode) : mkdir(path, 0755) != 0)
+	struct em_stat st;
+	if (em_os_lstat(path, &st) == 0 ? st.type != EM_FT_DIR : em_os_mkdir(path, 0755) != 0)
 		return em_err(e, EM_EINVAL, where, "cannot create folder '%s'", name);
 	return 0;
 }
@@ -60,7 +57,7 @@ int em_untar_symlink(const char *rel, const char *target, const char *path, cons
 		return em_err(e, EM_EINVAL, where,
 			      "member '%s' is a symbolic link to '%s', outside %s", name,
 			      target ? target : "", tree);
-	if (symlink(target, path))
+	if (em_os_symlink(target, path))
 		return em_err_sys(e, errno, path, "cannot create a symbolic link");
 	return 0;
 }
