@@ -20,6 +20,7 @@
 #include "spec/pep440.h"
 #include "plan.h"
 #include "os/proc.h"
+#include "os/sys.h"
 #include "util/sha256.h"
 #include "util/str.h"
 #include "spec/tags.h"
@@ -28,18 +29,12 @@
 
 #include <archive.h>
 #include <archive_entry.h>
-#include <dirent.h>
 #include <errno.h>
-#include <fcntl.h>
 #include <jansson.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
-#include <unistd.h>
-
-extern char **environ;
 
 const char em_build_driver_py[] =
 #include "pep517_driver.inc"
@@ -203,7 +198,6 @@ static int unpack_one(struct unpack *u, struct archive *ar, struct archive_entry
 	const char *hl = archive_entry_hardlink(ent);
 	mode_t type = archive_entry_filetype(ent);
 	unsigned mode = (unsigned)archive_entry_perm(ent);
-	struct stat st;
 	if (hl) {
 		size_t hn = strlen(hl);
 		while (hn >= 2 && hl[0] == '.' && hl[1] == '/') {
@@ -211,14 +205,15 @@ static int unpack_one(struct unpack *u, struct archive *ar, struct archive_entry
 			hn -= 2;
 		}
 		char from[PATH_MAX];
+		struct em_stat st;
 		if (em_archive_check_name(hl, hn, NULL) ||
 		    (size_t)snprintf(from, sizeof from, "%s/%s", u->root, hl) >= sizeof from ||
-		    em_archive_make_parents(u->root, hl, u->where, u->e) || lstat(from, &st) ||
-		    !S_ISREG(st.st_mode))
+		    em_archive_make_parents(u->root, hl, u->where, u->e) || em_os_lstat(from, &st) ||
+		    st.type != EM_FT_FILE)
 			return em_err(u->e, EM_EINVAL, u->where,
 				      "member '%s' is a hard link to '%s', which is not an earlier "
 				      "file of the archive", rel, hl);
-		if (link(from, path))
+		if (em_os_link(from, path))
 			return em_err_sys(u->e, errno, path, "cannot create a hard link");
 		return 0;
 	}
@@ -241,7 +236,7 @@ int em_sdist_unpack(struct em_arena *a, const char *path, const char *dest, cons
 		    struct em_error *e)
 {
 	*top = NULL;
-	if (mkdir(dest, 0700))
+	if (em_os_mkdir(dest, 0700))
 		return em_err_sys(e, errno, dest, "cannot create the build folder");
 	struct archive *ar = archive_read_new();
 	if (!ar)
@@ -274,22 +269,20 @@ int em_sdist_unpack(struct em_arena *a, const char *path, const char *dest, cons
 	if (rc)
 		return rc;
 	/* the single top folder */
-	DIR *d = opendir(dest);
+	struct em_dirlist *d = em_dirlist_open(dest);
 	if (!d)
 		return em_err_sys(e, errno, dest, "cannot read the build folder");
-	struct dirent *de;
+	const char *name;
 	const char *only = NULL;
 	unsigned n = 0;
-	while ((de = readdir(d))) {
-		if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
-			continue;
+	while ((name = em_dirlist_next(d))) {
 		n++;
-		only = em_arena_strdup(a, de->d_name);
+		only = em_arena_strdup(a, name);
 	}
-	closedir(d);
+	em_dirlist_close(d);
 	char *full = only ? em_arena_printf(a, "%s/%s", dest, only) : NULL;
-	struct stat st;
-	if (n != 1 || !full || lstat(full, &st) || !S_ISDIR(st.st_mode))
+	struct em_stat st;
+	if (n != 1 || !full || em_os_lstat(full, &st) || st.type != EM_FT_DIR)
 		return n == 1 && !full ? em_err_nomem(e)
 				       : em_err(e, EM_EINVAL, path,
 						"an sdist holds exactly one top folder (NAME-VERSION/); "
@@ -305,48 +298,47 @@ static int copy_tree(struct em_arena *a, const char *from, const char *to, unsig
 {
 	if (depth > 64)
 		return em_err(e, EM_ELIMIT, from, "folders nested more than 64 deep");
-	if (mkdir(to, 0755) && errno != EEXIST)
+	if (em_os_mkdir(to, 0755) && errno != EEXIST)
 		return em_err_sys(e, errno, to, "cannot create a folder");
-	DIR *d = opendir(from);
+	struct em_dirlist *d = em_dirlist_open(from);
 	if (!d)
 		return em_err_sys(e, errno, from, "cannot read the folder");
-	struct dirent *de;
+	const char *n;
 	int rc = 0;
-	while (!rc && (de = readdir(d))) {
-		const char *n = de->d_name;
-		if (!strcmp(n, ".") || !strcmp(n, "..") || (depth == 0 && !strcmp(n, ".git")))
+	while (!rc && (n = em_dirlist_next(d))) {
+		if (depth == 0 && !strcmp(n, ".git"))
 			continue;
 		struct em_arena_mark mk = em_arena_mark(a);
 		char *src = em_arena_printf(a, "%s/%s", from, n);
 		char *dst = em_arena_printf(a, "%s/%s", to, n);
-		struct stat st;
+		struct em_stat st;
 		if (!src || !dst) {
 			rc = em_err_nomem(e);
-		} else if (lstat(src, &st)) {
+		} else if (em_os_lstat(src, &st)) {
 			rc = em_err_sys(e, errno, src, "cannot read");
 		} else if (++*files > EM_BUILD_MAX_FILES) {
 			rc = em_err(e, EM_ELIMIT, from, "more than %u files",
 				    (unsigned)EM_BUILD_MAX_FILES);
-		} else if (S_ISDIR(st.st_mode)) {
+		} else if (st.type == EM_FT_DIR) {
 			rc = copy_tree(a, src, dst, depth + 1, files, e);
-		} else if (S_ISLNK(st.st_mode)) {
+		} else if (st.type == EM_FT_LINK) {
 			char t[PATH_MAX];
-			ssize_t tl = readlink(src, t, sizeof t - 1);
+			ssize_t tl = em_os_readlink(src, t, sizeof t - 1);
 			if (tl < 0)
 				rc = em_err_sys(e, errno, src, "cannot read the link");
-			else if ((t[tl] = '\0', symlink(t, dst)))
+			else if ((t[tl] = '\0', em_os_symlink(t, dst)))
 				rc = em_err_sys(e, errno, dst, "cannot create a symbolic link");
-		} else if (S_ISREG(st.st_mode)) {
+		} else if (st.type == EM_FT_FILE) {
 			char *data;
 			size_t len;
-			rc = em_read_file(a, src, (size_t)st.st_size + 1, &data, &len, e);
+			rc = em_read_file(a, src, (size_t)st.size + 1, &data, &len, e);
 			if (!rc)
 				rc = em_write_file_atomic(dst, data, len,
-							  (st.st_mode & 0111) ? 0755 : 0644, e);
+							  (st.mode & 0111) ? 0755 : 0644, e);
 		}
 		em_arena_rewind(a, mk);
 	}
-	closedir(d);
+	em_dirlist_close(d);
 	return rc;
 }
 
@@ -459,15 +451,16 @@ static int fail_hook(struct bctx *b, int code, const char *hook, const char *why
  * another Python, plus the caller's variables. */
 static const char **hook_env(struct bctx *b)
 {
+	char *const *envv = em_os_environ();
 	size_t n = 0;
-	while (environ[n])
+	while (envv[n])
 		n++;
 	const char **v = em_arena_array(b->a, n + b->o->nenv + 4, sizeof *v);
 	if (!v)
 		return NULL;
 	size_t k = 0;
 	for (size_t i = 0; i < n; i++) {
-		const char *s = environ[i];
+		const char *s = envv[i];
 		if (!strncmp(s, "PYTHONPATH=", 11) || !strncmp(s, "PYTHONHOME=", 11) ||
 		    !strncmp(s, "PYTHONNOUSERSITE=", 17) || !strncmp(s, "VIRTUAL_ENV=", 12) ||
 		    (b->bin && !strncmp(s, "PATH=", 5)))
@@ -547,7 +540,9 @@ static int run_hook(struct bctx *b, const char *hook, json_t *kwargs, json_t **r
 	free(in_text);
 	if (rc)
 		return rc;
-	unlink(out_path);
+	/* a result left by an earlier hook must not pass for this one's */
+	if (em_os_unlink(out_path) && errno != ENOENT)
+		return em_err_sys(b->e, errno, out_path, "cannot remove the previous result");
 	const char **envp = hook_env(b);
 	if (!envp)
 		return em_err_nomem(b->e);
@@ -558,13 +553,15 @@ static int run_hook(struct bctx *b, const char *hook, json_t *kwargs, json_t **r
 	rc = em_proc_run_group(a, argv, envp, 1 << 16, tmo, b->o->cancel, &pr, b->e);
 	if (rc)
 		return rc;
-	/* what the driver printed before it took over its output */
+	/* what the driver printed before it took over its output; the log
+	 * only helps to read a failure, so one that cannot be written does not
+	 * fail the build */
 	if (pr.outlen || pr.errlen) {
-		int fd = open(b->log, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0644);
+		int fd = em_os_open(b->log, EM_OPEN_WRITE | EM_OPEN_APPEND | EM_OPEN_CREATE, 0644);
 		if (fd >= 0) {
-			em_write_all(fd, pr.out, pr.outlen);
-			em_write_all(fd, pr.err, pr.errlen);
-			close(fd);
+			(void)em_write_all(fd, pr.out, pr.outlen);
+			(void)em_write_all(fd, pr.err, pr.errlen);
+			(void)em_os_close(fd);
 		}
 	}
 	if (pr.canceled)
@@ -793,7 +790,7 @@ static int install_env(struct bctx *b, const struct em_matrix *mx,
 	if (rc)
 		return rc;
 	char *stage = em_arena_printf(a, "%s/tmp/build-env-%.16s-%ld", b->c->root, hash,
-				      (long)getpid());
+				      em_os_pid());
 	if (!stage)
 		return em_err_nomem(e);
 	event(b, EM_BUILD_EV_ENV, final);
@@ -810,12 +807,12 @@ static int install_env(struct bctx *b, const struct em_matrix *mx,
 		em_remove_tree(stage, NULL);
 		return rc;
 	}
-	struct stat st;
-	if (rename(stage, final)) {
+	struct em_stat st;
+	if (em_os_rename(stage, final)) {
 		int err = errno;
 		em_remove_tree(stage, NULL);
 		/* another process made it first */
-		if (stat(mark, &st))
+		if (em_os_stat(mark, &st))
 			return em_err_sys(e, err, final, "cannot put the build environment in place");
 	} else {
 		em_fsync_parent(final);
@@ -869,8 +866,8 @@ static int ensure_env(struct bctx *b, const char *const *reqs, uint32_t nreqs)
 	struct em_venv_layout lay;
 	if ((rc = em_venv_layout(a, final, &wp->target.plat, &wp->target.py, &lay, e)))
 		return rc;
-	struct stat st;
-	if (stat(mark, &st) && (rc = install_env(b, &mx, &po, wp, envs, final, mark, hash)))
+	struct em_stat st;
+	if (em_os_stat(mark, &st) && (rc = install_env(b, &mx, &po, wp, envs, final, mark, hash)))
 		return rc;
 	b->env_dir = final;
 	b->python = lay.python;
@@ -918,10 +915,10 @@ static int prepare(struct bctx *b, const char *source, const char *sha256)
 	char *tmpl = em_arena_printf(a, "%s/tmp/build-XXXXXX", b->c->root);
 	if (!abs || !tmpl)
 		return em_err_nomem(e);
-	struct stat st;
-	if (stat(abs, &st))
+	struct em_stat st;
+	if (em_os_stat(abs, &st))
 		return em_err_sys(e, errno, source, "cannot read the source");
-	if (!mkdtemp(tmpl))
+	if (!em_os_mkdtemp(tmpl))
 		return em_err_sys(e, errno, tmpl, "cannot create the build folder");
 	b->tmp = tmpl;
 	char *unpacked = em_arena_printf(a, "%s/src", b->tmp);
@@ -930,7 +927,7 @@ static int prepare(struct bctx *b, const char *source, const char *sha256)
 	if (!unpacked || !b->log || !b->driver)
 		return em_err_nomem(e);
 	int rc;
-	if (S_ISDIR(st.st_mode)) {
+	if (st.type == EM_FT_DIR) {
 		const char *base = strrchr(abs, '/');
 		b->label = base && base[1] ? base + 1 : abs;
 		char *dst = em_arena_printf(a, "%s/%s", unpacked, b->label);
@@ -1072,9 +1069,10 @@ static int more_requires(struct bctx *b)
 static const char *returned_name(struct bctx *b, json_t *ret, const char *dir, const char *hook)
 {
 	const char *s = json_string_value(ret);
-	struct stat st;
+	struct em_stat st;
 	char *p = s ? em_arena_printf(b->a, "%s/%s", dir, s) : NULL;
-	if (!s || !*s || strchr(s, '/') || !strcmp(s, "..") || !strcmp(s, ".") || !p || lstat(p, &st)) {
+	if (!s || !*s || strchr(s, '/') || !strcmp(s, "..") || !strcmp(s, ".") || !p ||
+	    em_os_lstat(p, &st)) {
 		fail_hook(b, EM_EINVAL, hook,
 			  "the backend did not return the name of what it made in its output folder");
 		return NULL;
@@ -1105,17 +1103,17 @@ static char *cache_key(struct bctx *b, const char *kind, char **text_out)
 /* The wheel in a cache entry, or NULL. */
 static const char *entry_wheel(struct em_arena *a, const char *dir)
 {
-	DIR *d = opendir(dir);
+	struct em_dirlist *d = em_dirlist_open(dir);
 	if (!d)
 		return NULL;
-	struct dirent *de;
+	const char *name;
 	const char *found = NULL;
-	while ((de = readdir(d))) {
-		size_t n = strlen(de->d_name);
-		if (n > 4 && !strcmp(de->d_name + n - 4, ".whl"))
-			found = em_arena_strdup(a, de->d_name);
+	while ((name = em_dirlist_next(d))) {
+		size_t n = strlen(name);
+		if (n > 4 && !strcmp(name + n - 4, ".whl"))
+			found = em_arena_strdup(a, name);
 	}
-	closedir(d);
+	em_dirlist_close(d);
 	return found;
 }
 
@@ -1148,8 +1146,8 @@ static int fill_result(struct bctx *b, const char *dir, const char *file, bool c
 	out->cached = cached;
 	out->env_dir = b->o->no_isolation_python ? NULL : b->env_dir;
 	char *log = em_arena_printf(a, "%s/build.log", dir);
-	struct stat st;
-	out->log = log && !stat(log, &st) ? log : NULL;
+	struct em_stat st;
+	out->log = log && !em_os_stat(log, &st) ? log : NULL;
 	return out->version ? 0 : em_err_nomem(b->e);
 }
 
@@ -1162,10 +1160,10 @@ static int publish(struct bctx *b, const char *stage, const char *final)
 	int rc = em_mkdir_p(parent, b->e);
 	if (rc)
 		return rc;
-	if (rename(stage, final)) {
+	if (em_os_rename(stage, final)) {
 		int err = errno;
-		struct stat st;
-		if (stat(final, &st))
+		struct em_stat st;
+		if (em_os_stat(final, &st))
 			return em_err_sys(b->e, err, final, "cannot put the result in the cache");
 		em_remove_tree(stage, NULL);
 	} else {
@@ -1274,10 +1272,10 @@ int em_build_wheel(struct em_arena *a, struct em_source *src, struct em_cache *c
 		/* without isolation the wheel is not cached: keep it beside the
 		 * cache's other leftovers until the caller takes it */
 		char *keep = em_arena_printf(a, "%s/tmp/built-%s-%ld-%s", c->root, out->sha256,
-					     (long)getpid(), out->filename);
+					     em_os_pid(), out->filename);
 		if (!keep)
 			rc = em_err_nomem(e);
-		else if (rename(out->wheel, keep))
+		else if (em_os_rename(out->wheel, keep))
 			rc = em_err_sys(e, errno, keep, "cannot keep the built wheel");
 		else {
 			out->wheel = keep;
