@@ -25,17 +25,12 @@
 
 #include <archive.h>
 #include <archive_entry.h>
-#include <dirent.h>
 #include <errno.h>
-#include <fcntl.h>
 #include <jansson.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/file.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
 /* ---- names ---- */
 
@@ -582,8 +577,8 @@ static int describe(struct em_arena *a, const char *dir, const char *name,
 	char *root = em_arena_printf(a, "%s/%s", dir, name);
 	if (!root)
 		return EM_ENOMEM;
-	struct stat st;
-	if (lstat(root, &st) || !S_ISDIR(st.st_mode))
+	struct em_stat st;
+	if (em_os_lstat(root, &st) || st.type != EM_FT_DIR)
 		return EM_ENOTFOUND;
 	int rc = read_mark(a, root, &out->build);
 	if (rc)
@@ -596,7 +591,7 @@ static int describe(struct em_arena *a, const char *dir, const char *name,
 	char *minor = em_pybuild_install_name(a, &out->build.py, out->build.triple, true);
 	char *link = minor ? em_arena_printf(a, "%s/%s", dir, minor) : NULL;
 	char target[PATH_MAX];
-	ssize_t tl = link ? readlink(link, target, sizeof target - 1) : -1;
+	ssize_t tl = link ? em_os_readlink(link, target, sizeof target - 1) : -1;
 	if (tl > 0) {
 		target[tl] = '\0';
 		if (!strcmp(target, name))
@@ -637,18 +632,18 @@ int em_pybuild_list_installed(struct em_arena *a, const char *dir,
 {
 	*out = NULL;
 	*n = 0;
-	DIR *d = opendir(dir);
+	struct em_dirlist *d = em_dirlist_open(dir);
 	if (!d)
 		return 0;
 	uint32_t cap = 16;
 	struct em_pybuild_installed *v = em_arena_array(a, cap, sizeof *v);
-	struct dirent *de;
+	const char *entry;
 	int rc = v ? 0 : em_err_nomem(e);
-	while (!rc && (de = readdir(d))) {
-		if (strncmp(de->d_name, "cpython-", 8))
+	while (!rc && (entry = em_dirlist_next(d))) {
+		if (strncmp(entry, "cpython-", 8))
 			continue;
 		struct em_pybuild_installed it;
-		int r = describe(a, dir, de->d_name, &it);
+		int r = describe(a, dir, entry, &it);
 		if (r == EM_ENOMEM) {
 			rc = em_err_nomem(e);
 			break;
@@ -667,7 +662,7 @@ int em_pybuild_list_installed(struct em_arena *a, const char *dir,
 		}
 		v[(*n)++] = it;
 	}
-	closedir(d);
+	em_dirlist_close(d);
 	if (rc)
 		return rc;
 	if (*n)
@@ -679,8 +674,8 @@ int em_pybuild_list_installed(struct em_arena *a, const char *dir,
 int em_pybuild_installed_for(struct em_arena *a, const char *dir, const char *executable,
 			     struct em_pybuild_installed *out, struct em_error *e)
 {
-	char *rd = realpath(dir, NULL);
-	char *rx = realpath(executable, NULL);
+	char *rd = em_os_realpath(dir);
+	char *rx = em_os_realpath(executable);
 	int rc = EM_ENOTFOUND;
 	size_t n = rd ? strlen(rd) : 0;
 	if (rd && rx && !strncmp(rx, rd, n) && rx[n] == '/') {
@@ -722,19 +717,21 @@ int em_pybuild_update_minor_link(struct em_arena *a, const char *dir, const stru
 	char *minor = em_pybuild_install_name(a, py, triple, true);
 	const char *target = strrchr(best->root, '/') + 1;
 	char *link = minor ? em_arena_printf(a, "%s/%s", dir, minor) : NULL;
-	char *tmp = minor ? em_arena_printf(a, "%s/.%s.%ld.tmp", dir, minor, (long)getpid()) : NULL;
+	char *tmp = minor ? em_arena_printf(a, "%s/.%s.%ld.tmp", dir, minor, em_os_pid()) : NULL;
 	if (!link || !tmp)
 		return em_err_nomem(e);
 	char cur[PATH_MAX];
-	ssize_t cl = readlink(link, cur, sizeof cur - 1);
+	ssize_t cl = em_os_readlink(link, cur, sizeof cur - 1);
 	if (cl > 0 && (size_t)cl == strlen(target) && !memcmp(cur, target, (size_t)cl))
 		return 0;
-	unlink(tmp);
-	if (symlink(target, tmp))
+	/* a crashed run's leftover (usually there is none): when it cannot
+	 * go, the symlink below fails and says so */
+	(void)em_os_unlink(tmp);
+	if (em_os_symlink(target, tmp))
 		return em_err_sys(e, errno, tmp, "cannot create the minor-version link");
-	if (rename(tmp, link)) {
+	if (em_os_rename(tmp, link)) {
 		int err = errno;
-		unlink(tmp);
+		(void)em_os_unlink(tmp); /* the error that matters is the rename's */
 		return em_err_sys(e, err, link, "cannot put the minor-version link in place");
 	}
 	em_fsync_parent(link);
@@ -800,15 +797,15 @@ static int unpack_member(struct unpack *u, struct archive *ar, struct archive_en
 			return rc;
 		}
 		char from[PATH_MAX];
-		struct stat st;
+		struct em_stat st;
 		if (strncmp(hl, "python/", 7) ||
 		    (size_t)snprintf(from, sizeof from, "%s/%s", u->stage, hl + 7) >= sizeof from ||
 		    em_archive_make_parents(u->stage, hl + 7, u->where, u->e) ||
-		    lstat(from, &st) || !S_ISREG(st.st_mode))
+		    em_os_lstat(from, &st) || st.type != EM_FT_FILE)
 			return em_err(u->e, EM_EINVAL, u->where,
 				      "member '%s' is a hard link to '%s', which is not an "
 				      "earlier file of the tree", name, hl);
-		if (link(from, path))
+		if (em_os_link(from, path))
 			return em_err_sys(u->e, errno, path, "cannot create a hard link");
 		return 0;
 	}
@@ -865,15 +862,15 @@ static int relocate_scripts(struct em_arena *a, const char *stage, const char *f
 			    struct em_error *e)
 {
 	char *bin = em_arena_printf(a, "%s/bin", stage);
-	DIR *d = bin ? opendir(bin) : NULL;
+	struct em_dirlist *d = bin ? em_dirlist_open(bin) : NULL;
 	if (!d)
 		return 0;
-	struct dirent *de;
+	const char *entry;
 	int rc = 0;
-	while (!rc && (de = readdir(d))) {
-		char *path = em_arena_printf(a, "%s/%s", bin, de->d_name);
-		struct stat st;
-		if (!path || lstat(path, &st) || !S_ISREG(st.st_mode) || st.st_size > (1 << 20))
+	while (!rc && (entry = em_dirlist_next(d))) {
+		char *path = em_arena_printf(a, "%s/%s", bin, entry);
+		struct em_stat st;
+		if (!path || em_os_lstat(path, &st) || st.type != EM_FT_FILE || st.size > (1 << 20))
 			continue;
 		char *text;
 		size_t len;
@@ -907,9 +904,9 @@ static int relocate_scripts(struct em_arena *a, const char *stage, const char *f
 			return em_err_nomem(e);
 		memcpy(out, nt, nlen);
 		memcpy(out + nlen, nl, len - ll);
-		rc = em_write_file_atomic(path, out, nlen + (len - ll), st.st_mode & 07777, e);
+		rc = em_write_file_atomic(path, out, nlen + (len - ll), st.mode, e);
 	}
-	closedir(d);
+	em_dirlist_close(d);
 	return rc;
 }
 
@@ -921,90 +918,44 @@ static bool same_version(const struct em_python *x, const struct em_python *y)
 
 static int lock_file(const char *path, struct em_error *e)
 {
-	int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+	int fd = em_os_open(path, EM_OPEN_RDWR | EM_OPEN_CREATE, 0644);
 	if (fd < 0)
 		return em_err_sys(e, errno, path, "cannot open the install lock");
-	while (flock(fd, LOCK_EX)) {
+	while (em_os_lock(fd, EM_FLOCK_EX)) {
 		if (errno != EINTR) {
 			int err = errno;
-			close(fd);
+			(void)em_os_close(fd); /* nothing was written through it */
 			return em_err_sys(e, err, path, "cannot lock");
 		}
 	}
 	return fd;
 }
 
-int em_pybuild_install(struct em_arena *a, struct em_cache *c, struct em_http *h,
-		       const struct em_pybuild *b, const struct em_pybuild_install_opts *o,
-		       struct em_pybuild_installed *out, bool *fresh, struct em_error *e)
+/* Let the install lock go: closing its descriptor releases it, and as
+ * nothing was written through it, the close has nothing to report. */
+static void unlock_file(int fd)
 {
-	*fresh = false;
-	memset(out, 0, sizeof *out);
-	const char *dir = o->dir;
-	char *shown = em_url_redact(a, b->url);
-	char *name = em_pybuild_install_name(a, &b->py, b->triple, false);
-	char *lockp = name ? em_arena_printf(a, "%s/.%s.lock", dir, name) : NULL;
-	char *root = name ? em_arena_printf(a, "%s/%s", dir, name) : NULL;
-	char *stage = name ? em_arena_printf(a, "%s/.%s.%ld.staging", dir, name, (long)getpid())
-			   : NULL;
-	if (!shown || !lockp || !root || !stage)
-		return em_err_nomem(e);
-	int rc = em_mkdir_p(dir, e);
-	if (rc)
-		return rc;
-	int lfd = lock_file(lockp, e);
-	if (lfd < 0)
-		return lfd;
-	/* installed already (by us, or by another process while we waited) */
-	if (em_pybuild_find_installed(a, dir, &b->py, b->triple, out, NULL) == 0) {
-		rc = em_pybuild_update_minor_link(a, dir, &b->py, b->triple, e);
-		if (!rc)
-			rc = em_pybuild_find_installed(a, dir, &b->py, b->triple, out, e);
-		close(lfd);
-		return rc;
-	}
-	struct stat st;
-	if (lstat(root, &st) == 0) {
-		close(lfd);
-		return em_err(e, EM_EINVAL, root, "is in the way of Python %s: it is not a complete "
-			      "installation by envmatrix; remove it", b->version);
-	}
-	/* the archive, verified */
-	const char *url = b->url;
-	char *with = o->ncreds ? em_url_add_credentials(a, url, o->creds, o->ncreds) : NULL;
-	const char *urls[1] = { with ? with : url };
-	struct em_cache_file f;
-	memset(&f, 0, sizeof f);
-	f.urls = urls;
-	f.nurls = 1;
-	f.filename = b->filename;
-	f.sha256 = b->sha256;
-	f.size = b->size;
-	rc = em_cache_fetch(c, a, h, &f, 1, e);
-	if (rc) {
-		if (f.rc && e)
-			*e = f.err;
-		em_err_prefix_where(e, "python build '%s'", shown);
-		close(lfd);
-		return rc;
-	}
-	/* unpacked into the staging folder */
-	em_remove_tree(stage, NULL);
-	if (mkdir(stage, 0755)) {
-		rc = em_err_sys(e, errno, stage, "cannot create the staging folder");
-		close(lfd);
-		return rc;
-	}
+	(void)em_os_close(fd);
+}
+
+/* The archive at path, unpacked into the (new, empty) folder stage and
+ * made an installation for root: the interpreter is the promised one
+ * (asked when o->run), scripts name root, the mark is written. */
+static int fill_stage(struct em_arena *a, const struct em_pybuild *b,
+		      const struct em_pybuild_install_opts *o, const char *path, const char *shown,
+		      const char *stage, const char *root, struct em_error *e)
+{
 	char where[EM_ERROR_WHERE_MAX];
 	snprintf(where, sizeof where, "python build '%s'", shown);
 	struct unpack u = { a, stage, where, e };
-	rc = unpack_archive(&u, f.path);
+	int rc = unpack_archive(&u, path);
 	/* the interpreter is the promised one */
 	struct em_pybuild probe = *b;
 	char *exe = rc ? NULL : exe_in(a, stage, &probe);
+	struct em_stat st;
 	if (!rc && !exe)
 		rc = em_err_nomem(e);
-	if (!rc && lstat(exe, &st))
+	if (!rc && em_os_lstat(exe, &st))
 		rc = em_err(e, EM_EINVAL, where, "the archive has no '%s'", exe + strlen(stage) + 1);
 	if (!rc && o->run) {
 		struct em_interp it;
@@ -1027,26 +978,100 @@ int em_pybuild_install(struct em_arena *a, struct em_cache *c, struct em_http *h
 		rc = mark && text ? em_write_file_atomic(mark, text, strlen(text), 0644, e)
 				  : em_err_nomem(e);
 	}
-	if (!rc) {
-		int fd = open(stage, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-		if (fd >= 0) {
-			syncfs(fd);
-			close(fd);
-		}
-		if (rename(stage, root))
-			rc = em_err_sys(e, errno, root, "cannot put the installation in place");
-		else
-			em_fsync_parent(root);
+	return rc;
+}
+
+/* The complete stage becomes root: on disk first, then renamed. */
+static int put_in_place(const char *stage, const char *root, struct em_error *e)
+{
+	if (em_os_flush_volume(stage))
+		return em_err_sys(e, errno, stage, "cannot flush the installation to disk");
+	if (em_os_rename(stage, root))
+		return em_err_sys(e, errno, root, "cannot put the installation in place");
+	em_fsync_parent(root);
+	return 0;
+}
+
+/* Its minor-version link updated, the installation of b in dir. */
+static int installed(struct em_arena *a, const char *dir, const struct em_pybuild *b,
+		     struct em_pybuild_installed *out, struct em_error *e)
+{
+	int rc = em_pybuild_update_minor_link(a, dir, &b->py, b->triple, e);
+	if (!rc)
+		rc = em_pybuild_find_installed(a, dir, &b->py, b->triple, out, e);
+	return rc;
+}
+
+int em_pybuild_install(struct em_arena *a, struct em_cache *c, struct em_http *h,
+		       const struct em_pybuild *b, const struct em_pybuild_install_opts *o,
+		       struct em_pybuild_installed *out, bool *fresh, struct em_error *e)
+{
+	*fresh = false;
+	memset(out, 0, sizeof *out);
+	const char *dir = o->dir;
+	char *shown = em_url_redact(a, b->url);
+	char *name = em_pybuild_install_name(a, &b->py, b->triple, false);
+	char *lockp = name ? em_arena_printf(a, "%s/.%s.lock", dir, name) : NULL;
+	char *root = name ? em_arena_printf(a, "%s/%s", dir, name) : NULL;
+	char *stage = name ? em_arena_printf(a, "%s/.%s.%ld.staging", dir, name, em_os_pid())
+			   : NULL;
+	if (!shown || !lockp || !root || !stage)
+		return em_err_nomem(e);
+	int rc = em_mkdir_p(dir, e);
+	if (rc)
+		return rc;
+	int lfd = lock_file(lockp, e);
+	if (lfd < 0)
+		return lfd;
+	/* installed already (by us, or by another process while we waited) */
+	if (em_pybuild_find_installed(a, dir, &b->py, b->triple, out, NULL) == 0) {
+		rc = installed(a, dir, b, out, e);
+		unlock_file(lfd);
+		return rc;
 	}
+	struct em_stat st;
+	if (em_os_lstat(root, &st) == 0) {
+		unlock_file(lfd);
+		return em_err(e, EM_EINVAL, root, "is in the way of Python %s: it is not a complete "
+			      "installation by envmatrix; remove it", b->version);
+	}
+	/* the archive, verified */
+	const char *url = b->url;
+	char *with = o->ncreds ? em_url_add_credentials(a, url, o->creds, o->ncreds) : NULL;
+	const char *urls[1] = { with ? with : url };
+	struct em_cache_file f;
+	memset(&f, 0, sizeof f);
+	f.urls = urls;
+	f.nurls = 1;
+	f.filename = b->filename;
+	f.sha256 = b->sha256;
+	f.size = b->size;
+	rc = em_cache_fetch(c, a, h, &f, 1, e);
 	if (rc) {
-		em_remove_tree(stage, NULL);
-		close(lfd);
+		if (f.rc && e)
+			*e = f.err;
+		em_err_prefix_where(e, "python build '%s'", shown);
+		unlock_file(lfd);
+		return rc;
+	}
+	/* unpacked into the staging folder (a crashed run's leftover goes
+	 * first; when it cannot, mkdir says so) */
+	(void)em_remove_tree(stage, NULL);
+	if (em_os_mkdir(stage, 0755)) {
+		rc = em_err_sys(e, errno, stage, "cannot create the staging folder");
+		unlock_file(lfd);
+		return rc;
+	}
+	rc = fill_stage(a, b, o, f.path, shown, stage, root, e);
+	if (!rc)
+		rc = put_in_place(stage, root, e);
+	if (rc) {
+		(void)em_remove_tree(stage, NULL); /* best effort: the error is rc */
+		unlock_file(lfd);
 		return rc;
 	}
 	*fresh = true;
-	rc = em_pybuild_update_minor_link(a, dir, &b->py, b->triple, e);
-	if (!rc)
-		rc = em_pybuild_find_installed(a, dir, &b->py, b->triple, out, e);
-	close(lfd);
+	rc = installed(a, dir, b, out, e);
+	unlock_file(lfd);
 	return rc;
 }
