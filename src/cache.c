@@ -158,7 +158,6 @@ static bool is_local(const char *url)
 	return !strncmp(url, "file:", 5) || !strstr(url, "://");
 }
 
-/* A local file: check it is the locked one. */
 /* A local file is the locked one: its sha256 (lower: lower-case hex) and
  * its size when known. Thread-safe: it allocates nothing. */
 static int check_file(const char *path, const char *filename, const char *lower, int64_t size,
@@ -200,8 +199,16 @@ struct pending {
 
 static bool present(const char *dest, int64_t size)
 {
-	struct stat st;
-	return lstat(dest, &st) == 0 && S_ISREG(st.st_mode) && (size < 0 || st.st_size == size);
+	struct em_stat st;
+	return em_os_lstat(dest, &st) == 0 && st.type == EM_FT_FILE &&
+	       (size < 0 || st.size == (uint64_t)size);
+}
+
+/* Let an entry's lock go: closing the descriptor releases it, and nothing
+ * was written through it, so the close has nothing to report. */
+static void unlock_entry(int fd)
+{
+	(void)em_os_close(fd);
 }
 
 static void ready(struct em_cache_file *f)
@@ -305,18 +312,18 @@ static enum claim claim_file(struct em_cache *c, struct em_arena *a, struct em_h
 	}
 	if ((x->rc = em_mkdir_p(dir, &x->err)))
 		return CLAIM_DONE;
-	int fd = open(lockpath, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0644);
+	int fd = em_os_open(lockpath, EM_OPEN_RDWR | EM_OPEN_CREATE | EM_OPEN_NOFOLLOW, 0644);
 	if (fd < 0) {
 		x->rc = em_err_sys(&x->err, errno, lockpath, "cannot open the entry's lock");
 		return CLAIM_DONE;
 	}
 	*pe = (struct pending){ x, dest, lockpath, fd };
-	if (flock(fd, LOCK_EX | LOCK_NB) != 0)
+	if (em_os_lock(fd, EM_FLOCK_EX | EM_FLOCK_NB) != 0)
 		return CLAIM_THEIRS;
 	/* it may have appeared since the check */
 	if (present(dest, x->size)) {
 		x->path = dest;
-		close(fd);
+		unlock_entry(fd);
 		ready(x);
 		return CLAIM_DONE;
 	}
@@ -324,16 +331,22 @@ static enum claim claim_file(struct em_cache *c, struct em_arena *a, struct em_h
 }
 
 /* Download the n pending files, then let their entries' locks go. Each
- * file's result is in its record; the run's own error adds nothing. */
+ * file's result is in its record; the run's own error only reaches a file
+ * left with neither (the run failed before it, out of memory). */
 static void download_and_unlock(struct em_http *h, struct pending *p, uint32_t n)
 {
 	if (!n)
 		return;
 	struct em_error de;
 	em_error_clear(&de);
-	download(h, p, n, &de);
-	for (uint32_t i = 0; i < n; i++)
-		close(p[i].lock_fd);
+	int rc = download(h, p, n, &de);
+	for (uint32_t i = 0; i < n; i++) {
+		if (rc && !p[i].f->rc && !p[i].f->path) {
+			p[i].f->rc = rc;
+			p[i].f->err = de;
+		}
+		unlock_entry(p[i].lock_fd);
+	}
 }
 
 /* Files another process was downloading: wait for it; what it finished
@@ -344,7 +357,7 @@ static uint32_t wait_for_theirs(struct pending *p, uint32_t n)
 	uint32_t nretry = 0;
 	for (uint32_t i = 0; i < n; i++) {
 		struct pending *pe = &p[i];
-		while (flock(pe->lock_fd, LOCK_EX) != 0) {
+		while (em_os_lock(pe->lock_fd, EM_FLOCK_EX) != 0) {
 			if (errno != EINTR) {
 				pe->f->rc = em_err_sys(&pe->f->err, errno, pe->lockpath,
 						       "cannot lock the entry");
@@ -352,12 +365,12 @@ static uint32_t wait_for_theirs(struct pending *p, uint32_t n)
 			}
 		}
 		if (pe->f->rc) {
-			close(pe->lock_fd);
+			unlock_entry(pe->lock_fd);
 			continue;
 		}
 		if (present(pe->dest, pe->f->size)) {
 			pe->f->path = pe->dest;
-			close(pe->lock_fd);
+			unlock_entry(pe->lock_fd);
 			ready(pe->f);
 			continue;
 		}
