@@ -554,31 +554,13 @@ static int cmp_str(const void *x, const void *y)
 	return strcmp(*(const char *const *)x, *(const char *const *)y);
 }
 
-static int scan_pyenv(struct search *s, const char *root)
-{
-	char vdir[PATH_MAX];
-	if ((size_t)snprintf(vdir, sizeof vdir, "%s/versions", root) >= sizeof vdir)
-		return 0;
-	const char *names[EM_INTERP_MAX];
-	unsigned nn;
-	int rc = sorted_entries(s, vdir, not_hidden, cmp_str, names, EM_INTERP_MAX, &nn);
-	for (unsigned k = 0; k < nn && !rc; k++) {
-		char bin[PATH_MAX];
-		if ((size_t)snprintf(bin, sizeof bin, "%s/%s/bin", vdir, names[k]) >= sizeof bin)
-			continue;
-		rc = scan_dir(s, bin, "pyenv", 1);
-	}
-	return rc;
-}
-
-/* envmatrix's and uv's folders: NAME/bin for every cpython-* entry, in
- * name order (a minor-version link "cpython-3.12-..." sorts before the
- * installation it names, so its path is the one kept) */
-static int scan_installs(struct search *s, const char *root, const char *source, int rank)
+/* NAME/bin of every entry of root that keep() accepts, in name order */
+static int scan_bins(struct search *s, const char *root, bool (*keep)(const char *),
+		     const char *source, int rank)
 {
 	const char *names[EM_INTERP_MAX];
 	unsigned nn;
-	int rc = sorted_entries(s, root, cpython_entry, cmp_str, names, EM_INTERP_MAX, &nn);
+	int rc = sorted_entries(s, root, keep, cmp_str, names, EM_INTERP_MAX, &nn);
 	for (unsigned k = 0; k < nn && !rc; k++) {
 		char bin[PATH_MAX];
 		if ((size_t)snprintf(bin, sizeof bin, "%s/%s/bin", root, names[k]) >= sizeof bin)
@@ -586,6 +568,22 @@ static int scan_installs(struct search *s, const char *root, const char *source,
 		rc = scan_dir(s, bin, source, rank);
 	}
 	return rc;
+}
+
+static int scan_pyenv(struct search *s, const char *root)
+{
+	char vdir[PATH_MAX];
+	if ((size_t)snprintf(vdir, sizeof vdir, "%s/versions", root) >= sizeof vdir)
+		return 0;
+	return scan_bins(s, vdir, not_hidden, "pyenv", 1);
+}
+
+/* envmatrix's and uv's folders: NAME/bin for every cpython-* entry, in
+ * name order (a minor-version link "cpython-3.12-..." sorts before the
+ * installation it names, so its path is the one kept) */
+static int scan_installs(struct search *s, const char *root, const char *source, int rank)
+{
+	return scan_bins(s, root, cpython_entry, source, rank);
 }
 
 /* ---- the Windows py launcher ---- */
