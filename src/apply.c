@@ -725,8 +725,10 @@ static int build_in_env(struct run *r, struct em_workload_apply *wa,
 			    "the wheel built from '%s' does not fit Python %s on %s",
 			    it->sdist->name, wp->python_name, wp->platform_name);
 	if (!rc) {
-		em_remove_tree(dir, NULL);
-		em_remove_tree(wdir, NULL);
+		/* leftovers of a crashed run with our pid: when they cannot go,
+		 * mkdir says so */
+		(void)em_remove_tree(dir, NULL);
+		(void)em_remove_tree(wdir, NULL);
 		if (em_os_mkdir(wdir, 0700) || em_os_rename(br.wheel, whl))
 			rc = em_err_sys(e, errno, whl, "cannot keep the built wheel");
 		else
@@ -760,8 +762,10 @@ static int build_in_env(struct run *r, struct em_workload_apply *wa,
 		it->wheel = f;
 	}
 	if (whl) {
-		em_remove_tree(dir, NULL);
-		em_remove_tree(wdir, NULL);
+		/* best effort: what stays is in the cache's tmp/, which cache
+		 * clean empties */
+		(void)em_remove_tree(dir, NULL);
+		(void)em_remove_tree(wdir, NULL);
 	}
 	/* the build's temporary copy: a leftover only costs space in the
 	 * cache's tmp/, which cache clean empties */
@@ -1025,7 +1029,9 @@ static int build(struct run *r, struct em_workload_apply *wa, bool recheck, bool
 		struct em_error ce;
 		em_error_clear(&ce);
 		if (!recheck_trees(r, wa, items, nitems, &ndamaged, &ce) && ndamaged) {
-			em_remove_tree(p->staging, NULL);
+			/* the rebuild makes the staging folder anew, and says so
+			 * when it cannot */
+			(void)em_remove_tree(p->staging, NULL);
 			wa->files = wa->bytes = 0;
 			wa->verify = NULL;
 			return build(r, wa, false, false, e);
@@ -1051,7 +1057,9 @@ static int build(struct run *r, struct em_workload_apply *wa, bool recheck, bool
 		}
 	}
 	if (rc) {
-		em_remove_tree(p->staging, NULL);
+		/* best effort: the next run removes a leftover staging folder
+		 * (em_venv_recover); the error to report is rc */
+		(void)em_remove_tree(p->staging, NULL);
 		wa->replaced = false;
 		return rc;
 	}
@@ -1092,7 +1100,7 @@ int em_apply_install_lock(struct em_arena *a, struct em_source *src, const struc
 	int rc = populate(&r, &wa, false, &items, &n, e);
 	close_cache(&r);
 	if (rc)
-		em_remove_tree(dest, NULL);
+		(void)em_remove_tree(dest, NULL); /* best effort: the error is rc */
 	return rc;
 }
 
@@ -1147,7 +1155,7 @@ static void apply_one(struct run *r, struct em_apply *out, struct em_workload_ap
 		return;
 	}
 	struct em_venv_state st;
-	em_venv_state_read(r->a, &wa->paths, &st, NULL);
+	(void)em_venv_state_read(r->a, &wa->paths, &st, NULL); /* reads what it can, never fails */
 	const struct em_workload_plan *wp = wa->plan;
 	wa->npackages = wp->lock.npackages; /* the install set's count once built */
 	bool same = st.lock_text && st.lock_len == wp->lock_len &&

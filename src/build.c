@@ -794,7 +794,8 @@ static int install_env(struct bctx *b, const struct em_matrix *mx,
 	if (!stage)
 		return em_err_nomem(e);
 	event(b, EM_BUILD_EV_ENV, final);
-	em_remove_tree(stage, NULL);
+	/* a crashed run's leftover: em_apply_install_lock replaces it anyway */
+	(void)em_remove_tree(stage, NULL);
 	rc = em_apply_install_lock(a, b->src, mx, po, wp, stage, final, b->o->cancel, e);
 	if (rc) {
 		em_err_prefix_where(e, "build environment of '%s'", b->label);
@@ -804,13 +805,14 @@ static int install_env(struct bctx *b, const struct em_matrix *mx,
 	if (!smark)
 		return em_err_nomem(e);
 	if ((rc = em_write_file_atomic(smark, wp->lock_text, wp->lock_len, 0644, e))) {
-		em_remove_tree(stage, NULL);
+		(void)em_remove_tree(stage, NULL); /* best effort: the error is rc */
 		return rc;
 	}
 	struct em_stat st;
 	if (em_os_rename(stage, final)) {
 		int err = errno;
-		em_remove_tree(stage, NULL);
+		/* best effort: a leftover in the cache's tmp/ only costs space */
+		(void)em_remove_tree(stage, NULL);
 		/* another process made it first */
 		if (em_os_stat(mark, &st))
 			return em_err_sys(e, err, final, "cannot put the build environment in place");
@@ -1165,7 +1167,8 @@ static int publish(struct bctx *b, const char *stage, const char *final)
 		struct em_stat st;
 		if (em_os_stat(final, &st))
 			return em_err_sys(b->e, err, final, "cannot put the result in the cache");
-		em_remove_tree(stage, NULL);
+		/* best effort: a leftover in the cache's tmp/ only costs space */
+		(void)em_remove_tree(stage, NULL);
 	} else {
 		em_fsync_parent(final);
 	}
@@ -1214,8 +1217,10 @@ static int do_build_wheel(struct bctx *b, struct em_build_result *out)
 	char *text;
 	size_t len;
 	char *lp = em_arena_printf(a, "%s/build.log", outdir);
+	/* the log only helps to read a failure later: the build succeeded
+	 * whether or not it can be kept */
 	if (lp && !em_read_file(a, b->log, MAX_LOG_KEPT, &text, &len, NULL))
-		em_write_file_atomic(lp, text, len, 0644, NULL);
+		(void)em_write_file_atomic(lp, text, len, 0644, NULL);
 	if (!final)
 		return fill_result(b, outdir, file, false, out);
 	char *kp = em_arena_printf(a, "%s/" EM_BUILT_KEY_NAME, outdir);
@@ -1241,8 +1246,10 @@ static int do_build_wheel(struct bctx *b, struct em_build_result *out)
 
 static void finish(struct bctx *b)
 {
+	/* best effort: a leftover in the cache's tmp/ only costs space, and
+	 * cache clean removes it */
 	if (b->tmp)
-		em_remove_tree(b->tmp, NULL);
+		(void)em_remove_tree(b->tmp, NULL);
 }
 
 static int open_ctx(struct bctx *b, struct em_arena *a, struct em_source *src, struct em_cache *c,

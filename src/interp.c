@@ -316,8 +316,10 @@ static void kept_save(struct search *s, const char *file)
 	if (!text)
 		return;
 	char *dir = em_path_dir(&s->scratch, file);
+	/* the answers only save queries: a cache that cannot be written makes
+	 * the next discovery slower, not wrong */
 	if (dir && em_mkdir_p(dir, NULL) == 0)
-		em_write_file_atomic(file, text, strlen(text), 0644, NULL);
+		(void)em_write_file_atomic(file, text, strlen(text), 0644, NULL);
 	free(text);
 }
 
