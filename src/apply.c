@@ -7,6 +7,7 @@
  */
 #include "install_set.h"
 #include "apply.h"
+#include "plan_target.h"
 #include "build.h"
 #include "lockname.h"
 #include "spec/name.h"

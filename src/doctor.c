@@ -1,5 +1,6 @@
 /* doctor.c - the CPU, free disk, and whether this machine runs a workload */
 #include "doctor.h"
+#include "plan_target.h"
 #include "swap.h"
 #include "os/fs.h"
 #include "spec/lock.h"
