@@ -508,20 +508,33 @@ static int sorted_entries(struct search *s, const char *dir, bool (*keep)(const 
 	return rc;
 }
 
+/* fn(s, DIR/NAME+SUFFIX, source, rank) for at most max entries NAME of
+ * dir that keep() accepts, in cmp's order (a path too long is skipped) */
+static int each_sorted(struct search *s, const char *dir, bool (*keep)(const char *),
+		       int (*cmp)(const void *, const void *), unsigned max, const char *suffix,
+		       int (*fn)(struct search *, const char *, const char *, int),
+		       const char *source, int rank)
+{
+	const char *names[EM_INTERP_MAX];
+	unsigned nn;
+	if (max > EM_INTERP_MAX)
+		max = EM_INTERP_MAX;
+	int rc = sorted_entries(s, dir, keep, cmp, names, max, &nn);
+	for (unsigned k = 0; k < nn && !rc; k++) {
+		char path[PATH_MAX];
+		if ((size_t)snprintf(path, sizeof path, "%s/%s%s", dir, names[k], suffix) >=
+		    sizeof path)
+			continue;
+		rc = fn(s, path, source, rank);
+	}
+	return rc;
+}
+
 static int scan_dir(struct search *s, const char *dir, const char *source, int rank)
 {
 	if (in_venv(dir))
 		return 0;
-	const char *names[64];
-	unsigned nn;
-	int rc = sorted_entries(s, dir, interp_name, cmp_names, names, 64, &nn);
-	for (unsigned k = 0; k < nn && !rc; k++) {
-		char path[PATH_MAX];
-		if ((size_t)snprintf(path, sizeof path, "%s/%s", dir, names[k]) >= sizeof path)
-			continue;
-		rc = consider(s, path, source, rank);
-	}
-	return rc;
+	return each_sorted(s, dir, interp_name, cmp_names, 64, "", consider, source, rank);
 }
 
 static bool is_shims(const char *dir, size_t n)
@@ -560,16 +573,7 @@ static int cmp_str(const void *x, const void *y)
 static int scan_bins(struct search *s, const char *root, bool (*keep)(const char *),
 		     const char *source, int rank)
 {
-	const char *names[EM_INTERP_MAX];
-	unsigned nn;
-	int rc = sorted_entries(s, root, keep, cmp_str, names, EM_INTERP_MAX, &nn);
-	for (unsigned k = 0; k < nn && !rc; k++) {
-		char bin[PATH_MAX];
-		if ((size_t)snprintf(bin, sizeof bin, "%s/%s/bin", root, names[k]) >= sizeof bin)
-			continue;
-		rc = scan_dir(s, bin, source, rank);
-	}
-	return rc;
+	return each_sorted(s, root, keep, cmp_str, EM_INTERP_MAX, "/bin", scan_dir, source, rank);
 }
 
 static int scan_pyenv(struct search *s, const char *root)
