@@ -841,7 +841,7 @@ static int ensure_env(struct bctx *b, const char *const *reqs, uint32_t nreqs)
 	struct em_matrix mx;
 	struct em_plan_options po;
 	struct em_plan plan;
-	struct em_workload_plan *wp;
+	struct em_workload_plan *wp = NULL;
 	int rc;
 	/* build constraints: added to the requirements while they name a
 	 * project of the resolution (at most once each, so this ends) */
