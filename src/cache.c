@@ -158,7 +158,6 @@ static bool is_local(const char *url)
 	return !strncmp(url, "file:", 5) || !strstr(url, "://");
 }
 
-/* A local file: check it is the locked one. */
 /* A local file is the locked one: its sha256 (lower: lower-case hex) and
  * its size when known. Thread-safe: it allocates nothing. */
 static int check_file(const char *path, const char *filename, const char *lower, int64_t size,
@@ -200,8 +199,16 @@ struct pending {
 
 static bool present(const char *dest, int64_t size)
 {
-	struct stat st;
-	return lstat(dest, &st) == 0 && S_ISREG(st.st_mode) && (size < 0 || st.st_size == size);
+	struct em_stat st;
+	return em_os_lstat(dest, &st) == 0 && st.type == EM_FT_FILE &&
+	       (size < 0 || st.size == (uint64_t)size);
+}
+
+/* Let an entry's lock go: closing the descriptor releases it, and nothing
+ * was written through it, so the close has nothing to report. */
+static void unlock_entry(int fd)
+{
+	(void)em_os_close(fd);
 }
 
 static void ready(struct em_cache_file *f)
@@ -247,6 +254,131 @@ static int download(struct em_http *h, struct pending *p, uint32_t n, struct em_
 	return rc;
 }
 
+enum claim {
+	CLAIM_DONE,   /* ready (in the cache, a local file) or failed: x->rc */
+	CLAIM_MINE,   /* to download: *pe holds its entry's lock */
+	CLAIM_THEIRS  /* another process holds its entry's lock: *pe to wait on */
+};
+
+/* Where file x comes from: checked, then found in place, or its entry in
+ * the cache locked (without waiting) for the download. */
+static enum claim claim_file(struct em_cache *c, struct em_arena *a, struct em_http *h,
+			     struct em_cache_file *x, struct pending *pe)
+{
+	x->path = NULL;
+	x->rc = 0;
+	x->downloaded = false;
+	x->bytes_transferred = 0;
+	em_error_clear(&x->err);
+	char lower[EM_SHA256_HEX_LEN + 1];
+	if (!x->sha256 || !em_sha256_hex_valid(x->sha256, strlen(x->sha256))) {
+		x->rc = em_err(&x->err, EM_EINVAL, x->nurls ? em_url_redact(a, x->urls[0]) : NULL,
+			       "no valid sha256 for '%s'", x->filename);
+		return CLAIM_DONE;
+	}
+	lower_hex(x->sha256, lower);
+	if (!x->nurls) {
+		x->rc = em_err(&x->err, EM_EUSAGE, NULL, "no URL for '%s'", x->filename);
+		return CLAIM_DONE;
+	}
+	if (is_local(x->urls[0])) {
+		x->rc = fetch_local(a, x, lower, &x->err);
+		ready(x);
+		return CLAIM_DONE;
+	}
+	if (strchr(x->filename, '/') || !strcmp(x->filename, ".") ||
+	    !strcmp(x->filename, "..") || x->filename[0] == '.') {
+		x->rc = em_err(&x->err, EM_EINVAL, em_url_redact(a, x->urls[0]),
+			       "'%s' is not a file name", x->filename);
+		return CLAIM_DONE;
+	}
+	char *dir = em_arena_printf(a, "%s/wheels/%s", c->root, lower);
+	char *dest = dir ? em_arena_printf(a, "%s/%s", dir, x->filename) : NULL;
+	char *lockpath = dir ? em_arena_printf(a, "%s/.lock", dir) : NULL;
+	if (!dest || !lockpath) {
+		x->rc = em_err_nomem(&x->err);
+		return CLAIM_DONE;
+	}
+	if (present(dest, x->size)) {
+		x->path = dest;
+		ready(x);
+		return CLAIM_DONE;
+	}
+	if (!h) {
+		x->rc = em_err(&x->err, EM_EUNSUPPORTED, em_url_redact(a, x->urls[0]),
+			       "'%s' is not in the cache and cannot be downloaded here",
+			       x->filename);
+		return CLAIM_DONE;
+	}
+	if ((x->rc = em_mkdir_p(dir, &x->err)))
+		return CLAIM_DONE;
+	int fd = em_os_open(lockpath, EM_OPEN_RDWR | EM_OPEN_CREATE | EM_OPEN_NOFOLLOW, 0644);
+	if (fd < 0) {
+		x->rc = em_err_sys(&x->err, errno, lockpath, "cannot open the entry's lock");
+		return CLAIM_DONE;
+	}
+	*pe = (struct pending){ x, dest, lockpath, fd };
+	if (em_os_lock(fd, EM_FLOCK_EX | EM_FLOCK_NB) != 0)
+		return CLAIM_THEIRS;
+	/* it may have appeared since the check */
+	if (present(dest, x->size)) {
+		x->path = dest;
+		unlock_entry(fd);
+		ready(x);
+		return CLAIM_DONE;
+	}
+	return CLAIM_MINE;
+}
+
+/* Download the n pending files, then let their entries' locks go. Each
+ * file's result is in its record; the run's own error only reaches a file
+ * left with neither (the run failed before it, out of memory). */
+static void download_and_unlock(struct em_http *h, struct pending *p, uint32_t n)
+{
+	if (!n)
+		return;
+	struct em_error de;
+	em_error_clear(&de);
+	int rc = download(h, p, n, &de);
+	for (uint32_t i = 0; i < n; i++) {
+		if (rc && !p[i].f->rc && !p[i].f->path) {
+			p[i].f->rc = rc;
+			p[i].f->err = de;
+		}
+		unlock_entry(p[i].lock_fd);
+	}
+}
+
+/* Files another process was downloading: wait for it; what it finished
+ * is ready, what it did not is moved to the front of p for a download of
+ * our own. Returns how many that is. */
+static uint32_t wait_for_theirs(struct pending *p, uint32_t n)
+{
+	uint32_t nretry = 0;
+	for (uint32_t i = 0; i < n; i++) {
+		struct pending *pe = &p[i];
+		while (em_os_lock(pe->lock_fd, EM_FLOCK_EX) != 0) {
+			if (errno != EINTR) {
+				pe->f->rc = em_err_sys(&pe->f->err, errno, pe->lockpath,
+						       "cannot lock the entry");
+				break;
+			}
+		}
+		if (pe->f->rc) {
+			unlock_entry(pe->lock_fd);
+			continue;
+		}
+		if (present(pe->dest, pe->f->size)) {
+			pe->f->path = pe->dest;
+			unlock_entry(pe->lock_fd);
+			ready(pe->f);
+			continue;
+		}
+		p[nretry++] = *pe;
+	}
+	return nretry;
+}
+
 int em_cache_fetch(struct em_cache *c, struct em_arena *a, struct em_http *h,
 		   struct em_cache_file *f, uint32_t n, struct em_error *e)
 {
@@ -260,111 +392,20 @@ int em_cache_fetch(struct em_cache *c, struct em_arena *a, struct em_http *h,
 		return em_err_nomem(e);
 	}
 	for (uint32_t i = 0; i < n; i++) {
-		struct em_cache_file *x = &f[i];
-		x->path = NULL;
-		x->rc = 0;
-		x->downloaded = false;
-		x->bytes_transferred = 0;
-		em_error_clear(&x->err);
-		char lower[EM_SHA256_HEX_LEN + 1];
-		if (!x->sha256 || !em_sha256_hex_valid(x->sha256, strlen(x->sha256))) {
-			x->rc = em_err(&x->err, EM_EINVAL, x->nurls ? em_url_redact(a, x->urls[0]) : NULL,
-				       "no valid sha256 for '%s'", x->filename);
-			continue;
-		}
-		lower_hex(x->sha256, lower);
-		if (!x->nurls) {
-			x->rc = em_err(&x->err, EM_EUSAGE, NULL, "no URL for '%s'", x->filename);
-			continue;
-		}
-		if (is_local(x->urls[0])) {
-			x->rc = fetch_local(a, x, lower, &x->err);
-			ready(x);
-			continue;
-		}
-		if (strchr(x->filename, '/') || !strcmp(x->filename, ".") ||
-		    !strcmp(x->filename, "..") || x->filename[0] == '.') {
-			x->rc = em_err(&x->err, EM_EINVAL, em_url_redact(a, x->urls[0]),
-				       "'%s' is not a file name", x->filename);
-			continue;
-		}
-		char *dir = em_arena_printf(a, "%s/wheels/%s", c->root, lower);
-		char *dest = dir ? em_arena_printf(a, "%s/%s", dir, x->filename) : NULL;
-		char *lockpath = dir ? em_arena_printf(a, "%s/.lock", dir) : NULL;
-		if (!dest || !lockpath) {
-			x->rc = em_err_nomem(&x->err);
-			continue;
-		}
-		if (present(dest, x->size)) {
-			x->path = dest;
-			ready(x);
-			continue;
-		}
-		if (!h) {
-			x->rc = em_err(&x->err, EM_EUNSUPPORTED, em_url_redact(a, x->urls[0]),
-				       "'%s' is not in the cache and cannot be downloaded here",
-				       x->filename);
-			continue;
-		}
-		if ((x->rc = em_mkdir_p(dir, &x->err)))
-			continue;
-		int fd = open(lockpath, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0644);
-		if (fd < 0) {
-			x->rc = em_err_sys(&x->err, errno, lockpath, "cannot open the entry's lock");
-			continue;
-		}
-		struct pending pe = { x, dest, lockpath, fd };
-		if (flock(fd, LOCK_EX | LOCK_NB) == 0) {
-			/* it may have appeared since the check */
-			if (present(dest, x->size)) {
-				x->path = dest;
-				close(fd);
-				ready(x);
-				continue;
-			}
+		struct pending pe;
+		switch (claim_file(c, a, h, &f[i], &pe)) {
+		case CLAIM_MINE:
 			mine[nmine++] = pe;
-		} else {
+			break;
+		case CLAIM_THEIRS:
 			theirs[ntheirs++] = pe;
+			break;
+		case CLAIM_DONE:
+			break;
 		}
 	}
-	if (nmine) {
-		struct em_error de;
-		em_error_clear(&de);
-		download(h, mine, nmine, &de);
-		for (uint32_t i = 0; i < nmine; i++)
-			close(mine[i].lock_fd);
-	}
-	/* files another process was downloading: wait for it, then take over
-	 * what it did not finish */
-	uint32_t nretry = 0;
-	for (uint32_t i = 0; i < ntheirs; i++) {
-		struct pending *pe = &theirs[i];
-		while (flock(pe->lock_fd, LOCK_EX) != 0) {
-			if (errno != EINTR) {
-				pe->f->rc = em_err_sys(&pe->f->err, errno, pe->lockpath,
-						       "cannot lock the entry");
-				break;
-			}
-		}
-		if (pe->f->rc) {
-			close(pe->lock_fd);
-			continue;
-		}
-		if (present(pe->dest, pe->f->size)) {
-			pe->f->path = pe->dest;
-			close(pe->lock_fd);
-			ready(pe->f);
-			continue;
-		}
-		theirs[nretry++] = *pe;
-	}
-	if (nretry) {
-		struct em_error de;
-		em_error_clear(&de);
-		download(h, theirs, nretry, &de);
-		for (uint32_t i = 0; i < nretry; i++)
-			close(theirs[i].lock_fd);
-	}
+	download_and_unlock(h, mine, nmine);
+	download_and_unlock(h, theirs, wait_for_theirs(theirs, ntheirs));
 	for (uint32_t i = 0; i < n && !first; i++)
 		if (f[i].rc) {
 			first = f[i].rc;

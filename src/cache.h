@@ -206,7 +206,7 @@ int em_cache_prune(const struct em_cache *c, struct em_cache_info *removed, stru
  * whose sha256 is not in keep (sorted, lower-case hex; nkeep may be 0),
  * unless an environment links to the tree: 'cache prune --keep N', where
  * keep is what the newest N generations of each workload and the current
- * locks need (the CLI gathers it from the history, state.h: wheels and
+ * locks need (the CLI gathers it from the history, history.h: wheels and
  * sdists). A built wheel is kept when keep holds its sdist's sha256, and
  * so are the build environment it names and the wheels that environment
  * was made from; prepared metadata likewise by its sdist. */

@@ -75,6 +75,15 @@ struct em_interp_search {
  * from cache_file). */
 int em_interp_discover_in(struct em_arena *a, struct em_interp_search *s,
 			  struct em_interp_list *out, struct em_error *e);
+/* envmatrix's managed folder of Python installations (pybuild.h installs
+ * into it; not created): $ENVMATRIX_PYTHON_DIR, else
+ * $XDG_DATA_HOME/envmatrix/python, else ~/.local/share/envmatrix/python
+ * (%LOCALAPPDATA%\envmatrix\python on Windows). NULL with e filled when
+ * there is no HOME to put it in. Discovery looks there; it lives here so
+ * that interp.c does not depend on pybuild.c (which queries what it
+ * installs with em_interp_query). */
+char *em_interp_managed_dir(struct em_arena *a, struct em_error *e);
+
 /* The same with $PATH, $PYENV_ROOT (or ~/.pyenv), the managed folder,
  * uv's folder and the answer cache in the cache folder ($ENVMATRIX_CACHE_DIR
  * and so on, cache.h). */

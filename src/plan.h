@@ -110,7 +110,7 @@ struct em_plan_options {
 	struct em_source *python_src;
 	/* reads the requirements files and the existing locks (as
 	 * em_read_file does, EM_ENOTFOUND when absent); NULL: the disk.
-	 * apply --rev reads them from a git revision (state.h em_rev_read) */
+	 * apply --rev reads them from a git revision (rev.h em_rev_read) */
 	int (*read_file)(void *ctx, struct em_arena *a, const char *path, size_t max, char **out,
 			 size_t *len, struct em_error *e);
 	void *read_ctx;
@@ -149,14 +149,6 @@ struct em_plan {
  * only, out of memory). */
 int em_plan_build(struct em_arena *a, struct em_source *src, const struct em_matrix *m,
 		  const struct em_plan_options *o, struct em_plan *out, struct em_error *e);
-
-/* Settle only a workload's target, as em_plan_build does first: wp->w
- * must be set; fills target, platform_name, python_name, python_from and
- * host_target. Interpreters are discovered into *own on first need when
- * *interps is NULL. */
-int em_plan_target(struct em_arena *a, const struct em_matrix *m, const struct em_plan_options *o,
-		   const struct em_interp_list **interps, struct em_interp_list *own,
-		   struct em_workload_plan *wp, struct em_error *e);
 
 /* Write the changed locks (atomically). */
 int em_plan_write_locks(const struct em_plan *p, struct em_error *e);

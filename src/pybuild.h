@@ -24,9 +24,10 @@
  *   - any other URL or folder: the folder holding SHA256SUMS and the archives.
  * file:// URLs and plain paths are read in place.
  *
- * Installed builds live in the managed folder ($ENVMATRIX_PYTHON_DIR, else
- * $XDG_DATA_HOME/envmatrix/python, else ~/.local/share/envmatrix/python;
- * on Windows %LOCALAPPDATA%\envmatrix\python):
+ * Installed builds live in the managed folder (em_interp_managed_dir,
+ * interp.h: $ENVMATRIX_PYTHON_DIR, else $XDG_DATA_HOME/envmatrix/python,
+ * else ~/.local/share/envmatrix/python; on Windows
+ * %LOCALAPPDATA%\envmatrix\python):
  *
  *     cpython-3.12.10-x86_64-unknown-linux-gnu/   an installation (complete:
  *                                                 it appears by rename and
@@ -131,10 +132,6 @@ int em_pybuild_find(struct em_arena *a, struct em_source *src, const char *mirro
 		    const struct em_platform *p, const struct em_python *py,
 		    const struct em_specset *spec, const char *asked,
 		    const struct em_pybuild **out, struct em_error *e);
-
-/* The managed folder (not created). NULL with e filled when there is no
- * HOME to put it in. */
-char *em_pybuild_dir(struct em_arena *a, struct em_error *e);
 
 /* "cpython-3.12.10-TRIPLE" and the minor link's "cpython-3.12-TRIPLE". */
 char *em_pybuild_install_name(struct em_arena *a, const struct em_python *py, const char *triple,

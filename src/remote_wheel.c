@@ -61,6 +61,19 @@ struct ctx {
 	const char *shown;
 	const char *filename;
 	int64_t total;
+	const unsigned char *tail; /* the last tlen bytes, from tail_at */
+	size_t tlen;
+	int64_t tail_at;
+};
+
+/* The METADATA member, as its central directory entry describes it. */
+struct member {
+	const unsigned char *cen; /* the entry */
+	uint32_t flags, method, crc;
+	uint64_t csize, usize, lho;
+	size_t nl, xl;
+	const unsigned char *name;
+	const unsigned char *data; /* its csize compressed bytes */
 };
 
 /* Bytes from..to (inclusive) of the wheel. EM_EUNSUPPORTED when the server
@@ -104,15 +117,32 @@ static bool is_metadata_name(const unsigned char *name, size_t n, size_t *stem)
 	return true;
 }
 
-/* The tail of the wheel (tlen bytes, ending the file): find the end of
- * central directory record (and its zip64 forms) and get the central
- * directory, from the tail or with one more request. */
-static int central_dir(struct ctx *c, const unsigned char *tail, size_t tlen,
-		       const unsigned char **cd_out, uint64_t *cd_size_out, uint64_t *entries_out,
-		       struct em_error *e)
+/* The tail: the last TAIL bytes, the whole file when it is smaller
+ * (status 200). */
+static int fetch_tail(struct ctx *c, struct em_http_get *g, struct em_error *e)
 {
+	g->url = c->url;
+	g->range_from = -1;
+	g->range_to = TAIL;
+	g->max = TAIL;
+	int rc = em_http_fetch(c->h, c->a, g, e);
+	if (rc == EM_ELIMIT)
+		return em_err(e, EM_EUNSUPPORTED, c->shown, "the server does not answer ranges");
+	if (rc)
+		return rc;
+	if (g->status == 401 || g->status == 403 || g->status == 404 || g->status == 410)
+		return em_http_status_err(e, c->shown, "file", g->status);
+	return 0;
+}
+
+/* The central directory, from the end of central directory record (zip64's
+ * when there is one): in the tail, else read. */
+static int central_directory(struct ctx *c, const unsigned char **cd, uint64_t *cd_size,
+			     uint64_t *entries, struct em_error *e)
+{
+	const unsigned char *tail = c->tail;
+	size_t tlen = c->tlen;
 	int rc;
-	int64_t tail_at = c->total - (int64_t)tlen;
 	size_t eocd = (size_t)-1;
 	for (size_t i = tlen - 22 + 1; i-- > 0;) {
 		if (le32(tail + i) == SIG_EOCD && i + 22 + le16(tail + i + 20) <= tlen) {
@@ -124,52 +154,77 @@ static int central_dir(struct ctx *c, const unsigned char *tail, size_t tlen,
 	}
 	if (eocd == (size_t)-1)
 		return corrupt(c, e, "no end of central directory record");
-	uint64_t entries = le16(tail + eocd + 10);
-	uint64_t cd_size = le32(tail + eocd + 12);
+	*entries = le16(tail + eocd + 10);
+	*cd_size = le32(tail + eocd + 12);
 	uint64_t cd_off = le32(tail + eocd + 16);
 	if (eocd >= 20 && le32(tail + eocd - 20) == SIG_LOC64) {
 		uint64_t z64 = le64(tail + eocd - 20 + 8);
 		const unsigned char *r;
 		if (z64 > (uint64_t)c->total - 56)
 			return corrupt(c, e, "a bad zip64 locator");
-		if ((int64_t)z64 >= tail_at)
-			r = tail + (z64 - (uint64_t)tail_at);
+		if ((int64_t)z64 >= c->tail_at)
+			r = tail + (z64 - (uint64_t)c->tail_at);
 		else if ((rc = range(c, (int64_t)z64, (int64_t)z64 + 55, &r, e)))
 			return rc;
 		if (le32(r) != SIG_EOCD64)
 			return corrupt(c, e, "a bad zip64 end record");
-		entries = le64(r + 32);
-		cd_size = le64(r + 40);
+		*entries = le64(r + 32);
+		*cd_size = le64(r + 40);
 		cd_off = le64(r + 48);
 	}
-	if (cd_size > MAX_CD || cd_off > (uint64_t)c->total || cd_size > (uint64_t)c->total - cd_off)
+	if (*cd_size > MAX_CD || cd_off > (uint64_t)c->total ||
+	    *cd_size > (uint64_t)c->total - cd_off)
 		return corrupt(c, e, "a central directory out of bounds");
-	const unsigned char *cd;
-	if ((int64_t)cd_off >= tail_at)
-		cd = tail + (cd_off - (uint64_t)tail_at);
-	else if (cd_size == 0)
+	if ((int64_t)cd_off >= c->tail_at)
+		*cd = tail + (cd_off - (uint64_t)c->tail_at);
+	else if (*cd_size == 0)
 		return corrupt(c, e, "an empty central directory");
-	else if ((rc = range(c, (int64_t)cd_off, (int64_t)(cd_off + cd_size) - 1, &cd, e)))
+	else if ((rc = range(c, (int64_t)cd_off, (int64_t)(cd_off + *cd_size) - 1, cd, e)))
 		return rc;
-	*cd_out = cd;
-	*cd_size_out = cd_size;
-	*entries_out = entries;
 	return 0;
 }
 
-/* The METADATA member, as its central directory entry describes it */
-struct entry {
-	const unsigned char *cen; /* the central directory entry */
-	uint32_t flags, method, crc;
-	uint64_t csize, usize, lho;
-	size_t nl, xl;
-	const unsigned char *name;
-};
+/* The fields of central directory entry mb->cen, with zip64's extra: the
+ * 64-bit values of the fields that say 0xffffffff. */
+static int member_fields(struct ctx *c, struct member *mb, struct em_error *e)
+{
+	const unsigned char *found = mb->cen;
+	mb->flags = le16(found + 8);
+	mb->method = le16(found + 10);
+	mb->crc = le32(found + 16);
+	mb->csize = le32(found + 20);
+	mb->usize = le32(found + 24);
+	mb->lho = le32(found + 42);
+	mb->nl = le16(found + 28);
+	mb->xl = le16(found + 30);
+	mb->name = found + 46;
+	for (size_t x = 0; x + 4 <= mb->xl;) {
+		const unsigned char *f = found + 46 + mb->nl + x;
+		size_t id = le16(f), fl = le16(f + 2);
+		if (x + 4 + fl > mb->xl)
+			break;
+		if (id == 1) {
+			size_t q = 4;
+			if (mb->usize == 0xffffffffu && q + 8 <= 4 + fl)
+				mb->usize = le64(f + q), q += 8;
+			if (mb->csize == 0xffffffffu && q + 8 <= 4 + fl)
+				mb->csize = le64(f + q), q += 8;
+			if (mb->lho == 0xffffffffu && q + 8 <= 4 + fl)
+				mb->lho = le64(f + q);
+		}
+		x += 4 + fl;
+	}
+	if (mb->usize > EM_METADATA_MAX_LEN || mb->csize > EM_METADATA_MAX_LEN)
+		return em_err(e, EM_ELIMIT, c->shown, "the METADATA of '%s' is larger than %u bytes",
+			      c->filename, EM_METADATA_MAX_LEN);
+	if (mb->lho + 30 > (uint64_t)c->total)
+		return corrupt(c, e, "a local header out of bounds");
+	return 0;
+}
 
-/* Find the one top-level .dist-info/METADATA in the central directory and
- * read its entry (with the zip64 extra field's values). */
-static int metadata_entry(struct ctx *c, const unsigned char *cd, uint64_t cd_size,
-			  uint64_t entries, struct entry *en, struct em_error *e)
+/* The one top-level .dist-info/METADATA of the central directory. */
+static int find_metadata(struct ctx *c, const unsigned char *cd, uint64_t cd_size,
+			 uint64_t entries, struct member *mb, struct em_error *e)
 {
 	const unsigned char *found = NULL;
 	size_t nfound = 0;
@@ -188,51 +243,22 @@ static int metadata_entry(struct ctx *c, const unsigned char *cd, uint64_t cd_si
 		at += 46 + nl + xl + cl;
 	}
 	if (nfound != 1)
-		return em_err(e, EM_EINVAL, c->shown, "'%s' has %s .dist-info/METADATA",
-			      c->filename, nfound ? "more than one" : "no");
-	en->cen = found;
-	en->flags = le16(found + 8), en->method = le16(found + 10);
-	en->crc = le32(found + 16);
-	en->csize = le32(found + 20), en->usize = le32(found + 24), en->lho = le32(found + 42);
-	en->nl = le16(found + 28), en->xl = le16(found + 30);
-	en->name = found + 46;
-	/* zip64 extra: the 64-bit values of the fields that say 0xffffffff */
-	for (size_t x = 0; x + 4 <= en->xl;) {
-		const unsigned char *f = found + 46 + en->nl + x;
-		size_t id = le16(f), fl = le16(f + 2);
-		if (x + 4 + fl > en->xl)
-			break;
-		if (id == 1) {
-			size_t q = 4;
-			if (en->usize == 0xffffffffu && q + 8 <= 4 + fl)
-				en->usize = le64(f + q), q += 8;
-			if (en->csize == 0xffffffffu && q + 8 <= 4 + fl)
-				en->csize = le64(f + q), q += 8;
-			if (en->lho == 0xffffffffu && q + 8 <= 4 + fl)
-				en->lho = le64(f + q);
-		}
-		x += 4 + fl;
-	}
-	if (en->usize > EM_METADATA_MAX_LEN || en->csize > EM_METADATA_MAX_LEN)
-		return em_err(e, EM_ELIMIT, c->shown, "the METADATA of '%s' is larger than %u bytes",
-			      c->filename, EM_METADATA_MAX_LEN);
-	if (en->lho + 30 > (uint64_t)c->total)
-		return corrupt(c, e, "a local header out of bounds");
-	return 0;
+		return em_err(e, EM_EINVAL, c->shown, "'%s' has %s .dist-info/METADATA", c->filename,
+			      nfound ? "more than one" : "no");
+	mb->cen = found;
+	return member_fields(c, mb, e);
 }
 
-/* The member's compressed data: one request for the local header and the
- * data, a second when the local extra field is longer than the central
- * one. */
-static int member_data(struct ctx *c, const struct entry *en, const unsigned char **out,
-		       struct em_error *e)
+/* The local header and the data: one request, a second when the local
+ * extra field is longer than the central one. */
+static int member_data(struct ctx *c, struct member *mb, struct em_error *e)
 {
-	int rc;
-	uint64_t lho = en->lho, csize = en->csize;
-	int64_t want_to = (int64_t)(lho + 30 + en->nl + en->xl + csize + 256);
+	uint64_t lho = mb->lho, csize = mb->csize;
+	int64_t want_to = (int64_t)(lho + 30 + mb->nl + mb->xl + csize + 256);
 	if (want_to > c->total - 1)
 		want_to = c->total - 1;
 	const unsigned char *loc;
+	int rc;
 	if ((rc = range(c, (int64_t)lho, want_to, &loc, e)))
 		return rc;
 	size_t got = (size_t)(want_to - (int64_t)lho + 1);
@@ -241,42 +267,39 @@ static int member_data(struct ctx *c, const struct entry *en, const unsigned cha
 	size_t lnl = le16(loc + 26), lxl = le16(loc + 28);
 	size_t data_at = 30 + lnl + lxl;
 	if (data_at + csize <= got) {
-		*out = loc + data_at;
+		mb->data = loc + data_at;
 	} else {
 		if ((int64_t)(lho + data_at + csize) > c->total)
 			return corrupt(c, e, "member data out of bounds");
 		if (csize == 0)
-			*out = loc; /* nothing to read */
+			mb->data = loc; /* nothing to read */
 		else if ((rc = range(c, (int64_t)(lho + data_at), (int64_t)(lho + data_at + csize) - 1,
-				     out, e)))
+				     &mb->data, e)))
 			return rc;
 	}
 	return 0;
 }
 
-/* The fields a local header and a central entry share, from "version
- * needed" to the name's length (at offset 4 of the first, 6 of the
- * second). */
-static void put_shared(unsigned char *p, const struct entry *en)
+/* The fields a local header (at p + 4) and a central directory entry (at
+ * p + 6) share, from "version needed" to the name's length. */
+static void put_member_fields(unsigned char *p, const struct member *mb)
 {
 	put16(p, 20);
-	put16(p + 2, en->flags & ~0x0008u);
-	put16(p + 4, en->method);
-	put16(p + 6, le16(en->cen + 12));
-	put16(p + 8, le16(en->cen + 14));
-	put32(p + 10, en->crc);
-	put32(p + 14, (uint32_t)en->csize);
-	put32(p + 18, (uint32_t)en->usize);
-	put16(p + 22, (uint32_t)en->nl);
+	put16(p + 2, mb->flags & ~0x0008u);
+	put16(p + 4, mb->method);
+	put16(p + 6, le16(mb->cen + 12));
+	put16(p + 8, le16(mb->cen + 14));
+	put32(p + 10, mb->crc);
+	put32(p + 14, (uint32_t)mb->csize);
+	put32(p + 18, (uint32_t)mb->usize);
+	put16(p + 22, (uint32_t)mb->nl);
 }
 
-/* A one-member zip in the arena: local header, data, central entry, end
- * record. NULL when out of memory. */
-static unsigned char *one_member_zip(struct em_arena *a, const struct entry *en,
-				     const unsigned char *data, size_t *mlen)
+/* A one-member zip: local header, data, central entry, end record. */
+static unsigned char *one_member_zip(struct em_arena *a, const struct member *mb, size_t *mlen)
 {
-	size_t nl = en->nl;
-	uint64_t csize = en->csize;
+	size_t nl = mb->nl;
+	uint64_t csize = mb->csize;
 	*mlen = 30 + nl + csize + 46 + nl + 22;
 	unsigned char *m = em_arena_alloc(a, *mlen);
 	if (!m)
@@ -284,16 +307,16 @@ static unsigned char *one_member_zip(struct em_arena *a, const struct entry *en,
 	memset(m, 0, *mlen);
 	unsigned char *p = m;
 	put32(p, SIG_LOC);
-	put_shared(p + 4, en);
-	memcpy(p + 30, en->name, nl);
+	put_member_fields(p + 4, mb);
+	memcpy(p + 30, mb->name, nl);
 	if (csize)
-		memcpy(p + 30 + nl, data, csize);
+		memcpy(p + 30 + nl, mb->data, csize);
 	p += 30 + nl + csize;
 	put32(p, SIG_CEN);
-	put16(p + 4, le16(en->cen + 4));
-	put_shared(p + 6, en);
-	put32(p + 38, le32(en->cen + 38));
-	memcpy(p + 46, en->name, nl);
+	put16(p + 4, le16(mb->cen + 4));
+	put_member_fields(p + 6, mb);
+	put32(p + 38, le32(mb->cen + 38));
+	memcpy(p + 46, mb->name, nl);
 	p += 46 + nl;
 	put32(p, SIG_EOCD);
 	put16(p + 8, 1);
@@ -306,25 +329,16 @@ static unsigned char *one_member_zip(struct em_arena *a, const struct entry *en,
 int em_remote_wheel_metadata(struct em_http *h, struct em_arena *a, const char *url,
 			     const char *filename, char **out, size_t *len, struct em_error *e)
 {
-	struct ctx c = { h, a, url, em_url_redact(a, url), filename, -1 };
+	struct ctx c = { h, a, url, em_url_redact(a, url), filename, -1, NULL, 0, 0 };
 	if (!c.shown)
 		return em_err_nomem(e);
 	*out = NULL;
 	*len = 0;
 
-	/* the tail: the whole file when it is smaller */
 	struct em_http_get g = { 0 };
-	g.url = url;
-	g.range_from = -1;
-	g.range_to = TAIL;
-	g.max = TAIL;
-	int rc = em_http_fetch(h, a, &g, e);
-	if (rc == EM_ELIMIT)
-		return em_err(e, EM_EUNSUPPORTED, c.shown, "the server does not answer ranges");
+	int rc = fetch_tail(&c, &g, e);
 	if (rc)
 		return rc;
-	if (g.status == 401 || g.status == 403 || g.status == 404 || g.status == 410)
-		return em_http_status_err(e, c.shown, "file", g.status);
 	if (g.status == 200)
 		/* a small wheel came whole */
 		return em_wheel_read_metadata_mem(a, g.body, g.len, filename, out, len, e);
@@ -332,16 +346,19 @@ int em_remote_wheel_metadata(struct em_http *h, struct em_arena *a, const char *
 		return em_err(e, EM_EUNSUPPORTED, c.shown, "the server does not answer ranges "
 			      "(HTTP %ld)", g.status);
 	c.total = g.total;
-	const unsigned char *cd = NULL, *data = NULL;
+	c.tail = (const unsigned char *)g.body;
+	c.tlen = g.len;
+	c.tail_at = c.total - (int64_t)c.tlen;
+
+	const unsigned char *cd = NULL;
 	uint64_t cd_size = 0, entries = 0;
-	struct entry en;
-	if ((rc = central_dir(&c, (const unsigned char *)g.body, g.len, &cd, &cd_size, &entries,
-			      e)) ||
-	    (rc = metadata_entry(&c, cd, cd_size, entries, &en, e)) ||
-	    (rc = member_data(&c, &en, &data, e)))
+	struct member mb;
+	if ((rc = central_directory(&c, &cd, &cd_size, &entries, e)) ||
+	    (rc = find_metadata(&c, cd, cd_size, entries, &mb, e)) ||
+	    (rc = member_data(&c, &mb, e)))
 		return rc;
 	size_t mlen;
-	unsigned char *m = one_member_zip(a, &en, data, &mlen);
+	unsigned char *m = one_member_zip(a, &mb, &mlen);
 	if (!m)
 		return em_err_nomem(e);
 	rc = em_wheel_read_metadata_mem(a, m, mlen, filename, out, len, e);

@@ -1,7 +1,8 @@
 /* state.c - the history of applied generations in a bare git repository
  * (libgit2); state.h describes the layout
  */
-#include "state.h"
+#include "history.h"
+#include "rev.h"
 #include "lockname.h"
 #include "util/buf.h"
 #include "os/fs.h"

@@ -28,12 +28,13 @@
  * from O to V loses it. Only environments are moved at all: a V or O
  * without pyvenv.cfg is refused (an empty V is removed instead).
  */
-#include "apply.h"
+#include "swap.h"
+#include "apply_lock.h"
 #include "os/fs.h"
 #include "os/proc.h"
 #include "os/sys.h"
 #include "spec/lock.h"
-#include "state.h"
+#include "history.h"
 #include "util/str.h"
 #include "venv.h"
 

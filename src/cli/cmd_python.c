@@ -107,7 +107,7 @@ static int setup(struct ctx *c, bool need_net)
 	if (em_host_platform(&c->host, &e))
 		return cli_report(&e);
 	c->triple = em_pybuild_triple(&c->host);
-	if (!(c->dir = em_pybuild_dir(&c->a, &e)))
+	if (!(c->dir = em_interp_managed_dir(&c->a, &e)))
 		return cli_report(&e);
 	if (opt_mirror) {
 		c->mirror = strstr(opt_mirror, "://") ? opt_mirror

@@ -5,7 +5,8 @@
 #include <string.h>
 #include <sys/stat.h>
 
-#include "apply.h"
+#include "install_set.h"
+#include "swap.h"
 #include "os/fs.h"
 #include "spec/tags.h"
 

@@ -1,4 +1,5 @@
-/* state.h - the history of applied generations: a git repository
+/* history.h - the history of applied generations: a git repository
+ * (state.c)
  *
  * Every apply that changes an environment records one commit in a bare
  * git repository (libgit2), by default <matrix dir>/.envmatrix/history.git
@@ -29,10 +30,10 @@
  * Objects are written first and the branch moves last, by libgit2's
  * atomic reference update (checked against the parent it was built on),
  * so a crash leaves the history as it was. The caller holds the apply
- * lock (apply.h), which serializes writers.
+ * lock (apply_lock.h), which serializes writers.
  */
-#ifndef ENVMATRIX_STATE_H
-#define ENVMATRIX_STATE_H
+#ifndef ENVMATRIX_HISTORY_H
+#define ENVMATRIX_HISTORY_H
 
 #include <stdbool.h>
 #include <stddef.h>
@@ -140,33 +141,6 @@ int em_history_lock(struct em_arena *a, struct em_history *h, const char *worklo
  * prune (an sdist's keeps its download and the wheels built from it). */
 int em_history_wheels(struct em_arena *a, struct em_history *h, uint32_t keep,
 		      const char ***sha256, size_t *n, struct em_error *e);
-
-/* ---- a matrix as it was at a git revision (apply --rev) ---- */
-
-struct git_tree;
-struct em_rev {
-	struct git_repository *repo;
-	struct git_tree *tree;
-	char commit[41];       /* the revision's commit id */
-	const char *workdir;   /* the work tree, absolute (as the matrix path spells it) */
-	const char *matrix_rel;/* the matrix's path in the repository */
-};
-
-/* Find the git repository holding the matrix at matrix_path (from its
- * folder upwards) and resolve rev (anything git rev-parse takes: HEAD~2,
- * a tag, a commit id) to a commit. Reads nothing from the work tree but
- * the repository itself. */
-int em_rev_open(struct em_rev *r, struct em_arena *a, const char *matrix_path, const char *rev,
-		struct em_error *e);
-void em_rev_close(struct em_rev *r);
-
-/* A file of the work tree (path as the planner builds it, relative to the
- * current folder or absolute) as it was at the revision: the reader for
- * em_plan_options.read_file (ctx: the struct em_rev). EM_ENOTFOUND when
- * the revision has no such file; EM_EINVAL for a path outside the work
- * tree. */
-int em_rev_read(void *ctx, struct em_arena *a, const char *path, size_t max, char **out,
-		size_t *len, struct em_error *e);
 
 /* ---- summaries ---- */
 
