@@ -21,6 +21,7 @@
  */
 #include "spec/resolve.h"
 #include "spec/name.h"
+#include "util/grow.h"
 #include "util/str.h"
 
 #include <stdio.h>
@@ -234,21 +235,6 @@ static uint32_t *scratch_iv(struct solver *s, uint32_t n)
 	return p;
 }
 
-static int grow(void **p, uint32_t *cap, uint32_t need, size_t size)
-{
-	if (need <= *cap)
-		return 0;
-	uint32_t ncap = *cap ? *cap * 2 : 16;
-	while (ncap < need)
-		ncap *= 2;
-	void *np = realloc(*p, (size_t)ncap * size);
-	if (!np)
-		return -1;
-	*p = np;
-	*cap = ncap;
-	return 0;
-}
-
 /* ---- packages ---- */
 
 static uint32_t hash_key(const char *name, const char *extra)
@@ -314,7 +300,7 @@ static int32_t intern_pkg(struct solver *s, const char *name, const char *extra)
 		if (base < 0)
 			return -1;
 	}
-	if (grow((void **)&s->pkgs, &s->cappkgs, s->npkgs + 1, sizeof *s->pkgs))
+	if (em_grow(&s->pkgs, &s->cappkgs, s->npkgs, sizeof *s->pkgs))
 		return -1;
 	if ((s->npkgs + 1) * 2 > s->hcap && rehash(s))
 		return -1;
@@ -531,7 +517,7 @@ static int32_t add_inc(struct solver *s, enum inc_kind kind, const struct term *
 		       int32_t dep)
 {
 	struct term *t = em_arena_array(&s->work, n ? n : 1, sizeof *t);
-	if (!t || grow((void **)&s->incs, &s->capincs, s->nincs + 1, sizeof *s->incs)) {
+	if (!t || em_grow(&s->incs, &s->capincs, s->nincs, sizeof *s->incs)) {
 		s->oom = 1;
 		return -1;
 	}
@@ -561,7 +547,7 @@ static int32_t add_inc(struct solver *s, enum inc_kind kind, const struct term *
 	inc->dep = dep;
 	for (uint32_t i = 0; i < k; i++) {
 		struct pkg *p = &s->pkgs[t[i].pkg];
-		if (grow((void **)&p->incs, &p->capinc, p->ninc + 1, sizeof *p->incs)) {
+		if (em_grow(&p->incs, &p->capinc, p->ninc, sizeof *p->incs)) {
 			s->oom = 1;
 			return -1;
 		}
@@ -575,7 +561,7 @@ static int32_t add_inc(struct solver *s, enum inc_kind kind, const struct term *
 
 static int assign(struct solver *s, struct term t, int32_t cause)
 {
-	if (grow((void **)&s->as, &s->capas, s->nas + 1, sizeof *s->as)) {
+	if (em_grow(&s->as, &s->capas, s->nas, sizeof *s->as)) {
 		s->oom = 1;
 		return -1;
 	}
@@ -742,9 +728,9 @@ static int64_t resolve_conflict(struct solver *s, uint32_t id)
  * incompatibility in *fail), or -1 on an internal error. */
 static int propagate(struct solver *s, uint32_t start, uint32_t *fail)
 {
-	uint32_t *stack = malloc(sizeof *stack * 16);
-	uint32_t n = 0, cap = 16;
-	if (!stack)
+	uint32_t *stack = NULL;
+	uint32_t n = 0, cap = 0;
+	if (em_grow(&stack, &cap, n, sizeof *stack))
 		return -1;
 	stack[n++] = start;
 	while (n) {
@@ -781,14 +767,9 @@ static int propagate(struct solver *s, uint32_t start, uint32_t *fail)
 				goto next;
 			}
 			if (r == P_DERIVED) {
-				if (n == cap) {
-					uint32_t *ns = realloc(stack, sizeof *stack * cap * 2);
-					if (!ns) {
-						free(stack);
-						return -1;
-					}
-					stack = ns;
-					cap *= 2;
+				if (em_grow(&stack, &cap, n, sizeof *stack)) {
+					free(stack);
+					return -1;
 				}
 				stack[n++] = derived;
 			}
@@ -1303,7 +1284,7 @@ static int emit_sentence(struct explainer *x, uint32_t id)
 	em_buf_addstr(&sb, ", ");
 	put_inc(x->s, &sb, id);
 	em_buf_addc(&sb, '.');
-	if (grow((void **)&x->lines, &x->cap, x->nlines + 1, sizeof *x->lines)) {
+	if (em_grow(&x->lines, &x->cap, x->nlines, sizeof *x->lines)) {
 		em_buf_release(&sb);
 		return -1;
 	}
@@ -1489,7 +1470,8 @@ static int explain(struct solver *s, uint32_t root, struct em_buf *out, struct e
 			em_buf_addstr(&x.text, "Because ");
 			put_inc(s, &x.text, root);
 			em_buf_addf(&x.text, ", %s cannot be resolved.", s->in->label);
-			if (grow((void **)&x.lines, &x.cap, 1, sizeof *x.lines) == 0) {
+			rc = em_grow(&x.lines, &x.cap, x.nlines, sizeof *x.lines);
+			if (!rc) {
 				x.lines[0] = (struct line){ 0, x.text.len, root, 0 };
 				x.nlines = 1;
 			}
