@@ -11,6 +11,7 @@
  */
 #include "spec/pep508.h"
 #include "spec/name.h"
+#include "util/grow.h"
 #include "util/str.h"
 
 #include "spec/pep508_lex.h"
@@ -529,7 +530,7 @@ static int parse_list(struct p5_lex *l, struct em_marker **out)
 	m->type = MK_LIST;
 	m->vars = first->vars;
 	m->noformat = first->noformat;
-	uint32_t n = 1, cap = 1;
+	uint32_t n = 1, kcap = 1, ocap = 0;
 	struct em_marker *one[1] = { first };
 	struct em_marker **kids = one;
 	uint8_t *ors = NULL;
@@ -546,21 +547,11 @@ static int parse_list(struct p5_lex *l, struct em_marker **out)
 		rc = parse_atom(l, &next);
 		if (rc)
 			return rc;
-		if (n == cap) {
-			/* grow in the arena: the old arrays are left behind, at
-			 * most as much again as the final ones */
-			uint32_t ncap = cap * 2;
-			struct em_marker **nk = em_arena_array(l->a, ncap, sizeof *nk);
-			uint8_t *no = em_arena_alloc(l->a, ncap);
-			if (!nk || !no)
-				return em_err_nomem(l->e);
-			memcpy(nk, kids, n * sizeof *nk);
-			if (ors)
-				memcpy(no, ors, n - 1);
-			kids = nk;
-			ors = no;
-			cap = ncap;
-		}
+		/* kids starts in one[], ors empty: ors[i] joins kids[i] and
+		 * kids[i + 1] */
+		if (em_arena_grow(l->a, &kids, &kcap, n, sizeof *kids) ||
+		    em_arena_grow(l->a, &ors, &ocap, n - 1, sizeof *ors))
+			return em_err_nomem(l->e);
 		ors[n - 1] = is_or;
 		kids[n++] = next;
 		m->vars |= next->vars;

@@ -40,6 +40,7 @@
 #include "spec/matrix.h"
 #include "spec/name.h"
 #include "spec/pep508.h"
+#include "util/grow.h"
 #include "util/str.h"
 #include "spec/target.h"
 
@@ -165,16 +166,8 @@ struct vec {
 
 static void *vec_push(struct em_arena *a, struct vec *v, size_t size)
 {
-	if (v->n == v->cap) {
-		uint32_t cap = v->cap ? v->cap * 2 : 8;
-		void *np = em_arena_array(a, cap, size);
-		if (!np)
-			return NULL;
-		if (v->n)
-			memcpy(np, v->p, (size_t)v->n * size);
-		v->p = np;
-		v->cap = cap;
-	}
+	if (em_arena_grow(a, &v->p, &v->cap, v->n, size))
+		return NULL;
 	return (char *)v->p + (size_t)v->n++ * size;
 }
 

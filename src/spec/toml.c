@@ -25,6 +25,7 @@
  * gives. The document must be UTF-8; a leading byte order mark is skipped.
  */
 #include "spec/lock.h"
+#include "util/grow.h"
 #include "util/str.h"
 
 #include <locale.h>
@@ -328,16 +329,8 @@ static int tab_add(struct parser *p, struct node *t, const char *key, size_t kle
 		   struct em_toml *v)
 {
 	uint32_t n = t->v.u.tab.n;
-	if (n == t->cap) {
-		uint32_t cap = t->cap ? t->cap * 2 : 4;
-		struct em_toml_kv *kv = em_arena_array(p->a, cap, sizeof *kv);
-		if (!kv)
-			return em_err_nomem(p->e);
-		if (n)
-			memcpy(kv, t->v.u.tab.kv, (size_t)n * sizeof *kv);
-		t->v.u.tab.kv = kv;
-		t->cap = cap;
-	}
+	if (em_arena_grow(p->a, &t->v.u.tab.kv, &t->cap, n, sizeof *t->v.u.tab.kv))
+		return em_err_nomem(p->e);
 	t->v.u.tab.kv[n].key = key;
 	t->v.u.tab.kv[n].key_len = klen;
 	t->v.u.tab.kv[n].value = v;
@@ -353,16 +346,8 @@ static int tab_add(struct parser *p, struct node *t, const char *key, size_t kle
 static int arr_push(struct parser *p, struct node *arr, struct em_toml *v)
 {
 	uint32_t n = arr->v.u.arr.n;
-	if (n == arr->cap) {
-		uint32_t cap = arr->cap ? arr->cap * 2 : 4;
-		struct em_toml **items = em_arena_array(p->a, cap, sizeof *items);
-		if (!items)
-			return em_err_nomem(p->e);
-		if (n)
-			memcpy(items, arr->v.u.arr.items, (size_t)n * sizeof *items);
-		arr->v.u.arr.items = items;
-		arr->cap = cap;
-	}
+	if (em_arena_grow(p->a, &arr->v.u.arr.items, &arr->cap, n, sizeof *arr->v.u.arr.items))
+		return em_err_nomem(p->e);
 	arr->v.u.arr.items[n] = v;
 	arr->v.u.arr.n = n + 1;
 	return 0;
