@@ -136,12 +136,11 @@ static int check_torch_cuda(struct mparser *p, const struct sect *s, struct em_w
 	return 0;
 }
 
-static int build_workload(struct mparser *p, const struct sect *s, const struct em_matrix *mx,
-			  struct em_workload *w)
+/* Name, folders, python, torch and cuda. */
+static int inherit_interpreter(struct mparser *p, const struct sect *s, struct em_workload *w)
 {
 	const struct sect *m = p->matrix;
 	const struct em_setting *st;
-	memset(w, 0, sizeof *w);
 	w->name = s->name;
 	w->line = s->line;
 	w->description = s->v[K_DESCRIPTION];
@@ -179,7 +178,13 @@ static int build_workload(struct mparser *p, const struct sect *s, const struct 
 		if (rc)
 			return rc;
 	}
+	return 0;
+}
 
+/* Settings the matrix itself has defaults for, and find-links. */
+static void inherit_settings(const struct sect *s, const struct sect *m,
+			     const struct em_matrix *mx, struct em_workload *w)
+{
 	w->platform = s->v[K_PLATFORM].value ? s->v[K_PLATFORM] : mx->platform;
 	w->index_url = s->v[K_INDEX_URL].value ? s->v[K_INDEX_URL] : mx->index_url;
 	w->torch_index_url =
@@ -192,27 +197,43 @@ static int build_workload(struct mparser *p, const struct sect *s, const struct 
 	const struct sect *fl = s->v[K_FIND_LINKS].line || !m ? s : m;
 	w->nfind_links = fl->find_links.n;
 	w->find_links = fl->find_links.p;
+}
 
-	/* packages: [matrix]'s, then the workload's */
-	uint32_t mp = m ? m->packages.n : 0;
-	uint32_t np = mp + s->packages.n;
-	if (np > EM_MATRIX_MAX_PACKAGES)
+/* A list of [matrix]'s (mine, NULL without [matrix]) followed by the
+ * section's own (own), copied into a new array (NULL when both are empty):
+ * at most max elements, named what in the message. */
+static int join_lists(struct mparser *p, const struct sect *s, const struct vec *mine,
+		      const struct vec *own, size_t size, uint32_t max, const char *what,
+		      void **out, uint32_t *n)
+{
+	uint32_t mn = mine ? mine->n : 0;
+	uint32_t total = mn + own->n;
+	*out = NULL;
+	*n = 0;
+	if (total > max)
 		return perr(p, s->line, EM_ELIMIT,
-			    "workload [%s] has more than %d packages with those from [matrix]",
-			    s->name, EM_MATRIX_MAX_PACKAGES);
-	if (np) {
-		struct em_req_line *pk = em_arena_array(p->a, np, sizeof *pk);
-		if (!pk)
-			return nomem(p);
-		if (mp)
-			memcpy(pk, m->packages.p, mp * sizeof *pk);
-		if (s->packages.n)
-			memcpy(pk + mp, s->packages.p, s->packages.n * sizeof *pk);
-		w->packages = pk;
-		w->npackages = np;
-	}
+			    "workload [%s] has more than %u %s with those from [matrix]", s->name,
+			    max, what);
+	if (!total)
+		return 0;
+	char *v = em_arena_array(p->a, total, size);
+	if (!v)
+		return nomem(p);
+	if (mn)
+		memcpy(v, mine->p, mn * size);
+	if (own->n)
+		memcpy(v + mn * size, own->p, own->n * size);
+	*out = v;
+	*n = total;
+	return 0;
+}
 
-	/* no-build, only-binary, no-binary: the workload's own, else [matrix]'s */
+/* no-build, only-binary, no-binary and no-build-isolation: the workload's
+ * own, else [matrix]'s; no package both refused as an sdist and asked for
+ * as one. */
+static int inherit_pkg_sets(struct mparser *p, const struct sect *s, struct em_workload *w)
+{
+	const struct sect *m = p->matrix;
 	struct em_pkg_set *sets[3] = { &w->no_build, &w->only_binary, &w->no_binary };
 	for (int k = 0; k < 3; k++) {
 		enum key key = (enum key)(K_NO_BUILD + k);
@@ -250,11 +271,14 @@ static int build_workload(struct mparser *p, const struct sect *s, const struct 
 		}
 		w->no_build_isolation.key = em_mx_keys[K_NO_BUILD_ISOLATION].name;
 	}
-	st = pick(s, m, K_BUILD_CONSTRAINTS);
-	if (st)
-		w->build_constraints = *st;
-	/* build-requires.PKG, config-settings.PKG: per PKG the workload's, else
-	 * [matrix]'s */
+	return 0;
+}
+
+/* build-requires.PKG, config-settings.PKG: per PKG the workload's, else
+ * [matrix]'s */
+static int inherit_pkg_values(struct mparser *p, const struct sect *s, struct em_workload *w)
+{
+	const struct sect *m = p->matrix;
 	for (int k = 0; k < 2; k++) {
 		const struct pkgent *me = m ? m->pkgvals[k].p : NULL, *se = s->pkgvals[k].p;
 		uint32_t nme = m ? m->pkgvals[k].n : 0, ne = s->pkgvals[k].n, o = 0;
@@ -279,7 +303,13 @@ static int build_workload(struct mparser *p, const struct sect *s, const struct 
 			w->nconfig_settings = o;
 		}
 	}
-	/* a package no sdist is allowed for is never built */
+	return 0;
+}
+
+/* A package no sdist is allowed for is never built. */
+static int check_isolation(struct mparser *p, const struct sect *s, const struct em_workload *w)
+{
+	const struct em_pkg_set *sets[2] = { &w->no_build, &w->only_binary };
 	for (uint32_t i = 0; i < w->no_build_isolation.n; i++) {
 		const char *name = w->no_build_isolation.names[i];
 		uint32_t line = w->no_build_isolation.setting.line;
@@ -293,26 +323,13 @@ static int build_workload(struct mparser *p, const struct sect *s, const struct 
 				    "one", s->name, r->key, r->setting.line, name, line);
 		}
 	}
+	return 0;
+}
 
-	/* verify: [matrix]'s commands, then the workload's */
-	uint32_t mv = m ? m->verify.n : 0, nv = mv + s->verify.n;
-	if (nv > EM_MATRIX_MAX_VERIFY)
-		return perr(p, s->line, EM_ELIMIT,
-			    "workload [%s] has more than %d verify commands with those from [matrix]",
-			    s->name, EM_MATRIX_MAX_VERIFY);
-	if (nv) {
-		struct em_setting *vc = em_arena_array(p->a, nv, sizeof *vc);
-		if (!vc)
-			return nomem(p);
-		if (mv)
-			memcpy(vc, m->verify.p, mv * sizeof *vc);
-		if (s->verify.n)
-			memcpy(vc + mv, s->verify.p, s->verify.n * sizeof *vc);
-		w->verify = vc;
-		w->nverify = nv;
-	}
-
-	/* env: [matrix]'s that the workload does not set, then its own */
+/* env: [matrix]'s that the workload does not set, then its own */
+static int inherit_env(struct mparser *p, const struct sect *s, struct em_workload *w)
+{
+	const struct sect *m = p->matrix;
 	const struct em_env_var *me = m ? m->env.p : NULL;
 	const struct em_env_var *se = s->env.p;
 	uint32_t nme = m ? m->env.n : 0;
@@ -341,6 +358,43 @@ static int build_workload(struct mparser *p, const struct sect *s, const struct 
 	w->env = ev;
 	w->nenv = o;
 	return 0;
+}
+
+/* The workload of section s: its own settings, else [matrix]'s, else the
+ * defaults. The steps keep the order of the checks: the first mistake found
+ * is the one reported. */
+static int build_workload(struct mparser *p, const struct sect *s, const struct em_matrix *mx,
+			  struct em_workload *w)
+{
+	const struct sect *m = p->matrix;
+	memset(w, 0, sizeof *w);
+	int rc = inherit_interpreter(p, s, w);
+	if (rc)
+		return rc;
+	inherit_settings(s, m, mx, w);
+	void *list;
+	rc = join_lists(p, s, m ? &m->packages : NULL, &s->packages, sizeof *w->packages,
+			EM_MATRIX_MAX_PACKAGES, "packages", &list, &w->npackages);
+	if (rc)
+		return rc;
+	w->packages = list;
+	rc = inherit_pkg_sets(p, s, w);
+	if (rc)
+		return rc;
+	const struct em_setting *st = pick(s, m, K_BUILD_CONSTRAINTS);
+	if (st)
+		w->build_constraints = *st;
+	rc = inherit_pkg_values(p, s, w);
+	if (!rc)
+		rc = check_isolation(p, s, w);
+	if (rc)
+		return rc;
+	rc = join_lists(p, s, m ? &m->verify : NULL, &s->verify, sizeof *w->verify,
+			EM_MATRIX_MAX_VERIFY, "verify commands", &list, &w->nverify);
+	if (rc)
+		return rc;
+	w->verify = list;
+	return inherit_env(p, s, w);
 }
 
 /* The folder a workload's environment lives in, for comparing: ASCII lower
