@@ -514,7 +514,10 @@ static int read_directory(struct reader *r, const struct em_toml *t)
 	return rc;
 }
 
-static int read_package(struct reader *r, const struct em_toml *t, struct em_lock_package *pk)
+/* name, version (parsed into *pv when given), marker, requires-python and
+ * index */
+static int read_package_head(struct reader *r, const struct em_toml *t,
+			     struct em_lock_package *pk, struct em_version *pv)
 {
 	uint32_t line = t->line;
 	memset(pk, 0, sizeof *pk);
@@ -528,11 +531,10 @@ static int read_package(struct reader *r, const struct em_toml *t, struct em_loc
 		return rc;
 	r->pkg = pk->name;
 
-	struct em_version pv;
 	rc = get_str(r, t, "version", &pk->version, &line);
 	if (!rc && pk->version) {
 		struct em_error sub = { 0 };
-		rc = em_version_parse(r->tmp, pk->version, strlen(pk->version), &pv, &sub);
+		rc = em_version_parse(r->tmp, pk->version, strlen(pk->version), pv, &sub);
 		if (rc)
 			return rerr(r, rc, line, "%s", sub.msg);
 	}
@@ -546,11 +548,15 @@ static int read_package(struct reader *r, const struct em_toml *t, struct em_loc
 		rc = check_specset(r, pk->requires_python, line, "requires-python");
 	if (!rc)
 		rc = get_str(r, t, "index", &pk->index, NULL);
-	if (rc)
-		return rc;
+	return rc;
+}
 
-	const struct em_toml *deps, *att, *tool, *vcs, *dir, *archive, *sdist, *wheels;
-	rc = get(r, t, "dependencies", EM_TOML_ARRAY, &deps);
+/* dependencies, attestation-identities and tool.envmatrix */
+static int read_package_extras(struct reader *r, const struct em_toml *t,
+			       struct em_lock_package *pk)
+{
+	const struct em_toml *deps, *att, *tool;
+	int rc = get(r, t, "dependencies", EM_TOML_ARRAY, &deps);
 	if (!rc && deps && deps->u.arr.n) {
 		pk->deps = em_arena_array(r->a, deps->u.arr.n, sizeof *pk->deps);
 		if (!pk->deps)
@@ -593,9 +599,39 @@ static int read_package(struct reader *r, const struct em_toml *t, struct em_loc
 			r->ctx[0] = '\0';
 		}
 	}
+	return rc;
+}
 
-	if (!rc)
-		rc = get(r, t, "vcs", EM_TOML_TABLE, &vcs);
+/* The wheels: tables, each a file of this package at version pv (NULL
+ * when the package names none). */
+static int read_wheels(struct reader *r, const struct em_toml *wheels, struct em_lock_package *pk,
+		       const struct em_version *pv)
+{
+	pk->wheels = em_arena_array(r->a, wheels->u.arr.n, sizeof *pk->wheels);
+	if (!pk->wheels)
+		return em_err_nomem(r->e);
+	for (uint32_t i = 0; i < wheels->u.arr.n; i++) {
+		const struct em_toml *w = wheels->u.arr.items[i];
+		if (w->type != EM_TOML_TABLE)
+			return rerr(r, EM_EINVAL, w->line, "'wheels' must hold tables, not %s",
+				    em_toml_type_name(w->type));
+		int rc = read_file(r, w, "wheel", i + 1, &pk->wheels[i]);
+		if (!rc)
+			rc = check_wheel_name(r, &pk->wheels[i], pk, pv);
+		if (rc)
+			return rc;
+		pk->nwheels++;
+	}
+	return 0;
+}
+
+/* The package's source: wheels and an sdist, or one of vcs, directory and
+ * archive. */
+static int read_sources(struct reader *r, const struct em_toml *t, struct em_lock_package *pk,
+			const struct em_version *pv)
+{
+	const struct em_toml *vcs, *dir, *archive, *sdist, *wheels;
+	int rc = get(r, t, "vcs", EM_TOML_TABLE, &vcs);
 	if (!rc)
 		rc = get(r, t, "directory", EM_TOML_TABLE, &dir);
 	if (!rc)
@@ -642,26 +678,21 @@ static int read_package(struct reader *r, const struct em_toml *t, struct em_loc
 		pk->sdist = em_arena_alloc(r->a, sizeof *pk->sdist);
 		rc = pk->sdist ? read_file(r, sdist, "sdist", 0, pk->sdist) : em_err_nomem(r->e);
 	}
+	if (!rc && wheels && wheels->u.arr.n)
+		rc = read_wheels(r, wheels, pk, pv);
+	return rc;
+}
+
+static int read_package(struct reader *r, const struct em_toml *t, struct em_lock_package *pk)
+{
+	struct em_version pv;
+	int rc = read_package_head(r, t, pk, &pv);
+	if (!rc)
+		rc = read_package_extras(r, t, pk);
+	if (!rc)
+		rc = read_sources(r, t, pk, pk->version ? &pv : NULL);
 	if (rc)
 		return rc;
-	if (wheels && wheels->u.arr.n) {
-		pk->wheels = em_arena_array(r->a, wheels->u.arr.n, sizeof *pk->wheels);
-		if (!pk->wheels)
-			return em_err_nomem(r->e);
-		for (uint32_t i = 0; i < wheels->u.arr.n; i++) {
-			const struct em_toml *w = wheels->u.arr.items[i];
-			if (w->type != EM_TOML_TABLE)
-				return rerr(r, EM_EINVAL, w->line, "'wheels' must hold tables, not %s",
-					    em_toml_type_name(w->type));
-			rc = read_file(r, w, "wheel", i + 1, &pk->wheels[i]);
-			if (!rc)
-				rc = check_wheel_name(r, &pk->wheels[i], pk,
-						      pk->version ? &pv : NULL);
-			if (rc)
-				return rc;
-			pk->nwheels++;
-		}
-	}
 	r->ctx[0] = '\0';
 	return 0;
 }
@@ -939,6 +970,54 @@ static int cmp_str(const void *pa, const void *pb)
 	return c ? c : (x > y) - (x < y);
 }
 
+/* An sdist's or a wheel's texts and file name (into *name): kind is
+ * "sdist" or "wheel", a_kind "an sdist" or "a wheel". */
+static int check_file_name(struct writer *w, const struct em_lock_file *f, const char *kind,
+			   const char *a_kind, const char **name)
+{
+	char q[96], what[32];
+	int rc = 0;
+	snprintf(what, sizeof what, "%s url", a_kind);
+	if (f->url)
+		rc = check_text(w, f->url, what);
+	snprintf(what, sizeof what, "%s path", a_kind);
+	if (!rc && f->path)
+		rc = check_text(w, f->path, what);
+	snprintf(what, sizeof what, "%s name", a_kind);
+	if (!rc && f->name)
+		rc = check_text(w, f->name, what);
+	if (rc)
+		return rc;
+	size_t nlen;
+	*name = entry_file_name(w->tmp, f->name, f->url, f->path, &nlen);
+	if (!*name)
+		return em_err_nomem(w->e);
+	if (!file_name_ok(*name, nlen))
+		return werr(w, "invalid %s file name '%s'", kind, em_quote(q, sizeof q, *name, nlen));
+	return 0;
+}
+
+/* An sdist's or a wheel's hash, size and upload time. */
+static int check_file_facts(struct writer *w, const struct em_lock_file *f, const char *kind,
+			    const char *name)
+{
+	char q[96];
+	if (!f->sha256 || !sha256_ok(f->sha256, strlen(f->sha256)))
+		return werr(w, "%s '%s' has no valid sha256", kind,
+			    em_quote(q, sizeof q, name, strlen(name)));
+	if (f->size < -1)
+		return werr(w, "%s '%s' has a negative size", kind,
+			    em_quote(q, sizeof q, name, strlen(name)));
+	if (f->upload_time) {
+		enum em_toml_datetime_kind k =
+			em_toml_datetime_kind(f->upload_time, strlen(f->upload_time));
+		if (k != EM_TOML_DT_OFFSET && k != EM_TOML_DT_LOCAL)
+			return werr(w, "%s '%s' has an invalid upload time '%s'", kind,
+				    em_quote(q, sizeof q, name, strlen(name)), f->upload_time);
+	}
+	return 0;
+}
+
 /* Check a package, and sort its wheels into refs (nwheels of them). */
 static int check_package(struct writer *w, const struct em_lock_package *p, struct wheel_ref *refs)
 {
@@ -972,54 +1051,23 @@ static int check_package(struct writer *w, const struct em_lock_package *p, stru
 		return werr(w, "no wheel and no sdist (envmatrix writes wheels and sdists only)");
 	if (p->sdist) {
 		const struct em_lock_file *f = p->sdist;
+		const char *name;
 		if ((!f->url || !f->url[0]) && (!f->path || !f->path[0]))
 			return werr(w, "the sdist has no url or path");
-		if (f->url)
-			rc = check_text(w, f->url, "an sdist url");
-		if (!rc && f->path)
-			rc = check_text(w, f->path, "an sdist path");
-		if (!rc && f->name)
-			rc = check_text(w, f->name, "an sdist name");
+		rc = check_file_name(w, f, "sdist", "an sdist", &name);
+		if (!rc)
+			rc = check_file_facts(w, f, "sdist", name);
 		if (rc)
 			return rc;
-		size_t nlen;
-		const char *name = entry_file_name(w->tmp, f->name, f->url, f->path, &nlen);
-		if (!name)
-			return em_err_nomem(w->e);
-		if (!file_name_ok(name, nlen))
-			return werr(w, "invalid sdist file name '%s'", em_quote(q, sizeof q, name, nlen));
-		if (!f->sha256 || !sha256_ok(f->sha256, strlen(f->sha256)))
-			return werr(w, "sdist '%s' has no valid sha256",
-				    em_quote(q, sizeof q, name, strlen(name)));
-		if (f->size < -1)
-			return werr(w, "sdist '%s' has a negative size",
-				    em_quote(q, sizeof q, name, strlen(name)));
-		if (f->upload_time) {
-			enum em_toml_datetime_kind k =
-				em_toml_datetime_kind(f->upload_time, strlen(f->upload_time));
-			if (k != EM_TOML_DT_OFFSET && k != EM_TOML_DT_LOCAL)
-				return werr(w, "sdist '%s' has an invalid upload time '%s'",
-					    em_quote(q, sizeof q, name, strlen(name)), f->upload_time);
-		}
 	}
 	for (uint32_t i = 0; i < p->nwheels; i++) {
 		const struct em_lock_file *f = &p->wheels[i];
+		const char *name;
 		if ((!f->url || !f->url[0]) && (!f->path || !f->path[0]))
 			return werr(w, "wheel %u has no url or path", (unsigned)i + 1);
-		if (f->url)
-			rc = check_text(w, f->url, "a wheel url");
-		if (!rc && f->path)
-			rc = check_text(w, f->path, "a wheel path");
-		if (!rc && f->name)
-			rc = check_text(w, f->name, "a wheel name");
+		rc = check_file_name(w, f, "wheel", "a wheel", &name);
 		if (rc)
 			return rc;
-		size_t nlen;
-		const char *name = entry_file_name(w->tmp, f->name, f->url, f->path, &nlen);
-		if (!name)
-			return em_err_nomem(w->e);
-		if (!file_name_ok(name, nlen))
-			return werr(w, "invalid wheel file name '%s'", em_quote(q, sizeof q, name, nlen));
 		struct em_wheel_name wn;
 		struct em_error sub = { 0 };
 		if (em_wheel_name_parse(w->tmp, name, strlen(name), &wn, &sub))
@@ -1030,19 +1078,9 @@ static int check_package(struct writer *w, const struct em_lock_package *p, stru
 		if (p->version && em_version_cmp(&wn.version, &pv) != 0)
 			return werr(w, "wheel '%s' is not of version '%s'",
 				    em_quote(q, sizeof q, name, strlen(name)), p->version);
-		if (!f->sha256 || !sha256_ok(f->sha256, strlen(f->sha256)))
-			return werr(w, "wheel '%s' has no valid sha256",
-				    em_quote(q, sizeof q, name, strlen(name)));
-		if (f->size < -1)
-			return werr(w, "wheel '%s' has a negative size",
-				    em_quote(q, sizeof q, name, strlen(name)));
-		if (f->upload_time) {
-			enum em_toml_datetime_kind k =
-				em_toml_datetime_kind(f->upload_time, strlen(f->upload_time));
-			if (k != EM_TOML_DT_OFFSET && k != EM_TOML_DT_LOCAL)
-				return werr(w, "wheel '%s' has an invalid upload time '%s'",
-					    em_quote(q, sizeof q, name, strlen(name)), f->upload_time);
-		}
+		rc = check_file_facts(w, f, "wheel", name);
+		if (rc)
+			return rc;
 		refs[i].name = name;
 		refs[i].f = f;
 	}
