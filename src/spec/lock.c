@@ -56,7 +56,6 @@
  */
 #include "spec/lock.h"
 #include "spec/name.h"
-#include "util/sha256.h"
 #include "spec/pep440.h"
 #include "spec/pep508.h"
 #include "util/str.h"
@@ -70,20 +69,10 @@
 
 #define SHA256_HEX 64
 
-static bool is_hex(int c)
-{
-	return em_is_digit(c) || ((c | 0x20) >= 'a' && (c | 0x20) <= 'f');
-}
-
 /* A sha256 in hex (either case). */
 static bool sha256_ok(const char *s, size_t n)
 {
-	if (n != SHA256_HEX)
-		return false;
-	for (size_t i = 0; i < n; i++)
-		if (!is_hex((unsigned char)s[i]))
-			return false;
-	return true;
+	return n == SHA256_HEX && em_str_is_hex(s, n);
 }
 
 /* A normalized project name (what packaging's is_normalized_name accepts). */
@@ -134,10 +123,9 @@ static char *url_file_name(struct em_arena *a, const char *url, size_t *len)
 		return NULL;
 	size_t o = 0;
 	for (size_t i = start; i < end; i++) {
-		if (url[i] == '%' && i + 2 < end && is_hex((unsigned char)url[i + 1]) &&
-		    is_hex((unsigned char)url[i + 2])) {
-			int hi = url[i + 1] <= '9' ? url[i + 1] - '0' : (url[i + 1] | 0x20) - 'a' + 10;
-			int lo = url[i + 2] <= '9' ? url[i + 2] - '0' : (url[i + 2] | 0x20) - 'a' + 10;
+		int hi = i + 2 < end ? em_hex_value((unsigned char)url[i + 1]) : -1;
+		int lo = i + 2 < end ? em_hex_value((unsigned char)url[i + 2]) : -1;
+		if (url[i] == '%' && hi >= 0 && lo >= 0) {
 			out[o++] = (char)(hi << 4 | lo);
 			i += 2;
 		} else {
@@ -723,7 +711,7 @@ static int read_tool(struct reader *r, const struct em_toml *doc, struct em_lock
 	if (!rc)
 		rc = get_str(r, mine, "python-sha256", &out->python_sha256, NULL);
 	if (!rc && out->python_sha256 &&
-	    !em_sha256_hex_valid(out->python_sha256, strlen(out->python_sha256)))
+	    !sha256_ok(out->python_sha256, strlen(out->python_sha256)))
 		rc = rerr(r, EM_EINVAL, mine->line, "'python-sha256' of %s is not 64 hex digits",
 			  r->ctx);
 	if (!rc && !!out->python_url != !!out->python_sha256)

@@ -182,16 +182,6 @@ static size_t match_variable(const struct p5_lex *l, uint8_t *key)
 	return 0;
 }
 
-static int hexval(int c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	c |= 0x20;
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	return -1;
-}
-
 static int bad_string(struct p5_lex *l, size_t qpos, const char *why)
 {
 	char msg[160];
@@ -275,7 +265,7 @@ static int decode_quoted(struct p5_lex *l, size_t qpos, size_t end, struct mk_op
 		cp = 0;
 		i += 2;
 		for (int j = 0; j < digits; j++) {
-			int h = i < n ? hexval((unsigned char)s[i]) : -1;
+			int h = i < n ? em_hex_value((unsigned char)s[i]) : -1;
 			if (h < 0)
 				return bad_string(l, qpos, "truncated \\x, \\u or \\U escape");
 			cp = cp * 16 + (uint32_t)h;

@@ -415,17 +415,6 @@ static int new_table_at(struct parser *p, struct node *t, uint32_t k, uint8_t ki
 
 /* ---- strings ---- */
 
-static int hexval(int c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 static int bad_escape(struct parser *p)
 {
 	char q[32];
@@ -433,7 +422,7 @@ static int bad_escape(struct parser *p)
 	int c = peek_at(p, 1);
 	if (c == 'u' || c == 'U') {
 		size_t want = c == 'u' ? 6 : 10;
-		while (k < want && hexval(peek_at(p, k)) >= 0)
+		while (k < want && em_hex_value(peek_at(p, k)) >= 0)
 			k++;
 	} else if (c >= 0x80) {
 		uint32_t cp;
@@ -463,7 +452,7 @@ static int escape(struct parser *p, struct em_buf *out)
 		int digits = c == 'u' ? 4 : 8;
 		uint32_t cp = 0;
 		for (int k = 0; k < digits; k++) {
-			int h = hexval(peek_at(p, 2 + (size_t)k));
+			int h = em_hex_value(peek_at(p, 2 + (size_t)k));
 			if (h < 0)
 				return bad_escape(p);
 			cp = cp << 4 | (uint32_t)h;
@@ -670,7 +659,7 @@ static bool is_token_char(int c)
 static bool digit_in(int c, int base)
 {
 	if (base == 16)
-		return hexval(c) >= 0;
+		return em_hex_value(c) >= 0;
 	return c >= '0' && c < '0' + base;
 }
 
@@ -732,7 +721,7 @@ static int parse_integer(struct parser *p, const char *t, size_t m, uint32_t lin
 	for (; k < m; k++) {
 		if (t[k] == '_')
 			continue;
-		uint64_t d = (uint64_t)hexval((unsigned char)t[k]);
+		uint64_t d = (uint64_t)em_hex_value((unsigned char)t[k]);
 		if (v > (limit - d) / (uint64_t)base)
 			return perr(p, EM_EINVAL, line, "integer '%s' does not fit in 64 bits",
 				    em_quote(q, sizeof q, t, m));
