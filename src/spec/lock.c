@@ -58,6 +58,7 @@
 #include "spec/name.h"
 #include "spec/pep440.h"
 #include "spec/pep508.h"
+#include "util/error.h"
 #include "util/str.h"
 #include "spec/tags.h"
 
@@ -179,21 +180,16 @@ static int rerr(struct reader *r, int code, uint32_t line, const char *fmt, ...)
 
 static int rerr(struct reader *r, int code, uint32_t line, const char *fmt, ...)
 {
-	char where[EM_ERROR_WHERE_MAX];
 	char msg[EM_ERROR_MSG_MAX];
 	char q[96];
-	if (r->where && r->where[0])
-		snprintf(where, sizeof where, "%s:%u", r->where, (unsigned)line);
-	else
-		snprintf(where, sizeof where, "line %u", (unsigned)line);
 	va_list ap;
 	va_start(ap, fmt);
 	vsnprintf(msg, sizeof msg, fmt, ap);
 	va_end(ap);
 	if (r->pkg)
-		return em_err(r->e, code, where, "package '%s': %s",
-			      em_quote(q, sizeof q, r->pkg, strlen(r->pkg)), msg);
-	return em_err(r->e, code, where, "%s", msg);
+		return em_err_at(r->e, code, r->where, line, "package '%s': %s",
+				 em_quote(q, sizeof q, r->pkg, strlen(r->pkg)), msg);
+	return em_err_at(r->e, code, r->where, line, "%s", msg);
 }
 
 /* " of <ctx>" when a context is set. */

@@ -14,6 +14,7 @@
 #define ENVMATRIX_MATRIX_INT_H
 
 #include "spec/matrix.h"
+#include "util/error.h"
 #include "util/grow.h"
 #include "util/str.h"
 
@@ -158,17 +159,10 @@ static inline int perr(struct mparser *p, uint32_t line, int code, const char *f
 
 static inline int perr(struct mparser *p, uint32_t line, int code, const char *fmt, ...)
 {
-	char where[EM_ERROR_WHERE_MAX];
-	char msg[EM_ERROR_MSG_MAX];
-	if (line)
-		snprintf(where, sizeof where, "%s:%u", p->file, line);
-	else
-		snprintf(where, sizeof where, "%s", p->file);
 	va_list ap;
 	va_start(ap, fmt);
-	vsnprintf(msg, sizeof msg, fmt, ap);
+	p->rc = em_verr_at(p->e, code, p->file, line, fmt, ap);
 	va_end(ap);
-	p->rc = em_err(p->e, code, where, "%s", msg);
 	return p->rc;
 }
 

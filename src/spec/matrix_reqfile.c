@@ -23,14 +23,11 @@ static int rerr(struct rparser *r, uint32_t line, int code, const char *fmt, ...
 
 static int rerr(struct rparser *r, uint32_t line, int code, const char *fmt, ...)
 {
-	char where[EM_ERROR_WHERE_MAX];
-	char msg[EM_ERROR_MSG_MAX];
-	snprintf(where, sizeof where, "%s:%u", r->file, line);
 	va_list ap;
 	va_start(ap, fmt);
-	vsnprintf(msg, sizeof msg, fmt, ap);
+	int rc = em_verr_at(r->e, code, r->file, line, fmt, ap);
 	va_end(ap);
-	return em_err(r->e, code, where, "%s", msg);
+	return rc;
 }
 
 /* pip's comment rule: '#' at the start or after whitespace. */

@@ -7,6 +7,7 @@
  */
 #include "spec/metadata.h"
 #include "util/buf.h"
+#include "util/error.h"
 #include "spec/name.h"
 #include "util/str.h"
 
@@ -67,17 +68,11 @@ static int perr(struct parser *p, int code, uint32_t line, const char *fmt, ...)
 
 static int perr(struct parser *p, int code, uint32_t line, const char *fmt, ...)
 {
-	char where[EM_ERROR_WHERE_MAX];
-	char msg[EM_ERROR_MSG_MAX];
-	if (line)
-		snprintf(where, sizeof where, "%s:%u", p->where, (unsigned)line);
-	else
-		snprintf(where, sizeof where, "%s", p->where);
 	va_list ap;
 	va_start(ap, fmt);
-	vsnprintf(msg, sizeof msg, fmt, ap);
+	int rc = em_verr_at(p->e, code, p->where, line, fmt, ap);
 	va_end(ap);
-	return em_err(p->e, code, where, "%s", msg);
+	return rc;
 }
 
 static enum field_kind classify(const char *name, size_t n)

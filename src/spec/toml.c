@@ -25,6 +25,7 @@
  * gives. The document must be UTF-8; a leading byte order mark is skipped.
  */
 #include "spec/lock.h"
+#include "util/error.h"
 #include "util/grow.h"
 #include "util/str.h"
 
@@ -77,17 +78,11 @@ static int perr(struct parser *p, int code, uint32_t line, const char *fmt, ...)
 
 static int perr(struct parser *p, int code, uint32_t line, const char *fmt, ...)
 {
-	char where[EM_ERROR_WHERE_MAX];
-	char msg[EM_ERROR_MSG_MAX];
-	if (p->where && p->where[0])
-		snprintf(where, sizeof where, "%s:%u", p->where, (unsigned)line);
-	else
-		snprintf(where, sizeof where, "line %u", (unsigned)line);
 	va_list ap;
 	va_start(ap, fmt);
-	vsnprintf(msg, sizeof msg, fmt, ap);
+	int rc = em_verr_at(p->e, code, p->where, line, fmt, ap);
 	va_end(ap);
-	return em_err(p->e, code, where, "%s", msg);
+	return rc;
 }
 
 static int buf_error(struct parser *p, const struct em_buf *b)
