@@ -164,6 +164,33 @@ static const char *entry_file_name(struct em_arena *a, const char *name, const c
 	return s;
 }
 
+/* The strings of [tool.envmatrix], in the order they are read and written
+ * (struct em_lock names them the same). */
+static const char *const tool_keys[] = { "workload",   "matrix",        "python",
+					 "platform",   "torch-variant", "inputs",
+					 "python-url", "python-sha256" };
+#define NTOOL (sizeof tool_keys / sizeof tool_keys[0])
+
+/* What a lock holds in PEP 508 syntax. */
+enum expr { MARKER, SPECSET };
+
+/* Whether s parses as a kind, in the scratch arena tmp: 0, or the error
+ * with the reason in sub. */
+static int expr_parses(struct em_arena *tmp, const char *s, enum expr kind, struct em_error *sub)
+{
+	struct em_arena_mark m = em_arena_mark(tmp);
+	int rc;
+	if (kind == MARKER) {
+		struct em_marker *mk;
+		rc = em_marker_parse(tmp, s, strlen(s), &mk, sub);
+	} else {
+		struct em_specset set;
+		rc = em_specset_parse(tmp, s, strlen(s), &set, sub);
+	}
+	em_arena_rewind(tmp, m);
+	return rc;
+}
+
 /* ---- reading ---- */
 
 struct reader {
@@ -280,25 +307,11 @@ static int get_str_array(struct reader *r, const struct em_toml *t, const char *
 	return 0;
 }
 
-static int check_marker(struct reader *r, const char *s, uint32_t line, const char *key)
+static int check_expr(struct reader *r, const char *s, uint32_t line, const char *key,
+		      enum expr kind)
 {
-	struct em_arena_mark m = em_arena_mark(r->tmp);
-	struct em_marker *mk;
 	struct em_error sub = { 0 };
-	int rc = em_marker_parse(r->tmp, s, strlen(s), &mk, &sub);
-	em_arena_rewind(r->tmp, m);
-	if (rc)
-		return rerr(r, rc, line, "invalid '%s': %s", key, sub.msg);
-	return 0;
-}
-
-static int check_specset(struct reader *r, const char *s, uint32_t line, const char *key)
-{
-	struct em_arena_mark m = em_arena_mark(r->tmp);
-	struct em_specset set;
-	struct em_error sub = { 0 };
-	int rc = em_specset_parse(r->tmp, s, strlen(s), &set, &sub);
-	em_arena_rewind(r->tmp, m);
+	int rc = expr_parses(r->tmp, s, kind, &sub);
 	if (rc)
 		return rerr(r, rc, line, "invalid '%s': %s", key, sub.msg);
 	return 0;
@@ -525,11 +538,11 @@ static int read_package_head(struct reader *r, const struct em_toml *t,
 	if (!rc)
 		rc = get_str(r, t, "marker", &pk->marker, &line);
 	if (!rc && pk->marker)
-		rc = check_marker(r, pk->marker, line, "marker");
+		rc = check_expr(r, pk->marker, line, "marker", MARKER);
 	if (!rc)
 		rc = get_str(r, t, "requires-python", &pk->requires_python, &line);
 	if (!rc && pk->requires_python)
-		rc = check_specset(r, pk->requires_python, line, "requires-python");
+		rc = check_expr(r, pk->requires_python, line, "requires-python", SPECSET);
 	if (!rc)
 		rc = get_str(r, t, "index", &pk->index, NULL);
 	return rc;
@@ -691,21 +704,11 @@ static int read_tool(struct reader *r, const struct em_toml *doc, struct em_lock
 	if (rc || !mine)
 		return rc;
 	snprintf(r->ctx, sizeof r->ctx, "'tool.envmatrix'");
-	rc = get_str(r, mine, "workload", &out->workload, NULL);
-	if (!rc)
-		rc = get_str(r, mine, "matrix", &out->matrix, NULL);
-	if (!rc)
-		rc = get_str(r, mine, "python", &out->python, NULL);
-	if (!rc)
-		rc = get_str(r, mine, "platform", &out->platform, NULL);
-	if (!rc)
-		rc = get_str(r, mine, "torch-variant", &out->torch_variant, NULL);
-	if (!rc)
-		rc = get_str(r, mine, "inputs", &out->inputs, NULL);
-	if (!rc)
-		rc = get_str(r, mine, "python-url", &out->python_url, NULL);
-	if (!rc)
-		rc = get_str(r, mine, "python-sha256", &out->python_sha256, NULL);
+	const char **field[NTOOL] = { &out->workload,   &out->matrix,        &out->python,
+				      &out->platform,   &out->torch_variant, &out->inputs,
+				      &out->python_url, &out->python_sha256 };
+	for (size_t i = 0; !rc && i < NTOOL; i++)
+		rc = get_str(r, mine, tool_keys[i], field[i], NULL);
 	if (!rc && out->python_sha256 &&
 	    !sha256_ok(out->python_sha256, strlen(out->python_sha256)))
 		rc = rerr(r, EM_EINVAL, mine->line, "'python-sha256' of %s is not 64 hex digits",
@@ -734,12 +737,12 @@ static int read_lock(struct reader *r, const struct em_toml *doc, struct em_lock
 	if (!rc)
 		rc = get_str_array(r, doc, "environments", &out->environments, &out->nenvironments);
 	for (uint32_t i = 0; !rc && i < out->nenvironments; i++)
-		rc = check_marker(r, out->environments[i], em_toml_get(doc, "environments")->line,
-				  "environments");
+		rc = check_expr(r, out->environments[i], em_toml_get(doc, "environments")->line,
+				"environments", MARKER);
 	if (!rc)
 		rc = get_str(r, doc, "requires-python", &out->requires_python, &line);
 	if (!rc && out->requires_python)
-		rc = check_specset(r, out->requires_python, line, "requires-python");
+		rc = check_expr(r, out->requires_python, line, "requires-python", SPECSET);
 	if (!rc)
 		rc = get_str_array(r, doc, "extras", &out->extras, &out->nextras);
 	for (uint32_t i = 0; !rc && i < out->nextras; i++)
@@ -838,29 +841,13 @@ static int check_text(struct writer *w, const char *s, const char *what)
 	return 0;
 }
 
-static int check_marker_w(struct writer *w, const char *s, const char *what)
+static int check_expr_w(struct writer *w, const char *s, const char *what, enum expr kind)
 {
 	int rc = check_text(w, s, what);
 	if (rc)
 		return rc;
-	struct em_arena_mark m = em_arena_mark(w->tmp);
-	struct em_marker *mk;
 	struct em_error sub = { 0 };
-	rc = em_marker_parse(w->tmp, s, strlen(s), &mk, &sub);
-	em_arena_rewind(w->tmp, m);
-	return rc ? werr(w, "invalid %s: %s", what, sub.msg) : 0;
-}
-
-static int check_specset_w(struct writer *w, const char *s, const char *what)
-{
-	int rc = check_text(w, s, what);
-	if (rc)
-		return rc;
-	struct em_arena_mark m = em_arena_mark(w->tmp);
-	struct em_specset set;
-	struct em_error sub = { 0 };
-	rc = em_specset_parse(w->tmp, s, strlen(s), &set, &sub);
-	em_arena_rewind(w->tmp, m);
+	rc = expr_parses(w->tmp, s, kind, &sub);
 	return rc ? werr(w, "invalid %s: %s", what, sub.msg) : 0;
 }
 
@@ -1022,9 +1009,9 @@ static int check_package(struct writer *w, const struct em_lock_package *p, stru
 			rc = werr(w, "%s", sub.msg);
 	}
 	if (!rc && p->marker)
-		rc = check_marker_w(w, p->marker, "marker");
+		rc = check_expr_w(w, p->marker, "marker", MARKER);
 	if (!rc && p->requires_python)
-		rc = check_specset_w(w, p->requires_python, "requires-python");
+		rc = check_expr_w(w, p->requires_python, "requires-python", SPECSET);
 	if (!rc && p->index)
 		rc = check_text(w, p->index, "the index");
 	for (uint32_t i = 0; !rc && i < p->ndeps; i++)
@@ -1098,9 +1085,9 @@ static int write_lock(struct writer *w, const struct em_lock *l,
 	struct em_buf *b = w->b;
 	int rc = 0;
 	for (uint32_t i = 0; !rc && i < l->nenvironments; i++)
-		rc = check_marker_w(w, l->environments[i], "environment marker");
+		rc = check_expr_w(w, l->environments[i], "environment marker", MARKER);
 	if (!rc && l->requires_python)
-		rc = check_specset_w(w, l->requires_python, "requires-python");
+		rc = check_expr_w(w, l->requires_python, "requires-python", SPECSET);
 	for (uint32_t i = 0; !rc && i < l->nextras; i++) {
 		rc = check_text(w, l->extras[i], "an extra");
 		if (!rc && !name_normalized(l->extras[i]))
@@ -1110,15 +1097,12 @@ static int write_lock(struct writer *w, const struct em_lock *l,
 		rc = check_text(w, l->dependency_groups[i], "a dependency group");
 	for (uint32_t i = 0; !rc && i < l->ndefault_groups; i++)
 		rc = check_text(w, l->default_groups[i], "a default group");
-	const char *tool[8] = { l->workload,      l->matrix, l->python,     l->platform,
-				l->torch_variant, l->inputs, l->python_url, l->python_sha256 };
-	static const char *const tool_keys[8] = { "workload",   "matrix",        "python",
-						  "platform",   "torch-variant", "inputs",
-						  "python-url", "python-sha256" };
+	const char *tool[NTOOL] = { l->workload,      l->matrix, l->python,     l->platform,
+				    l->torch_variant, l->inputs, l->python_url, l->python_sha256 };
 	bool has_tool = false;
 	if (!!l->python_url != !!l->python_sha256 || l->python_size < 0)
 		rc = werr(w, "the interpreter's download needs both a url and a sha256");
-	for (int i = 0; !rc && i < 8; i++) {
+	for (size_t i = 0; !rc && i < NTOOL; i++) {
 		if (tool[i]) {
 			rc = check_text(w, tool[i], tool_keys[i]);
 			has_tool = true;
@@ -1198,7 +1182,7 @@ static int write_lock(struct writer *w, const struct em_lock *l,
 
 	if (has_tool) {
 		em_buf_addstr(b, "\n[tool.envmatrix]\n");
-		for (int i = 0; i < 8; i++)
+		for (size_t i = 0; i < NTOOL; i++)
 			if (tool[i])
 				put_kv(b, tool_keys[i], tool[i]);
 		if (l->python_url && l->python_size > 0)
