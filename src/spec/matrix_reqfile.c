@@ -18,17 +18,8 @@ struct rparser {
 	struct vec includes; /* struct em_req_line */
 };
 
-static int rerr(struct rparser *r, uint32_t line, int code, const char *fmt, ...)
-	__attribute__((format(printf, 4, 5)));
-
-static int rerr(struct rparser *r, uint32_t line, int code, const char *fmt, ...)
-{
-	va_list ap;
-	va_start(ap, fmt);
-	int rc = em_verr_at(r->e, code, r->file, line, fmt, ap);
-	va_end(ap);
-	return rc;
-}
+/* em_err_at the line of the requirements file r reads */
+#define rerr(r, line, code, ...) em_err_at((r)->e, (code), (r)->file, (line), __VA_ARGS__)
 
 /* pip's comment rule: '#' at the start or after whitespace. */
 static size_t comment_start(const char *s, size_t n)

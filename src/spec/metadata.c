@@ -63,17 +63,8 @@ struct parser {
 	struct em_metadata *out;
 };
 
-static int perr(struct parser *p, int code, uint32_t line, const char *fmt, ...)
-	__attribute__((format(printf, 4, 5)));
-
-static int perr(struct parser *p, int code, uint32_t line, const char *fmt, ...)
-{
-	va_list ap;
-	va_start(ap, fmt);
-	int rc = em_verr_at(p->e, code, p->where, line, fmt, ap);
-	va_end(ap);
-	return rc;
-}
+/* em_err_at the line of the METADATA p reads (0: none) */
+#define perr(p, code, line, ...) em_err_at((p)->e, (code), (p)->where, (line), __VA_ARGS__)
 
 static enum field_kind classify(const char *name, size_t n)
 {

@@ -73,17 +73,8 @@ static int parse_value(struct parser *p, uint32_t depth, struct em_toml **out);
 
 /* ---- errors ---- */
 
-static int perr(struct parser *p, int code, uint32_t line, const char *fmt, ...)
-	__attribute__((format(printf, 4, 5)));
-
-static int perr(struct parser *p, int code, uint32_t line, const char *fmt, ...)
-{
-	va_list ap;
-	va_start(ap, fmt);
-	int rc = em_verr_at(p->e, code, p->where, line, fmt, ap);
-	va_end(ap);
-	return rc;
-}
+/* em_err_at the line of the document p reads */
+#define perr(p, code, line, ...) em_err_at((p)->e, (code), (p)->where, (line), __VA_ARGS__)
 
 static int buf_error(struct parser *p, const struct em_buf *b)
 {
@@ -865,30 +856,13 @@ static int scalar_value(struct parser *p, struct em_toml **out)
 	size_t m = p->i - st;
 	if (m == 0)
 		return expected(p, "a value");
-	int r;
-	if (em_str_eq(t, m, "true") || em_str_eq(t, m, "false")) {
-		r = new_scalar(p, EM_TOML_BOOL, line, out);
-		if (!r)
-			(*out)->u.b = t[0] == 't';
-		return r;
-	}
-	const char *u = (t[0] == '+' || t[0] == '-') ? t + 1 : t;
-	size_t um = m - (size_t)(u - t);
-	if (em_str_eq(u, um, "inf") || em_str_eq(u, um, "nan")) {
-		r = new_scalar(p, EM_TOML_FLOAT, line, out);
-		if (!r) {
-			double v = u[0] == 'i' ? (double)INFINITY : (double)NAN;
-			(*out)->u.f = t[0] == '-' ? -v : v;
-		}
-		return r;
-	}
 	if (is_date_shape(t, m) || (m >= 3 && t[2] == ':')) {
 		if (!em_toml_datetime_kind(t, m)) {
 			char q[96];
 			return perr(p, EM_EINVAL, line, "invalid date or time '%s'",
 				    em_quote(q, sizeof q, t, m));
 		}
-		r = new_scalar(p, EM_TOML_DATETIME, line, out);
+		int r = new_scalar(p, EM_TOML_DATETIME, line, out);
 		if (r)
 			return r;
 		char *s = em_arena_strndup(p->a, t, m);
@@ -898,21 +872,30 @@ static int scalar_value(struct parser *p, struct em_toml **out)
 		(*out)->u.str.len = m;
 		return 0;
 	}
-	if (is_float_token(t, m)) {
-		double f = 0;
-		r = parse_float(p, t, m, line, &f);
-		if (!r)
-			r = new_scalar(p, EM_TOML_FLOAT, line, out);
-		if (!r)
-			(*out)->u.f = f;
-		return r;
+	/* a boolean or a number: its value first, then its node */
+	struct em_toml v;
+	memset(&v, 0, sizeof v);
+	int r = 0;
+	const char *u = (t[0] == '+' || t[0] == '-') ? t + 1 : t;
+	size_t um = m - (size_t)(u - t);
+	if (em_str_eq(t, m, "true") || em_str_eq(t, m, "false")) {
+		v.type = EM_TOML_BOOL;
+		v.u.b = t[0] == 't';
+	} else if (em_str_eq(u, um, "inf") || em_str_eq(u, um, "nan")) {
+		double x = u[0] == 'i' ? (double)INFINITY : (double)NAN;
+		v.type = EM_TOML_FLOAT;
+		v.u.f = t[0] == '-' ? -x : x;
+	} else if (is_float_token(t, m)) {
+		v.type = EM_TOML_FLOAT;
+		r = parse_float(p, t, m, line, &v.u.f);
+	} else {
+		v.type = EM_TOML_INTEGER;
+		r = parse_integer(p, t, m, line, &v.u.i);
 	}
-	int64_t i = 0;
-	r = parse_integer(p, t, m, line, &i);
 	if (!r)
-		r = new_scalar(p, EM_TOML_INTEGER, line, out);
+		r = new_scalar(p, v.type, line, out);
 	if (!r)
-		(*out)->u.i = i;
+		(*out)->u = v.u;
 	return r;
 }
 
