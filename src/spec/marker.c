@@ -569,11 +569,10 @@ int em_marker_parse(struct em_arena *a, const char *s, size_t n, struct em_marke
 		    struct em_error *e)
 {
 	*out = NULL;
-	int rc = em_p5_check_input(s, n, "marker", e);
+	struct p5_lex l;
+	int rc = em_p5_start(&l, a, s, n, "marker", e);
 	if (rc)
 		return rc;
-	struct p5_lex l;
-	em_p5_init(&l, a, s, n, e);
 	struct em_arena_mark mark = em_arena_mark(a);
 	rc = parse_list(&l, out);
 	if (!rc && !p5_at_end(&l))
