@@ -693,29 +693,23 @@ static int check_value(struct mparser *p, enum key k, const char *v, size_t n)
 		return 0;
 	}
 	case K_PYTHON:
-		rc = em_python_req_parse(p->a, v, n, &s->py, &se);
+	case K_TORCH:
+	case K_CUDA:
+		if (k == K_PYTHON)
+			rc = em_python_req_parse(p->a, v, n, &s->py, &se);
+		else if (k == K_TORCH)
+			rc = em_torch_req_parse(p->a, v, n, &s->torch, &se);
+		else
+			rc = em_cuda_parse(v, n, &s->cuda, &se);
 		if (rc == EM_ENOMEM)
 			return nomem(p);
 		if (rc)
-			return perr(p, p->lineno, rc, "python in %s: %s%s", label, se.msg,
+			return perr(p, p->lineno, rc, "%s in %s: %s%s", name, label, se.msg,
 				    hint_if_commented(v, n));
-		if (s->py.kind == EM_PYTHON_PATH && looks_commented(v, n))
+		if (k == K_PYTHON && s->py.kind == EM_PYTHON_PATH && looks_commented(v, n))
 			return perr(p, p->lineno, EM_EINVAL,
 				    "python in %s: '%s' looks like a path followed by a comment%s",
 				    label, qv, comment_hint);
-		return 0;
-	case K_TORCH:
-		rc = em_torch_req_parse(p->a, v, n, &s->torch, &se);
-		if (rc == EM_ENOMEM)
-			return nomem(p);
-		if (rc)
-			return perr(p, p->lineno, rc, "torch in %s: %s%s", label, se.msg,
-				    hint_if_commented(v, n));
-		return 0;
-	case K_CUDA:
-		if (em_cuda_parse(v, n, &s->cuda, &se))
-			return perr(p, p->lineno, EM_EINVAL, "cuda in %s: %s%s", label, se.msg,
-				    hint_if_commented(v, n));
 		return 0;
 	case K_NO_BUILD:
 	case K_ONLY_BINARY:

@@ -20,6 +20,20 @@ static bool is_op_char(int c)
 	return c == '<' || c == '>' || c == '=' || c == '!' || c == '~';
 }
 
+/* The specifier set s[0..n) into out; its parser's message as ours. */
+static int parse_specset(struct em_arena *a, const char *s, size_t n, struct em_specset *out,
+			 struct em_error *e)
+{
+	struct em_error se;
+	em_error_clear(&se);
+	int rc = em_specset_parse(a, s, n, out, &se);
+	if (rc == EM_ENOMEM)
+		return em_err_nomem(e);
+	if (rc)
+		return em_err(e, rc, NULL, "%s", se.msg);
+	return 0;
+}
+
 int em_python_req_parse(struct em_arena *a, const char *s, size_t n, struct em_python_req *out,
 			struct em_error *e)
 {
@@ -35,14 +49,10 @@ int em_python_req_parse(struct em_arena *a, const char *s, size_t n, struct em_p
 		return 0;
 	}
 	if (is_op_char((unsigned char)t.p[0])) {
-		struct em_error se;
-		em_error_clear(&se);
-		int rc = em_specset_parse(a, t.p, t.n, &out->spec, &se);
+		int rc = parse_specset(a, t.p, t.n, &out->spec, e);
 		if (rc) {
 			memset(out, 0, sizeof *out);
-			if (rc == EM_ENOMEM)
-				return em_err_nomem(e);
-			return em_err(e, rc, NULL, "%s", se.msg);
+			return rc;
 		}
 		out->kind = EM_PYTHON_SPEC;
 		return 0;
@@ -93,15 +103,13 @@ int em_torch_req_parse(struct em_arena *a, const char *s, size_t n, struct em_sp
 		char text[EM_VERSION_MAX_LEN + 8];
 		snprintf(text, sizeof text, "==%s%s", v.str, series ? ".*" : "");
 		em_arena_rewind(a, mk);
-		rc = em_specset_parse(a, text, strlen(text), out, &se);
+		rc = parse_specset(a, text, strlen(text), out, e);
 	} else {
-		rc = em_specset_parse(a, t.p, t.n, out, &se);
+		rc = parse_specset(a, t.p, t.n, out, e);
 	}
 	if (rc) {
 		memset(out, 0, sizeof *out);
-		if (rc == EM_ENOMEM)
-			return em_err_nomem(e);
-		return em_err(e, rc, NULL, "%s", se.msg);
+		return rc;
 	}
 	if (out->n == 0)
 		return em_err(e, EM_EINVAL, NULL, "invalid torch '%s': the specifier set is empty",
