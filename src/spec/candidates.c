@@ -132,17 +132,19 @@ static const char *no_wheel_reason(struct em_arena *a, const struct entry *group
 			uint32_t *cnt = plat_ok ? &npa : &nother;
 			if (in_list(list, *cnt, buf))
 				continue;
-			if (*cnt == 16) {
-				more = true;
+			const char *kept = *cnt < 16 ? em_arena_strdup(a, buf) : NULL;
+			if (!kept) {
+				more = true; /* 16 named already, or out of memory */
 				continue;
 			}
-			list[(*cnt)++] = em_arena_strdup(a, buf);
+			list[(*cnt)++] = kept;
 		}
 	}
 	struct em_buf b = EM_BUF_INIT;
 	char py[48], plat[64];
-	em_python_name(&t->py, py, sizeof py);
-	em_platform_name(&t->plat, plat, sizeof plat);
+	/* the counts are not needed: the longest names, 46 and 40 bytes, fit */
+	(void)em_python_name(&t->py, py, sizeof py);
+	(void)em_platform_name(&t->plat, plat, sizeof plat);
 	if (npa) {
 		em_buf_addf(&b, "no wheel for Python %s on %s; wheels exist for ", py, plat);
 		for (uint32_t i = 0; i < npa; i++)
@@ -468,9 +470,9 @@ int em_deps_from_metadata(struct em_arena *a, const char *buf, size_t len, const
 	}
 	struct em_target_env tenv;
 	em_target_marker_env(t, &tenv);
-	char extra_norm[256] = "";
-	if (extra)
-		em_name_canonical_buf(extra, strlen(extra), extra_norm, sizeof extra_norm);
+	const char *extra_norm = NULL;
+	if (extra && !(extra_norm = em_name_canonical(a, extra, strlen(extra))))
+		return em_err_nomem(e);
 
 	struct em_dependency *deps = em_arena_array(a, md.nrequires_dist ? md.nrequires_dist : 1,
 						    sizeof *deps);
@@ -488,7 +490,7 @@ int em_deps_from_metadata(struct em_arena *a, const char *buf, size_t len, const
 			return rc;
 		}
 		bool with = false, without = false;
-		rc = applies(&r, &tenv.env, extra ? extra_norm : NULL, &with, place, e);
+		rc = applies(&r, &tenv.env, extra_norm, &with, place, e);
 		if (rc)
 			return rc;
 		if (!with)

@@ -324,7 +324,8 @@ static int check_name(struct reader *r, const char *name, uint32_t line, const c
 	if (!em_name_is_valid(name, n))
 		return rerr(r, EM_EINVAL, line, "invalid %s '%s'", what, em_quote(q, sizeof q, name, n));
 	if (!name_normalized(name)) {
-		em_name_canonical_buf(name, n, c, sizeof c);
+		/* for the message only: cut, like the quoted name, when long */
+		(void)em_name_canonical_buf(name, n, c, sizeof c);
 		return rerr(r, EM_EINVAL, line, "%s '%s' is not normalized (write '%s')", what,
 			    em_quote(q, sizeof q, name, n), c);
 	}

@@ -518,7 +518,8 @@ int em_mx_build(struct mparser *p, struct em_matrix *out)
 #undef SETTING
 	if (out->jobs.value) {
 		uint64_t j = 0;
-		em_parse_u64(out->jobs.value, strlen(out->jobs.value), &j);
+		/* check_value let only 1 to EM_MATRIX_MAX_JOBS through */
+		(void)em_parse_u64(out->jobs.value, strlen(out->jobs.value), &j);
 		out->njobs = (uint32_t)j;
 	}
 	uint32_t n = p->work.n;

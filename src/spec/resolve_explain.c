@@ -269,8 +269,8 @@ static int emit_sentence(struct explainer *x, uint32_t id)
 	l->inc = id;
 	l->number = 0;
 	x->line_of[id] = (int32_t)x->nlines++;
-	em_buf_add(&x->text, sb.ptr, sb.len);
-	int rc = sb.err;
+	/* the line points into text: it must be there in full */
+	int rc = sb.err ? sb.err : em_buf_add(&x->text, sb.ptr, sb.len);
 	em_buf_release(&sb);
 	return rc;
 }
@@ -425,6 +425,7 @@ int em_rs_explain(struct solver *s, uint32_t root, struct em_buf *out, struct em
 {
 	struct em_buf sum = EM_BUF_INIT;
 	summarize(s, root, &sum);
+	/* sum is cut short only when out of memory; the code is what counts */
 	em_err(e, EM_ECONFLICT, NULL, "%s", sum.ptr);
 	em_buf_release(&sum);
 	if (!out)

@@ -97,7 +97,7 @@ static bool unsafe(int c)
  * Returns false when it has an ASCII control character. */
 static bool clean(const char *s, size_t n, struct em_buf *b)
 {
-	em_buf_grow(b, n);
+	em_buf_grow(b, n); /* room ahead; a failure sticks in b->err, which the caller checks */
 	size_t run = 0;
 	for (size_t i = 0; i < n; i++) {
 		unsigned char c = (unsigned char)s[i];
