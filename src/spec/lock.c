@@ -279,6 +279,18 @@ static int get_str_required(struct reader *r, const struct em_toml *t, const cha
 	return rc;
 }
 
+/* Item i of the array v (under key), which must be a table. */
+static int table_at(struct reader *r, const struct em_toml *v, uint32_t i, const char *key,
+		    const struct em_toml **out)
+{
+	const struct em_toml *it = v->u.arr.items[i];
+	*out = it;
+	if (it->type != EM_TOML_TABLE)
+		return rerr(r, EM_EINVAL, it->line, "'%s' must hold tables, not %s", key,
+			    em_toml_type_name(it->type));
+	return 0;
+}
+
 /* An array of strings. */
 static int get_str_array(struct reader *r, const struct em_toml *t, const char *key,
 			 const char ***out, uint32_t *n)
@@ -560,11 +572,11 @@ static int read_package_extras(struct reader *r, const struct em_toml *t,
 		if (!pk->deps)
 			return em_err_nomem(r->e);
 		for (uint32_t i = 0; i < deps->u.arr.n && !rc; i++) {
-			const struct em_toml *d = deps->u.arr.items[i];
+			const struct em_toml *d;
 			const char *dn;
-			if (d->type != EM_TOML_TABLE)
-				return rerr(r, EM_EINVAL, d->line,
-					    "'dependencies' must hold tables, not %s", em_toml_type_name(d->type));
+			rc = table_at(r, deps, i, "dependencies", &d);
+			if (rc)
+				return rc;
 			snprintf(r->ctx, sizeof r->ctx, "dependency %u", (unsigned)i + 1);
 			rc = get_str(r, d, "name", &dn, NULL);
 			if (!rc && dn)
@@ -575,12 +587,11 @@ static int read_package_extras(struct reader *r, const struct em_toml *t,
 	if (!rc)
 		rc = get(r, t, "attestation-identities", EM_TOML_ARRAY, &att);
 	for (uint32_t i = 0; !rc && att && i < att->u.arr.n; i++) {
-		const struct em_toml *it = att->u.arr.items[i];
+		const struct em_toml *it;
 		const char *kind;
-		if (it->type != EM_TOML_TABLE)
-			return rerr(r, EM_EINVAL, it->line,
-				    "'attestation-identities' must hold tables, not %s",
-				    em_toml_type_name(it->type));
+		rc = table_at(r, att, i, "attestation-identities", &it);
+		if (rc)
+			return rc;
 		snprintf(r->ctx, sizeof r->ctx, "attestation identity %u", (unsigned)i + 1);
 		rc = get_str_required(r, it, "kind", &kind, NULL);
 		r->ctx[0] = '\0';
@@ -609,11 +620,10 @@ static int read_wheels(struct reader *r, const struct em_toml *wheels, struct em
 	if (!pk->wheels)
 		return em_err_nomem(r->e);
 	for (uint32_t i = 0; i < wheels->u.arr.n; i++) {
-		const struct em_toml *w = wheels->u.arr.items[i];
-		if (w->type != EM_TOML_TABLE)
-			return rerr(r, EM_EINVAL, w->line, "'wheels' must hold tables, not %s",
-				    em_toml_type_name(w->type));
-		int rc = read_file(r, w, "wheel", i + 1, &pk->wheels[i]);
+		const struct em_toml *w;
+		int rc = table_at(r, wheels, i, "wheels", &w);
+		if (!rc)
+			rc = read_file(r, w, "wheel", i + 1, &pk->wheels[i]);
 		if (!rc)
 			rc = check_wheel_name(r, &pk->wheels[i], pk, pv);
 		if (rc)
@@ -771,10 +781,10 @@ static int read_lock(struct reader *r, const struct em_toml *doc, struct em_lock
 			return em_err_nomem(r->e);
 	}
 	for (uint32_t i = 0; i < pk->u.arr.n; i++) {
-		const struct em_toml *t = pk->u.arr.items[i];
-		if (t->type != EM_TOML_TABLE)
-			return rerr(r, EM_EINVAL, t->line, "'packages' must hold tables, not %s",
-				    em_toml_type_name(t->type));
+		const struct em_toml *t;
+		rc = table_at(r, pk, i, "packages", &t);
+		if (rc)
+			return rc;
 		struct em_arena_mark m = em_arena_mark(r->tmp);
 		rc = read_package(r, t, &out->packages[i]);
 		em_arena_rewind(r->tmp, m);
