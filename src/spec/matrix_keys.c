@@ -333,13 +333,24 @@ static int check_requirement(struct mparser *p, const char *key, const char *v, 
 		    se.msg, hint);
 }
 
+/* Whether list v of key in the current section has room for one more
+ * entry: at most max, called what in the message. */
+static int check_room(struct mparser *p, const struct vec *v, uint32_t max, const char *key,
+		      const char *what)
+{
+	if (v->n < max)
+		return 0;
+	char label[EM_MATRIX_MAX_NAME + 3];
+	return perr(p, p->lineno, EM_ELIMIT, "%s in %s: more than %u %s", key,
+		    sect_label(p->cur, label, sizeof label), max, what);
+}
+
 static int add_package(struct mparser *p, const char *v, size_t n)
 {
 	struct sect *s = p->cur;
-	if (s->packages.n >= EM_MATRIX_MAX_PACKAGES)
-		return perr(p, p->lineno, EM_ELIMIT, "packages in [%s]: more than %d requirements",
-			    s->name, EM_MATRIX_MAX_PACKAGES);
-	int rc = check_requirement(p, "packages", v, n);
+	int rc = check_room(p, &s->packages, EM_MATRIX_MAX_PACKAGES, "packages", "requirements");
+	if (!rc)
+		rc = check_requirement(p, "packages", v, n);
 	if (rc)
 		return rc;
 	struct em_req_line *r = vec_push(p->a, &s->packages, sizeof *r);
@@ -354,10 +365,9 @@ static int add_package(struct mparser *p, const char *v, size_t n)
 static int add_find_links(struct mparser *p, const char *v, size_t n)
 {
 	struct sect *s = p->cur;
-	if (s->find_links.n >= EM_MATRIX_MAX_FIND_LINKS)
-		return perr(p, p->lineno, EM_ELIMIT, "find-links in [%s]: more than %d locations",
-			    s->name, EM_MATRIX_MAX_FIND_LINKS);
-	int rc = check_location(p, "find-links", v, n, true);
+	int rc = check_room(p, &s->find_links, EM_MATRIX_MAX_FIND_LINKS, "find-links", "locations");
+	if (!rc)
+		rc = check_location(p, "find-links", v, n, true);
 	if (rc)
 		return rc;
 	struct em_setting *f = vec_push(p->a, &s->find_links, sizeof *f);
@@ -374,9 +384,9 @@ static int add_verify(struct mparser *p, const char *v, size_t n)
 	struct sect *s = p->cur;
 	char qv[QUOTE], label[EM_MATRIX_MAX_NAME + 3];
 	sect_label(s, label, sizeof label);
-	if (s->verify.n >= EM_MATRIX_MAX_VERIFY)
-		return perr(p, p->lineno, EM_ELIMIT, "verify in %s: more than %d commands", label,
-			    EM_MATRIX_MAX_VERIFY);
+	int rc = check_room(p, &s->verify, EM_MATRIX_MAX_VERIFY, "verify", "commands");
+	if (rc)
+		return rc;
 	char *text = em_arena_strndup(p->a, v, n);
 	if (!text)
 		return nomem(p);
@@ -385,7 +395,7 @@ static int add_verify(struct mparser *p, const char *v, size_t n)
 	char **words;
 	uint32_t nw;
 	struct em_arena_mark mk = em_arena_mark(p->a);
-	int rc = em_command_split(p->a, text, &words, &nw, &se);
+	rc = em_command_split(p->a, text, &words, &nw, &se);
 	em_arena_rewind(p->a, mk);
 	if (rc == EM_ENOMEM)
 		return nomem(p);
@@ -405,9 +415,9 @@ static int add_mirror(struct mparser *p, const char *v, size_t n)
 	struct sect *s = p->cur;
 	char qv[QUOTE];
 	q(qv, v, n);
-	if (s->mirrors.n >= EM_MATRIX_MAX_FIND_LINKS)
-		return perr(p, p->lineno, EM_ELIMIT, "mirrors in [matrix]: more than %d lines",
-			    EM_MATRIX_MAX_FIND_LINKS);
+	int rc = check_room(p, &s->mirrors, EM_MATRIX_MAX_FIND_LINKS, "mirrors", "lines");
+	if (rc)
+		return rc;
 	size_t a = 0;
 	while (a < n && v[a] != ' ' && v[a] != '\t')
 		a++;
@@ -554,9 +564,9 @@ static int add_pkgval(struct mparser *p, const char *v, size_t n)
 		int rc = check_requirement(p, pe->key, v, n);
 		if (rc)
 			return rc;
-		if (pe->vals.n >= EM_MATRIX_MAX_PKG_VALUES)
-			return perr(p, p->lineno, EM_ELIMIT, "%s in %s: more than %d requirements",
-				    pe->key, label, EM_MATRIX_MAX_PKG_VALUES);
+		rc = check_room(p, &pe->vals, EM_MATRIX_MAX_PKG_VALUES, pe->key, "requirements");
+		if (rc)
+			return rc;
 		const char **slot = vec_push(p->a, &pe->vals, sizeof *slot);
 		if (!slot || !(*slot = em_arena_strndup(p->a, v, n)))
 			return nomem(p);
@@ -582,9 +592,9 @@ static int add_pkgval(struct mparser *p, const char *v, size_t n)
 				    "%s in %s: '%s' is not KEY=VALUE (settings are separated by "
 				    "blanks; quote a value that holds one)%s", pe->key, label,
 				    q(qv, words[i], strlen(words[i])), hint_if_commented(v, n));
-		if (pe->vals.n >= EM_MATRIX_MAX_PKG_VALUES)
-			return perr(p, p->lineno, EM_ELIMIT, "%s in %s: more than %d settings",
-				    pe->key, label, EM_MATRIX_MAX_PKG_VALUES);
+		rc = check_room(p, &pe->vals, EM_MATRIX_MAX_PKG_VALUES, pe->key, "settings");
+		if (rc)
+			return rc;
 		const char **slot = vec_push(p->a, &pe->vals, sizeof *slot);
 		if (!slot)
 			return nomem(p);
