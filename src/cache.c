@@ -4,6 +4,7 @@
 #include "http.h"
 #include "spec/index.h"
 #include "install.h"
+#include "util/grow.h"
 #include "util/sha256.h"
 #include "os/pool.h"
 
@@ -492,20 +493,6 @@ int em_unpacker_start(struct em_cache *c, struct em_arena *a, unsigned jobs,
 	return 0;
 }
 
-static bool grow(void *pv, uint32_t n, uint32_t *cap, size_t size)
-{
-	void **v = pv;
-	if (n < *cap)
-		return true;
-	uint32_t nc = *cap ? *cap * 2 : 64;
-	void *nv = realloc(*v, nc * size);
-	if (!nv)
-		return false;
-	*v = nv;
-	*cap = nc;
-	return true;
-}
-
 void em_unpacker_add(struct em_unpacker *p, struct em_cache_unpack *x)
 {
 	struct em_arena *a = p->a;
@@ -513,7 +500,7 @@ void em_unpacker_add(struct em_unpacker *p, struct em_cache_unpack *x)
 	x->fresh = false;
 	x->dir = NULL;
 	em_error_clear(&x->err);
-	if (!grow(&p->all, p->nall, &p->capall, sizeof *p->all)) {
+	if (em_grow(&p->all, &p->capall, p->nall, sizeof *p->all)) {
 		x->rc = em_err_nomem(&x->err);
 		return; /* not recorded: finish cannot report it, so the caller's u says it */
 	}
@@ -546,7 +533,7 @@ void em_unpacker_add(struct em_unpacker *p, struct em_cache_unpack *x)
 	}
 	j->trusted = in_downloads(p->c, a, j->path, j->lower);
 	j->cancel = p->cancel;
-	bool ok = grow(&p->jobs, p->n, &p->cap, sizeof *p->jobs);
+	bool ok = !em_grow(&p->jobs, &p->cap, p->n, sizeof *p->jobs);
 	if (ok) {
 		p->jobs[p->n++] = j;
 		em_pool_submit(p->pool, unpack_task, j, 1);

@@ -19,6 +19,7 @@
 #include "lockname.h"
 #include "spec/metadata.h"
 #include "spec/pep440.h"
+#include "util/grow.h"
 #include "util/sha256.h"
 #include "spec/tags.h"
 
@@ -93,19 +94,6 @@ struct st {
 	struct em_mirror_result *out;
 };
 
-static int grow(void **p, uint32_t *cap, uint32_t n, size_t size)
-{
-	if (n < *cap)
-		return 0;
-	uint32_t ncap = *cap ? *cap * 2 : 32;
-	void *np = realloc(*p, (size_t)ncap * size);
-	if (!np)
-		return EM_ENOMEM;
-	*p = np;
-	*cap = ncap;
-	return 0;
-}
-
 static void event(const struct st *s, enum em_mirror_event_kind k, const char *detail,
 		  uint32_t done, uint32_t total)
 {
@@ -163,7 +151,7 @@ static bool sdist_name_ok(const char *f)
 
 static int add_skipped(struct st *s, const char *what)
 {
-	if (grow((void **)&s->skipped, &s->capskipped, s->nskipped, sizeof *s->skipped) || !what)
+	if (em_grow(&s->skipped, &s->capskipped, s->nskipped, sizeof *s->skipped) || !what)
 		return EM_ENOMEM;
 	s->skipped[s->nskipped++] = what;
 	return 0;
@@ -176,7 +164,7 @@ static int find_proj(struct st *s, const char *index, const char *name, uint32_t
 			*out = i;
 			return 0;
 		}
-	if (grow((void **)&s->projs, &s->capprojs, s->nprojs, sizeof *s->projs))
+	if (em_grow(&s->projs, &s->capprojs, s->nprojs, sizeof *s->projs))
 		return EM_ENOMEM;
 	struct proj *p = &s->projs[s->nprojs];
 	p->id = s->nprojs;
@@ -259,7 +247,7 @@ static int add_entry(struct st *s, const struct entry *en, struct em_error *e)
 			break;
 		}
 	if (fi == s->nfiles) {
-		if (grow((void **)&s->files, &s->capfiles, s->nfiles, sizeof *s->files))
+		if (em_grow(&s->files, &s->capfiles, s->nfiles, sizeof *s->files))
 			return em_err_nomem(e);
 		struct mfile *f = &s->files[s->nfiles++];
 		memset(f, 0, sizeof *f);
@@ -300,7 +288,7 @@ static int add_entry(struct st *s, const struct entry *en, struct em_error *e)
 			p->upload_time = en->upload_time;
 		return 0;
 	}
-	if (grow((void **)&s->places, &s->capplaces, s->nplaces, sizeof *s->places))
+	if (em_grow(&s->places, &s->capplaces, s->nplaces, sizeof *s->places))
 		return em_err_nomem(e);
 	struct place *p = &s->places[s->nplaces++];
 	memset(p, 0, sizeof *p);
@@ -362,7 +350,7 @@ static int add_variant(struct st *s, const char *v)
 	for (uint32_t i = 0; i < s->nvariants; i++)
 		if (!strcmp(s->variants[i], v))
 			return 0;
-	if (grow((void **)&s->variants, &s->capvariants, s->nvariants, sizeof *s->variants))
+	if (em_grow(&s->variants, &s->capvariants, s->nvariants, sizeof *s->variants))
 		return EM_ENOMEM;
 	s->variants[s->nvariants++] = v;
 	return 0;

@@ -27,8 +27,10 @@ struct p5_lex {
 	struct em_error *e;
 };
 
-void em_p5_init(struct p5_lex *l, struct em_arena *a, const char *s, size_t n,
-	     struct em_error *e);
+/* Check the input (em_p5_check_input) and set up l to read it: 0 or the
+ * error. */
+int em_p5_start(struct p5_lex *l, struct em_arena *a, const char *s, size_t n,
+		const char *kind, struct em_error *e);
 
 /* Python's \w for the bytes that can meet a token edge: ASCII letters,
  * digits and '_'; any non-ASCII byte counts as part of a word (a non-ASCII

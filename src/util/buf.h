@@ -36,7 +36,8 @@ int em_buf_add(struct em_buf *b, const void *data, size_t n);
 int em_buf_addstr(struct em_buf *b, const char *s);
 int em_buf_addc(struct em_buf *b, char c);
 int em_buf_addf(struct em_buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-int em_buf_vaddf(struct em_buf *b, const char *fmt, va_list ap);
+int em_buf_vaddf(struct em_buf *b, const char *fmt, va_list ap)
+	__attribute__((format(printf, 2, 0)));
 
 /* Take ownership of the malloc'd string (never NULL unless out of memory);
  * b is reset to empty. */
