@@ -65,7 +65,8 @@ build/config.mk: mk/deps.sh
 LIB_SRC := $(sort $(wildcard src/*.c src/util/*.c src/os/*.c src/spec/*.c))
 CLI_SRC := $(sort $(wildcard src/cli/*.c))
 TEST_SRC := $(sort $(wildcard tests/unit/test_*.c))
-TEST_UTIL_SRC := tests/unit/testutil.c tests/tools/spec.c tests/tools/cu130.c
+# the unit tests install the library's settings as the CLI does (src/cli/env.c)
+TEST_UTIL_SRC := tests/unit/testutil.c tests/tools/spec.c tests/tools/cu130.c src/cli/env.c
 FUZZ_SRC := $(sort $(wildcard tests/fuzz/fuzz_*.c))
 
 # the standards/parsing layer as an archive of its own: src/spec and the

@@ -19,6 +19,7 @@
 #include "spec/tags.h"
 #include "venv.h"
 #include "verify.h"
+#include "settings.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -554,7 +555,7 @@ int em_workload_build_options(struct em_arena *a, const char *matrix_path,
 	o->host = host;
 	o->interps = interps;
 	o->cancel = cancel;
-	const char *tmo = getenv("ENVMATRIX_BUILD_TIMEOUT");
+	const char *tmo = em_settings()->build_timeout;
 	if (tmo && atoi(tmo) > 0 && atoi(tmo) <= 7 * 24 * 3600)
 		o->timeout_ms = atoi(tmo) * 1000;
 	const struct em_pkg_values *br = package ? em_workload_build_requires(w, package) : NULL;
@@ -1207,7 +1208,7 @@ int em_apply_run(struct em_arena *a, struct em_source *src, const struct em_matr
 		return em_err_nomem(e);
 	/* no environment where envmatrix keeps its state, none shared */
 	int crc = em_matrix_check_folders(a, o->plan.matrix_path ? o->plan.matrix_path : m->file,
-					  m, getenv("ENVMATRIX_HISTORY"), e);
+					  m, em_settings()->history, e);
 	if (crc)
 		return crc;
 

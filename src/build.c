@@ -24,6 +24,7 @@
 #include "util/str.h"
 #include "spec/tags.h"
 #include "venv.h"
+#include "settings.h"
 
 #include <archive.h>
 #include <archive_entry.h>
@@ -524,7 +525,7 @@ static const char **hook_env(struct bctx *b)
 			v[k++] = s;
 	}
 	if (b->bin) {
-		const char *path = getenv("PATH");
+		const char *path = em_settings()->path;
 		v[k++] = em_arena_printf(b->a, "PATH=%s%s%s", b->bin, path ? ":" : "",
 					 path ? path : "");
 		v[k++] = "PYTHONNOUSERSITE=1";

@@ -15,6 +15,7 @@
 #include "os/fs.h"
 #include "spec/index.h"
 #include "util/sha256.h"
+#include "settings.h"
 
 #include <curl/curl.h>
 #include <errno.h>
@@ -82,7 +83,7 @@ int em_http_open(struct em_http **out, const struct em_http_config *c, struct em
 		h->c.max_redirects = 10;
 	const char *ca = h->c.ca_file;
 	if (!ca || !*ca)
-		ca = getenv("SSL_CERT_FILE");
+		ca = em_settings()->ca_file;
 	if (ca && *ca) {
 		struct stat st;
 		if (stat(ca, &st) != 0) {

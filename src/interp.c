@@ -35,6 +35,7 @@
 #include "pybuild.h"
 #include "os/proc.h"
 #include "util/str.h"
+#include "settings.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -815,16 +816,16 @@ int em_interp_discover(struct em_arena *a, struct em_interp_list *out, struct em
 {
 	struct em_interp_search s;
 	memset(&s, 0, sizeof s);
-	s.path = getenv("PATH");
-	const char *env = getenv("PYENV_ROOT");
-	const char *home = getenv("HOME");
-	const char *xdg = getenv("XDG_DATA_HOME");
+	s.path = em_settings()->path;
+	const char *env = em_settings()->pyenv_root;
+	const char *home = em_settings()->home;
+	const char *xdg = em_settings()->xdg_data_home;
 	if (env && env[0] == '/')
 		s.pyenv_root = env;
 	else if (home && home[0] == '/')
 		s.pyenv_root = em_arena_printf(a, "%s/.pyenv", home);
 	s.managed_dir = em_pybuild_dir(a, NULL);
-	const char *uv = getenv("UV_PYTHON_INSTALL_DIR");
+	const char *uv = em_settings()->uv_python_dir;
 	if (uv && *uv)
 		s.uv_dir = uv;
 	else if (xdg && xdg[0] == '/')

@@ -21,6 +21,7 @@
 #include "util/sha256.h"
 #include "source.h"
 #include "util/str.h"
+#include "settings.h"
 
 #include <archive.h>
 #include <archive_entry.h>
@@ -433,7 +434,7 @@ const struct em_pybuild *em_pybuild_choose(const struct em_pybuild_catalogue *c,
 const char *em_pybuild_mirror(struct em_arena *a, const char *python_mirror, const char *mdir,
 			      bool *explicit_mirror)
 {
-	const char *env = getenv("ENVMATRIX_PYTHON_MIRROR");
+	const char *env = em_settings()->python_mirror;
 	*explicit_mirror = true;
 	if (python_mirror && *python_mirror) {
 		if (strstr(python_mirror, "://") || python_mirror[0] == '/' || !mdir)
@@ -516,18 +517,18 @@ int em_pybuild_find(struct em_arena *a, struct em_source *src, const char *mirro
 
 char *em_pybuild_dir(struct em_arena *a, struct em_error *e)
 {
-	const char *env = getenv("ENVMATRIX_PYTHON_DIR");
+	const char *env = em_settings()->python_dir;
 	if (env && *env)
 		return em_path_absolute(a, env);
 #ifdef _WIN32
-	const char *la = getenv("LOCALAPPDATA");
+	const char *la = em_settings()->local_app_data;
 	if (la && *la)
 		return em_arena_printf(a, "%s\\envmatrix\\python", la);
 #endif
-	const char *xdg = getenv("XDG_DATA_HOME");
+	const char *xdg = em_settings()->xdg_data_home;
 	if (xdg && xdg[0] == '/')
 		return em_arena_printf(a, "%s/envmatrix/python", xdg);
-	const char *home = getenv("HOME");
+	const char *home = em_settings()->home;
 	if (home && *home)
 		return em_arena_printf(a, "%s/.local/share/envmatrix/python", home);
 	em_err(e, EM_ENOTFOUND, NULL, "no folder for Python installations: set "

@@ -5,6 +5,7 @@
 #include "lockname.h"
 #include "util/buf.h"
 #include "os/fs.h"
+#include "settings.h"
 
 #include <git2.h>
 #include <zlib.h>
@@ -588,9 +589,7 @@ static int author(git_signature **sig, git_repository *repo)
 {
 	if (git_signature_default(sig, repo) == 0)
 		return 0;
-	const char *user = getenv("USER");
-	if (!user || !*user)
-		user = getenv("LOGNAME");
+	const char *user = em_settings()->user;
 	if (!user || !*user)
 		user = "envmatrix";
 	char host[256] = "localhost";

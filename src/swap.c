@@ -33,6 +33,7 @@
 #include "spec/lock.h"
 #include "state.h"
 #include "util/str.h"
+#include "settings.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -63,7 +64,7 @@
  * so tests can check recovery from each state a crash can leave. */
 static void crash_point(const char *name)
 {
-	const char *at = getenv("ENVMATRIX_TEST_CRASH_AT");
+	const char *at = em_settings()->test_crash_at;
 	if (at && !strcmp(at, name))
 		raise(SIGKILL);
 }
@@ -417,7 +418,7 @@ int em_venv_swap_in(struct em_arena *a, const struct em_venv_paths *p, const cha
 	if (exists(p->snapshot) && (rc = move(p->snapshot, p->trash, e)))
 		goto undo;
 	crash_point("trash");
-	bool fallback = getenv("ENVMATRIX_TEST_NO_EXCHANGE") != NULL;
+	bool fallback = em_settings()->test_no_exchange;
 	if (!j.had_root) {
 		if ((rc = move(p->staging, p->root, e)))
 			goto undo;
@@ -486,7 +487,7 @@ int em_venv_rollback(const struct em_venv_paths *p, struct em_error *e)
 		return rc;
 	}
 	mark(p->root, p->workload);
-	bool fallback = getenv("ENVMATRIX_TEST_NO_EXCHANGE") != NULL;
+	bool fallback = em_settings()->test_no_exchange;
 	if (!fallback && exchange(p->root, p->snapshot) == 0) {
 		unmark(p->root);
 		em_fsync_parent(p->root);

@@ -28,6 +28,7 @@
 #include "os/proc.h"
 #include "util/str.h"
 #include "spec/target.h"
+#include "settings.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -1143,7 +1144,7 @@ static const char **child_env(struct em_arena *a, const struct em_verify_expect 
 	if (!env)
 		return NULL;
 	size_t k = 0;
-	const char *path = getenv("PATH");
+	const char *path = em_settings()->path;
 	for (size_t i = 0; i < n; i++) {
 		const char *v = environ[i];
 		if (!strncmp(v, "PYTHON", 6) || !strncmp(v, "VIRTUAL_ENV=", 12) ||

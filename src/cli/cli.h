@@ -45,6 +45,8 @@
 #include "doctor.h"
 #include "verify.h"
 #include "state.h"
+#include "settings.h"
+#include "cli/env.h"
 
 /* Exit codes (docs/envmatrix.1, EXIT STATUS) */
 enum {

@@ -394,7 +394,7 @@ int cmd_apply(int argc, char **argv)
 			.nonly = (uint32_t)npos,
 			.only = (const char *const *)(argv + 1),
 			.upgrade = opt_upgrade,
-			.driver_env = getenv("ENVMATRIX_CUDA_DRIVER"),
+			.driver_env = em_settings()->cuda_driver,
 			.host = &host,
 			.gpu = want_gpu ? &gpu : NULL,
 			.read_file = opt_rev ? em_rev_read : NULL,

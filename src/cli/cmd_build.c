@@ -113,7 +113,7 @@ static void on_event(void *ctx, enum em_build_event_kind k, const char *detail)
  * a mistake (printed). */
 static int timeout_ms(void)
 {
-	const char *s = opt_timeout ? opt_timeout : getenv("ENVMATRIX_BUILD_TIMEOUT");
+	const char *s = opt_timeout ? opt_timeout : em_settings()->build_timeout;
 	if (!s || !*s)
 		return 0;
 	char *end;

@@ -191,7 +191,7 @@ int cmd_doctor(int argc, char **argv)
 	}
 	char platform[64];
 	em_platform_name(&host, platform, sizeof platform);
-	const char *sysroot = getenv("ENVMATRIX_SYSROOT");
+	const char *sysroot = em_settings()->sysroot;
 	struct em_cpu_info cpu;
 	em_host_cpu(sysroot, &cpu);
 	struct em_gpu_info gpu;
@@ -253,7 +253,7 @@ int cmd_doctor(int argc, char **argv)
 		 * when the matrix or ENVMATRIX_PYTHON_MIRROR names it */
 		if (!net_open && !cli_net_offline &&
 		    (m.python_mirror.value ||
-		     (getenv("ENVMATRIX_PYTHON_MIRROR") && *getenv("ENVMATRIX_PYTHON_MIRROR")))) {
+		     (em_settings()->python_mirror && *em_settings()->python_mirror))) {
 			if ((ret = cli_net_open(&a, &m, file, &cli_stop, &src, &net)))
 				goto out;
 			net_open = true;
@@ -261,7 +261,7 @@ int cmd_doctor(int argc, char **argv)
 		struct em_plan_options po = {
 			.matrix_path = file,
 			.python_src = net_open ? &src : NULL,
-			.driver_env = getenv("ENVMATRIX_CUDA_DRIVER"),
+			.driver_env = em_settings()->cuda_driver,
 			.host = &host,
 			.interps = &interps,
 			.gpu = &gpu,

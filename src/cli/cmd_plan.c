@@ -250,7 +250,7 @@ int cmd_plan(int argc, char **argv)
 	struct em_plan plan;
 	if (em_read_file(&a, file, EM_MATRIX_MAX_LEN, &buf, &len, &e) ||
 	    em_matrix_parse(&a, buf, len, file, &m, &e) ||
-	    em_matrix_check_folders(&a, file, &m, getenv("ENVMATRIX_HISTORY"), &e) ||
+	    em_matrix_check_folders(&a, file, &m, em_settings()->history, &e) ||
 	    em_host_platform(&host, &e)) {
 		if (e.code == EM_ENOTFOUND && !opt_file)
 			cli_error("no matrix.ini here; name one with -f MATRIX");
@@ -270,7 +270,7 @@ int cmd_plan(int argc, char **argv)
 		.nonly = (uint32_t)npos,
 		.only = (const char *const *)(argv + 1),
 		.upgrade = opt_upgrade,
-		.driver_env = getenv("ENVMATRIX_CUDA_DRIVER"),
+		.driver_env = em_settings()->cuda_driver,
 		.host = &host,
 		.gpu = cli_gpu_needed(&m) ? &gpu : NULL,
 	};

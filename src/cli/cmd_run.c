@@ -93,7 +93,7 @@ int cmd_run(int argc, char **argv)
 	}
 	for (uint32_t i = 0; i < w->nenv; i++)
 		setenv(w->env[i].name, w->env[i].value, 1);
-	const char *path = getenv("PATH");
+	const char *path = cli_env_path_now();
 	char *np = em_arena_printf(&a, "%s%s%s", bin, path && *path ? ":" : "", path ? path : "");
 	if (!np) {
 		ret = EXIT_FAIL;

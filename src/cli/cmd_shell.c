@@ -67,7 +67,7 @@ int cmd_shell(int argc, char **argv)
 		return cli_usage_error(&shell_help, "name one workload");
 	const char *sh = opt_shell;
 	if (!sh) {
-		const char *env = getenv("SHELL");
+		const char *env = cli_env()->shell;
 		sh = env && *env ? env : "sh";
 		const char *slash = strrchr(sh, '/');
 		if (slash)

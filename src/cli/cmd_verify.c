@@ -143,7 +143,7 @@ static int parse_seconds(const char *s, const char *what)
 
 int cli_verify_timeout_env(void)
 {
-	const char *s = getenv("ENVMATRIX_VERIFY_TIMEOUT");
+	const char *s = em_settings()->verify_timeout;
 	if (!s || !*s)
 		return 0;
 	return parse_seconds(s, "ENVMATRIX_VERIFY_TIMEOUT");

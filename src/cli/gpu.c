@@ -11,9 +11,9 @@ static int detect(struct em_arena *a, bool with_override, struct em_gpu_info *ou
 		  struct em_error *e)
 {
 	struct em_gpu_probe p = {
-		.sysroot = getenv("ENVMATRIX_SYSROOT"),
-		.override = with_override ? getenv("ENVMATRIX_CUDA_DRIVER") : NULL,
-		.smi_path = getenv("ENVMATRIX_NVIDIA_SMI"),
+		.sysroot = em_settings()->sysroot,
+		.override = with_override ? em_settings()->cuda_driver : NULL,
+		.smi_path = em_settings()->nvidia_smi,
 	};
 	if (p.smi_path && !*p.smi_path)
 		p.smi_path = NULL;

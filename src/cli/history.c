@@ -14,7 +14,7 @@ int cli_history_open(struct em_arena *a, const char *file, const struct em_matri
 	em_error_clear(&e);
 	const char *path;
 	memset(h, 0, sizeof *h);
-	if (em_history_path(a, file, m, getenv("ENVMATRIX_HISTORY"), &path, &e))
+	if (em_history_path(a, file, m, em_settings()->history, &path, &e))
 		return cli_report(&e);
 	if (!path) {
 		cli_error("the history is off for '%s' (history = off in the matrix, or "
@@ -80,7 +80,7 @@ bool cli_history_open_quiet(struct em_arena *a, const char *file, const struct e
 {
 	const char *path;
 	memset(h, 0, sizeof *h);
-	return em_history_path(a, file, m, getenv("ENVMATRIX_HISTORY"), &path, NULL) == 0 &&
+	return em_history_path(a, file, m, em_settings()->history, &path, NULL) == 0 &&
 	       path && em_history_open(h, a, path, false, NULL) == 0;
 }
 
@@ -94,7 +94,7 @@ int cli_history_record(struct em_arena *a, const char *file, const struct em_mat
 	struct em_error e;
 	em_error_clear(&e);
 	const char *path;
-	if (em_history_path(a, file, m, getenv("ENVMATRIX_HISTORY"), &path, &e) == 0 && !path)
+	if (em_history_path(a, file, m, em_settings()->history, &path, &e) == 0 && !path)
 		return EXIT_OK; /* history = off */
 	struct em_history h;
 	struct em_record r = { matrix_text, matrix_len, host_json(a, gpu), rev, n, w };

@@ -39,7 +39,7 @@ int cli_load_matrix(struct em_arena *a, const char *opt_file, struct em_matrix *
 	size_t len;
 	if (em_read_file(a, *file, EM_MATRIX_MAX_LEN, &buf, &len, &e) ||
 	    em_matrix_parse(a, buf, len, *file, m, &e) ||
-	    em_matrix_check_folders(a, *file, m, getenv("ENVMATRIX_HISTORY"), &e)) {
+	    em_matrix_check_folders(a, *file, m, em_settings()->history, &e)) {
 		if (e.code == EM_ENOTFOUND && !opt_file) {
 			cli_error("no matrix.ini here; name one with -f MATRIX");
 			return EXIT_FAIL;

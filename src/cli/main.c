@@ -64,6 +64,7 @@ static const struct command *find_command(const char *name)
 
 int main(int argc, char **argv)
 {
+	cli_env_load();
 	const char *color = "auto";
 	int i = 1;
 	for (; i < argc && argv[i][0] == '-'; i++) {

@@ -276,7 +276,7 @@ int cli_net_open(struct em_arena *a, const struct em_matrix *m, const char *file
 		cli_error("out of memory");
 		return EXIT_FAIL;
 	}
-	n->progress->tty = isatty(2) && !cli.quiet && getenv("TERM") && strcmp(getenv("TERM"), "dumb");
+	n->progress->tty = isatty(2) && !cli.quiet && cli_env()->term && strcmp(cli_env()->term, "dumb");
 	struct em_http_config c = { 0 };
 	c.jobs = jobs;
 	c.offline = cli_net_offline;
@@ -286,13 +286,13 @@ int cli_net_open(struct em_arena *a, const struct em_matrix *m, const char *file
 	if (m->ca_file.value)
 		c.ca_file = em_path_join(a, mdir, m->ca_file.value);
 	const char *env;
-	if ((env = getenv("ENVMATRIX_HTTP_STALL_S")) && atoi(env) > 0)
+	if ((env = em_settings()->http_stall_s) && atoi(env) > 0)
 		c.stall_s = (unsigned)atoi(env);
-	if ((env = getenv("ENVMATRIX_HTTP_RETRIES")) && *env) {
+	if ((env = em_settings()->http_retries) && *env) {
 		int v = atoi(env);
 		c.retries = v <= 0 ? EM_HTTP_NO_RETRY : (unsigned)v;
 	}
-	if ((env = getenv("ENVMATRIX_HTTP_BACKOFF_MS")) && atoi(env) > 0)
+	if ((env = em_settings()->http_backoff_ms) && atoi(env) > 0)
 		c.backoff_ms = (unsigned)atoi(env);
 	if (em_http_open(&n->http, &c, &e)) {
 		if (m->ca_file.value)

@@ -11,10 +11,10 @@ bool cli_color_when(const char *when, int fd)
 		return true;
 	if (!strcmp(when, "never"))
 		return false;
-	const char *nc = getenv("NO_COLOR");
+	const char *nc = cli_env()->no_color;
 	if (nc && *nc)
 		return false;
-	const char *term = getenv("TERM");
+	const char *term = cli_env()->term;
 	if (term && !strcmp(term, "dumb"))
 		return false;
 	return isatty(fd);
