@@ -224,7 +224,9 @@ struct em_apply_options {
 	struct em_plan_options plan; /* matrix_path, only, upgrade, driver_env, host,
 				      * interps */
 	bool frozen;    /* install the locks as they are, without planning */
-	bool locked;    /* plan, and fail (EM_APPLY_STALE) when a lock would change */
+	bool locked;    /* plan, and fail (EM_APPLY_STALE) when a lock would change;
+			 * nothing is planned with frozen, so it does nothing then (the
+			 * front end refuses the two together) */
 	bool dry_run;   /* change nothing; say what would be built */
 	bool force;     /* rebuild even environments that match their locks, after
 			 * checking the cache's unpacked wheels they use against

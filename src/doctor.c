@@ -7,6 +7,7 @@
 #include "pybuild.h"
 #include "venv.h"
 #include "util/str.h"
+#include "settings.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -237,12 +238,14 @@ int em_doctor_workload(struct em_arena *a, const struct em_matrix *m, const stru
 			if (rc == EM_ENOMEM)
 				return em_err_nomem(e);
 			if (rc) {
+				char adv[EM_PHRASE_MAX];
 				out->can_run = false;
 				out->reason = em_arena_printf(
 					a, "python %s is not on this machine (PATH, pyenv, uv's and "
 					"envmatrix's folders), and no download provides it: %s; install "
-					"it ('envmatrix python install %s'), or set python-home",
-					wp.python_name, pe.msg, wp.python_name);
+					"it%s, or set python-home", wp.python_name, pe.msg,
+					em_phrase_arg(adv, sizeof adv, EM_PHRASE_INSTALL_PYTHON,
+						      wp.python_name));
 				return out->reason ? 0 : em_err_nomem(e);
 			}
 			out->python_from = b->url;
@@ -325,8 +328,8 @@ int em_doctor_workload(struct em_arena *a, const struct em_matrix *m, const stru
 			return out->reason ? 0 : em_err_nomem(e);
 		}
 	} else if (strcmp(variant, "cpu") && strcmp(variant, "auto")) {
-		note(out, "the torch version is known once planned: run 'envmatrix plan' to check "
-			  "the GPU's compute capability against it");
+		note(out, em_arena_printf(a, "the torch version is known once planned%s",
+					  em_phrase(EM_PHRASE_TORCH_UNPLANNED)));
 	}
 	return 0;
 }

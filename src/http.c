@@ -363,8 +363,8 @@ int em_http_fetch(struct em_http *h, struct em_arena *a, struct em_http_get *g,
 	if (!shown)
 		return em_err_nomem(e);
 	if (h->c.offline)
-		return em_err(e, EM_EOFFLINE, shown, "not in the cache, and --offline forbids "
-			      "downloading it");
+		return em_err(e, EM_EOFFLINE, shown, "not in the cache, and %s forbids "
+			      "downloading it", em_phrase(EM_PHRASE_OFFLINE));
 	struct curl_slist *hdrs = NULL;
 	char line[512];
 	if (g->accept) {
@@ -899,8 +899,8 @@ int em_http_download(struct em_http *h, struct em_download *d, uint32_t n, struc
 		}
 		if (h->c.offline) {
 			em_err(&fe, EM_EOFFLINE, em_url_redact(&a, d[i].urls[0]),
-			       "'%s' is not in the cache, and --offline forbids downloading it",
-			       x->label);
+			       "'%s' is not in the cache, and %s forbids downloading it",
+			       x->label, em_phrase(EM_PHRASE_OFFLINE));
 			end_xfer(x, fe.code, &fe);
 			continue;
 		}

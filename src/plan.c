@@ -11,6 +11,7 @@
 #include "util/sha256.h"
 #include "util/str.h"
 #include "spec/tags.h"
+#include "settings.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -672,12 +673,13 @@ static int choose_python(struct em_arena *a, const struct em_matrix *m,
 					    "folders), and ", v);
 		return why ? python_download(a, o, wp, mirror, where, why, e) : em_err_nomem(e);
 	}
+	char adv[EM_PHRASE_MAX];
 	if (!best)
 		return em_err(e, EM_ENOTFOUND, where,
 			      "no Python %s interpreter found on this machine (looked in PATH, "
-			      "pyenv, uv's and envmatrix's folders); install one ('envmatrix "
-			      "python install %s'), or give the exact version (python = X.Y.Z) to "
-			      "plan without it", v, v);
+			      "pyenv, uv's and envmatrix's folders); install one%s, or give the "
+			      "exact version (python = X.Y.Z) to plan without it", v,
+			      em_phrase_arg(adv, sizeof adv, EM_PHRASE_INSTALL_PYTHON, v));
 	wp->target.py = best->py;
 	wp->python_from = best->path;
 	note_managed(a, wp, best);

@@ -39,6 +39,7 @@ static const char *const own_phrases[EM_PHRASE_COUNT] = {
 	[EM_PHRASE_INSTALL_PYTHON] = "",
 	[EM_PHRASE_VERIFY_FAILED] = "",
 	[EM_PHRASE_NO_GENERATION] = "",
+	[EM_PHRASE_LOCK_BUSY] = "",
 };
 
 void em_settings_set(const struct em_settings *s)

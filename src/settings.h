@@ -52,6 +52,7 @@ enum em_phrase {
 	EM_PHRASE_INSTALL_PYTHON,    /* after "install it"; {}: the Python version */
 	EM_PHRASE_VERIFY_FAILED,     /* after "the environment in place was left as it was" */
 	EM_PHRASE_NO_GENERATION,     /* after "it has 1 to N"; {}: the workload */
+	EM_PHRASE_LOCK_BUSY,         /* after "another envmatrix ...; wait for it" */
 	EM_PHRASE_COUNT
 };
 
@@ -122,7 +123,9 @@ const struct em_settings *em_settings(void);
 const char *em_phrase(enum em_phrase p);
 
 /* The phrase p with arg where it says "{}", written into buf (cap bytes,
- * cut when it does not fit); returns buf. */
+ * cut when it does not fit; EM_PHRASE_MAX holds every phrase with a name
+ * or a version); returns buf. */
+#define EM_PHRASE_MAX 256
 const char *em_phrase_arg(char *buf, size_t cap, enum em_phrase p, const char *arg);
 
 #endif

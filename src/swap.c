@@ -732,8 +732,8 @@ int em_state_lock_take(struct em_arena *a, const char *matrix_path, const char *
 			char q[200];
 			em_quote(q, sizeof q, holder, strlen(holder));
 			return em_err(e, EM_EBUSY, path,
-				      "another envmatrix is working on this matrix (%s); wait for it "
-				      "or use --wait", holder[0] ? q : "process unknown");
+				      "another envmatrix is working on this matrix (%s); wait for it%s",
+				      holder[0] ? q : "process unknown", em_phrase(EM_PHRASE_LOCK_BUSY));
 		}
 		close(fd);
 		return em_err_sys(e, err, path, "cannot take the apply lock");
@@ -779,7 +779,7 @@ int em_state_lock_take_shared(struct em_arena *a, const char *matrix_path, bool 
 		if (err == EWOULDBLOCK)
 			return em_err(e, EM_EBUSY, path,
 				      "another envmatrix is changing this matrix's environments; wait "
-				      "for it or use --wait");
+				      "for it%s", em_phrase(EM_PHRASE_LOCK_BUSY));
 		return em_err_sys(e, err, path, "cannot take the apply lock");
 	}
 	out->fd = fd;

@@ -22,6 +22,7 @@ static const char *const phrases[EM_PHRASE_COUNT] = {
 	[EM_PHRASE_VERIFY_FAILED] = " (apply --no-verify swaps it in anyway; 'envmatrix cache "
 				    "verify' finds unpacked wheels in the cache that were changed)",
 	[EM_PHRASE_NO_GENERATION] = "; see 'envmatrix history {}'",
+	[EM_PHRASE_LOCK_BUSY] = " or use --wait",
 };
 
 static struct cli_env own;
