@@ -968,3 +968,9 @@ out:
 	em_arena_rewind(a, mk);
 	return rc;
 }
+
+bool em_venv_swap_interrupted(const struct em_venv_paths *p)
+{
+	struct stat st;
+	return lstat(p->journal, &st) == 0; /* its journal is there */
+}

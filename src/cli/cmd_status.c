@@ -63,8 +63,7 @@ static bool lock_refused; /* a lock of another matrix was found */
 
 static const char *state_of(struct em_arena *a, const char *file, struct row *r)
 {
-	struct stat sb;
-	if (lstat(r->p.journal, &sb) == 0)
+	if (em_venv_swap_interrupted(&r->p))
 		return "interrupted";
 	char *lpath;
 	if (em_matrix_lock_path(a, file, r->w->name, &lpath, NULL))

@@ -347,7 +347,7 @@ int cmd_verify(int argc, char **argv)
 		struct em_verify_result res;
 		memset(&res, 0, sizeof res);
 		struct built b = { NULL, 0 };
-		if (lstat(p.journal, &st) == 0) {
+		if (em_venv_swap_interrupted(&p)) {
 			cli_error("workload '%s': an apply was interrupted; run 'envmatrix apply' or "
 				  "'rollback' first", w->name);
 			r = EXIT_FAIL;
