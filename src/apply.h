@@ -314,7 +314,7 @@ int em_apply_sdist_metadata(void *ctx, struct em_arena *a, const char *sdist_pat
  * matrix_path: w's index and find-links for the build requirements
  * (paths made absolute against the matrix's folder), its env.* for the
  * hooks, python (an interpreter's path or a matrix python value),
- * $ENVMATRIX_BUILD_TIMEOUT (seconds) when set; for project package (PEP
+ * the settings' build_timeout (seconds) when set; for project package (PEP
  * 503 normalized; NULL: none) its build-requires.PKG as extra_requires
  * and config-settings.PKG as config; build-constraints read (errors name
  * the matrix's file:line for a missing file, the file's own line for a
