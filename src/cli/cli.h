@@ -213,6 +213,10 @@ int cmd_verify(int argc, char **argv);
  * Prints the error; returns an exit code. */
 int cli_load_matrix(struct em_arena *a, const char *opt_file, struct em_matrix *m,
 		    const char **file);
+/* The same, keeping the bytes that were parsed (*text, *len: in a) for
+ * what must record exactly the matrix that was used (the history). */
+int cli_load_matrix_text(struct em_arena *a, const char *opt_file, struct em_matrix *m,
+			 const char **file, char **text, size_t *len);
 /* Whether a positional argument names a matrix file: it ends in .ini, or
  * it names an existing regular file and holds a '.' or '/' (which no
  * workload name does). */

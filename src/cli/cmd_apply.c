@@ -354,10 +354,9 @@ int cmd_apply(int argc, char **argv)
 		}
 		ret = EXIT_OK;
 	} else {
-		ret = cli_load_matrix(&a, opt_file, &m, &file);
+		ret = cli_load_matrix_text(&a, opt_file, &m, &file, &mtext, &mlen);
 		if (ret)
 			goto out;
-		em_read_file(&a, file, EM_MATRIX_MAX_LEN, &mtext, &mlen, NULL);
 	}
 	if (em_host_platform(&host, &e)) {
 		ret = cli_report(&e);

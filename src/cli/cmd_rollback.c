@@ -40,9 +40,10 @@ static const struct cli_cmd_help rollback_help = {
 	rollback_opts,
 };
 
-/* rollback --to N: generation N's lock, built like apply --frozen */
+/* rollback --to N: generation N's lock, built like apply --frozen; the
+ * history records mtext, the matrix as it was read */
 static int rollback_to(struct em_arena *a, struct em_matrix *m, const char *file,
-		       const struct em_workload *w, uint32_t to)
+		       const char *mtext, size_t mlen, const struct em_workload *w, uint32_t to)
 {
 	struct em_error e;
 	em_error_clear(&e);
@@ -110,9 +111,6 @@ static int rollback_to(struct em_arena *a, struct em_matrix *m, const char *file
 	if (!cli.quiet)
 		printf("%s: rebuilt generation %u in '%s' (%u packages, %.2fs)\n", w->name, to,
 		       wa->paths.root, wa->npackages, wa->seconds);
-	char *mtext = NULL;
-	size_t mlen = 0;
-	em_read_file(a, file, EM_MATRIX_MAX_LEN, &mtext, &mlen, NULL);
 	struct em_record_workload rw = { w->name, text, len, cli_verify_record(a, wa->verify),
 					 EM_GEN_ROLLBACK, to };
 	return cli_history_record(a, file, m, mtext, mlen, 1, &rw, NULL, &gpu, NULL);
@@ -157,14 +155,17 @@ int cmd_rollback(int argc, char **argv)
 	struct em_state_lock lock = { -1 };
 	struct em_matrix m;
 	const char *file;
-	int ret = cli_load_matrix(&a, opt_file, &m, &file);
+	char *mtext;
+	size_t mlen;
+	int ret = cli_load_matrix_text(&a, opt_file, &m, &file, &mtext, &mlen);
 	for (int i = 0; i < npos && !ret; i++)
 		if (!cli_find_workload(&m, argv[1 + i]))
 			ret = EXIT_FAIL;
 	if (!ret)
 		ret = cli_take_lock(&a, file, "rollback", opt_wait, &lock);
 	if (!ret && opt_to) {
-		ret = rollback_to(&a, &m, file, em_matrix_find(&m, argv[1]), (uint32_t)to);
+		ret = rollback_to(&a, &m, file, mtext, mlen, em_matrix_find(&m, argv[1]),
+				  (uint32_t)to);
 		em_state_lock_release(&lock);
 		em_arena_release(&a);
 		return ret;

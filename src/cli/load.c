@@ -32,13 +32,20 @@ int cli_matrix_arg(const struct cli_cmd_help *h, const char **file, char **pos, 
 int cli_load_matrix(struct em_arena *a, const char *opt_file, struct em_matrix *m,
 		    const char **file)
 {
+	char *text;
+	size_t len;
+	return cli_load_matrix_text(a, opt_file, m, file, &text, &len);
+}
+
+int cli_load_matrix_text(struct em_arena *a, const char *opt_file, struct em_matrix *m,
+			 const char **file, char **text, size_t *len)
+{
 	*file = opt_file ? opt_file : "matrix.ini";
 	struct em_error e;
 	em_error_clear(&e);
 	char *buf;
-	size_t len;
-	if (em_read_file(a, *file, EM_MATRIX_MAX_LEN, &buf, &len, &e) ||
-	    em_matrix_parse(a, buf, len, *file, m, &e) ||
+	if (em_read_file(a, *file, EM_MATRIX_MAX_LEN, &buf, len, &e) ||
+	    em_matrix_parse(a, buf, *len, *file, m, &e) ||
 	    em_matrix_check_folders(a, *file, m, em_settings()->history, &e)) {
 		if (e.code == EM_ENOTFOUND && !opt_file) {
 			cli_error("no matrix.ini here; name one with -f MATRIX");
@@ -46,6 +53,7 @@ int cli_load_matrix(struct em_arena *a, const char *opt_file, struct em_matrix *
 		}
 		return cli_report(&e);
 	}
+	*text = buf;
 	return EXIT_OK;
 }
 
