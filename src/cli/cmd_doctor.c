@@ -16,10 +16,10 @@ static const char *opt_file;
 static const struct cli_opt doctor_opts[] = {
 	{ CLI_OPT_STRING, 'f', "file", "MATRIX", "the matrix file (default matrix.ini, if present)",
 	  &opt_file },
-	{ CLI_OPT_FLAG, 0, "json", NULL, "print the report as JSON", &opt_json },
+	CLI_JSON_OPT("the report", &opt_json),
 	{ CLI_OPT_FLAG, 0, "offline", NULL, "do not check that the indexes answer",
 	  &cli_net_offline },
-	{ CLI_OPT_END, 0, NULL, NULL, NULL, NULL },
+	CLI_END_OPT,
 };
 
 static const struct cli_cmd_help doctor_help = {
@@ -234,7 +234,7 @@ static void look_at_indexes(struct em_arena *a, const struct em_matrix *m, const
  * is opened (into net, *net_open) when a Python download must be looked
  * up. Returns an exit code (printed). */
 static int look_at_workloads(struct em_arena *a, const struct em_matrix *m, struct report *r,
-			     struct em_source *src, struct cli_net *net, bool *net_open)
+			     struct cli_net *net, bool *net_open)
 {
 	/* where apply would download a missing interpreter from: asked
 	 * when the matrix or ENVMATRIX_PYTHON_MIRROR names it */
@@ -242,13 +242,13 @@ static int look_at_workloads(struct em_arena *a, const struct em_matrix *m, stru
 	if (!cli_net_offline &&
 	    (m->python_mirror.value ||
 	     (em_settings()->python_mirror && *em_settings()->python_mirror))) {
-		if ((ret = cli_net_open(a, m, r->file, &cli_stop, src, net)))
+		if ((ret = cli_net_open(a, m, r->file, &cli_stop, net)))
 			return ret;
 		*net_open = true;
 	}
 	struct em_plan_options po = {
 		.matrix_path = r->file,
-		.python_src = *net_open ? src : NULL,
+		.python_src = *net_open ? &net->src : NULL,
 		.driver_env = em_settings()->cuda_driver,
 		.host = &r->host,
 		.interps = &r->interps,
@@ -389,10 +389,7 @@ static json_t *workloads_json(const struct report *r)
 		json_object_set_new(o, "disk_free_bytes", d->disk_known
 								  ? json_integer((json_int_t)d->disk_free)
 								  : json_null());
-		json_t *notes = json_array();
-		for (uint32_t k = 0; k < d->nnotes; k++)
-			json_array_append_new(notes, json_string(d->notes[k]));
-		json_object_set_new(o, "notes", notes);
+		json_object_set_new(o, "notes", cli_json_strings(d->notes, d->nnotes));
 		json_array_append_new(wj, o);
 	}
 	return wj;
@@ -508,8 +505,8 @@ static void print_matrix_checks(const struct report *r)
 
 /* Look at the machine and, with a matrix (mfile, or matrix.ini when it is
  * there), at its indexes and workloads, into r. Returns an exit code. */
-static int look(struct em_arena *a, const char *mfile, struct report *r, struct em_source *src,
-		struct cli_net *net, bool *net_open)
+static int look(struct em_arena *a, const char *mfile, struct report *r, struct cli_net *net,
+		bool *net_open)
 {
 	struct em_matrix *m = &r->m;
 	bool have_matrix = false;
@@ -532,7 +529,7 @@ static int look(struct em_arena *a, const char *mfile, struct report *r, struct 
 	if (!have_matrix)
 		return EXIT_OK;
 	look_at_indexes(a, m, mdir, r);
-	return look_at_workloads(a, m, r, src, net, net_open);
+	return look_at_workloads(a, m, r, net, net_open);
 }
 
 int cmd_doctor(int argc, char **argv)
@@ -540,11 +537,8 @@ int cmd_doctor(int argc, char **argv)
 	opt_json = 0;
 	opt_file = NULL;
 	cli_net_reset_opts();
-	int npos;
-	int rc = cli_parse(argc, argv, &doctor_help, &npos);
-	if (rc)
-		return rc > 0 ? EXIT_OK : EXIT_USAGE;
-	if ((rc = cli_matrix_arg(&doctor_help, &opt_file, argv + 1, &npos)))
+	int npos, rc;
+	if (!cli_parse_matrix(argc, argv, &doctor_help, &opt_file, &npos, &rc))
 		return rc;
 	if (npos == 1 && !opt_file) { /* doctor takes no workloads: any name is the matrix */
 		opt_file = argv[1];
@@ -555,13 +549,11 @@ int cmd_doctor(int argc, char **argv)
 
 	struct em_arena a;
 	em_arena_init(&a);
-	struct em_source src;
-	em_source_init(&src);
 	struct cli_net net;
-	memset(&net, 0, sizeof net);
+	cli_net_init(&net);
 	bool net_open = false;
 	struct report *r = em_arena_zalloc(&a, sizeof *r);
-	int ret = r ? look(&a, opt_file, r, &src, &net, &net_open)
+	int ret = r ? look(&a, opt_file, r, &net, &net_open)
 		    : cli_report(&(struct em_error){ EM_ENOMEM, "", "out of memory" });
 	if (!ret && opt_json) {
 		ret = print_json(r);
@@ -571,9 +563,7 @@ int cmd_doctor(int argc, char **argv)
 	}
 	if (!ret && r->problem)
 		ret = EXIT_CHECK;
-	if (net_open)
-		cli_net_close(&net);
-	em_source_release(&src);
+	cli_net_close(&net);
 	em_arena_release(&a);
 	return ret;
 }

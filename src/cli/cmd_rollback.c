@@ -9,12 +9,12 @@ static int opt_wait;
 static const char *opt_file, *opt_to;
 
 static const struct cli_opt rollback_opts[] = {
-	{ CLI_OPT_STRING, 'f', "file", "MATRIX", "the matrix file (default matrix.ini)", &opt_file },
+	CLI_MATRIX_OPT(&opt_file),
 	{ CLI_OPT_STRING, 0, "to", "N",
 	  "rebuild generation N of the workload from its recorded lock", &opt_to },
 	{ CLI_OPT_FLAG, 0, "wait", NULL, "wait for an apply of this matrix to finish", &opt_wait },
 	CLI_NET_OPTS,
-	{ CLI_OPT_END, 0, NULL, NULL, NULL, NULL },
+	CLI_END_OPT,
 };
 
 static const struct cli_cmd_help rollback_help = {
@@ -68,12 +68,10 @@ static int rollback_to(struct em_arena *a, struct em_matrix *m, const char *file
 	struct em_gpu_info gpu;
 	if ((ret = cli_gpu_detect(a, &gpu)))
 		return ret;
-	struct em_source src;
-	em_source_init(&src);
 	struct cli_net net;
-	memset(&net, 0, sizeof net);
+	cli_net_init(&net);
 	cli_catch_stop();
-	ret = cli_net_open(a, m, file, &cli_stop, &src, &net);
+	ret = cli_net_open(a, m, file, &cli_stop, &net);
 	const char *only[1] = { w->name };
 	struct em_apply_options o = {
 		.plan = { .matrix_path = file, .nonly = 1, .only = only, .host = &host },
@@ -86,11 +84,10 @@ static int rollback_to(struct em_arena *a, struct em_matrix *m, const char *file
 	};
 	struct em_apply r;
 	memset(&r, 0, sizeof r);
-	if (!ret && (rc = em_apply_run(a, &src, m, &o, &r, &e)))
+	if (!ret && (rc = em_apply_run(a, &net.src, m, &o, &r, &e)))
 		ret = rc == EM_ECANCELED ? (cli_report(&e), EXIT_INTERRUPTED) : cli_report(&e);
 	cli_release_stop();
 	cli_net_close(&net);
-	em_source_release(&src);
 	if (ret)
 		return ret;
 	const struct em_workload_apply *wa = &r.w[0];
@@ -127,11 +124,8 @@ int cmd_rollback(int argc, char **argv)
 	opt_wait = 0;
 	opt_file = opt_to = NULL;
 	cli_net_reset_opts();
-	int npos;
-	int rc = cli_parse(argc, argv, &rollback_help, &npos);
-	if (rc)
-		return rc > 0 ? EXIT_OK : EXIT_USAGE;
-	if ((rc = cli_matrix_arg(&rollback_help, &opt_file, argv + 1, &npos)))
+	int npos, rc;
+	if (!cli_parse_matrix(argc, argv, &rollback_help, &opt_file, &npos, &rc))
 		return rc;
 	if (npos == 0)
 		return cli_usage_error(&rollback_help, "name the workload to roll back");

@@ -10,8 +10,8 @@
 static const char *opt_file;
 
 static const struct cli_opt run_opts[] = {
-	{ CLI_OPT_STRING, 'f', "file", "MATRIX", "the matrix file (default matrix.ini)", &opt_file },
-	{ CLI_OPT_END, 0, NULL, NULL, NULL, NULL },
+	CLI_MATRIX_OPT(&opt_file),
+	CLI_END_OPT,
 };
 
 static const struct cli_cmd_help run_help = {

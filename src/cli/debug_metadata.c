@@ -11,7 +11,7 @@ static int opt_json;
 
 static const struct cli_opt opts[] = {
 	{ CLI_OPT_FLAG, 0, "json", NULL, "print a JSON object instead of lines", &opt_json },
-	{ CLI_OPT_END, 0, NULL, NULL, NULL, NULL }
+	CLI_END_OPT
 };
 
 static const struct cli_cmd_help help = {

@@ -29,6 +29,18 @@ int cli_matrix_arg(const struct cli_cmd_help *h, const char **file, char **pos, 
 	return 0;
 }
 
+bool cli_parse_matrix(int argc, char **argv, const struct cli_cmd_help *h, const char **file,
+		      int *npos, int *code)
+{
+	int rc = cli_parse(argc, argv, h, npos);
+	if (rc) {
+		*code = rc > 0 ? EXIT_OK : EXIT_USAGE;
+		return false;
+	}
+	*code = cli_matrix_arg(h, file, argv + 1, npos);
+	return *code == 0;
+}
+
 int cli_load_matrix(struct em_arena *a, const char *opt_file, struct em_matrix *m,
 		    const char **file)
 {
@@ -70,6 +82,15 @@ const struct em_workload *cli_find_workload(const struct em_matrix *m, const cha
 			  m->nworkloads ? list : "none");
 	}
 	return w;
+}
+
+bool cli_workload_chosen(const struct em_matrix *m, const struct em_workload *w,
+			 char *const *names, int n)
+{
+	bool chosen = n == 0;
+	for (int k = 0; k < n && !chosen; k++)
+		chosen = em_matrix_find(m, names[k]) == w;
+	return chosen;
 }
 
 int cli_unique_workloads(const struct cli_cmd_help *h, const char *const *names, int n)

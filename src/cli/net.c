@@ -241,11 +241,17 @@ static void progress_end(struct cli_progress *p)
 		p->n = 0;
 }
 
-int cli_net_open(struct em_arena *a, const struct em_matrix *m, const char *file,
-		 volatile sig_atomic_t *cancel, struct em_source *src, struct cli_net *n)
+void cli_net_init(struct cli_net *n)
 {
 	memset(n, 0, sizeof *n);
+	em_source_init(&n->src);
 	n->cache.lock_fd = -1;
+}
+
+int cli_net_open(struct em_arena *a, const struct em_matrix *m, const char *file,
+		 volatile sig_atomic_t *cancel, struct cli_net *n)
+{
+	struct em_source *src = &n->src;
 	struct em_error e;
 	em_error_clear(&e);
 	unsigned jobs = m->njobs;
@@ -316,4 +322,5 @@ void cli_net_close(struct cli_net *n)
 	if (n->cache_open)
 		em_cache_close(&n->cache);
 	n->cache_open = false;
+	em_source_release(&n->src);
 }
