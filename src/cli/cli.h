@@ -9,44 +9,28 @@
 
 #include <signal.h>
 #include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
 #include <stdio.h>
 
-#include "envmatrix/envmatrix.h"
-#include "util/arena.h"
-#include "util/buf.h"
-#include "util/str.h"
-#include "spec/name.h"
-#include "spec/pep440.h"
-#include "spec/pep508.h"
-#include "spec/target.h"
-#include "spec/tags.h"
-#include "spec/metadata.h"
-#include "host.h"
-#include "util/sha256.h"
-#include "os/fs.h"
-#include "archive.h"
-#include "spec/index.h"
-#include "source.h"
-#include "os/proc.h"
-#include "interp.h"
-#include "spec/matrix.h"
-#include "spec/lock.h"
-#include "lockname.h"
-#include "spec/candidates.h"
-#include "spec/resolve.h"
-#include "gpu.h"
-#include "plan.h"
-#include "install.h"
-#include "venv.h"
-#include "http.h"
-#include "cache.h"
-#include "apply.h"
-#include "mirror.h"
-#include "doctor.h"
-#include "verify.h"
-#include "state.h"
-#include "settings.h"
-#include "cli/env.h"
+/* what the declarations below hold by value; each command file includes
+ * the headers of the modules it uses */
+#include "cache.h"  /* struct cli_net: the cache */
+#include "source.h" /* struct cli_net: the source */
+#include "verify.h" /* cli_host_gpu: struct em_host_gpu */
+
+struct em_arena;
+struct em_error;
+struct em_gpu_info;
+struct em_history;
+struct em_matrix;
+struct em_record_workload;
+struct em_state_lock;
+struct em_target;
+struct em_venv_paths;
+struct em_verify_result;
+struct em_workload;
+struct em_workload_plan;
 
 /* Exit codes (docs/envmatrix.1, EXIT STATUS) */
 enum {

@@ -1,6 +1,19 @@
 /* cmd_apply.c - `envmatrix apply`: make every workload's environment match its lock */
 #include "cli.h"
 
+#include "apply.h"
+#include "envmatrix/error.h"
+#include "gpu.h"
+#include "host.h"
+#include "install.h"
+#include "plan.h"
+#include "settings.h"
+#include "spec/matrix.h"
+#include "spec/target.h"
+#include "state.h"
+#include "util/arena.h"
+#include "verify.h"
+
 #include <jansson.h>
 #include <signal.h>
 #include <stdlib.h>

@@ -3,9 +3,15 @@
 
 #include "apply.h"
 #include "build.h"
-#include "os/fs.h"
+#include "envmatrix/error.h"
 #include "host.h"
+#include "install.h"
+#include "os/fs.h"
+#include "settings.h"
+#include "spec/matrix.h"
 #include "spec/name.h"
+#include "spec/target.h"
+#include "util/arena.h"
 
 #include <errno.h>
 #include <stdlib.h>

@@ -1,12 +1,19 @@
 /* cmd_cache.c - `envmatrix cache dir|info|verify|clean|prune`: the shared cache */
 #include "cli.h"
 
+#include "cache.h"
+#include "envmatrix/error.h"
+#include "lockname.h"
+#include "os/fs.h"
+#include "spec/lock.h"
+#include "spec/matrix.h"
+#include "state.h"
+#include "util/arena.h"
+
 #include <jansson.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-
-#include "os/fs.h"
 
 static int opt_json, opt_wait, opt_repair;
 static const char *opt_file, *opt_cache_dir, *opt_keep;

@@ -1,6 +1,15 @@
 /* cmd_diff.c - `envmatrix diff`: what changed between two generations */
 #include "cli.h"
 
+#include "envmatrix/error.h"
+#include "lockname.h"
+#include "os/fs.h"
+#include "plan.h"
+#include "spec/lock.h"
+#include "spec/matrix.h"
+#include "state.h"
+#include "util/arena.h"
+
 #include <jansson.h>
 #include <stdlib.h>
 #include <string.h>

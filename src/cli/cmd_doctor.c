@@ -1,14 +1,26 @@
 /* cmd_doctor.c - `envmatrix doctor`: this machine, and whether it runs the matrix */
 #include "cli.h"
 
+#include "cache.h"
+#include "doctor.h"
+#include "envmatrix/error.h"
+#include "gpu.h"
+#include "host.h"
+#include "http.h"
+#include "interp.h"
+#include "os/fs.h"
+#include "plan.h"
+#include "settings.h"
+#include "spec/index.h"
+#include "spec/matrix.h"
+#include "spec/target.h"
+#include "util/arena.h"
+
 #include <jansson.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
-
-#include "doctor.h"
-#include "os/fs.h"
 
 static int opt_json;
 static const char *opt_file;

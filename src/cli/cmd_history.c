@@ -1,6 +1,11 @@
 /* cmd_history.c - `envmatrix history`: the generations applied, newest first */
 #include "cli.h"
 
+#include "envmatrix/error.h"
+#include "spec/matrix.h"
+#include "state.h"
+#include "util/arena.h"
+
 #include <jansson.h>
 #include <stdlib.h>
 #include <string.h>

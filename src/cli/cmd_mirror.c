@@ -1,13 +1,17 @@
 /* cmd_mirror.c - `envmatrix mirror DIR`: a static index of exactly what the locks need */
 #include "cli.h"
 
+#include "envmatrix/error.h"
+#include "mirror.h"
+#include "os/fs.h"
+#include "spec/matrix.h"
+#include "util/arena.h"
+
 #include <jansson.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
-
-#include "mirror.h"
 
 static int opt_prune, opt_verify, opt_json;
 static const char *opt_file;

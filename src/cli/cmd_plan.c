@@ -2,13 +2,20 @@
 #include "cli.h"
 
 #include "apply.h"
+#include "envmatrix/error.h"
+#include "gpu.h"
+#include "host.h"
+#include "os/fs.h"
+#include "plan.h"
+#include "settings.h"
+#include "spec/lock.h"
+#include "spec/matrix.h"
+#include "spec/target.h"
+#include "util/arena.h"
 
 #include <jansson.h>
 #include <stdlib.h>
 #include <string.h>
-
-#include "os/fs.h"
-#include "plan.h"
 
 static int opt_check, opt_json, opt_upgrade;
 static const char *opt_file;

@@ -2,8 +2,16 @@
  * envmatrix can use, and python-build-standalone downloads */
 #include "cli.h"
 
+#include "envmatrix/error.h"
+#include "host.h"
+#include "interp.h"
 #include "os/fs.h"
 #include "pybuild.h"
+#include "spec/index.h"
+#include "spec/matrix.h"
+#include "spec/pep440.h"
+#include "spec/target.h"
+#include "util/arena.h"
 
 #include <jansson.h>
 #include <stdlib.h>

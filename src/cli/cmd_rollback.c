@@ -1,6 +1,16 @@
 /* cmd_rollback.c - `envmatrix rollback`: put a workload's previous environment back */
 #include "cli.h"
 
+#include "apply.h"
+#include "envmatrix/error.h"
+#include "gpu.h"
+#include "host.h"
+#include "os/fs.h"
+#include "spec/matrix.h"
+#include "spec/target.h"
+#include "state.h"
+#include "util/arena.h"
+
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>

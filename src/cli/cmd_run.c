@@ -1,6 +1,11 @@
 /* cmd_run.c - `envmatrix run WORKLOAD -- CMD`: run a command inside an environment */
 #include "cli.h"
 
+#include "apply.h"
+#include "cli/env.h"
+#include "spec/matrix.h"
+#include "util/arena.h"
+
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>

@@ -1,6 +1,11 @@
 /* cmd_shell.c - `envmatrix shell WORKLOAD`: how to activate an environment */
 #include "cli.h"
 
+#include "apply.h"
+#include "cli/env.h"
+#include "spec/matrix.h"
+#include "util/arena.h"
+
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>

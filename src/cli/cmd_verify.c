@@ -1,12 +1,20 @@
 /* cmd_verify.c - `envmatrix verify`: prove that environments work */
 #include "cli.h"
 
+#include "apply.h"
+#include "envmatrix/error.h"
+#include "gpu.h"
+#include "os/fs.h"
+#include "settings.h"
+#include "spec/lock.h"
+#include "spec/matrix.h"
+#include "util/arena.h"
+#include "verify.h"
+
 #include <jansson.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-
-#include "os/fs.h"
 
 static int opt_json, opt_wait;
 static const char *opt_file, *opt_venv, *opt_expect_torch, *opt_timeout;

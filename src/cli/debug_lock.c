@@ -1,11 +1,13 @@
 /* debug_lock.c - `envmatrix debug lock`: read a PEP 751 lock file */
 #include "cli.h"
 
-#include <jansson.h>
-#include <string.h>
-
+#include "envmatrix/error.h"
 #include "os/fs.h"
 #include "spec/lock.h"
+#include "util/arena.h"
+
+#include <jansson.h>
+#include <string.h>
 
 static int opt_json;
 

@@ -2,6 +2,15 @@
  * PEP 508 markers and requirements, evaluated for a target */
 #include "cli.h"
 
+#include "envmatrix/error.h"
+#include "spec/name.h"
+#include "spec/pep440.h"
+#include "spec/pep508.h"
+#include "spec/target.h"
+#include "util/arena.h"
+#include "util/buf.h"
+#include "util/str.h"
+
 #include <stdlib.h>
 #include <string.h>
 

@@ -2,6 +2,11 @@
  * from a METADATA / PKG-INFO file */
 #include "cli.h"
 
+#include "envmatrix/error.h"
+#include "spec/metadata.h"
+#include "util/arena.h"
+#include "util/buf.h"
+
 #include <errno.h>
 #include <jansson.h>
 #include <stdlib.h>

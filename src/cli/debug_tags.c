@@ -2,6 +2,12 @@
  * wheels a target takes, and in what order of preference */
 #include "cli.h"
 
+#include "envmatrix/error.h"
+#include "spec/tags.h"
+#include "spec/target.h"
+#include "util/arena.h"
+#include "util/buf.h"
+
 #include <inttypes.h>
 #include <jansson.h>
 #include <stdlib.h>

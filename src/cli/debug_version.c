@@ -1,6 +1,12 @@
 /* debug_version.c - `envmatrix debug version|specifier|name` */
 #include "cli.h"
 
+#include "envmatrix/error.h"
+#include "spec/name.h"
+#include "spec/pep440.h"
+#include "util/arena.h"
+#include "util/buf.h"
+
 #include <jansson.h>
 #include <stdlib.h>
 #include <string.h>

@@ -1,6 +1,14 @@
 /* gpu.c - this machine's NVIDIA driver and GPUs, for plan, apply and doctor */
 #include "cli.h"
 
+#include "envmatrix/error.h"
+#include "gpu.h"
+#include "plan.h"
+#include "settings.h"
+#include "spec/matrix.h"
+#include "util/arena.h"
+#include "verify.h"
+
 #include <stdlib.h>
 #include <string.h>
 

@@ -2,6 +2,16 @@
  * (state.h): finding it, opening it, recording an apply */
 #include "cli.h"
 
+#include "envmatrix/error.h"
+#include "gpu.h"
+#include "host.h"
+#include "settings.h"
+#include "spec/matrix.h"
+#include "spec/target.h"
+#include "state.h"
+#include "util/arena.h"
+#include "verify.h"
+
 #include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>

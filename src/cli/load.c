@@ -1,7 +1,12 @@
 /* load.c - reading the matrix a command works on */
 #include "cli.h"
 
+#include "apply.h"
+#include "envmatrix/error.h"
 #include "os/fs.h"
+#include "settings.h"
+#include "spec/matrix.h"
+#include "util/arena.h"
 
 #include <stdlib.h>
 #include <string.h>

@@ -1,6 +1,9 @@
 /* main.c - envmatrix: global options and the command table */
 #include "cli.h"
 
+#include "cli/env.h"
+#include "envmatrix/version.h"
+
 #include <stdlib.h>
 #include <string.h>
 

@@ -7,7 +7,15 @@
  */
 #include "cli.h"
 
+#include "cache.h"
+#include "cli/env.h"
+#include "envmatrix/error.h"
+#include "http.h"
 #include "os/fs.h"
+#include "settings.h"
+#include "source.h"
+#include "spec/matrix.h"
+#include "util/arena.h"
 
 #include <signal.h>
 #include <stdlib.h>

@@ -1,6 +1,8 @@
 /* opt.c - command-line options and per-command help */
 #include "cli.h"
 
+#include "cli/env.h"
+
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>

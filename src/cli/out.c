@@ -1,6 +1,9 @@
 /* out.c - diagnostics on stderr, with color only on a terminal */
 #include "cli.h"
 
+#include "envmatrix/error.h"
+#include "util/buf.h"
+
 #include <jansson.h>
 #include <stdarg.h>
 #include <stdlib.h>
