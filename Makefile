@@ -65,13 +65,14 @@ build/config.mk: mk/deps.sh
 LIB_SRC := $(sort $(wildcard src/*.c src/util/*.c src/os/*.c src/spec/*.c))
 CLI_SRC := $(sort $(wildcard src/cli/*.c))
 TEST_SRC := $(sort $(wildcard tests/unit/test_*.c))
-TEST_UTIL_SRC := tests/unit/testutil.c tests/tools/spec.c tests/tools/cu130.c
+# the unit tests install the library's settings as the CLI does (src/cli/env.c)
+TEST_UTIL_SRC := tests/unit/testutil.c tests/tools/spec.c tests/tools/cu130.c src/cli/env.c
 FUZZ_SRC := $(sort $(wildcard tests/fuzz/fuzz_*.c))
 
 # the standards/parsing layer as an archive of its own: src/spec and the
 # pure src/util files (UTIL_IMPURE still calls the OS); mk/check-layers.sh
 # checks that no member calls the OS, libcurl, libgit2 or libarchive
-UTIL_IMPURE := src/util/sha256.c
+UTIL_IMPURE :=
 SPEC_SRC := $(sort $(wildcard src/spec/*.c) $(filter-out $(UTIL_IMPURE),$(wildcard src/util/*.c)))
 
 LIB_OBJ := $(patsubst %.c,$(BUILD)/obj/%.o,$(LIB_SRC))
@@ -193,14 +194,10 @@ $(FUZZ_BUILD)/libemos.a: $(FUZZ_OS_OBJ)
 
 # A fuzzer links the spec archive and only the objects it fuzzes beyond it
 # (named below; the platform layer as an archive, for what those use).
-# sha256.o: lock.c checks hashes; it joins the spec archive once its file
-# hashing has moved to src/os.
-FUZZ_SHA256 := $(FUZZ_BUILD)/obj/src/util/sha256.o
-$(FUZZ_BUILD)/fuzz_toml: $(FUZZ_SHA256)
-$(FUZZ_BUILD)/fuzz_archive: $(FUZZ_BUILD)/obj/src/archive.o
+$(FUZZ_BUILD)/fuzz_archive: $(FUZZ_BUILD)/obj/src/archive.o $(FUZZ_BUILD)/libemos.a
 $(FUZZ_BUILD)/fuzz_gpu: $(FUZZ_BUILD)/obj/src/gpu.o $(FUZZ_BUILD)/libemos.a
-$(FUZZ_BUILD)/fuzz_unpack: $(FUZZ_BUILD)/obj/src/install.o $(FUZZ_BUILD)/obj/src/archive.o \
-	$(FUZZ_SHA256) $(FUZZ_BUILD)/libemos.a
+$(FUZZ_BUILD)/fuzz_unpack: $(FUZZ_BUILD)/obj/src/install.o $(FUZZ_BUILD)/obj/src/unpack.o \
+	$(FUZZ_BUILD)/obj/src/record.o $(FUZZ_BUILD)/obj/src/archive.o $(FUZZ_BUILD)/libemos.a
 
 $(FUZZ_BUILD)/fuzz_%: tests/fuzz/fuzz_%.c $(FUZZ_BUILD)/libemspec.a build/config.mk
 	@mkdir -p $(@D)

@@ -13,6 +13,11 @@
  * through this file and drop its copies.
  */
 #include "envmatrix/envmatrix.h"
+#include "swap.h"
+#include "install_set.h"
+#include "apply_lock.h"
+#include "history.h"
+#include "venv.h"
 
 #include <jansson.h>
 #include <stdlib.h>
@@ -27,7 +32,6 @@
 #include "os/fs.h"
 #include "spec/lock.h"
 #include "spec/matrix.h"
-#include "state.h"
 #include "util/arena.h"
 #include "verify.h"
 

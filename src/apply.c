@@ -22,6 +22,7 @@
 #include "spec/tags.h"
 #include "venv.h"
 #include "verify.h"
+#include "settings.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -100,8 +101,8 @@ static int read_lock(struct run *r, struct em_workload_plan *wp, struct em_error
 	}
 	if (rc == EM_ENOTFOUND)
 		return em_err(e, EM_ENOTFOUND, wp->lock_path,
-			      "no lock for workload '%s'; run 'envmatrix plan' first, or apply "
-			      "without --frozen", w->name);
+			      "no lock for workload '%s'%s", w->name,
+			      em_phrase(EM_PHRASE_NO_LOCK_FROZEN));
 	if (rc)
 		return rc;
 	rc = em_lock_parse(r->a, wp->lock_text, wp->lock_len, wp->lock_path, &wp->lock, e);
@@ -288,14 +289,16 @@ static int base_python(struct run *r, const struct em_workload_plan *wp,
 				return rc;
 			}
 		}
+		char adv[EM_PHRASE_MAX];
 		if (!exe)
 			return em_err(e, EM_ENOTFOUND, r->m->file,
 				      "workload '%s' needs Python %s, which is not on this machine "
 				      "(looked in PATH, pyenv, uv's and envmatrix's folders%s%s): "
-				      "install it ('envmatrix python install %s'), set python-home "
+				      "install it%s, set python-home "
 				      "to its installation, or use python = %u.%u to take the newest "
 				      "%u.%u here", w->name, wp->python_name, why ? "; " : "",
-				      why ? why : "", wp->python_name, wp->target.py.major,
+				      why ? why : "", em_phrase_arg(adv, sizeof adv,
+				      EM_PHRASE_INSTALL_PYTHON, wp->python_name), wp->target.py.major,
 				      wp->target.py.minor, wp->target.py.major, wp->target.py.minor);
 	}
 	if (in_a_venv(r->a, exe))
@@ -546,7 +549,7 @@ int em_workload_build_options(struct em_arena *a, const char *matrix_path,
 	o->host = host;
 	o->interps = interps;
 	o->cancel = cancel;
-	const char *tmo = getenv("ENVMATRIX_BUILD_TIMEOUT");
+	const char *tmo = em_settings()->build_timeout;
 	if (tmo && atoi(tmo) > 0 && atoi(tmo) <= 7 * 24 * 3600)
 		o->timeout_ms = atoi(tmo) * 1000;
 	const struct em_pkg_values *br = package ? em_workload_build_requires(w, package) : NULL;
@@ -853,9 +856,8 @@ static int verify_staging(struct run *r, struct em_workload_apply *wa, struct em
 	char *why = em_verify_failures(a, res, 640);
 	return em_err(e, EM_EINVAL, NULL,
 		      "the new environment failed verification (%u of %u checks): %s; the "
-		      "environment in place was left as it was (apply --no-verify swaps it in "
-		      "anyway; 'envmatrix cache verify' finds unpacked wheels in the cache "
-		      "that were changed)", res->failed, res->n, why ? why : "out of memory");
+		      "environment in place was left as it was%s", res->failed, res->n,
+		      why ? why : "out of memory", em_phrase(EM_PHRASE_VERIFY_FAILED));
 }
 
 /* Check the cache's unpacked trees of these items against their wheels'
@@ -1190,8 +1192,6 @@ int em_apply_run(struct em_arena *a, struct em_source *src, const struct em_matr
 {
 	memset(out, 0, sizeof *out);
 	out->m = m;
-	if (o->frozen && o->locked)
-		return em_err(e, EM_EUSAGE, NULL, "--frozen and --locked cannot be combined");
 	for (uint32_t i = 0; i < o->plan.nonly; i++)
 		if (!em_matrix_find(m, o->plan.only[i]))
 			return em_err(e, EM_ENOTFOUND, m->file, "no workload '%s' in the matrix",
@@ -1209,7 +1209,7 @@ int em_apply_run(struct em_arena *a, struct em_source *src, const struct em_matr
 		return em_err_nomem(e);
 	/* no environment where envmatrix keeps its state, none shared */
 	int crc = em_matrix_check_folders(a, o->plan.matrix_path ? o->plan.matrix_path : m->file,
-					  m, getenv("ENVMATRIX_HISTORY"), e);
+					  m, em_settings()->history, e);
 	if (crc)
 		return crc;
 
@@ -1255,8 +1255,8 @@ int em_apply_run(struct em_arena *a, struct em_source *src, const struct em_matr
 		else if (o->locked && plan.w[i].lock_changed) {
 			wa->outcome = EM_APPLY_STALE;
 			em_err(&wa->err, EM_EINVAL, plan.w[i].lock_path,
-			       "%s; run 'envmatrix plan' to update it",
-			       plan.w[i].had_lock ? "the lock is out of date" : "there is no lock");
+			       "%s%s", plan.w[i].had_lock ? "the lock is out of date" : "there is no lock",
+			       em_phrase(EM_PHRASE_LOCK_STALE));
 			out->nstale++;
 		}
 	}

@@ -61,7 +61,9 @@ struct em_apply_options {
 	struct em_plan_options plan; /* matrix_path, only, upgrade, driver_env, host,
 				      * interps */
 	bool frozen;    /* install the locks as they are, without planning */
-	bool locked;    /* plan, and fail (EM_APPLY_STALE) when a lock would change */
+	bool locked;    /* plan, and fail (EM_APPLY_STALE) when a lock would change;
+			 * nothing is planned with frozen, so it does nothing then (the
+			 * front end refuses the two together) */
 	bool dry_run;   /* change nothing; say what would be built */
 	bool force;     /* rebuild even environments that match their locks, after
 			 * checking the cache's unpacked wheels they use against
@@ -145,7 +147,7 @@ int em_apply_sdist_metadata(void *ctx, struct em_arena *a, const char *sdist_pat
  * matrix_path: w's index and find-links for the build requirements
  * (paths made absolute against the matrix's folder), its env.* for the
  * hooks, python (an interpreter's path or a matrix python value),
- * $ENVMATRIX_BUILD_TIMEOUT (seconds) when set; for project package (PEP
+ * the settings' build_timeout (seconds) when set; for project package (PEP
  * 503 normalized; NULL: none) its build-requires.PKG as extra_requires
  * and config-settings.PKG as config; build-constraints read (errors name
  * the matrix's file:line for a missing file, the file's own line for a

@@ -26,6 +26,7 @@
 #include "spec/tags.h"
 #include "untar.h"
 #include "venv.h"
+#include "settings.h"
 
 #include <archive.h>
 #include <archive_entry.h>
@@ -474,7 +475,7 @@ static const char **hook_env(struct bctx *b)
 			v[k++] = s;
 	}
 	if (b->bin) {
-		const char *path = getenv("PATH");
+		const char *path = em_settings()->path;
 		v[k++] = em_arena_printf(b->a, "PATH=%s%s%s", b->bin, path ? ":" : "",
 					 path ? path : "");
 		v[k++] = "PYTHONNOUSERSITE=1";

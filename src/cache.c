@@ -7,6 +7,7 @@
 #include "util/grow.h"
 #include "util/sha256.h"
 #include "os/pool.h"
+#include "settings.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -23,10 +24,10 @@ char *em_cache_path(struct em_arena *a, const char *configured, struct em_error 
 {
 	const char *root = configured;
 	if (!root || !*root)
-		root = getenv("ENVMATRIX_CACHE_DIR");
+		root = em_settings()->cache_dir;
 	if (!root || !*root) {
-		const char *xdg = getenv("XDG_CACHE_HOME");
-		const char *home = getenv("HOME");
+		const char *xdg = em_settings()->xdg_cache_home;
+		const char *home = em_settings()->home;
 		if (xdg && *xdg == '/')
 			root = em_arena_printf(a, "%s/envmatrix", xdg);
 		else if (home && *home)

@@ -46,8 +46,8 @@ struct em_cache {
 char *em_cache_path(struct em_arena *a, const char *configured, struct em_error *e);
 
 /* The cache folder: configured (the matrix's cache-dir) when not NULL, else
- * $ENVMATRIX_CACHE_DIR, else $XDG_CACHE_HOME/envmatrix, else
- * ~/.cache/envmatrix. The folders are created and <root>/.lock is held
+ * the settings' cache_dir, else xdg_cache_home/envmatrix, else
+ * home/.cache/envmatrix (settings.h). The folders are created and <root>/.lock is held
  * shared until em_cache_close, waiting while a clean or prune runs. */
 int em_cache_open(struct em_cache *c, struct em_arena *a, const char *configured,
 		  struct em_error *e);

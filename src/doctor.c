@@ -9,6 +9,7 @@
 #include "venv.h"
 #include "os/sys.h"
 #include "util/str.h"
+#include "settings.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -238,12 +239,15 @@ static int check_exact_python(struct em_arena *a, const struct em_matrix *m,
 					 NULL, wp->python_name, &b, &pe);
 		if (rc == EM_ENOMEM)
 			return em_err_nomem(e);
-		if (rc)
+		if (rc) {
+			char adv[EM_PHRASE_MAX];
 			return blocked(out, em_arena_printf(
 				a, "python %s is not on this machine (PATH, pyenv, uv's and "
 				"envmatrix's folders), and no download provides it: %s; install "
-				"it ('envmatrix python install %s'), or set python-home",
-				wp->python_name, pe.msg, wp->python_name), e);
+				"it%s, or set python-home", wp->python_name, pe.msg,
+				em_phrase_arg(adv, sizeof adv, EM_PHRASE_INSTALL_PYTHON,
+					      wp->python_name)), e);
+		}
 		out->python_from = b->url;
 	} else if (!found && !wp->python_build) {
 		note(out, em_arena_printf(a, "python %s is not on this machine (PATH, pyenv); "
@@ -330,8 +334,8 @@ static int check_torch(struct em_arena *a, const struct em_matrix *m, const stru
 		if (em_gpu_check_torch(o->gpu, torch, variant, os, &pe))
 			return blocked(out, em_arena_strdup(a, pe.msg), e);
 	} else if (strcmp(variant, "cpu") && strcmp(variant, "auto")) {
-		note(out, "the torch version is known once planned: run 'envmatrix plan' to check "
-			  "the GPU's compute capability against it");
+		note(out, em_arena_printf(a, "the torch version is known once planned%s",
+					  em_phrase(EM_PHRASE_TORCH_UNPLANNED)));
 	}
 	return 0;
 }

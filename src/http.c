@@ -16,6 +16,7 @@
 #include "os/sys.h"
 #include "spec/index.h"
 #include "util/sha256.h"
+#include "settings.h"
 
 #include <curl/curl.h>
 #include <errno.h>
@@ -79,7 +80,7 @@ int em_http_open(struct em_http **out, const struct em_http_config *c, struct em
 		h->c.max_redirects = 10;
 	const char *ca = h->c.ca_file;
 	if (!ca || !*ca)
-		ca = getenv("SSL_CERT_FILE");
+		ca = em_settings()->ca_file;
 	if (ca && *ca) {
 		struct em_stat st;
 		if (em_os_stat(ca, &st) != 0) {
@@ -425,8 +426,8 @@ int em_http_fetch(struct em_http *h, struct em_arena *a, struct em_http_get *g,
 	if (!shown)
 		return em_err_nomem(e);
 	if (h->c.offline)
-		return em_err(e, EM_EOFFLINE, shown, "not in the cache, and --offline forbids "
-			      "downloading it");
+		return em_err(e, EM_EOFFLINE, shown, "not in the cache, and %s forbids "
+			      "downloading it", em_phrase(EM_PHRASE_OFFLINE));
 	struct curl_slist *hdrs = page_headers(g);
 	int rc = 0;
 	struct headers hd;
@@ -902,7 +903,8 @@ static int xfer_init(struct em_http *h, struct em_download *d, uint32_t i, struc
 	}
 	if (h->c.offline) {
 		em_err(&fe, EM_EOFFLINE, em_url_redact(a, d[i].urls[0]),
-		       "'%s' is not in the cache, and --offline forbids downloading it", x->label);
+		       "'%s' is not in the cache, and %s forbids downloading it",
+		       x->label, em_phrase(EM_PHRASE_OFFLINE));
 		end_xfer(x, fe.code, &fe);
 		return 0;
 	}

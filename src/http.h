@@ -3,7 +3,7 @@
  * One em_http per process holds libcurl's shared state (connections, TLS
  * sessions, DNS), so every request after the first to a host reuses its
  * connection, over HTTP/2 where the server offers it. TLS is always
- * verified, against ca_file (else $SSL_CERT_FILE, else the system's
+ * verified, against ca_file (else the settings' ca_file, else the system's
  * bundle). Credentials come from the URL or ~/.netrc and never appear in
  * an error: URLs are redacted (url.h) before they are shown. Proxies come
  * from http_proxy, https_proxy, all_proxy and no_proxy, as curl reads them.
@@ -38,7 +38,7 @@ struct em_http_progress {
 };
 
 struct em_http_config {
-	const char *ca_file;        /* NULL: $SSL_CERT_FILE, else curl's default */
+	const char *ca_file;        /* NULL: the settings' ca_file, else curl's default */
 	unsigned jobs;              /* transfers at once; 0: 8 */
 	unsigned retries;           /* tries after the first; 0: 4 (EM_HTTP_NO_RETRY: none) */
 	unsigned connect_timeout_s; /* 0: 30 */

@@ -34,6 +34,7 @@
 #include "os/fs.h"
 #include "os/proc.h"
 #include "util/str.h"
+#include "settings.h"
 
 #include <errno.h>
 #include <limits.h>
@@ -814,18 +815,18 @@ int em_interp_discover_in(struct em_arena *a, struct em_interp_search *sp,
 
 char *em_interp_managed_dir(struct em_arena *a, struct em_error *e)
 {
-	const char *env = getenv("ENVMATRIX_PYTHON_DIR");
+	const char *env = em_settings()->python_dir;
 	if (env && *env)
 		return em_path_absolute(a, env);
 #ifdef _WIN32
-	const char *la = getenv("LOCALAPPDATA");
+	const char *la = em_settings()->local_app_data;
 	if (la && *la)
 		return em_arena_printf(a, "%s\\envmatrix\\python", la);
 #endif
-	const char *xdg = getenv("XDG_DATA_HOME");
+	const char *xdg = em_settings()->xdg_data_home;
 	if (xdg && xdg[0] == '/')
 		return em_arena_printf(a, "%s/envmatrix/python", xdg);
-	const char *home = getenv("HOME");
+	const char *home = em_settings()->home;
 	if (home && *home)
 		return em_arena_printf(a, "%s/.local/share/envmatrix/python", home);
 	em_err(e, EM_ENOTFOUND, NULL, "no folder for Python installations: set "
@@ -837,16 +838,16 @@ int em_interp_discover(struct em_arena *a, struct em_interp_list *out, struct em
 {
 	struct em_interp_search s;
 	memset(&s, 0, sizeof s);
-	s.path = getenv("PATH");
-	const char *env = getenv("PYENV_ROOT");
-	const char *home = getenv("HOME");
-	const char *xdg = getenv("XDG_DATA_HOME");
+	s.path = em_settings()->path;
+	const char *env = em_settings()->pyenv_root;
+	const char *home = em_settings()->home;
+	const char *xdg = em_settings()->xdg_data_home;
 	if (env && env[0] == '/')
 		s.pyenv_root = env;
 	else if (home && home[0] == '/')
 		s.pyenv_root = em_arena_printf(a, "%s/.pyenv", home);
 	s.managed_dir = em_interp_managed_dir(a, NULL);
-	const char *uv = getenv("UV_PYTHON_INSTALL_DIR");
+	const char *uv = em_settings()->uv_python_dir;
 	if (uv && *uv)
 		s.uv_dir = uv;
 	else if (xdg && xdg[0] == '/')

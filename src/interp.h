@@ -1,9 +1,9 @@
 /* interp.h - Python interpreters on this machine
  *
  * Discovery looks in PATH (python3, python3.X, python3.Xt), in pyenv's
- * versions folder ($PYENV_ROOT or ~/.pyenv), in envmatrix's managed folder
- * (pybuild.h), in uv's ($UV_PYTHON_INSTALL_DIR, else
- * $XDG_DATA_HOME/uv/python or ~/.local/share/uv/python) and, on Windows,
+ * versions folder (pyenv_root or ~/.pyenv), in envmatrix's managed folder
+ * (pybuild.h), in uv's (uv_python_dir, else xdg_data_home/uv/python or
+ * ~/.local/share/uv/python; settings.h) and, on Windows,
  * in what the py launcher lists and the PEP 514 registry keys. Each
  * interpreter is asked once for what it is; the answers are kept in the
  * cache folder (interpreters.json), keyed by realpath, mtime and size, so
@@ -76,17 +76,16 @@ struct em_interp_search {
 int em_interp_discover_in(struct em_arena *a, struct em_interp_search *s,
 			  struct em_interp_list *out, struct em_error *e);
 /* envmatrix's managed folder of Python installations (pybuild.h installs
- * into it; not created): $ENVMATRIX_PYTHON_DIR, else
- * $XDG_DATA_HOME/envmatrix/python, else ~/.local/share/envmatrix/python
- * (%LOCALAPPDATA%\envmatrix\python on Windows). NULL with e filled when
- * there is no HOME to put it in. Discovery looks there; it lives here so
- * that interp.c does not depend on pybuild.c (which queries what it
- * installs with em_interp_query). */
+ * into it; not created): the settings' python_dir, else
+ * xdg_data_home/envmatrix/python, else ~/.local/share/envmatrix/python
+ * (local_app_data\envmatrix\python on Windows; settings.h). NULL with e
+ * filled when there is no home to put it in. Discovery looks there; it
+ * lives here so that interp.c does not depend on pybuild.c (which queries
+ * what it installs with em_interp_query). */
 char *em_interp_managed_dir(struct em_arena *a, struct em_error *e);
 
-/* The same with $PATH, $PYENV_ROOT (or ~/.pyenv), the managed folder,
- * uv's folder and the answer cache in the cache folder ($ENVMATRIX_CACHE_DIR
- * and so on, cache.h). */
+/* The same with the settings' path, pyenv_root (or ~/.pyenv), the managed
+ * folder, uv's folder and the answer cache in the cache folder (cache.h). */
 int em_interp_discover(struct em_arena *a, struct em_interp_list *out, struct em_error *e);
 
 /* One line of `py --list-paths` (the Windows py launcher): both the

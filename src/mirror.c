@@ -22,6 +22,7 @@
 #include "util/grow.h"
 #include "util/sha256.h"
 #include "spec/tags.h"
+#include "settings.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -934,7 +935,8 @@ static int read_locks(struct st *s, const struct em_matrix *m, struct em_error *
 		rc = em_read_file(a, lpath, MAX_LOCK, &text, &len, e);
 		if (rc == EM_ENOTFOUND)
 			return em_err(e, EM_ENOTFOUND, lpath,
-				      "workload '%s' has no lock; run 'envmatrix plan' first", w->name);
+				      "workload '%s' has no lock%s", w->name,
+				      em_phrase(EM_PHRASE_NO_LOCK));
 		if (rc)
 			return rc;
 		struct em_lock l;
@@ -1112,7 +1114,8 @@ static int take_dir_lock(struct st *s, int *fd, struct em_error *e)
 		*fd = -1;
 		if (err == EWOULDBLOCK)
 			return em_err(e, EM_EBUSY, s->dir,
-				      "another 'envmatrix mirror' is writing this folder");
+				      "another %s is writing this folder",
+				      em_phrase(EM_PHRASE_MIRROR_WRITER));
 		return em_err_sys(e, err, path, "cannot lock");
 	}
 	return 0;

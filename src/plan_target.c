@@ -5,6 +5,7 @@
 #include "interp.h"
 #include "os/fs.h"
 #include "pybuild.h"
+#include "settings.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -198,12 +199,13 @@ static int choose_python(struct em_arena *a, const struct em_matrix *m,
 					    "folders), and ", v);
 		return why ? python_download(a, o, wp, mirror, where, why, e) : em_err_nomem(e);
 	}
+	char adv[EM_PHRASE_MAX];
 	if (!best)
 		return em_err(e, EM_ENOTFOUND, where,
 			      "no Python %s interpreter found on this machine (looked in PATH, "
-			      "pyenv, uv's and envmatrix's folders); install one ('envmatrix "
-			      "python install %s'), or give the exact version (python = X.Y.Z) to "
-			      "plan without it", v, v);
+			      "pyenv, uv's and envmatrix's folders); install one%s, or give the "
+			      "exact version (python = X.Y.Z) to plan without it", v,
+			      em_phrase_arg(adv, sizeof adv, EM_PHRASE_INSTALL_PYTHON, v));
 	wp->target.py = best->py;
 	wp->python_from = best->path;
 	note_managed(a, wp, best);

@@ -22,6 +22,7 @@
 #include "source.h"
 #include "util/str.h"
 #include "untar.h"
+#include "settings.h"
 
 #include <archive.h>
 #include <archive_entry.h>
@@ -429,7 +430,7 @@ const struct em_pybuild *em_pybuild_choose(const struct em_pybuild_catalogue *c,
 const char *em_pybuild_mirror(struct em_arena *a, const char *python_mirror, const char *mdir,
 			      bool *explicit_mirror)
 {
-	const char *env = getenv("ENVMATRIX_PYTHON_MIRROR");
+	const char *env = em_settings()->python_mirror;
 	*explicit_mirror = true;
 	if (python_mirror && *python_mirror) {
 		if (strstr(python_mirror, "://") || python_mirror[0] == '/' || !mdir)

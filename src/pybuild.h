@@ -12,7 +12,7 @@
  * Lib\venv\scripts\nt\venvlauncher.exe on Windows.
  *
  * The catalogue comes from a mirror (the matrix's python-mirror, else
- * $ENVMATRIX_PYTHON_MIRROR, else EM_PYBUILD_DEFAULT_MIRROR):
+ * the settings' python_mirror, else EM_PYBUILD_DEFAULT_MIRROR):
  *   - a URL or path ending in ".json": a JSON catalogue, either an array
  *     or {"builds": [...]}, each entry
  *       {"version": "3.12.10", "triple": "x86_64-unknown-linux-gnu",
@@ -25,9 +25,9 @@
  * file:// URLs and plain paths are read in place.
  *
  * Installed builds live in the managed folder (em_interp_managed_dir,
- * interp.h: $ENVMATRIX_PYTHON_DIR, else $XDG_DATA_HOME/envmatrix/python,
+ * interp.h: the settings' python_dir, else xdg_data_home/envmatrix/python,
  * else ~/.local/share/envmatrix/python; on Windows
- * %LOCALAPPDATA%\envmatrix\python):
+ * local_app_data\envmatrix\python):
  *
  *     cpython-3.12.10-x86_64-unknown-linux-gnu/   an installation (complete:
  *                                                 it appears by rename and
@@ -110,7 +110,7 @@ const struct em_pybuild *em_pybuild_choose(const struct em_pybuild_catalogue *c,
 					   const struct em_specset *spec);
 
 /* The mirror to read: python_mirror (a matrix value, relative to mdir)
- * when set, else $ENVMATRIX_PYTHON_MIRROR (relative to the working
+ * when set, else the settings' python_mirror (relative to the working
  * folder), else EM_PYBUILD_DEFAULT_MIRROR. *explicit says whether one of
  * the first two gave it. */
 const char *em_pybuild_mirror(struct em_arena *a, const char *python_mirror, const char *mdir,

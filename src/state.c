@@ -7,6 +7,7 @@
 #include "util/buf.h"
 #include "os/fs.h"
 #include "os/sys.h"
+#include "settings.h"
 
 #include <git2.h>
 #include <zlib.h>
@@ -587,9 +588,7 @@ static int author(git_signature **sig, git_repository *repo)
 {
 	if (git_signature_default(sig, repo) == 0)
 		return 0;
-	const char *user = getenv("USER");
-	if (!user || !*user)
-		user = getenv("LOGNAME");
+	const char *user = em_settings()->user;
 	if (!user || !*user)
 		user = "envmatrix";
 	char host[256] = "localhost";
@@ -945,9 +944,10 @@ int em_history_lock(struct em_arena *a, struct em_history *h, const char *worklo
 	if (!n)
 		return em_err(e, EM_ENOTFOUND, h->path, "workload '%s' has no generations yet",
 			      workload);
+	char adv[EM_PHRASE_MAX];
 	return em_err(e, EM_ENOTFOUND, h->path,
-		      "workload '%s' has no generation %u (it has 1 to %u; see 'envmatrix "
-		      "history %s')", workload, number, g[0].number, workload);
+		      "workload '%s' has no generation %u (it has 1 to %u%s)", workload, number,
+		      g[0].number, em_phrase_arg(adv, sizeof adv, EM_PHRASE_NO_GENERATION, workload));
 }
 
 int em_history_wheels(struct em_arena *a, struct em_history *h, uint32_t keep,
@@ -1046,8 +1046,8 @@ int em_rev_open(struct em_rev *r, struct em_arena *a, const char *matrix_path, c
 		git_libgit2_shutdown();
 		r->repo = NULL;
 		return em_err(e, grc == GIT_ENOTFOUND ? EM_ENOTFOUND : EM_EINVAL, matrix_path,
-			      "--rev needs the matrix in a git repository, and '%s' is in none%s%s",
-			      mdir, grc == GIT_ENOTFOUND ? "" : ": ",
+			      "%s needs the matrix in a git repository, and '%s' is in none%s%s",
+			      em_phrase(EM_PHRASE_REV), mdir, grc == GIT_ENOTFOUND ? "" : ": ",
 			      grc == GIT_ENOTFOUND ? "" : git_msg());
 	}
 	const char *wd = git_repository_workdir(r->repo);
@@ -1125,8 +1125,9 @@ int em_rev_read(void *ctx, struct em_arena *a, const char *path, size_t max, cha
 	if (!strcmp(r->workdir, "/"))
 		wl = 0;
 	if (strncmp(abs, r->workdir, wl) || abs[wl] != '/')
-		return em_err(e, EM_EINVAL, path, "is outside the git work tree '%s'; with --rev "
-			      "every file the matrix names is read from the repository", r->workdir);
+		return em_err(e, EM_EINVAL, path, "is outside the git work tree '%s'; with %s "
+			      "every file the matrix names is read from the repository", r->workdir,
+			      em_phrase(EM_PHRASE_REV));
 	const char *rel = abs + wl + 1;
 	git_tree_entry *te = NULL;
 	int grc = git_tree_entry_bypath(&te, r->tree, rel);

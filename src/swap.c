@@ -37,6 +37,7 @@
 #include "history.h"
 #include "util/str.h"
 #include "venv.h"
+#include "settings.h"
 
 #include <errno.h>
 #include <inttypes.h>
@@ -55,7 +56,7 @@
  * so tests can check recovery from each state a crash can leave. */
 static void crash_point(const char *name)
 {
-	const char *at = getenv("ENVMATRIX_TEST_CRASH_AT");
+	const char *at = em_settings()->test_crash_at;
 	if (at && !strcmp(at, name))
 		em_os_kill_self();
 }
@@ -383,7 +384,7 @@ int em_venv_swap_in(struct em_arena *a, const struct em_venv_paths *p, const cha
 	if (exists(p->snapshot) && (rc = move(p->snapshot, p->trash, e)))
 		goto undo;
 	crash_point("trash");
-	bool fallback = getenv("ENVMATRIX_TEST_NO_EXCHANGE") != NULL;
+	bool fallback = em_settings()->test_no_exchange;
 	int x = 0; /* em_os_exchange's answer */
 	if (!j.had_root) {
 		if ((rc = move(p->staging, p->root, e)))
@@ -453,7 +454,7 @@ int em_venv_rollback(const struct em_venv_paths *p, struct em_error *e)
 		return rc;
 	}
 	mark(p->root, p->workload);
-	bool fallback = getenv("ENVMATRIX_TEST_NO_EXCHANGE") != NULL;
+	bool fallback = em_settings()->test_no_exchange;
 	int x = fallback ? EM_EUNSUPPORTED : em_os_exchange(p->root, p->snapshot);
 	if (x == 0) {
 		unmark(p->root);
@@ -649,8 +650,8 @@ int em_state_lock_take(struct em_arena *a, const char *matrix_path, const char *
 			char q[200];
 			em_quote(q, sizeof q, holder, strlen(holder));
 			return em_err(e, EM_EBUSY, path,
-				      "another envmatrix is working on this matrix (%s); wait for it "
-				      "or use --wait", holder[0] ? q : "process unknown");
+				      "another envmatrix is working on this matrix (%s); wait for it%s",
+				      holder[0] ? q : "process unknown", em_phrase(EM_PHRASE_LOCK_BUSY));
 		}
 		em_os_close(fd);
 		return em_err_sys(e, err, path, "cannot take the apply lock");
@@ -696,7 +697,7 @@ int em_state_lock_take_shared(struct em_arena *a, const char *matrix_path, bool 
 		if (err == EWOULDBLOCK)
 			return em_err(e, EM_EBUSY, path,
 				      "another envmatrix is changing this matrix's environments; wait "
-				      "for it or use --wait");
+				      "for it%s", em_phrase(EM_PHRASE_LOCK_BUSY));
 		return em_err_sys(e, err, path, "cannot take the apply lock");
 	}
 	out->fd = fd;
@@ -883,4 +884,10 @@ int em_matrix_check_folders(struct em_arena *a, const char *matrix_path,
 out:
 	em_arena_rewind(a, mk);
 	return rc;
+}
+
+bool em_venv_swap_interrupted(const struct em_venv_paths *p)
+{
+	struct em_stat st;
+	return em_os_lstat(p->journal, &st) == 0; /* its journal is there */
 }

@@ -56,6 +56,10 @@ int em_venv_paths(struct em_arena *a, const char *matrix_path, const struct em_w
 int em_venv_recover(struct em_arena *a, const struct em_venv_paths *p, const char **what,
 		    struct em_error *e);
 
+/* Whether a swap of this environment was interrupted and is not finished
+ * or undone yet (em_venv_recover does that). */
+bool em_venv_swap_interrupted(const struct em_venv_paths *p);
+
 /* Put the complete staging folder in place: root (when it exists) becomes
  * the snapshot, replacing an older snapshot. Journaled; the old snapshot
  * is deleted last. A root that is not an environment is refused (as

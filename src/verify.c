@@ -31,6 +31,7 @@
 #include "venv.h"
 #include "util/str.h"
 #include "spec/target.h"
+#include "settings.h"
 
 #include <errno.h>
 #include <jansson.h>
@@ -1062,7 +1063,7 @@ static const char **child_env(struct em_arena *a, const struct em_verify_expect 
 	if (!env)
 		return NULL;
 	size_t k = 0;
-	const char *path = getenv("PATH");
+	const char *path = em_settings()->path;
 	for (size_t i = 0; i < n; i++) {
 		const char *v = environ[i];
 		if (!strncmp(v, "PYTHON", 6) || !strncmp(v, "VIRTUAL_ENV=", 12) ||

@@ -1,6 +1,14 @@
 /* gpu.c - this machine's NVIDIA driver and GPUs, for plan, apply and doctor */
 #include "cli.h"
 
+#include "envmatrix/error.h"
+#include "gpu.h"
+#include "plan.h"
+#include "settings.h"
+#include "spec/matrix.h"
+#include "util/arena.h"
+#include "verify.h"
+
 #include <stdlib.h>
 #include <string.h>
 
@@ -11,9 +19,9 @@ static int detect(struct em_arena *a, bool with_override, struct em_gpu_info *ou
 		  struct em_error *e)
 {
 	struct em_gpu_probe p = {
-		.sysroot = getenv("ENVMATRIX_SYSROOT"),
-		.override = with_override ? getenv("ENVMATRIX_CUDA_DRIVER") : NULL,
-		.smi_path = getenv("ENVMATRIX_NVIDIA_SMI"),
+		.sysroot = em_settings()->sysroot,
+		.override = with_override ? em_settings()->cuda_driver : NULL,
+		.smi_path = em_settings()->nvidia_smi,
 	};
 	if (p.smi_path && !*p.smi_path)
 		p.smi_path = NULL;

@@ -1,6 +1,16 @@
 /* history.c - what the commands share about the history repository
  * (state.h): finding it, opening it, recording an apply */
 #include "cli.h"
+#include "history.h"
+
+#include "envmatrix/error.h"
+#include "gpu.h"
+#include "host.h"
+#include "settings.h"
+#include "spec/matrix.h"
+#include "spec/target.h"
+#include "util/arena.h"
+#include "verify.h"
 
 #include <jansson.h>
 #include <stdio.h>
@@ -14,7 +24,7 @@ int cli_history_open(struct em_arena *a, const char *file, const struct em_matri
 	em_error_clear(&e);
 	const char *path;
 	memset(h, 0, sizeof *h);
-	if (em_history_path(a, file, m, getenv("ENVMATRIX_HISTORY"), &path, &e))
+	if (em_history_path(a, file, m, em_settings()->history, &path, &e))
 		return cli_report(&e);
 	if (!path) {
 		cli_error("the history is off for '%s' (history = off in the matrix, or "
@@ -80,7 +90,7 @@ bool cli_history_open_quiet(struct em_arena *a, const char *file, const struct e
 {
 	const char *path;
 	memset(h, 0, sizeof *h);
-	return em_history_path(a, file, m, getenv("ENVMATRIX_HISTORY"), &path, NULL) == 0 &&
+	return em_history_path(a, file, m, em_settings()->history, &path, NULL) == 0 &&
 	       path && em_history_open(h, a, path, false, NULL) == 0;
 }
 
@@ -94,7 +104,7 @@ int cli_history_record(struct em_arena *a, const char *file, const struct em_mat
 	struct em_error e;
 	em_error_clear(&e);
 	const char *path;
-	if (em_history_path(a, file, m, getenv("ENVMATRIX_HISTORY"), &path, &e) == 0 && !path)
+	if (em_history_path(a, file, m, em_settings()->history, &path, &e) == 0 && !path)
 		return EXIT_OK; /* history = off */
 	struct em_history h;
 	struct em_record r = { matrix_text, matrix_len, host_json(a, gpu), rev, n, w };
