@@ -12,8 +12,10 @@
 #   3 direction  util uses only util; spec uses spec and util; os uses os
 #                and util; the engine (src/*.c) uses anything but src/api.o,
 #                which nothing in the library uses
-#   4 cycles     no cycle between library modules (a module is one object:
-#                A depends on B when A has an undefined symbol B defines)
+#   4 cycles     no cycle between library modules (a module is one object,
+#                or the objects whose sources share its private header
+#                NAME_int.h; A depends on B when A has an undefined symbol
+#                B defines)
 #   5 headers    at most 10 public headers in include/envmatrix, each
 #                compiling alone, twice (include guard), with -Iinclude only
 #
@@ -160,7 +162,15 @@ result $rc "spec: libemspec.a calls no OS function, libcurl, libgit2 or libarchi
 awk '$1 == "D" { def[$3] = $2; next }
 	$1 == "U" && ($3 in def) && def[$3] != $2 { print $2, def[$3], $3 }' \
 	"$tmp/syms" "$tmp/syms" | sort -u >"$tmp/uses"
-awk '{ print $1, $2 }' "$tmp/uses" | sort -u >"$tmp/edges"
+# a module's files: those that share its private header NAME_int.h are one
+# module (src/spec/resolve.c and resolve_explain.c), named after NAME.o
+for c in $(grep -l '^#include "[a-z/]*_int\.h"' src/*.c src/*/*.c 2>/dev/null); do
+	h=$(sed -n 's/^#include "\([a-z/]*\)_int\.h".*/\1/p' "$c" | head -n 1)
+	echo "${c%.c}.o src/$h.o"
+done >"$tmp/modules"
+awk 'NR == FNR { mod[$1] = $2; next }
+	{ a = ($1 in mod) ? mod[$1] : $1; b = ($2 in mod) ? mod[$2] : $2
+	  if (a != b) print a, b }' "$tmp/modules" "$tmp/uses" | sort -u >"$tmp/edges"
 
 # ---- 3 direction ----
 awk 'function layer(o) {

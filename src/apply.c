@@ -523,6 +523,7 @@ int em_workload_build_options(struct em_arena *a, const char *matrix_path,
 			      struct em_error *e)
 {
 	memset(o, 0, sizeof *o);
+	o->install_lock = em_apply_install_lock;
 	const char *mdir = em_path_dir(a, matrix_path);
 	if (!mdir)
 		return em_err_nomem(e);

@@ -9,7 +9,6 @@
  * lock's sha256.
  */
 #include "build.h"
-#include "apply.h"
 #include "archive.h"
 #include "util/buf.h"
 #include "os/fs.h"
@@ -795,9 +794,11 @@ static int install_env(struct bctx *b, const struct em_matrix *mx,
 	if (!stage)
 		return em_err_nomem(e);
 	event(b, EM_BUILD_EV_ENV, final);
-	/* a crashed run's leftover: em_apply_install_lock replaces it anyway */
+	/* a crashed run's leftover: the installer replaces it anyway */
 	(void)em_remove_tree(stage, NULL);
-	rc = em_apply_install_lock(a, b->src, mx, po, wp, stage, final, b->o->cancel, e);
+	if (!b->o->install_lock)
+		return em_err(e, EM_EINVAL, b->label, "no installer for the build environment");
+	rc = b->o->install_lock(a, b->src, mx, po, wp, stage, final, b->o->cancel, e);
 	if (rc) {
 		em_err_prefix_where(e, "build environment of '%s'", b->label);
 		return rc;

@@ -54,6 +54,10 @@
 #include "source.h"
 #include "spec/target.h"
 
+struct em_matrix;
+struct em_plan_options;
+struct em_workload_plan;
+
 #define EM_BUILD_ENV_MARK ".envmatrix-build-env"
 #define EM_BUILT_KEY_NAME "key.txt"         /* in built/<key>/, build-metadata/<key>/ */
 #define EM_BUILT_SHA256_NAME "wheel.sha256" /* in built/<key>/ */
@@ -139,6 +143,14 @@ struct em_build_options {
 	volatile sig_atomic_t *cancel;
 	void (*event)(void *ctx, enum em_build_event_kind k, const char *detail);
 	void *ctx;
+	/* installs a build environment's lock into dest (apply.h's
+	 * em_apply_install_lock, which front ends and em_workload_build_options
+	 * set): a hook, so that this module does not depend on apply.c, which
+	 * builds sdists through it. Needed unless no_isolation_python. */
+	int (*install_lock)(struct em_arena *a, struct em_source *src, const struct em_matrix *m,
+			    const struct em_plan_options *po, struct em_workload_plan *wp,
+			    const char *dest, const char *final_root,
+			    volatile sig_atomic_t *cancel, struct em_error *e);
 };
 
 struct em_build_result {

@@ -386,6 +386,7 @@ int cmd_build(int argc, char **argv)
 	    (!w || (rc = workload_options(&a, mfile, w, source, python, &host, &o)) == EXIT_OK) &&
 	    (rc = command_line_options(&a, w, python, fl, &o)) == EXIT_OK) {
 		o.host = &host;
+		o.install_lock = em_apply_install_lock;
 		if (tmo)
 			o.timeout_ms = tmo;
 		o.cancel = &cli_stop;
