@@ -1,6 +1,7 @@
 /* cache.c - downloads and unpacked wheels, by the sha256 of the wheel */
 #include "cache.h"
 #include "os/fs.h"
+#include "os/sys.h"
 #include "http.h"
 #include "spec/index.h"
 #include "install.h"
@@ -9,16 +10,11 @@
 #include "os/pool.h"
 #include "settings.h"
 
-#include <dirent.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
-#include <fcntl.h>
-#include <sys/file.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
 char *em_cache_path(struct em_arena *a, const char *configured, struct em_error *e)
 {
@@ -64,14 +60,14 @@ static int open_root(struct em_cache *c, struct em_arena *a, const char *configu
 	char *lock = em_arena_printf(a, "%s/.lock", abs);
 	if (!lock)
 		return em_err_nomem(e);
-	int fd = open(lock, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0644);
+	int fd = em_os_open(lock, EM_OPEN_RDWR | EM_OPEN_CREATE | EM_OPEN_NOFOLLOW, 0644);
 	if (fd < 0)
 		return em_err_sys(e, errno, lock, "cannot open the cache's lock");
-	while (flock(fd, how | (block ? 0 : LOCK_NB)) != 0) {
+	while (em_os_lock(fd, how | (block ? 0 : EM_FLOCK_NB)) != 0) {
 		if (errno == EINTR)
 			continue;
 		int err = errno;
-		close(fd);
+		em_os_close(fd);
 		if (err == EWOULDBLOCK)
 			return em_err(e, EM_EBUSY, abs, "another envmatrix process is using the "
 				      "cache");
@@ -85,19 +81,19 @@ static int open_root(struct em_cache *c, struct em_arena *a, const char *configu
 int em_cache_open(struct em_cache *c, struct em_arena *a, const char *configured,
 		  struct em_error *e)
 {
-	return open_root(c, a, configured, LOCK_SH, true, e);
+	return open_root(c, a, configured, EM_FLOCK_SH, true, e);
 }
 
 int em_cache_open_exclusive(struct em_cache *c, struct em_arena *a, const char *configured,
 			    bool block, struct em_error *e)
 {
-	return open_root(c, a, configured, LOCK_EX, block, e);
+	return open_root(c, a, configured, EM_FLOCK_EX, block, e);
 }
 
 void em_cache_close(struct em_cache *c)
 {
 	if (c->lock_fd >= 0)
-		close(c->lock_fd);
+		em_os_close(c->lock_fd);
 	c->lock_fd = -1;
 }
 
@@ -119,8 +115,8 @@ static bool in_downloads(const struct em_cache *c, struct em_arena *a, const cha
 static bool is_complete(struct em_arena *a, const char *dir)
 {
 	char *mark = em_arena_printf(a, "%s/%s", dir, EM_UNPACKED_MARK);
-	struct stat st;
-	return mark && stat(mark, &st) == 0;
+	struct em_stat st;
+	return mark && em_os_stat(mark, &st) == 0;
 }
 
 bool em_cache_has_unpacked(const struct em_cache *c, struct em_arena *a, const char *sha256)
@@ -146,11 +142,11 @@ char *em_cache_keep(struct em_cache *c, struct em_arena *a, const char *tmp,
 	}
 	/* rename(2) replaces an entry another process put there meanwhile:
 	 * the same bytes, so either is right */
-	if (dest && !em_mkdir_p(dir, NULL) && rename(tmp, dest) == 0) {
+	if (dest && !em_mkdir_p(dir, NULL) && em_os_rename(tmp, dest) == 0) {
 		em_fsync_parent(dest);
 		return dest;
 	}
-	unlink(tmp);
+	em_os_unlink(tmp); /* best effort: a leftover in tmp/ only costs space */
 	return NULL;
 }
 
@@ -651,15 +647,16 @@ static int drop_tree(struct em_cache *c, struct em_arena *a, const char *dir, co
 {
 	unsigned long k = __atomic_add_fetch(&aside_counter, 1, __ATOMIC_RELAXED);
 	char *aside = em_arena_printf(a, "%s/tmp/damaged-%s-%ld-%lu", c->root, lower,
-				      (long)getpid(), k);
+				      em_os_pid(), k);
 	if (!aside)
 		return em_err_nomem(e);
-	struct stat st;
+	struct em_stat st;
 	/* moving a folder to another parent rewrites its "..": it must be
-	 * writable (unpacked trees are read-only) */
-	if (lstat(dir, &st) == 0 && S_ISDIR(st.st_mode) && (st.st_mode & 0700) != 0700)
-		chmod(dir, (st.st_mode & 07777) | 0700);
-	if (rename(dir, aside) != 0 && errno != ENOENT)
+	 * writable (unpacked trees are read-only); a failure shows in the
+	 * rename below */
+	if (em_os_lstat(dir, &st) == 0 && st.type == EM_FT_DIR && (st.mode & 0700) != 0700)
+		(void)em_os_chmod(dir, st.mode | 0700);
+	if (em_os_rename(dir, aside) != 0 && errno != ENOENT)
 		return em_err(e, EM_EIO, dir, "cannot move the damaged tree to '%s': %s", aside,
 			      strerror(errno));
 	em_fsync_parent(dir);
@@ -764,7 +761,7 @@ int em_cache_list_unpacked(const struct em_cache *c, struct em_arena *a,
 	char *root = em_arena_printf(a, "%s/unpacked", c->root);
 	if (!root)
 		return em_err_nomem(e);
-	DIR *d = opendir(root);
+	struct em_dirlist *d = em_dirlist_open(root);
 	if (!d) {
 		if (errno == ENOENT)
 			return 0;
@@ -772,13 +769,13 @@ int em_cache_list_unpacked(const struct em_cache *c, struct em_arena *a,
 	}
 	uint32_t cap = 0;
 	struct em_cache_check *v = NULL;
-	struct dirent *de;
+	const char *name;
 	int rc = 0;
-	while ((de = readdir(d))) {
-		if (strlen(de->d_name) != EM_SHA256_HEX_LEN ||
-		    !em_sha256_hex_valid(de->d_name, EM_SHA256_HEX_LEN))
+	while ((name = em_dirlist_next(d))) {
+		if (strlen(name) != EM_SHA256_HEX_LEN ||
+		    !em_sha256_hex_valid(name, EM_SHA256_HEX_LEN))
 			continue;
-		char *dir = em_arena_printf(a, "%s/%s", root, de->d_name);
+		char *dir = em_arena_printf(a, "%s/%s", root, name);
 		if (!dir) {
 			rc = em_err_nomem(e);
 			break;
@@ -798,13 +795,13 @@ int em_cache_list_unpacked(const struct em_cache *c, struct em_arena *a,
 			cap = nc;
 		}
 		memset(&v[*n], 0, sizeof v[*n]);
-		if (!(v[*n].sha256 = em_arena_strdup(a, de->d_name))) {
+		if (!(v[*n].sha256 = em_arena_strdup(a, name))) {
 			rc = em_err_nomem(e);
 			break;
 		}
 		(*n)++;
 	}
-	closedir(d);
+	em_dirlist_close(d);
 	if (rc) {
 		*n = 0;
 		return rc;
