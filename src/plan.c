@@ -13,7 +13,6 @@
 #include "util/sha256.h"
 #include "util/str.h"
 #include "spec/tags.h"
-#include "settings.h"
 
 #include <stdio.h>
 #include <stdlib.h>

@@ -1,7 +1,7 @@
 /* settings.c - the settings the front end installed, and its phrases */
 #include "settings.h"
 
-#include "os/env.h"
+#include "os/sys.h"
 
 #include <pthread.h>
 #include <string.h>
@@ -13,18 +13,18 @@ static pthread_once_t defaults_read = PTHREAD_ONCE_INIT;
 /* The user's world as the process's environment describes it */
 static void read_defaults(void)
 {
-	const char *user = em_os_env("USER");
+	const char *user = em_os_getenv("USER");
 	if (!user || !*user)
-		user = em_os_env("LOGNAME");
+		user = em_os_getenv("LOGNAME");
 	defaults.user = user;
-	defaults.path = em_os_env("PATH");
-	defaults.home = em_os_env("HOME");
-	defaults.xdg_cache_home = em_os_env("XDG_CACHE_HOME");
-	defaults.xdg_data_home = em_os_env("XDG_DATA_HOME");
-	defaults.local_app_data = em_os_env("LOCALAPPDATA");
-	defaults.pyenv_root = em_os_env("PYENV_ROOT");
-	defaults.uv_python_dir = em_os_env("UV_PYTHON_INSTALL_DIR");
-	defaults.ca_file = em_os_env("SSL_CERT_FILE");
+	defaults.path = em_os_getenv("PATH");
+	defaults.home = em_os_getenv("HOME");
+	defaults.xdg_cache_home = em_os_getenv("XDG_CACHE_HOME");
+	defaults.xdg_data_home = em_os_getenv("XDG_DATA_HOME");
+	defaults.local_app_data = em_os_getenv("LOCALAPPDATA");
+	defaults.pyenv_root = em_os_getenv("PYENV_ROOT");
+	defaults.uv_python_dir = em_os_getenv("UV_PYTHON_INSTALL_DIR");
+	defaults.ca_file = em_os_getenv("SSL_CERT_FILE");
 }
 
 /* The library's own phrases: they name no command and no option. */

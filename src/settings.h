@@ -11,7 +11,7 @@
  * XDG folders, pyenv's and uv's folders, the user's name and the CA bundle
  * (SSL_CERT_FILE). Other programs' conventions, not envmatrix settings:
  * by default they come from the process's environment, through the
- * platform layer (os/env.h), so a front end that installs nothing (the
+ * platform layer (em_os_getenv), so a front end that installs nothing (the
  * public API) finds interpreters as the CLI does; a front end may replace
  * them.
  *

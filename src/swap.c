@@ -888,6 +888,5 @@ out:
 
 bool em_venv_swap_interrupted(const struct em_venv_paths *p)
 {
-	struct em_stat st;
-	return em_os_lstat(p->journal, &st) == 0; /* its journal is there */
+	return exists(p->journal); /* its journal is there */
 }

@@ -1,17 +1,17 @@
 /* cmd_build.c - `envmatrix build SDIST|DIR`: a wheel from source (build.h) */
 #include "cli.h"
-#include "swap.h"
 
 #include "apply.h"
 #include "build.h"
 #include "envmatrix/error.h"
 #include "host.h"
-#include "install.h"
 #include "os/fs.h"
+#include "os/link.h"
 #include "settings.h"
 #include "spec/matrix.h"
 #include "spec/name.h"
 #include "spec/target.h"
+#include "swap.h"
 #include "util/arena.h"
 
 #include <errno.h>

@@ -1,9 +1,9 @@
 /* cmd_cache.c - `envmatrix cache dir|info|verify|clean|prune`: the shared cache */
 #include "cli.h"
-#include "history.h"
 
 #include "cache.h"
 #include "envmatrix/error.h"
+#include "history.h"
 #include "lockname.h"
 #include "os/fs.h"
 #include "spec/lock.h"

@@ -1,8 +1,8 @@
 /* cmd_diff.c - `envmatrix diff`: what changed between two generations */
 #include "cli.h"
-#include "history.h"
 
 #include "envmatrix/error.h"
+#include "history.h"
 #include "lockname.h"
 #include "os/fs.h"
 #include "plan.h"

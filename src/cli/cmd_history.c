@@ -1,8 +1,8 @@
 /* cmd_history.c - `envmatrix history`: the generations applied, newest first */
 #include "cli.h"
-#include "history.h"
 
 #include "envmatrix/error.h"
+#include "history.h"
 #include "spec/matrix.h"
 #include "util/arena.h"
 

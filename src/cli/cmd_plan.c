@@ -1,6 +1,5 @@
 /* cmd_plan.c - `envmatrix plan`: resolve every workload and write its lock */
 #include "cli.h"
-#include "swap.h"
 
 #include "apply.h"
 #include "envmatrix/error.h"
@@ -12,6 +11,7 @@
 #include "spec/lock.h"
 #include "spec/matrix.h"
 #include "spec/target.h"
+#include "swap.h"
 #include "util/arena.h"
 
 #include <jansson.h>

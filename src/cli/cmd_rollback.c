@@ -1,16 +1,16 @@
 /* cmd_rollback.c - `envmatrix rollback`: put a workload's previous environment back */
 #include "cli.h"
-#include "swap.h"
-#include "apply_lock.h"
-#include "history.h"
 
 #include "apply.h"
+#include "apply_lock.h"
 #include "envmatrix/error.h"
 #include "gpu.h"
+#include "history.h"
 #include "host.h"
 #include "os/fs.h"
 #include "spec/matrix.h"
 #include "spec/target.h"
+#include "swap.h"
 #include "util/arena.h"
 
 #include <stdlib.h>

@@ -1,10 +1,9 @@
 /* cmd_run.c - `envmatrix run WORKLOAD -- CMD`: run a command inside an environment */
 #include "cli.h"
-#include "swap.h"
 
-#include "apply.h"
 #include "cli/env.h"
 #include "spec/matrix.h"
+#include "swap.h"
 #include "util/arena.h"
 
 #include <errno.h>

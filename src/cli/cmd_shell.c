@@ -1,10 +1,9 @@
 /* cmd_shell.c - `envmatrix shell WORKLOAD`: how to activate an environment */
 #include "cli.h"
-#include "swap.h"
 
-#include "apply.h"
 #include "cli/env.h"
 #include "spec/matrix.h"
+#include "swap.h"
 #include "util/arena.h"
 
 #include <stdlib.h>

@@ -1,22 +1,19 @@
 /* cmd_status.c - `envmatrix status`: what each workload has installed */
 #include "cli.h"
 
-#include "apply.h"
 #include "envmatrix/error.h"
+#include "install_set.h"
 #include "lockname.h"
 #include "os/fs.h"
 #include "spec/lock.h"
 #include "spec/matrix.h"
+#include "swap.h"
 #include "util/arena.h"
 #include "verify.h"
 
 #include <jansson.h>
 #include <string.h>
 #include <sys/stat.h>
-
-#include "install_set.h"
-#include "swap.h"
-#include "spec/tags.h"
 
 static int opt_json, opt_check;
 static const char *opt_file;

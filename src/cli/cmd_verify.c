@@ -1,16 +1,15 @@
 /* cmd_verify.c - `envmatrix verify`: prove that environments work */
 #include "cli.h"
-#include "swap.h"
-#include "install_set.h"
-#include "apply_lock.h"
 
-#include "apply.h"
+#include "apply_lock.h"
 #include "envmatrix/error.h"
 #include "gpu.h"
+#include "install_set.h"
 #include "os/fs.h"
 #include "settings.h"
 #include "spec/lock.h"
 #include "spec/matrix.h"
+#include "swap.h"
 #include "util/arena.h"
 #include "verify.h"
 

@@ -1,8 +1,6 @@
 /* debug_marker.c - `envmatrix debug marker` and `envmatrix debug requirement`:
  * PEP 508 markers and requirements, evaluated for a target */
 #include "cli.h"
-#include "swap.h"
-#include "record.h"
 
 #include "envmatrix/error.h"
 #include "spec/name.h"

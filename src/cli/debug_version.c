@@ -1,6 +1,5 @@
 /* debug_version.c - `envmatrix debug version|specifier|name` */
 #include "cli.h"
-#include "record.h"
 
 #include "envmatrix/error.h"
 #include "spec/name.h"

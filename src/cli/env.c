@@ -3,9 +3,8 @@
  * library's defaults (settings.h) */
 #include "cli/env.h"
 
+#include "os/sys.h"
 #include "settings.h"
-
-#include <stdlib.h>
 
 /* How the CLI words what the library leaves to the front end: the
  * commands and options its users type. */
@@ -32,25 +31,25 @@ void cli_env_load(void)
 	/* the user's world (PATH, HOME, XDG_*...) as the library finds it;
 	 * envmatrix's own settings from here */
 	struct em_settings s = *em_settings_defaults();
-	s.cache_dir = getenv("ENVMATRIX_CACHE_DIR");
-	s.python_dir = getenv("ENVMATRIX_PYTHON_DIR");
-	s.python_mirror = getenv("ENVMATRIX_PYTHON_MIRROR");
-	s.history = getenv("ENVMATRIX_HISTORY");
-	s.cuda_driver = getenv("ENVMATRIX_CUDA_DRIVER");
-	s.sysroot = getenv("ENVMATRIX_SYSROOT");
-	s.nvidia_smi = getenv("ENVMATRIX_NVIDIA_SMI");
-	s.build_timeout = getenv("ENVMATRIX_BUILD_TIMEOUT");
-	s.verify_timeout = getenv("ENVMATRIX_VERIFY_TIMEOUT");
-	s.http_stall_s = getenv("ENVMATRIX_HTTP_STALL_S");
-	s.http_retries = getenv("ENVMATRIX_HTTP_RETRIES");
-	s.http_backoff_ms = getenv("ENVMATRIX_HTTP_BACKOFF_MS");
-	s.test_crash_at = getenv("ENVMATRIX_TEST_CRASH_AT");
-	s.test_no_exchange = getenv("ENVMATRIX_TEST_NO_EXCHANGE") != NULL;
+	s.cache_dir = em_os_getenv("ENVMATRIX_CACHE_DIR");
+	s.python_dir = em_os_getenv("ENVMATRIX_PYTHON_DIR");
+	s.python_mirror = em_os_getenv("ENVMATRIX_PYTHON_MIRROR");
+	s.history = em_os_getenv("ENVMATRIX_HISTORY");
+	s.cuda_driver = em_os_getenv("ENVMATRIX_CUDA_DRIVER");
+	s.sysroot = em_os_getenv("ENVMATRIX_SYSROOT");
+	s.nvidia_smi = em_os_getenv("ENVMATRIX_NVIDIA_SMI");
+	s.build_timeout = em_os_getenv("ENVMATRIX_BUILD_TIMEOUT");
+	s.verify_timeout = em_os_getenv("ENVMATRIX_VERIFY_TIMEOUT");
+	s.http_stall_s = em_os_getenv("ENVMATRIX_HTTP_STALL_S");
+	s.http_retries = em_os_getenv("ENVMATRIX_HTTP_RETRIES");
+	s.http_backoff_ms = em_os_getenv("ENVMATRIX_HTTP_BACKOFF_MS");
+	s.test_crash_at = em_os_getenv("ENVMATRIX_TEST_CRASH_AT");
+	s.test_no_exchange = em_os_getenv("ENVMATRIX_TEST_NO_EXCHANGE") != NULL;
 	s.phrases = phrases;
 	em_settings_set(&s);
-	own.no_color = getenv("NO_COLOR");
-	own.term = getenv("TERM");
-	own.shell = getenv("SHELL");
+	own.no_color = em_os_getenv("NO_COLOR");
+	own.term = em_os_getenv("TERM");
+	own.shell = em_os_getenv("SHELL");
 }
 
 const struct cli_env *cli_env(void)
@@ -60,5 +59,5 @@ const struct cli_env *cli_env(void)
 
 const char *cli_env_path_now(void)
 {
-	return getenv("PATH");
+	return em_os_getenv("PATH");
 }

@@ -1,10 +1,10 @@
 /* history.c - what the commands share about the history repository
  * (state.h): finding it, opening it, recording an apply */
 #include "cli.h"
-#include "history.h"
 
 #include "envmatrix/error.h"
 #include "gpu.h"
+#include "history.h"
 #include "host.h"
 #include "settings.h"
 #include "spec/matrix.h"

@@ -1,13 +1,12 @@
 /* load.c - reading the matrix a command works on */
 #include "cli.h"
-#include "swap.h"
-#include "apply_lock.h"
 
-#include "apply.h"
+#include "apply_lock.h"
 #include "envmatrix/error.h"
 #include "os/fs.h"
 #include "settings.h"
 #include "spec/matrix.h"
+#include "swap.h"
 #include "util/arena.h"
 
 #include <stdlib.h>

@@ -1,6 +1,5 @@
 /* main.c - envmatrix: global options and the command table */
 #include "cli.h"
-#include "venv.h"
 
 #include "cli/env.h"
 #include "envmatrix/version.h"
