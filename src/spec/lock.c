@@ -171,6 +171,25 @@ static const char *const tool_keys[] = { "workload",   "matrix",        "python"
 					 "python-url", "python-sha256" };
 #define NTOOL (sizeof tool_keys / sizeof tool_keys[0])
 
+/* An error of the reader or the writer: fmt and ap after "PKG_WORDS
+ * 'PKG': " while a package is at hand (pkg), else after plain. */
+static int pkg_err(struct em_error *e, int code, const char *file, uint32_t line,
+		   const char *pkg_words, const char *pkg, const char *plain, const char *fmt,
+		   va_list ap) __attribute__((format(printf, 8, 0)));
+
+static int pkg_err(struct em_error *e, int code, const char *file, uint32_t line,
+		   const char *pkg_words, const char *pkg, const char *plain, const char *fmt,
+		   va_list ap)
+{
+	char msg[EM_ERROR_MSG_MAX];
+	char q[96];
+	vsnprintf(msg, sizeof msg, fmt, ap);
+	if (pkg)
+		return em_err_at(e, code, file, line, "%s '%s': %s", pkg_words,
+				 em_quote(q, sizeof q, pkg, strlen(pkg)), msg);
+	return em_err_at(e, code, file, line, "%s%s", plain, msg);
+}
+
 /* What a lock holds in PEP 508 syntax. */
 enum expr { MARKER, SPECSET };
 
@@ -207,16 +226,11 @@ static int rerr(struct reader *r, int code, uint32_t line, const char *fmt, ...)
 
 static int rerr(struct reader *r, int code, uint32_t line, const char *fmt, ...)
 {
-	char msg[EM_ERROR_MSG_MAX];
-	char q[96];
 	va_list ap;
 	va_start(ap, fmt);
-	vsnprintf(msg, sizeof msg, fmt, ap);
+	int rc = pkg_err(r->e, code, r->where, line, "package", r->pkg, "", fmt, ap);
 	va_end(ap);
-	if (r->pkg)
-		return em_err_at(r->e, code, r->where, line, "package '%s': %s",
-				 em_quote(q, sizeof q, r->pkg, strlen(r->pkg)), msg);
-	return em_err_at(r->e, code, r->where, line, "%s", msg);
+	return rc;
 }
 
 /* " of <ctx>" when a context is set. */
@@ -831,16 +845,12 @@ static int werr(struct writer *w, const char *fmt, ...) __attribute__((format(pr
 
 static int werr(struct writer *w, const char *fmt, ...)
 {
-	char msg[EM_ERROR_MSG_MAX];
-	char q[96];
 	va_list ap;
 	va_start(ap, fmt);
-	vsnprintf(msg, sizeof msg, fmt, ap);
+	int rc = pkg_err(w->e, EM_EINVAL, NULL, 0, "cannot write package", w->pkg,
+			 "cannot write the lock: ", fmt, ap);
 	va_end(ap);
-	if (w->pkg)
-		return em_err(w->e, EM_EINVAL, NULL, "cannot write package '%s': %s",
-			      em_quote(q, sizeof q, w->pkg, strlen(w->pkg)), msg);
-	return em_err(w->e, EM_EINVAL, NULL, "cannot write the lock: %s", msg);
+	return rc;
 }
 
 static int check_text(struct writer *w, const char *s, const char *what)
