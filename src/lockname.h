@@ -15,7 +15,7 @@
  * ([tool.envmatrix] matrix = "linux.ini"); a lock recorded for another
  * matrix is never read or replaced (em_lock_check_matrix).
  *
- * The history (state.h) follows the same idea: matrix.ini, and a matrix
+ * The history (history.h) follows the same idea: matrix.ini, and a matrix
  * alone in its folder, keep .envmatrix/history.git; another matrix STEM.ini
  * beside a second matrix gets .envmatrix/STEM/history.git. A second matrix
  * is another *.ini file with a [matrix] section or a section named like one

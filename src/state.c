@@ -1,5 +1,5 @@
 /* state.c - the history of applied generations in a bare git repository
- * (libgit2); state.h describes the layout
+ * (libgit2); history.h describes the layout
  */
 #include "history.h"
 #include "rev.h"

@@ -262,7 +262,7 @@ static json_t *apply_json(struct em_arena *a, const struct em_apply *r, const ui
 	return json_pack("{s:s, s:o}", "matrix", r->m->file, "workloads", ws);
 }
 
-/* One generation per built workload, in one commit (state.h). */
+/* One generation per built workload, in one commit (history.h). */
 /* Whether workload name's newest recorded generation holds another lock
  * than text: an environment applied while the history could not record it
  * (damaged or locked at the time). Workloads without generations are not

@@ -1,5 +1,5 @@
 /* history.c - what the commands share about the history repository
- * (state.h): finding it, opening it, recording an apply */
+ * (history.h): finding it, opening it, recording an apply */
 #include "cli.h"
 
 #include "envmatrix/error.h"

@@ -208,7 +208,7 @@ struct em_matrix {
 	struct em_setting python_home;
 	struct em_setting cache_dir;
 	struct em_setting ca_file;         /* CA bundle for https (relative to the matrix) */
-	struct em_setting history;         /* the history repository (state.h), or off */
+	struct em_setting history;         /* the history repository (history.h), or off */
 	struct em_setting link_mode;       /* auto (when unset), clone, hardlink, copy */
 	struct em_setting jobs;
 	uint32_t nmirrors;                 /* mirrors, in file order */
