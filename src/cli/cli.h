@@ -73,6 +73,9 @@ struct cli_opt {
 #define CLI_MATRIX_OPT(var)                                                                  \
 	{ CLI_OPT_STRING, 'f', "file", "MATRIX", "the matrix file (default matrix.ini)", (var) }
 #define CLI_JSON_OPT(what, var) { CLI_OPT_FLAG, 0, "json", NULL, "print " what " as JSON", (var) }
+#define CLI_UPGRADE_OPT(var)                                                                 \
+	{ CLI_OPT_FLAG, 0, "upgrade", NULL,                                                  \
+	  "ignore the versions in existing locks (take the newest allowed)", (var) }
 #define CLI_END_OPT { CLI_OPT_END, 0, NULL, NULL, NULL, NULL }
 
 struct cli_list {
