@@ -234,6 +234,10 @@ int cli_matrix_arg(const struct cli_cmd_help *h, const char **file, char **pos, 
  * printed: EXIT_OK; a usage error: EXIT_USAGE). */
 bool cli_parse_matrix(int argc, char **argv, const struct cli_cmd_help *h, const char **file,
 		      int *npos, int *code);
+/* cli_parse_matrix for a command whose other arguments name workloads:
+ * false too (EXIT_USAGE) when one is named twice. */
+bool cli_parse_workloads(int argc, char **argv, const struct cli_cmd_help *h, const char **file,
+			 int *npos, int *code);
 /* The workload, or NULL after an error naming the matrix's workloads. */
 const struct em_workload *cli_find_workload(const struct em_matrix *m, const char *name);
 /* Whether the command works on w: names[0..n) name it, or n is 0 (all). */

@@ -364,10 +364,8 @@ int cmd_apply(int argc, char **argv)
 	opt_file = opt_rev = NULL;
 	cli_net_reset_opts();
 	int npos, ret;
-	if (!cli_parse_matrix(argc, argv, &apply_help, &opt_file, &npos, &ret))
+	if (!cli_parse_workloads(argc, argv, &apply_help, &opt_file, &npos, &ret))
 		return ret;
-	if (cli_unique_workloads(&apply_help, (const char *const *)(argv + 1), npos))
-		return EXIT_USAGE;
 	if (opt_frozen && opt_locked)
 		return cli_usage_error(&apply_help, "--frozen and --locked cannot be combined");
 	if (opt_frozen && opt_upgrade)

@@ -232,10 +232,8 @@ int cmd_plan(int argc, char **argv)
 	opt_file = NULL;
 	cli_net_reset_opts();
 	int npos, rc;
-	if (!cli_parse_matrix(argc, argv, &plan_help, &opt_file, &npos, &rc))
+	if (!cli_parse_workloads(argc, argv, &plan_help, &opt_file, &npos, &rc))
 		return rc;
-	if (cli_unique_workloads(&plan_help, (const char *const *)(argv + 1), npos))
-		return EXIT_USAGE;
 	const char *file = opt_file ? opt_file : "matrix.ini";
 
 	struct em_arena a;
