@@ -19,7 +19,7 @@
 #include "history.h"
 #include "venv.h"
 
-#include <jansson.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 

@@ -12,7 +12,6 @@
 #include "util/arena.h"
 #include "verify.h"
 
-#include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
