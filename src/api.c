@@ -19,7 +19,7 @@
 #include "history.h"
 #include "venv.h"
 
-#include <jansson.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -329,27 +329,6 @@ static int gpu_detect(const struct em_project *p, struct em_arena *a, bool with_
 	return em_gpu_detect(a, &probe, out, e);
 }
 
-/* The host's GPU as verification compares it with what torch sees. */
-static struct em_host_gpu host_gpu(const struct em_gpu_info *g)
-{
-	struct em_host_gpu h = { false, NULL, -1, -1, NULL };
-	/* a driver only named (cuda_driver, to plan for another machine) is
-	 * no GPU here; a loaded driver is, even when no GPU could be named */
-	if (!g || !g->have_driver ||
-	    (!g->ngpus && g->driver_source && !strcmp(g->driver_source, "ENVMATRIX_CUDA_DRIVER")))
-		return h;
-	h.driver = g->driver[0] ? g->driver : NULL;
-	h.present = true;
-	if (g->ngpus) {
-		h.name = g->gpus[0].name[0] ? g->gpus[0].name : NULL;
-		if (g->gpus[0].cc_major) {
-			h.cc_major = (int)g->gpus[0].cc_major;
-			h.cc_minor = (int)g->gpus[0].cc_minor;
-		}
-	}
-	return h;
-}
-
 /* ---- the cache and the network (as the CLI's cli_net_open) ---- */
 
 struct net {
@@ -425,40 +404,7 @@ static const char *host_json(const struct em_project *p, struct em_arena *a,
 	struct em_gpu_info own;
 	if (!gpu && gpu_detect(p, a, false, &own, NULL) == 0)
 		gpu = &own;
-	json_t *o = json_pack("{s:s}", "platform", name);
-	if (o && gpu && gpu->have_driver) {
-		char cuda[16] = "";
-		if (gpu->cuda_major)
-			snprintf(cuda, sizeof cuda, "%u.%u", gpu->cuda_major, gpu->cuda_minor);
-		json_t *gpus = json_array();
-		for (uint32_t i = 0; gpus && i < gpu->ngpus; i++) {
-			const struct em_gpu *g = &gpu->gpus[i];
-			char cc[16] = "";
-			if (g->cc_major)
-				snprintf(cc, sizeof cc, "%u.%u", g->cc_major, g->cc_minor);
-			json_array_append_new(gpus, json_pack("{s:s, s:s?, s:I}", "name", g->name,
-							      "compute_capability", cc[0] ? cc : NULL,
-							      "memory_mib", (json_int_t)g->memory_mib));
-		}
-		json_object_set_new(o, "nvidia", json_pack("{s:s, s:s?, s:o}", "driver", gpu->driver,
-							   "cuda", cuda[0] ? cuda : NULL, "gpus",
-							   gpus ? gpus : json_array()));
-	}
-	char *text = o ? json_dumps(o, JSON_INDENT(2) | JSON_SORT_KEYS) : NULL;
-	json_decref(o);
-	const char *out = text ? em_arena_printf(a, "%s\n", text) : NULL;
-	free(text);
-	return out ? out : em_arena_printf(a, "{\n  \"platform\": \"%s\"\n}\n", name);
-}
-
-/* A verification as the history keeps it (verify.json); NULL when none. */
-static const char *verify_record(struct em_arena *a, const struct em_verify_result *r)
-{
-	char *text;
-	size_t len;
-	if (!r || em_verify_to_json(a, r, &text, &len, NULL))
-		return NULL;
-	return text;
+	return em_gpu_host_json(a, name, gpu);
 }
 
 /* Record the n workloads as one commit; numbers gets their generations. */
@@ -481,21 +427,6 @@ static int record(const struct em_project *p, struct em_arena *a, uint32_t n,
 	return rc;
 }
 
-/* Whether workload name's newest generation holds another lock than
- * text: an environment applied while the history could not record it. */
-static bool unrecorded(struct em_arena *a, struct em_history *h, const char *name,
-		       const char *text, size_t len)
-{
-	struct em_generation *g;
-	uint32_t n;
-	char *rec;
-	size_t rlen;
-	if (em_history_list(a, h, name, &g, &n, NULL) || !n ||
-	    em_history_lock(a, h, name, g[0].number, NULL, &rec, &rlen, NULL))
-		return false;
-	return rlen != len || memcmp(rec, text, len);
-}
-
 /* As the CLI's record_built: one generation per built workload (and per
  * unchanged one the history missed), gen[i] for workload i. */
 static int record_built(const struct em_project *p, struct em_arena *a, const struct em_apply *r,
@@ -508,29 +439,11 @@ static int record_built(const struct em_project *p, struct em_arena *a, const st
 	if (!w || !which || !num)
 		return em_err_nomem(e);
 	struct em_history h;
-	bool open = false;
 	const char *path;
-	for (uint32_t i = 0; i < r->n && !open; i++)
-		if (r->w[i].outcome == EM_APPLY_UNCHANGED && r->w[i].plan && r->w[i].plan->lock_text)
-			open = em_history_path(a, p->path, &p->m, p->o.history, &path, NULL) == 0 &&
-			       path && em_history_open(&h, a, path, false, NULL) == 0;
-	uint32_t n = 0;
-	for (uint32_t i = 0; i < r->n; i++) {
-		const struct em_workload_apply *wa = &r->w[i];
-		bool catch_up = open && wa->outcome == EM_APPLY_UNCHANGED && wa->plan &&
-				wa->plan->lock_text &&
-				unrecorded(a, &h, wa->w->name, wa->plan->lock_text, wa->plan->lock_len);
-		if (wa->outcome != EM_APPLY_BUILT && !catch_up)
-			continue;
-		const char *verify = verify_record(a, wa->verify);
-		struct em_verify_result vr;
-		if (catch_up && em_verify_load(a, wa->paths.root, &vr, NULL) == 0)
-			verify = verify_record(a, &vr);
-		which[n] = i;
-		w[n++] = (struct em_record_workload){ wa->w->name, wa->plan->lock_text,
-						      wa->plan->lock_len, verify,
-						      frozen ? EM_GEN_FROZEN : EM_GEN_APPLY, 0 };
-	}
+	bool open = em_history_may_miss(r) &&
+		    em_history_path(a, p->path, &p->m, p->o.history, &path, NULL) == 0 && path &&
+		    em_history_open(&h, a, path, false, NULL) == 0;
+	uint32_t n = em_history_applied(a, open ? &h : NULL, r, frozen, w, which);
 	if (open)
 		em_history_close(&h);
 	int rc = record(p, a, n, w, gpu, num, e);
@@ -720,7 +633,7 @@ int em_project_apply(struct em_project *p, const char *const *workloads, size_t 
 		.fail_fast = (flags & EM_APPLY_FAIL_FAST) != 0,
 		.cancel = p->o.cancel,
 		.no_verify = no_verify,
-		.gpu = host_gpu(have_gpu ? &gpu : NULL),
+		.gpu = em_gpu_host(have_gpu ? &gpu : NULL),
 		.verify_timeout_ms = p->o.verify_timeout_ms,
 		.event = p->o.event ? on_event : NULL,
 		.ctx = p,
@@ -798,7 +711,7 @@ static int rollback_to(struct em_project *p, struct em_arena *a, const struct em
 		.lock_for = w->name,
 		.lock_text = text,
 		.lock_len = len,
-		.gpu = host_gpu(&gpu),
+		.gpu = em_gpu_host(&gpu),
 		.cancel = p->o.cancel,
 		.verify_timeout_ms = p->o.verify_timeout_ms,
 		.event = p->o.event ? on_event : NULL,
@@ -821,7 +734,7 @@ static int rollback_to(struct em_project *p, struct em_arena *a, const struct em
 		return rc;
 	if (wa->outcome == EM_APPLY_UNCHANGED)
 		return 0;
-	struct em_record_workload rw = { w->name, text, len, verify_record(a, wa->verify),
+	struct em_record_workload rw = { w->name, text, len, em_verify_record(a, wa->verify),
 					 EM_GEN_ROLLBACK, to };
 	uint32_t number;
 	return record(p, a, 1, &rw, &gpu, &number, e);
@@ -1062,7 +975,7 @@ int em_project_verify(struct em_project *p, const char *const *workloads, size_t
 	if ((rc = em_state_lock_take_shared(a, p->path, flags & EM_VERIFY_WAIT, &lock, e)) ||
 	    (rc = gpu_detect(p, a, true, &gpu, e)))
 		goto out;
-	struct em_host_gpu hg = host_gpu(&gpu);
+	struct em_host_gpu hg = em_gpu_host(&gpu);
 	size_t nrows = 0, nfailed = 0;
 	int first = 0;
 	for (uint32_t i = 0; i < m->nworkloads && !rc; i++) {

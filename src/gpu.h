@@ -158,4 +158,20 @@ bool em_torch_suggest(const char *version, unsigned major, unsigned minor, enum 
 /* The list written as torch.cuda.get_arch_list() shows it: "sm_50 sm_60 ...". */
 void em_arch_list_format(const char *arch_list, char *buf, size_t size);
 
+/* ---- what other modules keep of a detection ---- */
+
+struct em_host_gpu;
+
+/* The host's GPU as verification compares it with what torch sees
+ * (verify.h): none for g NULL, for no driver, and for a driver only named
+ * (ENVMATRIX_CUDA_DRIVER, to plan for another machine); a loaded driver is
+ * a GPU even when none could be named (torch must see a device). */
+struct em_host_gpu em_gpu_host(const struct em_gpu_info *g);
+
+/* The host facts a history generation keeps (host.json): the platform
+ * (its name) and g's NVIDIA driver and GPUs (g NULL: none), as JSON text
+ * with a final newline, in a. */
+const char *em_gpu_host_json(struct em_arena *a, const char *platform,
+			     const struct em_gpu_info *g);
+
 #endif

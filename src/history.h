@@ -105,6 +105,24 @@ struct em_record {
 int em_history_record(struct em_arena *a, struct em_history *h, const struct em_record *r,
 		      uint32_t *numbers, struct em_error *e);
 
+/* ---- what an apply records ---- */
+
+struct em_apply;
+
+/* Whether apply result r has an unchanged workload with a lock: one the
+ * history may have missed (open the history for em_history_applied). */
+bool em_history_may_miss(const struct em_apply *r);
+
+/* The workloads of r one commit records, into w and which (room for r->n
+ * each; which[k] is w[k]'s index in r), of kind frozen or apply: every
+ * built workload, and every unchanged one whose newest generation in h
+ * (NULL: no history open) holds another lock than its own, an environment
+ * applied while the history could not record it (damaged or locked at
+ * the time). Workloads without generations are not caught up: the history
+ * starts with their next change. Returns how many. */
+uint32_t em_history_applied(struct em_arena *a, struct em_history *h, const struct em_apply *r,
+			    bool frozen, struct em_record_workload *w, uint32_t *which);
+
 /* ---- reading ---- */
 
 struct em_generation {

@@ -10,6 +10,7 @@
 #include "spec/metadata.h"
 #include "spec/name.h"
 #include "spec/pep508.h"
+#include "util/grow.h"
 #include "util/sha256.h"
 #include "util/str.h"
 #include "spec/tags.h"
@@ -285,14 +286,8 @@ static int prov_candidates(void *ctx, const char *name, const struct em_candidat
 		if (!strcmp(pv->projects[i].name, name))
 			p = &pv->projects[i];
 	if (!p) {
-		if (pv->nprojects == pv->capprojects) {
-			uint32_t cap = pv->capprojects ? pv->capprojects * 2 : 64;
-			struct project *np = realloc(pv->projects, cap * sizeof *np);
-			if (!np)
-				return em_err_nomem(e);
-			pv->projects = np;
-			pv->capprojects = cap;
-		}
+		if (em_grow(&pv->projects, &pv->capprojects, pv->nprojects, sizeof *pv->projects))
+			return em_err_nomem(e);
 		p = &pv->projects[pv->nprojects++];
 		memset(p, 0, sizeof *p);
 		p->name = em_arena_strdup(pv->a, name);

@@ -18,6 +18,7 @@
 #include "http.h"
 #include "spec/index.h"
 #include "interp.h"
+#include "util/grow.h"
 #include "util/sha256.h"
 #include "source.h"
 #include "util/str.h"
@@ -132,14 +133,8 @@ struct growing {
 
 static int push(struct growing *g, const struct em_pybuild *b, struct em_error *e)
 {
-	if (g->n == g->cap) {
-		uint32_t cap = g->cap ? g->cap * 2 : 64;
-		struct em_pybuild *v = realloc(g->v, cap * sizeof *v);
-		if (!v)
-			return em_err_nomem(e);
-		g->v = v;
-		g->cap = cap;
-	}
+	if (em_grow(&g->v, &g->cap, g->n, sizeof *g->v))
+		return em_err_nomem(e);
 	g->v[g->n++] = *b;
 	return 0;
 }

@@ -2,6 +2,7 @@
  * (libgit2); history.h describes the layout
  */
 #include "history.h"
+#include "apply.h"
 #include "rev.h"
 #include "lockname.h"
 #include "util/buf.h"
@@ -1154,4 +1155,52 @@ int em_rev_read(void *ctx, struct em_arena *a, const char *path, size_t max, cha
 	*len = n;
 	git_blob_free(b);
 	return *out ? 0 : em_err_nomem(e);
+}
+
+/* ---- what an apply records ---- */
+
+bool em_history_may_miss(const struct em_apply *r)
+{
+	for (uint32_t i = 0; i < r->n; i++)
+		if (r->w[i].outcome == EM_APPLY_UNCHANGED && r->w[i].plan && r->w[i].plan->lock_text)
+			return true;
+	return false;
+}
+
+/* Whether workload name's newest generation in h holds another lock than
+ * text (len bytes). */
+static bool unrecorded(struct em_arena *a, struct em_history *h, const char *name,
+		       const char *text, size_t len)
+{
+	struct em_generation *g;
+	uint32_t n;
+	char *rec;
+	size_t rlen;
+	if (em_history_list(a, h, name, &g, &n, NULL) || !n ||
+	    em_history_lock(a, h, name, g[0].number, NULL, &rec, &rlen, NULL))
+		return false;
+	return rlen != len || memcmp(rec, text, len);
+}
+
+uint32_t em_history_applied(struct em_arena *a, struct em_history *h, const struct em_apply *r,
+			    bool frozen, struct em_record_workload *w, uint32_t *which)
+{
+	uint32_t n = 0;
+	for (uint32_t i = 0; i < r->n; i++) {
+		const struct em_workload_apply *wa = &r->w[i];
+		bool catch_up = h && wa->outcome == EM_APPLY_UNCHANGED && wa->plan &&
+				wa->plan->lock_text &&
+				unrecorded(a, h, wa->w->name, wa->plan->lock_text, wa->plan->lock_len);
+		if (wa->outcome != EM_APPLY_BUILT && !catch_up)
+			continue;
+		const char *verify = em_verify_record(a, wa->verify);
+		struct em_verify_result vr;
+		if (catch_up && em_verify_load(a, wa->paths.root, &vr, NULL) == 0)
+			verify = em_verify_record(a, &vr);
+		which[n] = i;
+		w[n++] = (struct em_record_workload){ wa->w->name, wa->plan->lock_text,
+						      wa->plan->lock_len, verify,
+						      frozen ? EM_GEN_FROZEN : EM_GEN_APPLY, 0 };
+	}
+	return n;
 }

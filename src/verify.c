@@ -1333,6 +1333,15 @@ int em_verify_to_json(struct em_arena *a, const struct em_verify_result *r, char
 	return 0;
 }
 
+const char *em_verify_record(struct em_arena *a, const struct em_verify_result *r)
+{
+	char *text;
+	size_t len;
+	if (!r || em_verify_to_json(a, r, &text, &len, NULL))
+		return NULL;
+	return text;
+}
+
 int em_verify_from_json(struct em_arena *a, const char *text, size_t len, const char *where,
 			struct em_verify_result *r, struct em_error *e)
 {

@@ -224,6 +224,10 @@ int em_verify_to_json(struct em_arena *a, const struct em_verify_result *r, char
 int em_verify_from_json(struct em_arena *a, const char *text, size_t len, const char *where,
 			struct em_verify_result *r, struct em_error *e);
 
+/* The result as the history keeps it (verify.json), in a; NULL for r
+ * NULL or when it cannot be written. */
+const char *em_verify_record(struct em_arena *a, const struct em_verify_result *r);
+
 /* Write root/EM_VERIFY_FILE atomically, and read it back (EM_ENOTFOUND
  * when the environment has none). */
 int em_verify_save(struct em_arena *a, const char *root, const struct em_verify_result *r,

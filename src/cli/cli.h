@@ -73,6 +73,9 @@ struct cli_opt {
 #define CLI_MATRIX_OPT(var)                                                                  \
 	{ CLI_OPT_STRING, 'f', "file", "MATRIX", "the matrix file (default matrix.ini)", (var) }
 #define CLI_JSON_OPT(what, var) { CLI_OPT_FLAG, 0, "json", NULL, "print " what " as JSON", (var) }
+#define CLI_UPGRADE_OPT(var)                                                                 \
+	{ CLI_OPT_FLAG, 0, "upgrade", NULL,                                                  \
+	  "ignore the versions in existing locks (take the newest allowed)", (var) }
 #define CLI_END_OPT { CLI_OPT_END, 0, NULL, NULL, NULL, NULL }
 
 struct cli_list {
@@ -231,6 +234,10 @@ int cli_matrix_arg(const struct cli_cmd_help *h, const char **file, char **pos, 
  * printed: EXIT_OK; a usage error: EXIT_USAGE). */
 bool cli_parse_matrix(int argc, char **argv, const struct cli_cmd_help *h, const char **file,
 		      int *npos, int *code);
+/* cli_parse_matrix for a command whose other arguments name workloads:
+ * false too (EXIT_USAGE) when one is named twice. */
+bool cli_parse_workloads(int argc, char **argv, const struct cli_cmd_help *h, const char **file,
+			 int *npos, int *code);
 /* The workload, or NULL after an error naming the matrix's workloads. */
 const struct em_workload *cli_find_workload(const struct em_matrix *m, const char *name);
 /* Whether the command works on w: names[0..n) name it, or n is 0 (all). */

@@ -38,8 +38,7 @@ static const struct cli_opt apply_opts[] = {
 	  &opt_force },
 	{ CLI_OPT_FLAG, 0, "fail-fast", NULL, "stop at the first workload that fails",
 	  &opt_fail_fast },
-	{ CLI_OPT_FLAG, 0, "upgrade", NULL,
-	  "ignore the versions in existing locks (take the newest allowed)", &opt_upgrade },
+	CLI_UPGRADE_OPT(&opt_upgrade),
 	{ CLI_OPT_FLAG, 0, "wait", NULL, "wait for another apply of this matrix to finish",
 	  &opt_wait },
 	CLI_JSON_OPT("the outcome", &opt_json),
@@ -263,23 +262,6 @@ static json_t *apply_json(struct em_arena *a, const struct em_apply *r, const ui
 }
 
 /* One generation per built workload, in one commit (history.h). */
-/* Whether workload name's newest recorded generation holds another lock
- * than text: an environment applied while the history could not record it
- * (damaged or locked at the time). Workloads without generations are not
- * caught up: the history starts with their next change. */
-static bool unrecorded(struct em_arena *a, struct em_history *h, const char *name,
-		       const char *text, size_t len)
-{
-	struct em_generation *g;
-	uint32_t n;
-	char *rec;
-	size_t rlen;
-	if (em_history_list(a, h, name, &g, &n, NULL) || !n ||
-	    em_history_lock(a, h, name, g[0].number, NULL, &rec, &rlen, NULL))
-		return false;
-	return rlen != len || memcmp(rec, text, len);
-}
-
 static int record_built(struct em_arena *a, const char *file, const struct em_matrix *m,
 			const char *mtext, size_t mlen, const struct em_apply *r, bool frozen,
 			const char *rev, const struct em_gpu_info *gpu, uint32_t *gen)
@@ -292,28 +274,8 @@ static int record_built(struct em_arena *a, const char *file, const struct em_ma
 		return EXIT_FAIL;
 	/* an unchanged environment the history missed is recorded now */
 	struct em_history h;
-	bool open = false;
-	for (uint32_t i = 0; i < r->n && !open; i++)
-		if (r->w[i].outcome == EM_APPLY_UNCHANGED && r->w[i].plan && r->w[i].plan->lock_text)
-			open = cli_history_open_quiet(a, file, m, &h);
-	for (uint32_t i = 0; i < r->n; i++) {
-		const struct em_workload_apply *wa = &r->w[i];
-		bool catch_up = open && wa->outcome == EM_APPLY_UNCHANGED && wa->plan &&
-				wa->plan->lock_text &&
-				unrecorded(a, &h, wa->w->name, wa->plan->lock_text, wa->plan->lock_len);
-		if (wa->outcome != EM_APPLY_BUILT && !catch_up)
-			continue;
-		const char *verify = cli_verify_record(a, wa->verify);
-		if (catch_up) {
-			struct em_verify_result vr;
-			if (em_verify_load(a, wa->paths.root, &vr, NULL) == 0)
-				verify = cli_verify_record(a, &vr);
-		}
-		which[n] = i;
-		w[n++] = (struct em_record_workload){ wa->w->name, wa->plan->lock_text,
-						      wa->plan->lock_len, verify,
-						      frozen ? EM_GEN_FROZEN : EM_GEN_APPLY, 0 };
-	}
+	bool open = em_history_may_miss(r) && cli_history_open_quiet(a, file, m, &h);
+	n = em_history_applied(a, open ? &h : NULL, r, frozen, w, which);
 	if (open)
 		em_history_close(&h);
 	int ret = cli_history_record(a, file, m, mtext, mlen, n, w, rev, gpu, num);
@@ -402,10 +364,8 @@ int cmd_apply(int argc, char **argv)
 	opt_file = opt_rev = NULL;
 	cli_net_reset_opts();
 	int npos, ret;
-	if (!cli_parse_matrix(argc, argv, &apply_help, &opt_file, &npos, &ret))
+	if (!cli_parse_workloads(argc, argv, &apply_help, &opt_file, &npos, &ret))
 		return ret;
-	if (cli_unique_workloads(&apply_help, (const char *const *)(argv + 1), npos))
-		return EXIT_USAGE;
 	if (opt_frozen && opt_locked)
 		return cli_usage_error(&apply_help, "--frozen and --locked cannot be combined");
 	if (opt_frozen && opt_upgrade)

@@ -25,8 +25,7 @@ static const struct cli_opt plan_opts[] = {
 	CLI_MATRIX_OPT(&opt_file),
 	{ CLI_OPT_FLAG, 0, "check", NULL,
 	  "change nothing; exit 3 when a lock is out of date (for CI)", &opt_check },
-	{ CLI_OPT_FLAG, 0, "upgrade", NULL,
-	  "ignore the versions in existing locks (take the newest allowed)", &opt_upgrade },
+	CLI_UPGRADE_OPT(&opt_upgrade),
 	CLI_JSON_OPT("the plan", &opt_json),
 	CLI_NET_OPTS,
 	CLI_END_OPT,
@@ -233,10 +232,8 @@ int cmd_plan(int argc, char **argv)
 	opt_file = NULL;
 	cli_net_reset_opts();
 	int npos, rc;
-	if (!cli_parse_matrix(argc, argv, &plan_help, &opt_file, &npos, &rc))
+	if (!cli_parse_workloads(argc, argv, &plan_help, &opt_file, &npos, &rc))
 		return rc;
-	if (cli_unique_workloads(&plan_help, (const char *const *)(argv + 1), npos))
-		return EXIT_USAGE;
 	const char *file = opt_file ? opt_file : "matrix.ini";
 
 	struct em_arena a;

@@ -60,21 +60,5 @@ void cli_plan_warnings(const struct em_workload_plan *wp)
 
 struct em_host_gpu cli_host_gpu(const struct em_gpu_info *g)
 {
-	struct em_host_gpu h = { false, NULL, -1, -1, NULL };
-	/* a driver the user only named (ENVMATRIX_CUDA_DRIVER, to plan for
-	 * another machine) is no GPU here; a loaded driver is, even when no
-	 * GPU could be named: torch must see a device */
-	if (!g || !g->have_driver ||
-	    (!g->ngpus && g->driver_source && !strcmp(g->driver_source, "ENVMATRIX_CUDA_DRIVER")))
-		return h;
-	h.driver = g->driver[0] ? g->driver : NULL;
-	h.present = true;
-	if (g->ngpus) {
-		h.name = g->gpus[0].name[0] ? g->gpus[0].name : NULL;
-		if (g->gpus[0].cc_major) {
-			h.cc_major = (int)g->gpus[0].cc_major;
-			h.cc_minor = (int)g->gpus[0].cc_minor;
-		}
-	}
-	return h;
+	return em_gpu_host(g);
 }

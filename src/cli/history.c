@@ -12,7 +12,6 @@
 #include "util/arena.h"
 #include "verify.h"
 
-#include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -50,39 +49,12 @@ static const char *host_json(struct em_arena *a, const struct em_gpu_info *gpu)
 	struct em_gpu_info own;
 	if (!gpu && cli_gpu_detect_machine(a, &own))
 		gpu = &own;
-	json_t *o = json_pack("{s:s}", "platform", name);
-	if (o && gpu && gpu->have_driver) {
-		char cuda[16] = "";
-		if (gpu->cuda_major)
-			snprintf(cuda, sizeof cuda, "%u.%u", gpu->cuda_major, gpu->cuda_minor);
-		json_t *gpus = json_array();
-		for (uint32_t i = 0; gpus && i < gpu->ngpus; i++) {
-			const struct em_gpu *g = &gpu->gpus[i];
-			char cc[16] = "";
-			if (g->cc_major)
-				snprintf(cc, sizeof cc, "%u.%u", g->cc_major, g->cc_minor);
-			json_array_append_new(gpus, json_pack("{s:s, s:s?, s:I}", "name", g->name,
-							      "compute_capability", cc[0] ? cc : NULL,
-							      "memory_mib", (json_int_t)g->memory_mib));
-		}
-		json_object_set_new(o, "nvidia", json_pack("{s:s, s:s?, s:o}", "driver", gpu->driver,
-							   "cuda", cuda[0] ? cuda : NULL, "gpus",
-							   gpus ? gpus : json_array()));
-	}
-	char *text = o ? json_dumps(o, JSON_INDENT(2) | JSON_SORT_KEYS) : NULL;
-	json_decref(o);
-	const char *out = text ? em_arena_printf(a, "%s\n", text) : NULL;
-	free(text);
-	return out ? out : em_arena_printf(a, "{\n  \"platform\": \"%s\"\n}\n", name);
+	return em_gpu_host_json(a, name, gpu);
 }
 
 const char *cli_verify_record(struct em_arena *a, const struct em_verify_result *r)
 {
-	char *text;
-	size_t len;
-	if (!r || em_verify_to_json(a, r, &text, &len, NULL))
-		return NULL;
-	return text;
+	return em_verify_record(a, r);
 }
 
 bool cli_history_open_quiet(struct em_arena *a, const char *file, const struct em_matrix *m,

@@ -108,6 +108,18 @@ int cli_unique_workloads(const struct cli_cmd_help *h, const char *const *names,
 	return EXIT_OK;
 }
 
+bool cli_parse_workloads(int argc, char **argv, const struct cli_cmd_help *h, const char **file,
+			 int *npos, int *code)
+{
+	if (!cli_parse_matrix(argc, argv, h, file, npos, code))
+		return false;
+	if (cli_unique_workloads(h, (const char *const *)(argv + 1), *npos)) {
+		*code = EXIT_USAGE;
+		return false;
+	}
+	return true;
+}
+
 int cli_take_lock(struct em_arena *a, const char *file, const char *command, bool wait,
 		  struct em_state_lock *l)
 {

@@ -293,6 +293,15 @@ static int get_str_required(struct reader *r, const struct em_toml *t, const cha
 	return rc;
 }
 
+static int get_required(struct reader *r, const struct em_toml *t, const char *key,
+			enum em_toml_type want, const struct em_toml **out)
+{
+	int rc = get(r, t, key, want, out);
+	if (!rc && !*out)
+		rc = missing(r, t, key);
+	return rc;
+}
+
 /* Item i of the array v (under key), which must be a table. */
 static int table_at(struct reader *r, const struct em_toml *v, uint32_t i, const char *key,
 		    const struct em_toml **out)
@@ -303,6 +312,17 @@ static int table_at(struct reader *r, const struct em_toml *v, uint32_t i, const
 		return rerr(r, EM_EINVAL, it->line, "'%s' must hold tables, not %s", key,
 			    em_toml_type_name(it->type));
 	return 0;
+}
+
+/* Item i of array v (under key) as a table, that the messages which
+ * follow name "what N" (N from 1). */
+static int entry_at(struct reader *r, const struct em_toml *v, uint32_t i, const char *key,
+		    const char *what, const struct em_toml **out)
+{
+	int rc = table_at(r, v, i, key, out);
+	if (!rc)
+		snprintf(r->ctx, sizeof r->ctx, "%s %u", what, (unsigned)i + 1);
+	return rc;
 }
 
 /* An array of strings. */
@@ -446,11 +466,9 @@ static int read_file(struct reader *r, const struct em_toml *t, const char *kind
 	}
 
 	const struct em_toml *h;
-	rc = get(r, t, "hashes", EM_TOML_TABLE, &h);
+	rc = get_required(r, t, "hashes", EM_TOML_TABLE, &h);
 	if (rc)
 		return rc;
-	if (!h)
-		return missing(r, t, "hashes");
 	if (h->u.tab.n == 0)
 		return rerr(r, EM_EINVAL, h->line, "'hashes' of %s is empty (one hash at least)",
 			    r->ctx);
@@ -588,10 +606,9 @@ static int read_package_extras(struct reader *r, const struct em_toml *t,
 		for (uint32_t i = 0; i < deps->u.arr.n && !rc; i++) {
 			const struct em_toml *d;
 			const char *dn;
-			rc = table_at(r, deps, i, "dependencies", &d);
+			rc = entry_at(r, deps, i, "dependencies", "dependency", &d);
 			if (rc)
 				return rc;
-			snprintf(r->ctx, sizeof r->ctx, "dependency %u", (unsigned)i + 1);
 			rc = get_str(r, d, "name", &dn, NULL);
 			if (!rc && dn)
 				pk->deps[pk->ndeps++] = dn;
@@ -603,10 +620,9 @@ static int read_package_extras(struct reader *r, const struct em_toml *t,
 	for (uint32_t i = 0; !rc && att && i < att->u.arr.n; i++) {
 		const struct em_toml *it;
 		const char *kind;
-		rc = table_at(r, att, i, "attestation-identities", &it);
+		rc = entry_at(r, att, i, "attestation-identities", "attestation identity", &it);
 		if (rc)
 			return rc;
-		snprintf(r->ctx, sizeof r->ctx, "attestation identity %u", (unsigned)i + 1);
 		rc = get_str_required(r, it, "kind", &kind, NULL);
 		r->ctx[0] = '\0';
 	}
@@ -784,11 +800,9 @@ static int read_lock(struct reader *r, const struct em_toml *doc, struct em_lock
 		return rc;
 
 	const struct em_toml *pk;
-	rc = get(r, doc, "packages", EM_TOML_ARRAY, &pk);
+	rc = get_required(r, doc, "packages", EM_TOML_ARRAY, &pk);
 	if (rc)
 		return rc;
-	if (!pk)
-		return missing(r, doc, "packages");
 	if (pk->u.arr.n) {
 		out->packages = em_arena_array(r->a, pk->u.arr.n, sizeof *out->packages);
 		if (!out->packages)
