@@ -191,7 +191,7 @@ static void kept_write(struct em_source *s, const char *key, const char *url, co
 	memcpy(all, head, hn);
 	if (k->len)
 		memcpy(all + hn, k->body, k->len);
-	em_write_file_atomic(path, all, hn + k->len, 0644, NULL);
+	EM_IGNORE(em_write_file_atomic(path, all, hn + k->len, 0644, NULL)); /* see above */
 	free(all);
 }
 
