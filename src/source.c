@@ -412,7 +412,7 @@ int em_source_wheel_metadata(struct em_source *s, const char *url, const char *f
 		if (tmp && !rc)
 			/* the download is whole and hashed: apply will want it */
 			em_cache_keep(s->disk, a, tmp, filename, hex);
-		else if (tmp)
+		else if (tmp) /* best effort: a leftover only costs space */
 			em_os_unlink(tmp);
 	}
 	if (rc)

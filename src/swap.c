@@ -206,8 +206,8 @@ static void unmark(const char *dir)
 {
 	char path[PATH_MAX];
 	snprintf(path, sizeof path, "%s/" MARKER_NAME, dir);
-	if (has_marker(dir))
-		em_os_unlink(path);
+	if (has_marker(dir)) /* best effort: a marker left behind counts only on an */
+		em_os_unlink(path); /* environment envmatrix made (em_venv_snapshot_ours) */
 }
 
 /* Move a snapshot that envmatrix did not make out of the way, to the first

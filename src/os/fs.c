@@ -104,7 +104,7 @@ int em_write_file_atomic(const char *path, const void *data, size_t len, unsigne
 	if (!rc && em_os_rename(tmp, path) != 0)
 		rc = em_err_sys(e, errno, path, "cannot move the new file into place");
 	if (rc)
-		em_os_unlink(tmp);
+		em_os_unlink(tmp); /* best effort: rc is the error to report */
 	else
 		em_fsync_parent(path); /* make the rename itself durable */
 	free(tmp);
