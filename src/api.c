@@ -1013,7 +1013,7 @@ int em_project_verify(struct em_project *p, const char *const *workloads, size_t
 		nfailed += res.failed != 0;
 		/* the verification stands when it cannot be kept: the entry's
 		 * error says why, its code stays 0 */
-		(void)em_verify_save(a, vp.root, &res, &r->error);
+		EM_IGNORE(em_verify_save(a, vp.root, &res, &r->error));
 	}
 	if (rc)
 		goto out;

@@ -118,6 +118,7 @@ struct em_apply {
  * for problems with the run as a whole (an unknown workload, no cache,
  * out of memory, EM_ECANCELED when *cancel was set). The caller holds the
  * state lock. */
+EM_MUST_USE
 int em_apply_run(struct em_arena *a, struct em_source *src, const struct em_matrix *m,
 		 const struct em_apply_options *o, struct em_apply *out, struct em_error *e);
 
@@ -138,6 +139,7 @@ struct em_sdist_hook {
 	const struct em_interp_list *interps; /* NULL: discovered */
 	volatile sig_atomic_t *cancel;
 };
+EM_MUST_USE
 int em_apply_sdist_metadata(void *ctx, struct em_arena *a, const char *sdist_path,
 			    const char *sha256, const struct em_workload_plan *wp,
 			    char **metadata, size_t *len, const char **warning,
@@ -154,6 +156,7 @@ int em_apply_sdist_metadata(void *ctx, struct em_arena *a, const char *sdist_pat
  * bad one). Apply, the plan's metadata hook and 'envmatrix build -f' use
  * it. no_isolation_python is left for the caller. */
 struct em_build_options;
+EM_MUST_USE
 int em_workload_build_options(struct em_arena *a, const char *matrix_path,
 			      const struct em_workload *w, const char *package, const char *python,
 			      const struct em_platform *host, const struct em_interp_list *interps,
@@ -169,6 +172,7 @@ int em_workload_build_options(struct em_arena *a, const char *matrix_path,
  * failure. Build environments (build.h) are made this way, so a package
  * with only an sdist is refused here (build requirements are not built
  * from source). */
+EM_MUST_USE
 int em_apply_install_lock(struct em_arena *a, struct em_source *src, const struct em_matrix *m,
 			  const struct em_plan_options *po, struct em_workload_plan *wp,
 			  const char *dest, const char *final_root, volatile sig_atomic_t *cancel,

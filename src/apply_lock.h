@@ -22,6 +22,7 @@ struct em_state_lock {
  * "rollback"). Without block, a lock held by another process is EM_EBUSY
  * with a message naming its process and command; with block, wait for it.
  * The lock goes with the process, so a crash never leaves it held. */
+EM_MUST_USE
 int em_state_lock_take(struct em_arena *a, const char *matrix_path, const char *command,
 		       bool block, struct em_state_lock *out, struct em_error *e);
 /* For a command that only reads the environments (verify): the same lock
@@ -30,6 +31,7 @@ int em_state_lock_take(struct em_arena *a, const char *matrix_path, const char *
  * missing one is created as em_state_lock_take does, and when the folder
  * is read-only (EROFS, EACCES, EPERM) nothing is taken (out->fd stays -1):
  * no apply can hold a lock that does not exist. EM_EBUSY without block. */
+EM_MUST_USE
 int em_state_lock_take_shared(struct em_arena *a, const char *matrix_path, bool block,
 			      struct em_state_lock *out, struct em_error *e);
 void em_state_lock_release(struct em_state_lock *l);

@@ -559,8 +559,8 @@ static int run_hook(struct bctx *b, const char *hook, json_t *kwargs, json_t **r
 	if (pr.outlen || pr.errlen) {
 		int fd = em_os_open(b->log, EM_OPEN_WRITE | EM_OPEN_APPEND | EM_OPEN_CREATE, 0644);
 		if (fd >= 0) {
-			(void)em_write_all(fd, pr.out, pr.outlen);
-			(void)em_write_all(fd, pr.err, pr.errlen);
+			EM_IGNORE(em_write_all(fd, pr.out, pr.outlen));
+			EM_IGNORE(em_write_all(fd, pr.err, pr.errlen));
 			(void)em_os_close(fd);
 		}
 	}
@@ -1222,7 +1222,7 @@ static int do_build_wheel(struct bctx *b, struct em_build_result *out)
 	/* the log only helps to read a failure later: the build succeeded
 	 * whether or not it can be kept */
 	if (lp && !em_read_file(a, b->log, MAX_LOG_KEPT, &text, &len, NULL))
-		(void)em_write_file_atomic(lp, text, len, 0644, NULL);
+		EM_IGNORE(em_write_file_atomic(lp, text, len, 0644, NULL));
 	if (!final)
 		return fill_result(b, outdir, file, false, out);
 	char *kp = em_arena_printf(a, "%s/" EM_BUILT_KEY_NAME, outdir);

@@ -655,7 +655,7 @@ static int drop_tree(struct em_cache *c, struct em_arena *a, const char *dir, co
 	 * writable (unpacked trees are read-only); a failure shows in the
 	 * rename below */
 	if (em_os_lstat(dir, &st) == 0 && st.type == EM_FT_DIR && (st.mode & 0700) != 0700)
-		(void)em_os_chmod(dir, st.mode | 0700);
+		EM_IGNORE(em_os_chmod(dir, st.mode | 0700));
 	if (em_os_rename(dir, aside) != 0 && errno != ENOENT)
 		return em_err(e, EM_EIO, dir, "cannot move the damaged tree to '%s': %s", aside,
 			      strerror(errno));

@@ -929,7 +929,7 @@ static int remove_entry(struct scan *s, size_t idx, struct em_error *e)
 		 * must be writable (unpacked trees are read-only); when it
 		 * cannot be made so, the rename fails and says why */
 		if (!rc && (st.mode & 0700) != 0700)
-			(void)em_dir_chmod(pd, base, st.mode | 0700);
+			EM_IGNORE(em_dir_chmod(pd, base, st.mode | 0700));
 		for (int tries = 0; !rc; tries++) {
 			if (em_dir_rename(pd, base, td, aside) == 0) {
 				rc = em_remove_tree(aside_abs, e);

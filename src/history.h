@@ -61,6 +61,7 @@ const char *em_gen_kind_name(enum em_gen_kind k); /* "apply", "frozen", "rollbac
  * or .envmatrix/STEM/history.git for a matrix STEM.ini beside another
  * matrix (em_matrix_history_dir, lockname.h).
  * *out is an absolute path, or NULL when the history is off ('off'). */
+EM_MUST_USE
 int em_history_path(struct em_arena *a, const char *matrix_path, const struct em_matrix *m,
 		    const char *env, const char **out, struct em_error *e);
 
@@ -74,6 +75,7 @@ struct em_history {
  * when it does not exist. EM_ENOTFOUND without create when there is none.
  * A damaged repository (a broken HEAD, an unreadable object) or one
  * locked by a git process is an error naming the path and what to do. */
+EM_MUST_USE
 int em_history_open(struct em_history *h, struct em_arena *a, const char *path, bool create,
 		    struct em_error *e);
 void em_history_close(struct em_history *h);
@@ -102,6 +104,7 @@ struct em_record {
  * lock with its previous generation's. numbers (may be NULL) gets each
  * workload's new generation number. Author: git's user.name/user.email,
  * else $USER@hostname; date: now. */
+EM_MUST_USE
 int em_history_record(struct em_arena *a, struct em_history *h, const struct em_record *r,
 		      uint32_t *numbers, struct em_error *e);
 
@@ -139,17 +142,20 @@ struct em_generation {
 };
 
 /* The workloads with a history, sorted. */
+EM_MUST_USE
 int em_history_workloads(struct em_arena *a, struct em_history *h, const char ***names,
 			 uint32_t *n, struct em_error *e);
 
 /* The generations of workload (NULL: every workload), newest first. An
  * empty history is 0 generations. Reads one index per workload, not the
  * commits. */
+EM_MUST_USE
 int em_history_list(struct em_arena *a, struct em_history *h, const char *workload,
 		    struct em_generation **out, uint32_t *n, struct em_error *e);
 
 /* Generation number of workload and the lock it recorded. EM_ENOTFOUND
  * naming the generations there are when there is no such generation. */
+EM_MUST_USE
 int em_history_lock(struct em_arena *a, struct em_history *h, const char *workload,
 		    uint32_t number, struct em_generation *gen, char **text, size_t *len,
 		    struct em_error *e);
@@ -157,6 +163,7 @@ int em_history_lock(struct em_arena *a, struct em_history *h, const char *worklo
 /* The sha256 of every wheel and sdist the newest keep generations of each
  * workload (keep 0: all of them) recorded, sorted and unique, for cache
  * prune (an sdist's keeps its download and the wheels built from it). */
+EM_MUST_USE
 int em_history_wheels(struct em_arena *a, struct em_history *h, uint32_t keep,
 		      const char ***sha256, size_t *n, struct em_error *e);
 

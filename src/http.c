@@ -670,13 +670,13 @@ static int finish_part(struct xfer *x, struct em_error *e)
 	d->got_size = x->have + x->wrote;
 	if (d->size >= 0 && d->got_size != d->size) {
 		close_part(x);
-		em_os_unlink(x->part);
+		em_os_unlink(x->part); /* best effort, as below */
 		return em_err(e, EM_EINVAL, x->shown, "'%s' is %lld bytes, but %lld were expected",
 			      x->label, (long long)d->got_size, (long long)d->size);
 	}
 	if (d->sha256 && strcasecmp(got, d->sha256)) {
 		close_part(x);
-		em_os_unlink(x->part);
+		em_os_unlink(x->part); /* best effort: the mismatch is the error */
 		return em_err(e, EM_EINVAL, x->shown,
 			      "'%s' has sha256 %s, but %s was expected; the file was discarded",
 			      x->label, got, d->sha256);
@@ -816,7 +816,7 @@ static void ended(struct xfer *x, CURLcode cr)
 		rc = em_err(&e, EM_ELIMIT, x->shown, "the server sent more than the %lld bytes of '%s'",
 			    (long long)d->size, x->label);
 		close_part(x);
-		em_os_unlink(x->part);
+		em_os_unlink(x->part); /* best effort: rc is the error */
 	} else if (x->bad_range) {
 		rc = em_err(&e, EM_EIO, x->shown, "the server answered a range that was not asked for");
 		if (restart_part(x) == 0)
@@ -869,7 +869,7 @@ static void ended(struct xfer *x, CURLcode cr)
 	/* nothing half-written stays behind a failure (an interrupted run
 	 * keeps its .part files to resume them) */
 	close_part(x);
-	em_os_unlink(x->part);
+	em_os_unlink(x->part); /* best effort: rc is the error */
 	end_xfer(x, rc, &e);
 }
 

@@ -55,6 +55,7 @@ struct em_http_config {
 
 struct em_http;
 
+EM_MUST_USE
 int em_http_open(struct em_http **out, const struct em_http_config *c, struct em_error *e);
 void em_http_close(struct em_http *h);
 
@@ -88,6 +89,7 @@ struct em_http_get {
 /* Perform g. Only network and protocol failures are errors: a 404 or a
  * 304 is an answer (check g->status). 2xx bodies only are kept. EM_EIO
  * names the redacted URL and what curl said; EM_ELIMIT a body over max. */
+EM_MUST_USE
 int em_http_fetch(struct em_http *h, struct em_arena *a, struct em_http_get *g,
 		  struct em_error *e);
 
@@ -128,6 +130,7 @@ struct em_download {
  * names the URL and both hashes. A .part whose bytes cannot be resumed is
  * started over. The caller must make sure no other process writes the
  * same dest at once (cache.h locks entries). */
+EM_MUST_USE
 int em_http_download(struct em_http *h, struct em_download *d, uint32_t n, struct em_error *e);
 
 /* ---- a remote wheel's METADATA (remote_wheel.c) ----
@@ -135,6 +138,7 @@ int em_http_download(struct em_http *h, struct em_download *d, uint32_t n, struc
  * then the one member, checked as em_wheel_read_metadata checks a local
  * wheel. A wheel small enough comes whole. EM_EUNSUPPORTED when the server
  * does not answer ranges (the caller then downloads the wheel). */
+EM_MUST_USE
 int em_remote_wheel_metadata(struct em_http *h, struct em_arena *a, const char *url,
 			     const char *filename, char **out, size_t *len, struct em_error *e);
 

@@ -36,6 +36,7 @@ struct em_install_item {
  * another source (VCS, directory, a non-wheel archive), a wheel or sdist
  * without sha256, a wheel whose name is another project's, a package
  * listed twice. */
+EM_MUST_USE
 int em_lock_install_set(struct em_arena *a, const struct em_lock *l, const char *lock_path,
 			const struct em_target *t, const struct em_tagset *tags,
 			struct em_install_item **items, uint32_t *n, struct em_error *e);
@@ -46,6 +47,7 @@ int em_lock_install_set(struct em_arena *a, const struct em_lock *l, const char 
  * and python), in the lock's order. *n is 0 when the lock cannot be read
  * or names no target (a lock envmatrix did not write). For status and
  * verify. Returns 0, or EM_ENOMEM. */
+EM_MUST_USE
 int em_lock_built_from_source(struct em_arena *a, const char *text, size_t len,
 			      const char *lock_path, const char ***names, uint32_t *n);
 

@@ -320,7 +320,7 @@ static void kept_save(struct search *s, const char *file)
 	/* the answers only save queries: a cache that cannot be written makes
 	 * the next discovery slower, not wrong */
 	if (dir && em_mkdir_p(dir, NULL) == 0)
-		(void)em_write_file_atomic(file, text, strlen(text), 0644, NULL);
+		EM_IGNORE(em_write_file_atomic(file, text, strlen(text), 0644, NULL));
 	free(text);
 }
 

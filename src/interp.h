@@ -44,6 +44,7 @@ struct em_interp_list {
  * EM_ENOTFOUND (no such file), EM_EIO (cannot run), EM_EINVAL (failed,
  * timed out or answered something else), EM_EUNSUPPORTED (a Python 2
  * that answered), each naming the path. */
+EM_MUST_USE
 int em_interp_query(struct em_arena *a, const char *path, struct em_interp *out,
 		    struct em_error *e);
 
@@ -73,6 +74,7 @@ struct em_interp_search {
  * one), then PATH, pyenv, envmatrix, uv, py, registry, then the order
  * found. s->queried is set to the count of interpreters run (not answered
  * from cache_file). */
+EM_MUST_USE
 int em_interp_discover_in(struct em_arena *a, struct em_interp_search *s,
 			  struct em_interp_list *out, struct em_error *e);
 /* envmatrix's managed folder of Python installations (pybuild.h installs
@@ -86,6 +88,7 @@ char *em_interp_managed_dir(struct em_arena *a, struct em_error *e);
 
 /* The same with the settings' path, pyenv_root (or ~/.pyenv), the managed
  * folder, uv's folder and the answer cache in the cache folder (cache.h). */
+EM_MUST_USE
 int em_interp_discover(struct em_arena *a, struct em_interp_list *out, struct em_error *e);
 
 /* One line of `py --list-paths` (the Windows py launcher): both the
@@ -98,6 +101,7 @@ struct em_py_launcher_entry {
 };
 /* Parse the output of `py --list-paths` (no I/O): lines that are not an
  * entry (a heading, blank lines) are skipped. */
+EM_MUST_USE
 int em_interp_parse_py_list(struct em_arena *a, const char *text, size_t len,
 			    struct em_py_launcher_entry **out, uint32_t *n, struct em_error *e);
 

@@ -471,7 +471,7 @@ static int place_file(struct st *s, const struct mfile *f, const char *dest, str
 	char *tmp = em_arena_printf(&s->tmp, "%s.tmp.%ld", dest, em_os_pid());
 	if (!tmp)
 		return em_err_nomem(e);
-	em_os_unlink(tmp);
+	em_os_unlink(tmp); /* a crashed run's leftover; if it stays, the link fails */
 	struct em_error le;
 	em_error_clear(&le);
 	enum em_link_mode used = EM_LINK_COPY;
@@ -487,7 +487,8 @@ static int place_file(struct st *s, const struct mfile *f, const char *dest, str
 	struct em_stat st;
 	if (!rc && used == EM_LINK_HARDLINK &&
 	    (em_os_stat(tmp, &st) || (st.mode & 0444) != 0444)) {
-		/* a web server must read it: a copy of its own, then */
+		/* a web server must read it: a copy of its own, then (if the
+		 * link cannot go, the copy fails and says so) */
 		em_os_unlink(tmp);
 		rc = em_link_file(f->path, tmp, EM_LINK_COPY, &used, &le);
 	}
@@ -503,13 +504,13 @@ static int place_file(struct st *s, const struct mfile *f, const char *dest, str
 		if (fd >= 0)
 			em_os_close(fd);
 		if (err) {
-			em_os_unlink(tmp);
+			em_os_unlink(tmp); /* best effort: err is what to report */
 			return em_err_sys(e, err, dest, "cannot write");
 		}
 	}
 	if (em_os_rename(tmp, dest)) {
 		int err = errno;
-		em_os_unlink(tmp);
+		em_os_unlink(tmp); /* best effort: the rename's error is reported */
 		return em_err_sys(e, err, dest, "cannot move the file into place");
 	}
 	em_os_unlink(tmp); /* (left behind when tmp and dest were links of one file) */

@@ -50,6 +50,7 @@ struct em_change {
 #define EM_PLAN_MAX_WARNINGS 8
 /* The package changes from lock old to lock nw, sorted by name (what the
  * planner reports; the history's summaries use it too). EM_ENOMEM only. */
+EM_MUST_USE
 int em_lock_diff(struct em_arena *a, const struct em_lock *old, const struct em_lock *nw,
 		 struct em_change **out, uint32_t *n);
 
@@ -147,10 +148,12 @@ struct em_plan {
  * its plan (status, err, explain) and the others go on; the return value
  * is for problems with the matrix as a whole (an unknown workload name in
  * only, out of memory). */
+EM_MUST_USE
 int em_plan_build(struct em_arena *a, struct em_source *src, const struct em_matrix *m,
 		  const struct em_plan_options *o, struct em_plan *out, struct em_error *e);
 
 /* Write the changed locks (atomically). */
+EM_MUST_USE
 int em_plan_write_locks(const struct em_plan *p, struct em_error *e);
 
 #endif

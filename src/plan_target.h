@@ -20,6 +20,7 @@
  * must be set; fills target, platform_name, python_name, python_from and
  * host_target. Interpreters are discovered into *own on first need when
  * *interps is NULL. */
+EM_MUST_USE
 int em_plan_target(struct em_arena *a, const struct em_matrix *m, const struct em_plan_options *o,
 		   const struct em_interp_list **interps, struct em_interp_list *own,
 		   struct em_workload_plan *wp, struct em_error *e);

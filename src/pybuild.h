@@ -79,6 +79,7 @@ struct em_pybuild_catalogue {
 /* Parse an archive name (no I/O). EM_EINVAL when it is not a CPython
  * install_only archive of python-build-standalone's naming; url, sha256
  * and size are left for the caller. */
+EM_MUST_USE
 int em_pybuild_parse_name(struct em_arena *a, const char *filename, struct em_pybuild *out,
 			  struct em_error *e);
 
@@ -86,10 +87,12 @@ int em_pybuild_parse_name(struct em_arena *a, const char *filename, struct em_py
  * are relative to; where names the file in errors ("where:LINE: ..."). A
  * line that is not "<64 hex>  <name>" is EM_EINVAL naming its line; names
  * that are not install_only CPython archives are counted in nskipped. */
+EM_MUST_USE
 int em_pybuild_parse_sums(struct em_arena *a, const char *base, const char *text, size_t len,
 			  const char *where, struct em_pybuild_catalogue *out, struct em_error *e);
 /* The JSON catalogue (format above). Entries are checked: a bad one is
  * EM_EINVAL naming its index. */
+EM_MUST_USE
 int em_pybuild_parse_json(struct em_arena *a, const char *base, const char *text, size_t len,
 			  const char *where, struct em_pybuild_catalogue *out, struct em_error *e);
 
@@ -119,6 +122,7 @@ const char *em_pybuild_mirror(struct em_arena *a, const char *python_mirror, con
 struct em_source;
 /* Read and parse the catalogue at mirror (see the top) through src (its
  * kept pages serve --offline). Errors name the catalogue's URL. */
+EM_MUST_USE
 int em_pybuild_catalogue_load(struct em_arena *a, struct em_source *src, const char *mirror,
 			      struct em_pybuild_catalogue *out, struct em_error *e);
 
@@ -128,6 +132,7 @@ int em_pybuild_catalogue_load(struct em_arena *a, struct em_source *src, const c
  * python-build-standalone has no builds for p, EM_ENOTFOUND (EM_EOFFLINE
  * offline) when the catalogue cannot be read, EM_ENOTFOUND naming the
  * catalogue and the triple when it lists no such build. */
+EM_MUST_USE
 int em_pybuild_find(struct em_arena *a, struct em_source *src, const char *mirror,
 		    const struct em_platform *p, const struct em_python *py,
 		    const struct em_specset *spec, const char *asked,
@@ -150,14 +155,17 @@ struct em_pybuild_installed {
 
 /* The installation of version py (exact) for triple in dir: 0, or
  * EM_ENOTFOUND. */
+EM_MUST_USE
 int em_pybuild_find_installed(struct em_arena *a, const char *dir, const struct em_python *py,
 			      const char *triple, struct em_pybuild_installed *out,
 			      struct em_error *e);
 /* Every installation in dir, newest first. */
+EM_MUST_USE
 int em_pybuild_list_installed(struct em_arena *a, const char *dir,
 			      struct em_pybuild_installed **out, uint32_t *n, struct em_error *e);
 /* The installation holding executable (a realpath under dir), or
  * EM_ENOTFOUND. */
+EM_MUST_USE
 int em_pybuild_installed_for(struct em_arena *a, const char *dir, const char *executable,
 			     struct em_pybuild_installed *out, struct em_error *e);
 
@@ -184,12 +192,14 @@ struct em_pybuild_install_opts {
  * the minor-version link at the newest installed patch. A lock file per
  * version keeps concurrent installs apart. *fresh says whether this call
  * installed it. Errors name the archive's URL (redacted). */
+EM_MUST_USE
 int em_pybuild_install(struct em_arena *a, struct em_cache *c, struct em_http *h,
 		       const struct em_pybuild *b, const struct em_pybuild_install_opts *o,
 		       struct em_pybuild_installed *out, bool *fresh, struct em_error *e);
 
 /* Point dir's cpython-X.Y-TRIPLE link at the newest installed patch of
  * X.Y for triple (atomically, by rename). */
+EM_MUST_USE
 int em_pybuild_update_minor_link(struct em_arena *a, const char *dir, const struct em_python *py,
 				 const char *triple, struct em_error *e);
 

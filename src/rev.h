@@ -27,6 +27,7 @@ struct em_rev {
  * folder upwards) and resolve rev (anything git rev-parse takes: HEAD~2,
  * a tag, a commit id) to a commit. Reads nothing from the work tree but
  * the repository itself. */
+EM_MUST_USE
 int em_rev_open(struct em_rev *r, struct em_arena *a, const char *matrix_path, const char *rev,
 		struct em_error *e);
 void em_rev_close(struct em_rev *r);
@@ -36,6 +37,7 @@ void em_rev_close(struct em_rev *r);
  * em_plan_options.read_file (ctx: the struct em_rev). EM_ENOTFOUND when
  * the revision has no such file; EM_EINVAL for a path outside the work
  * tree. */
+EM_MUST_USE
 int em_rev_read(void *ctx, struct em_arena *a, const char *path, size_t max, char **out,
 		size_t *len, struct em_error *e);
 

@@ -191,7 +191,7 @@ static void kept_write(struct em_source *s, const char *key, const char *url, co
 	memcpy(all, head, hn);
 	if (k->len)
 		memcpy(all + hn, k->body, k->len);
-	em_write_file_atomic(path, all, hn + k->len, 0644, NULL);
+	EM_IGNORE(em_write_file_atomic(path, all, hn + k->len, 0644, NULL)); /* see above */
 	free(all);
 }
 
@@ -412,7 +412,7 @@ int em_source_wheel_metadata(struct em_source *s, const char *url, const char *f
 		if (tmp && !rc)
 			/* the download is whole and hashed: apply will want it */
 			em_cache_keep(s->disk, a, tmp, filename, hex);
-		else if (tmp)
+		else if (tmp) /* best effort: a leftover only costs space */
 			em_os_unlink(tmp);
 	}
 	if (rc)

@@ -198,7 +198,7 @@ static void mark(const char *dir, const char *workload)
 			 workload ? workload : "?", tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday,
 			 tm.tm_hour, tm.tm_min, tm.tm_sec);
 	if (n > 0 && (size_t)n < sizeof text)
-		em_write_file_atomic(path, text, (size_t)n, 0644, NULL);
+		EM_IGNORE(em_write_file_atomic(path, text, (size_t)n, 0644, NULL)); /* best effort */
 }
 
 /* An environment in use carries no marker. */
@@ -206,8 +206,8 @@ static void unmark(const char *dir)
 {
 	char path[PATH_MAX];
 	snprintf(path, sizeof path, "%s/" MARKER_NAME, dir);
-	if (has_marker(dir))
-		em_os_unlink(path);
+	if (has_marker(dir)) /* best effort: a marker left behind counts only on an */
+		em_os_unlink(path); /* environment envmatrix made (em_venv_snapshot_ours) */
 }
 
 /* Move a snapshot that envmatrix did not make out of the way, to the first
@@ -417,7 +417,7 @@ undo:;
 	/* put things back as they were, keeping the first error */
 	struct em_arena ra;
 	em_arena_init(&ra);
-	em_venv_recover(&ra, p, NULL, NULL);
+	EM_IGNORE(em_venv_recover(&ra, p, NULL, NULL)); /* the swap's error is reported */
 	em_arena_release(&ra);
 unmark:
 	unmark(p->root);

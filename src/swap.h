@@ -46,6 +46,7 @@ struct em_venv_paths {
 
 /* The paths of workload w of the matrix at matrix_path: root is
  * <matrix dir>/<path>/<venv> (path may be absolute), made absolute. */
+EM_MUST_USE
 int em_venv_paths(struct em_arena *a, const char *matrix_path, const struct em_workload *w,
 		  struct em_venv_paths *out, struct em_error *e);
 
@@ -53,6 +54,7 @@ int em_venv_paths(struct em_arena *a, const char *matrix_path, const struct em_w
  * place, or undo one interrupted before, then remove leftovers (a staging
  * folder, a trash folder). *what (may be NULL) gets a short description
  * of what was done, or NULL when there was nothing to do. */
+EM_MUST_USE
 int em_venv_recover(struct em_arena *a, const struct em_venv_paths *p, const char **what,
 		    struct em_error *e);
 
@@ -67,6 +69,7 @@ bool em_venv_swap_interrupted(const struct em_venv_paths *p);
  * envmatrix did not make (em_venv_snapshot_ours) is moved to the first
  * free name <snapshot>.N instead, which *kept (may be NULL) gets, even
  * when the swap then fails. */
+EM_MUST_USE
 int em_venv_swap_in(struct em_arena *a, const struct em_venv_paths *p, const char **kept,
 		    struct em_error *e);
 
@@ -74,12 +77,14 @@ int em_venv_swap_in(struct em_arena *a, const struct em_venv_paths *p, const cha
  * EM_ENOTFOUND with a message naming the snapshot when there is none;
  * EM_EINVAL, nothing moved, when the snapshot is not an environment or
  * root exists and is not one (an empty root is removed). */
+EM_MUST_USE
 int em_venv_rollback(const struct em_venv_paths *p, struct em_error *e);
 
 /* 0 when root may be replaced by an environment: it does not exist, it
  * has pyvenv.cfg, or it is an empty folder (*empty, may be NULL); else
  * EM_EINVAL, "'<root>' exists and is not a Python environment (no
  * pyvenv.cfg)..." (a file, a link to nothing) without a place. */
+EM_MUST_USE
 int em_venv_check_target(const char *root, bool *empty, struct em_error *e);
 
 /* Whether the folder dir is a snapshot envmatrix filed: it has the marker
@@ -98,6 +103,7 @@ uint32_t em_workload_folder_line(const struct em_workload *w);
  * no two workloads' environments are the same folder or nested, and none
  * is another's snapshot, staging or trash. EM_EINVAL with the matrix's
  * file:line. Every command that reads the matrix checks this. */
+EM_MUST_USE
 int em_matrix_check_folders(struct em_arena *a, const char *matrix_path,
 			    const struct em_matrix *m, const char *history_env, struct em_error *e);
 
@@ -119,6 +125,8 @@ struct em_venv_state {
 	const char **kept;    /* (<snapshot>.N, in order of N) */
 };
 
+/* Never fails (returns 0): what cannot be read is left NULL/false; not
+ * EM_MUST_USE for that reason. */
 int em_venv_state_read(struct em_arena *a, const struct em_venv_paths *p,
 		       struct em_venv_state *out, struct em_error *e);
 

@@ -20,6 +20,10 @@
 #else
 #define EM_MUST_USE
 #endif
+/* A must-use result dropped on purpose: EM_IGNORE(call); with a comment
+ * saying why ignoring it is right (best-effort cleanup after an earlier
+ * error, a cache that only saves time). "(void)!" is what GCC accepts. */
+#define EM_IGNORE(call) ((void)!(call))
 
 #ifdef __cplusplus
 extern "C" {

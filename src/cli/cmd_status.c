@@ -103,9 +103,9 @@ static const char *state_of(struct em_arena *a, const char *file, struct row *r)
 static void built_from_source(struct em_arena *a, struct row *r)
 {
 	char *lp = em_arena_printf(a, "%s/" EM_VENV_LOCK_NAME, r->p.root);
-	if (lp)
-		em_lock_built_from_source(a, r->st.lock_text, r->st.lock_len, lp, &r->built,
-					  &r->nbuilt);
+	if (lp) /* out of memory: no list, status names no built package */
+		EM_IGNORE(em_lock_built_from_source(a, r->st.lock_text, r->st.lock_len, lp,
+						    &r->built, &r->nbuilt));
 }
 
 static const char *or_dash(const char *s)

@@ -212,10 +212,13 @@ static inline bool is_absolute(const char *s, size_t n)
 
 /* matrix_keys.c: a key = value line of the current section, and an
  * indented line continuing its key */
+EM_MUST_USE
 int em_mx_on_key(struct mparser *p, const char *k, size_t kn, const char *v, size_t vn);
+EM_MUST_USE
 int em_mx_on_cont(struct mparser *p, const char *v, size_t vn);
 
 /* matrix_workload.c: the matrix and its workloads from the sections read */
+EM_MUST_USE
 int em_mx_build(struct mparser *p, struct em_matrix *out);
 
 #endif
