@@ -1055,9 +1055,9 @@ int em_verify_interpreter(struct em_arena *a, const char *root, const char **pyt
 static const char **child_env(struct em_arena *a, const struct em_verify_expect *x,
 			      const char *bin)
 {
-	char *const *environ = em_os_environ();
+	char *const *outer = em_os_environ();
 	size_t n = 0;
-	while (environ[n])
+	while (outer[n])
 		n++;
 	const char **env = em_arena_array(a, n + x->nenv + 4, sizeof *env);
 	if (!env)
@@ -1065,7 +1065,7 @@ static const char **child_env(struct em_arena *a, const struct em_verify_expect 
 	size_t k = 0;
 	const char *path = em_settings()->path;
 	for (size_t i = 0; i < n; i++) {
-		const char *v = environ[i];
+		const char *v = outer[i];
 		if (!strncmp(v, "PYTHON", 6) || !strncmp(v, "VIRTUAL_ENV=", 12) ||
 		    !strncmp(v, "PATH=", 5) || !strncmp(v, "__PYVENV_LAUNCHER__=", 20))
 			continue;

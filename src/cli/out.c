@@ -11,6 +11,7 @@
 
 struct cli_global cli;
 
+__attribute__((format(printf, 3, 0)))
 static void vmsg(const char *label, const char *color, const char *fmt, va_list ap)
 {
 	if (cli.color_err)
