@@ -221,8 +221,9 @@ static void bench_specifiers(const char *fixtures)
 	for (int r = 0; r < rounds; r++) {
 		em_arena_release(&a);
 		for (size_t i = 0; i < n; i++) {
-			em_specset_parse(&a, specs[i], strlen(specs[i]), &sets[i], NULL);
-			ok[i] = !em_version_parse(&a, vers[i], strlen(vers[i]), &vs[i], NULL);
+			int rs = em_specset_parse(&a, specs[i], strlen(specs[i]), &sets[i], NULL);
+			int rv = em_version_parse(&a, vers[i], strlen(vers[i]), &vs[i], NULL);
+			ok[i] = !rs && !rv;
 		}
 	}
 	double parse = (now() - t0) / rounds;
@@ -329,9 +330,9 @@ static void bench_markers(const char *fixtures)
 	t0 = now();
 	for (int r = 0; r < rounds * 10; r++) {
 		for (size_t i = 0; i < n; i++) {
-			bool yes;
-			em_requirement_applies(&reqs[i], &lenv.env, "cuda", &yes, NULL);
-			applies += yes;
+			bool yes = false;
+			if (em_requirement_applies(&reqs[i], &lenv.env, "cuda", &yes, NULL) == 0)
+				applies += yes;
 		}
 	}
 	double eval = (now() - t0) / (rounds * 10);
@@ -902,7 +903,10 @@ static void bench_install(const char *fixtures, const char *argv0)
 	double ta[ROUNDS], tb[ROUNDS];
 	long hwm = 0, before = 0;
 	uint64_t files_b = 0;
-	em_mkdir_p(work, &e);
+	if (em_mkdir_p(work, &e)) {
+		fprintf(stderr, "bench: %s: %s\n", e.where, e.msg);
+		exit(1);
+	}
 	sync();
 	for (int r = 0; r < ROUNDS; r++) {
 		/* (a) cp -al */
