@@ -34,6 +34,7 @@
 #include "spec/matrix.h"
 #include "util/arena.h"
 #include "verify.h"
+#include "settings.h"
 
 /* the public enums follow the modules' (checked here, so a change shows) */
 _Static_assert((int)EM_OUTCOME_UNCHANGED == (int)EM_APPLY_UNCHANGED &&
@@ -58,6 +59,10 @@ _Static_assert((int)EM_VERDICT_OK == (int)EM_CHECK_OK &&
 		       (int)EM_VERDICT_SKIPPED == (int)EM_CHECK_SKIPPED,
 	       "enum em_verdict follows enum em_check_status");
 
+/* The project whose options are the library's settings now: the settings
+ * are one per process (settings.h), so the last project opened sets them. */
+static const struct em_project *settings_owner;
+
 struct em_project {
 	struct em_arena arena; /* the path, the matrix and the options */
 	const char *path;
@@ -65,11 +70,12 @@ struct em_project {
 	size_t len;
 	struct em_matrix m;
 	struct em_platform host;
-	/* The settings. Until the library takes them from one settings struct
-	 * (src/settings.h), the ones its modules still read from the
-	 * environment (python_dir, python_mirror, build_timeout_s) are only
-	 * kept here. */
 	struct em_options o;
+	/* the options the modules read from the library's settings
+	 * (python_dir, python_mirror, build_timeout_s; settings.h), installed
+	 * by em_project_open over the user's world of em_settings_defaults */
+	struct em_settings settings;
+	char build_timeout[16];
 	/* one arena per kind of result */
 	struct em_arena plan_a, apply_a, status_a, history_a, verify_a;
 	struct em_plan_result plan;
@@ -213,6 +219,15 @@ int em_project_open(const char *path, const struct em_options *o, struct em_proj
 	p->o.gpu_sysroot = keep(&p->arena, p->o.gpu_sysroot, &oom);
 	p->o.nvidia_smi = keep(&p->arena, p->o.nvidia_smi, &oom);
 	p->path = keep(&p->arena, path, &oom);
+	p->settings = *em_settings_defaults();
+	p->settings.python_dir = p->o.python_dir;
+	p->settings.python_mirror = p->o.python_mirror;
+	if (p->o.build_timeout_s) {
+		snprintf(p->build_timeout, sizeof p->build_timeout, "%u", p->o.build_timeout_s);
+		p->settings.build_timeout = p->build_timeout;
+	}
+	em_settings_set(&p->settings);
+	settings_owner = p;
 	int rc = oom ? em_err_nomem(e) : load(p, path, e);
 	if (rc) {
 		em_project_close(p);
@@ -226,6 +241,10 @@ void em_project_close(struct em_project *p)
 {
 	if (!p)
 		return;
+	if (settings_owner == p) { /* its strings go with it */
+		em_settings_set(NULL);
+		settings_owner = NULL;
+	}
 	em_arena_release(&p->plan_a);
 	em_arena_release(&p->apply_a);
 	em_arena_release(&p->status_a);

@@ -111,7 +111,10 @@ struct em_project;
 
 /* Read and check the matrix at path (its syntax, its workloads' folders).
  * EM_ENOTFOUND when there is no such file, EM_EINVAL with "file:line" in
- * where for a matrix that is not valid. *out is NULL on failure. */
+ * where for a matrix that is not valid. *out is NULL on failure.
+ * python_dir, python_mirror and build_timeout_s are settings of the whole
+ * process: the project opened last sets them, until it is closed, so use
+ * one project at a time when they differ. */
 EM_MUST_USE int em_project_open(const char *path, const struct em_options *o,
 				struct em_project **out, struct em_error *e);
 void em_project_close(struct em_project *p); /* NULL is fine */
