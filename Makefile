@@ -7,7 +7,8 @@
 #   make check SANITIZE=1   the same under AddressSanitizer + UBSan (build/asan)
 #   make fuzz         build the libFuzzer targets and run each FUZZ_SECONDS
 #   make bench        benchmarks of the hot paths, as ratios to a baseline
-#   make install      PREFIX=/usr/local
+#   make install      the binary, man page, libenvmatrix.a, the public headers
+#                     and envmatrix.pc under DESTDIR, PREFIX=/usr/local
 #   O=DIR             put the build in DIR (default build, or build/asan)
 #
 # Missing Debian packages are installed by mk/deps.sh (the build) and
@@ -21,6 +22,8 @@
 
 SANITIZE ?= 0
 PREFIX ?= /usr/local
+LIBDIR ?= $(PREFIX)/lib
+INCLUDEDIR ?= $(PREFIX)/include
 FUZZ_SECONDS ?= 30
 
 CC ?= cc
@@ -62,20 +65,29 @@ build/config.mk: mk/deps.sh
 LIB_SRC := $(sort $(wildcard src/*.c src/util/*.c src/os/*.c src/spec/*.c))
 CLI_SRC := $(sort $(wildcard src/cli/*.c))
 TEST_SRC := $(sort $(wildcard tests/unit/test_*.c))
-TEST_UTIL_SRC := tests/unit/testutil.c tests/tools/spec.c tests/tools/cu130.c
+# the unit tests install the library's settings as the CLI does (src/cli/env.c)
+TEST_UTIL_SRC := tests/unit/testutil.c tests/tools/spec.c tests/tools/cu130.c src/cli/env.c
 FUZZ_SRC := $(sort $(wildcard tests/fuzz/fuzz_*.c))
 
+# the standards/parsing layer as an archive of its own: src/spec and the
+# pure src/util files (UTIL_IMPURE still calls the OS); mk/check-layers.sh
+# checks that no member calls the OS, libcurl, libgit2 or libarchive
+UTIL_IMPURE :=
+SPEC_SRC := $(sort $(wildcard src/spec/*.c) $(filter-out $(UTIL_IMPURE),$(wildcard src/util/*.c)))
+
 LIB_OBJ := $(patsubst %.c,$(BUILD)/obj/%.o,$(LIB_SRC))
+SPEC_OBJ := $(patsubst %.c,$(BUILD)/obj/%.o,$(SPEC_SRC))
 CLI_OBJ := $(patsubst %.c,$(BUILD)/obj/%.o,$(CLI_SRC))
 TEST_UTIL_OBJ := $(patsubst %.c,$(BUILD)/obj/%.o,$(TEST_UTIL_SRC))
 TEST_BIN := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(TEST_SRC))
 
 LIB := $(BUILD)/libenvmatrix.a
+SPEC_LIB := $(BUILD)/libemspec.a
 BIN := $(BUILD)/envmatrix
 
 .PHONY: all run demo-index check check-tests tests fuzz fuzz-build bench install clean help
 
-all: $(BIN)
+all: $(BIN) $(SPEC_LIB)
 
 # the PEP 517 driver, embedded into build.c as a C string
 GEN := $(patsubst %/asan,%,$(BUILD))/gen
@@ -93,18 +105,30 @@ $(BUILD)/obj/tests/%.o: tests/%.c build/config.mk
 	@mkdir -p $(@D)
 	$(CC) $(CPPFLAGS_ALL) -Itests/unit -Itests/tools $(PKG_CFLAGS) $(CMOCKA_CFLAGS) $(CFLAGS_ALL) -MMD -MP -c -o $@ $<
 
+# libenvmatrix.a holds every layer (engine, os, spec, util): a program
+# links this one library
 $(LIB): $(LIB_OBJ)
+	@rm -f $@
+	ar rcs $@ $^
+
+$(SPEC_LIB): $(SPEC_OBJ)
 	@rm -f $@
 	ar rcs $@ $^
 
 $(BIN): $(CLI_OBJ) $(LIB)
 	$(CC) $(LDFLAGS_ALL) -o $@ $(CLI_OBJ) $(LIB) $(PKG_LIBS)
 
+# test_api is a front end: it sees the installed headers only (no -iquote src)
+$(BUILD)/obj/tests/unit/test_api.o: tests/unit/test_api.c build/config.mk
+	@mkdir -p $(@D)
+	$(CC) -Iinclude -D_GNU_SOURCE -DEM_SRCDIR='"$(CURDIR)"' $(CMOCKA_CFLAGS) $(CFLAGS_ALL) \
+		-MMD -MP -c -o $@ $<
+
 $(BUILD)/tests/%: $(BUILD)/obj/tests/unit/%.o $(TEST_UTIL_OBJ) $(LIB)
 	@mkdir -p $(@D)
 	$(CC) $(LDFLAGS_ALL) -o $@ $< $(TEST_UTIL_OBJ) $(LIB) $(PKG_LIBS) $(CMOCKA_LIBS)
 
-tests: $(BIN) $(TEST_BIN)
+tests: $(BIN) $(SPEC_LIB) $(TEST_BIN)
 
 # ---- test tools: tests/tools/NAME.c -> $(BUILD)/tools/NAME (mkindex builds
 # package indexes); spec.c (their shared parser) and cu130.c (the real cu130
@@ -151,6 +175,8 @@ demo-index: $(BUILD)/tools/mkindex
 # fuzzers always carry ASan, so SANITIZE=1 shares the plain build's
 FUZZ_BUILD := $(patsubst %/asan,%,$(BUILD))/fuzz
 FUZZ_LIB_OBJ := $(patsubst %.c,$(FUZZ_BUILD)/obj/%.o,$(LIB_SRC))
+FUZZ_SPEC_OBJ := $(patsubst %.c,$(FUZZ_BUILD)/obj/%.o,$(SPEC_SRC))
+FUZZ_OS_OBJ := $(patsubst %.c,$(FUZZ_BUILD)/obj/%.o,$(sort $(wildcard src/os/*.c)))
 FUZZ_BIN := $(patsubst tests/fuzz/%.c,$(FUZZ_BUILD)/%,$(FUZZ_SRC))
 FUZZ_FLAGS := -g -O1 -fsanitize=fuzzer-no-link,address,undefined -fno-sanitize-recover=undefined
 
@@ -158,11 +184,26 @@ $(FUZZ_BUILD)/obj/%.o: %.c build/config.mk
 	@mkdir -p $(@D)
 	$(FUZZ_CC) $(CPPFLAGS_ALL) $(PKG_CFLAGS) -std=c11 -Wall -Wextra $(FUZZ_FLAGS) -MMD -MP -c -o $@ $<
 
-$(FUZZ_BUILD)/fuzz_%: tests/fuzz/fuzz_%.c $(FUZZ_LIB_OBJ) build/config.mk
+$(FUZZ_BUILD)/libemspec.a: $(FUZZ_SPEC_OBJ)
+	@rm -f $@
+	ar rcs $@ $^
+
+$(FUZZ_BUILD)/libemos.a: $(FUZZ_OS_OBJ)
+	@rm -f $@
+	ar rcs $@ $^
+
+# A fuzzer links the spec archive and only the objects it fuzzes beyond it
+# (named below; the platform layer as an archive, for what those use).
+$(FUZZ_BUILD)/fuzz_archive: $(FUZZ_BUILD)/obj/src/archive.o $(FUZZ_BUILD)/libemos.a
+$(FUZZ_BUILD)/fuzz_gpu: $(FUZZ_BUILD)/obj/src/gpu.o $(FUZZ_BUILD)/libemos.a
+$(FUZZ_BUILD)/fuzz_unpack: $(FUZZ_BUILD)/obj/src/install.o $(FUZZ_BUILD)/obj/src/unpack.o \
+	$(FUZZ_BUILD)/obj/src/record.o $(FUZZ_BUILD)/obj/src/archive.o $(FUZZ_BUILD)/libemos.a
+
+$(FUZZ_BUILD)/fuzz_%: tests/fuzz/fuzz_%.c $(FUZZ_BUILD)/libemspec.a build/config.mk
 	@mkdir -p $(@D)
 	$(FUZZ_CC) $(CPPFLAGS_ALL) $(PKG_CFLAGS) -std=c11 -Wall -Wextra -g -O1 \
 		-fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined \
-		-o $@ $< $(FUZZ_LIB_OBJ) $(PKG_LIBS)
+		-o $@ $< $(filter %.o,$^) $(filter %/libemos.a,$^) $(FUZZ_BUILD)/libemspec.a $(PKG_LIBS)
 
 fuzz-build:
 ifneq ($(FUZZ_CC),)
@@ -196,10 +237,23 @@ bench: $(BUILD)/bench/bench $(BUILD)/bench/history $(BIN)
 	sh tests/bench/fetch.sh $(CURDIR)/$(BIN) $(CURDIR)/$(BUILD)/bench/install-cache/wheels
 	sh tests/bench/build.sh $(CURDIR)/$(BIN)
 
-install: $(BIN)
-	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/man/man1
+# the library a front end links (one archive of every layer), its public
+# headers, and envmatrix.pc naming what it links with
+PUBLIC_HEADERS := $(sort $(wildcard include/envmatrix/*.h))
+VERSION := $(shell sed -n 's/^\#define EM_VERSION "\(.*\)"/\1/p' include/envmatrix/version.h)
+
+install: $(BIN) $(LIB)
+	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/man/man1 \
+		$(DESTDIR)$(LIBDIR)/pkgconfig $(DESTDIR)$(INCLUDEDIR)/envmatrix
 	install -m 755 $(BIN) $(DESTDIR)$(PREFIX)/bin/envmatrix
 	install -m 644 docs/envmatrix.1 $(DESTDIR)$(PREFIX)/share/man/man1/envmatrix.1
+	install -m 644 $(LIB) $(DESTDIR)$(LIBDIR)/libenvmatrix.a
+	install -m 644 $(PUBLIC_HEADERS) $(DESTDIR)$(INCLUDEDIR)/envmatrix/
+	sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@LIBDIR@|$(LIBDIR)|' \
+		-e 's|@INCLUDEDIR@|$(INCLUDEDIR)|' -e 's|@VERSION@|$(VERSION)|' \
+		-e 's|@LIBS_PRIVATE@|$(strip $(PKG_LIBS)) -pthread|' \
+		mk/envmatrix.pc.in >$(DESTDIR)$(LIBDIR)/pkgconfig/envmatrix.pc
+	chmod 644 $(DESTDIR)$(LIBDIR)/pkgconfig/envmatrix.pc
 
 clean:
 	rm -rf build

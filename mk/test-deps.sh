@@ -43,9 +43,11 @@ check() {
 	# command -> package: the local index servers (curl, nginx, openssl),
 	# the apply and cache locks (flock), activation scripts (the shells and
 	# their linter), .tar.zst interpreter archives (zstd), wheel members
-	# (unzip), history (git), interpreter archives' RUNPATH (readelf)
+	# (unzip), history (git), interpreter archives' RUNPATH (readelf),
+	# the layer checks (nm), linking against `make install` (pkg-config)
 	for pair in curl:curl openssl:openssl flock:util-linux bash:bash dash:dash zsh:zsh \
-		fish:fish shellcheck:shellcheck zstd:zstd unzip:unzip git:git readelf:binutils; do
+		fish:fish shellcheck:shellcheck zstd:zstd unzip:unzip git:git readelf:binutils \
+		nm:binutils pkg-config:pkg-config; do
 		have "${pair%%:*}" || need "${pair#*:}"
 	done
 	have_nginx || need nginx

@@ -214,6 +214,20 @@ void em_activate_sh(struct em_buf *b, const struct em_activate *c)
 		    c->prompt);
 }
 
+/* The workload's variables, a line each: pre NAME mid VALUE (quoted by
+ * quote), for fish and cmd.exe. */
+static void var_lines(struct em_buf *b, const struct em_activate *c, const char *pre,
+		      const char *mid, void (*quote)(struct em_buf *, const char *))
+{
+	for (uint32_t i = 0; i < c->nenv; i++) {
+		em_buf_addstr(b, pre);
+		em_buf_addstr(b, c->names[i]);
+		em_buf_addstr(b, mid);
+		quote(b, c->values[i]);
+		em_buf_addc(b, '\n');
+	}
+}
+
 /* ---- activate.fish ---- */
 
 static void fish_save(struct em_buf *b, const char *v)
@@ -300,11 +314,7 @@ void em_activate_fish(struct em_buf *b, const struct em_activate *c)
 		    "\nset -g -x PATH \"$VIRTUAL_ENV/%s\" $PATH\n"
 		    "set -e -g PYTHONHOME\n",
 		    c->bin);
-	for (uint32_t i = 0; i < c->nenv; i++) {
-		em_buf_addf(b, "set -g -x %s ", c->names[i]);
-		fish_quote(b, c->values[i]);
-		em_buf_addc(b, '\n');
-	}
+	var_lines(b, c, "set -g -x ", " ", fish_quote);
 	em_buf_addstr(b,
 		      "if test -z \"$VIRTUAL_ENV_DISABLE_PROMPT\"; and functions -q fish_prompt\n"
 		      "    functions -c fish_prompt _em_old_fish_prompt\n"
@@ -396,11 +406,7 @@ void em_activate_bat(struct em_buf *b, const struct em_activate *c)
 		    "for /f \"tokens=1* delims==\" %%%%a in ('set _EM_OLD_PATH 2^>nul') do if /i \"%%%%a\"==\"_EM_OLD_PATH\" set \"PATH=%%VIRTUAL_ENV%%%c%s;%%%%b\"\n"
 		    "set PYTHONHOME=\n",
 		    c->sep, c->bin, c->sep, c->bin);
-	for (uint32_t i = 0; i < c->nenv; i++) {
-		em_buf_addf(b, "set %s=", c->names[i]);
-		bat_escape(b, c->values[i]);
-		em_buf_addc(b, '\n');
-	}
+	var_lines(b, c, "set ", "=", bat_escape);
 	em_buf_addf(b,
 		    "if defined VIRTUAL_ENV_DISABLE_PROMPT goto em_prompted\n"
 		    "if not defined PROMPT set PROMPT=$P$G\n"

@@ -5,7 +5,9 @@
  * folder is the only place written (besides the cache and the locks), and
  * it is removed when anything fails.
  */
+#include "install_set.h"
 #include "apply.h"
+#include "plan_target.h"
 #include "build.h"
 #include "lockname.h"
 #include "spec/name.h"
@@ -14,20 +16,18 @@
 #include "spec/index.h"
 #include "cache.h"
 #include "os/fs.h"
+#include "os/sys.h"
 #include "interp.h"
 #include "pybuild.h"
 #include "spec/tags.h"
 #include "venv.h"
 #include "verify.h"
+#include "settings.h"
 
 #include <errno.h>
-#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
-#include <time.h>
-#include <unistd.h>
 
 #define MAX_LOCK (64u << 20)
 
@@ -72,13 +72,6 @@ static bool canceled(const struct run *r)
 	return r->o->cancel && *r->o->cancel;
 }
 
-static double now_s(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
 static bool same_python(const struct em_python *x, const struct em_python *y)
 {
 	return x->major == y->major && x->minor == y->minor && x->micro == y->micro &&
@@ -108,8 +101,8 @@ static int read_lock(struct run *r, struct em_workload_plan *wp, struct em_error
 	}
 	if (rc == EM_ENOTFOUND)
 		return em_err(e, EM_ENOTFOUND, wp->lock_path,
-			      "no lock for workload '%s'; run 'envmatrix plan' first, or apply "
-			      "without --frozen", w->name);
+			      "no lock for workload '%s'%s", w->name,
+			      em_phrase(EM_PHRASE_NO_LOCK_FROZEN));
 	if (rc)
 		return rc;
 	rc = em_lock_parse(r->a, wp->lock_text, wp->lock_len, wp->lock_path, &wp->lock, e);
@@ -159,10 +152,10 @@ static bool in_a_venv(struct em_arena *a, const char *exe)
 {
 	char *dir = em_path_dir(a, exe);
 	char *up = dir ? em_path_dir(a, dir) : NULL;
-	struct stat st;
+	struct em_stat st;
 	char *c1 = dir ? em_arena_printf(a, "%s/pyvenv.cfg", dir) : NULL;
 	char *c2 = up ? em_arena_printf(a, "%s/pyvenv.cfg", up) : NULL;
-	return (c1 && stat(c1, &st) == 0) || (c2 && stat(c2, &st) == 0);
+	return (c1 && em_os_stat(c1, &st) == 0) || (c2 && em_os_stat(c2, &st) == 0);
 }
 
 static int open_cache(struct run *r, struct em_error *e);
@@ -175,7 +168,7 @@ static int managed_python(struct run *r, const struct em_workload_plan *wp,
 			  const struct em_pybuild *b, struct em_base_python *out,
 			  struct em_error *e)
 {
-	char *dir = em_pybuild_dir(r->a, e);
+	char *dir = em_interp_managed_dir(r->a, e);
 	if (!dir)
 		return e ? e->code : EM_ENOTFOUND;
 	struct em_pybuild_installed inst;
@@ -296,14 +289,16 @@ static int base_python(struct run *r, const struct em_workload_plan *wp,
 				return rc;
 			}
 		}
+		char adv[EM_PHRASE_MAX];
 		if (!exe)
 			return em_err(e, EM_ENOTFOUND, r->m->file,
 				      "workload '%s' needs Python %s, which is not on this machine "
 				      "(looked in PATH, pyenv, uv's and envmatrix's folders%s%s): "
-				      "install it ('envmatrix python install %s'), set python-home "
+				      "install it%s, set python-home "
 				      "to its installation, or use python = %u.%u to take the newest "
 				      "%u.%u here", w->name, wp->python_name, why ? "; " : "",
-				      why ? why : "", wp->python_name, wp->target.py.major,
+				      why ? why : "", em_phrase_arg(adv, sizeof adv,
+				      EM_PHRASE_INSTALL_PYTHON, wp->python_name), wp->target.py.major,
 				      wp->target.py.minor, wp->target.py.major, wp->target.py.minor);
 	}
 	if (in_a_venv(r->a, exe))
@@ -528,6 +523,7 @@ int em_workload_build_options(struct em_arena *a, const char *matrix_path,
 			      struct em_error *e)
 {
 	memset(o, 0, sizeof *o);
+	o->install_lock = em_apply_install_lock;
 	const char *mdir = em_path_dir(a, matrix_path);
 	if (!mdir)
 		return em_err_nomem(e);
@@ -554,7 +550,7 @@ int em_workload_build_options(struct em_arena *a, const char *matrix_path,
 	o->host = host;
 	o->interps = interps;
 	o->cancel = cancel;
-	const char *tmo = getenv("ENVMATRIX_BUILD_TIMEOUT");
+	const char *tmo = em_settings()->build_timeout;
 	if (tmo && atoi(tmo) > 0 && atoi(tmo) <= 7 * 24 * 3600)
 		o->timeout_ms = atoi(tmo) * 1000;
 	const struct em_pkg_values *br = package ? em_workload_build_requires(w, package) : NULL;
@@ -721,7 +717,7 @@ static int build_in_env(struct run *r, struct em_workload_apply *wa,
 	/* the wheel under its own name (em_wheel_unpack reads it), in a folder
 	 * of its own beside its unpacked tree */
 	char *dir = em_arena_printf(a, "%s/tmp/no-isolation-%.16s-%ld", r->c->root, br.sha256,
-				    (long)getpid());
+				    em_os_pid());
 	char *wdir = dir ? em_arena_printf(a, "%s.wheel", dir) : NULL;
 	char *whl = wdir ? em_arena_printf(a, "%s/%s", wdir, br.filename) : NULL;
 	struct em_wheel_name wn;
@@ -734,9 +730,11 @@ static int build_in_env(struct run *r, struct em_workload_apply *wa,
 			    "the wheel built from '%s' does not fit Python %s on %s",
 			    it->sdist->name, wp->python_name, wp->platform_name);
 	if (!rc) {
-		em_remove_tree(dir, NULL);
-		em_remove_tree(wdir, NULL);
-		if (mkdir(wdir, 0700) || rename(br.wheel, whl))
+		/* leftovers of a crashed run with our pid: when they cannot go,
+		 * mkdir says so */
+		(void)em_remove_tree(dir, NULL);
+		(void)em_remove_tree(wdir, NULL);
+		if (em_os_mkdir(wdir, 0700) || em_os_rename(br.wheel, whl))
 			rc = em_err_sys(e, errno, whl, "cannot keep the built wheel");
 		else
 			rc = em_wheel_unpack(whl, dir, e);
@@ -769,11 +767,15 @@ static int build_in_env(struct run *r, struct em_workload_apply *wa,
 		it->wheel = f;
 	}
 	if (whl) {
-		em_remove_tree(dir, NULL);
-		em_remove_tree(wdir, NULL);
+		/* best effort: what stays is in the cache's tmp/, which cache
+		 * clean empties */
+		(void)em_remove_tree(dir, NULL);
+		(void)em_remove_tree(wdir, NULL);
 	}
+	/* the build's temporary copy: a leftover only costs space in the
+	 * cache's tmp/, which cache clean empties */
 	if (br.temporary)
-		unlink(br.wheel);
+		(void)em_os_unlink(br.wheel);
 	return rc;
 }
 
@@ -855,9 +857,8 @@ static int verify_staging(struct run *r, struct em_workload_apply *wa, struct em
 	char *why = em_verify_failures(a, res, 640);
 	return em_err(e, EM_EINVAL, NULL,
 		      "the new environment failed verification (%u of %u checks): %s; the "
-		      "environment in place was left as it was (apply --no-verify swaps it in "
-		      "anyway; 'envmatrix cache verify' finds unpacked wheels in the cache "
-		      "that were changed)", res->failed, res->n, why ? why : "out of memory");
+		      "environment in place was left as it was%s", res->failed, res->n,
+		      why ? why : "out of memory", em_phrase(EM_PHRASE_VERIFY_FAILED));
 }
 
 /* Check the cache's unpacked trees of these items against their wheels'
@@ -1032,7 +1033,9 @@ static int build(struct run *r, struct em_workload_apply *wa, bool recheck, bool
 		struct em_error ce;
 		em_error_clear(&ce);
 		if (!recheck_trees(r, wa, items, nitems, &ndamaged, &ce) && ndamaged) {
-			em_remove_tree(p->staging, NULL);
+			/* the rebuild makes the staging folder anew, and says so
+			 * when it cannot */
+			(void)em_remove_tree(p->staging, NULL);
 			wa->files = wa->bytes = 0;
 			wa->verify = NULL;
 			return build(r, wa, false, false, e);
@@ -1040,15 +1043,15 @@ static int build(struct run *r, struct em_workload_apply *wa, bool recheck, bool
 	}
 	if (!rc) {
 		/* the new tree reaches the disk before the swap makes it the
-		 * environment */
-		int fd = open(p->staging, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-		if (fd >= 0) {
-			syncfs(fd);
-			close(fd);
-		}
+		 * environment: when it cannot, nothing is swapped */
+		if (em_os_flush_volume(p->staging))
+			rc = em_err_sys(e, errno, p->staging,
+					"cannot flush the new environment to disk before the swap");
+	}
+	if (!rc) {
 		bool empty = false;
-		struct stat st;
-		wa->replaced = lstat(p->root, &st) == 0 &&
+		struct em_stat st;
+		wa->replaced = em_os_lstat(p->root, &st) == 0 &&
 			       em_venv_check_target(p->root, &empty, NULL) == 0 && !empty;
 		rc = em_venv_swap_in(a, p, &wa->kept, e);
 		if (wa->kept) {
@@ -1058,7 +1061,9 @@ static int build(struct run *r, struct em_workload_apply *wa, bool recheck, bool
 		}
 	}
 	if (rc) {
-		em_remove_tree(p->staging, NULL);
+		/* best effort: the next run removes a leftover staging folder
+		 * (em_venv_recover); the error to report is rc */
+		(void)em_remove_tree(p->staging, NULL);
 		wa->replaced = false;
 		return rc;
 	}
@@ -1099,7 +1104,7 @@ int em_apply_install_lock(struct em_arena *a, struct em_source *src, const struc
 	int rc = populate(&r, &wa, false, &items, &n, e);
 	close_cache(&r);
 	if (rc)
-		em_remove_tree(dest, NULL);
+		(void)em_remove_tree(dest, NULL); /* best effort: the error is rc */
 	return rc;
 }
 
@@ -1126,7 +1131,7 @@ static void apply_one(struct run *r, struct em_apply *out, struct em_workload_ap
 {
 	struct em_error e;
 	em_error_clear(&e);
-	double t0 = now_s();
+	double t0 = em_os_now_s();
 	const struct em_apply_options *o = r->o;
 	const char *name = wa->w->name;
 	if (em_venv_paths(r->a, o->plan.matrix_path ? o->plan.matrix_path : r->m->file, wa->w,
@@ -1149,12 +1154,12 @@ static void apply_one(struct run *r, struct em_apply *out, struct em_workload_ap
 		em_err_prefix_where(&e, "%s:%u", r->m->file,
 				    (unsigned)em_workload_folder_line(wa->w));
 		fail(out, wa, &e);
-		wa->seconds = now_s() - t0;
+		wa->seconds = em_os_now_s() - t0;
 		emit(r, EM_EV_FINISHED, name, em_apply_outcome_name(wa->outcome), 0, 0);
 		return;
 	}
 	struct em_venv_state st;
-	em_venv_state_read(r->a, &wa->paths, &st, NULL);
+	(void)em_venv_state_read(r->a, &wa->paths, &st, NULL); /* reads what it can, never fails */
 	const struct em_workload_plan *wp = wa->plan;
 	wa->npackages = wp->lock.npackages; /* the install set's count once built */
 	bool same = st.lock_text && st.lock_len == wp->lock_len &&
@@ -1179,7 +1184,7 @@ static void apply_one(struct run *r, struct em_apply *out, struct em_workload_ap
 		wa->outcome = EM_APPLY_BUILT;
 		out->nbuilt++;
 	}
-	wa->seconds = now_s() - t0;
+	wa->seconds = em_os_now_s() - t0;
 	emit(r, EM_EV_FINISHED, name, em_apply_outcome_name(wa->outcome), 0, 0);
 }
 
@@ -1188,8 +1193,6 @@ int em_apply_run(struct em_arena *a, struct em_source *src, const struct em_matr
 {
 	memset(out, 0, sizeof *out);
 	out->m = m;
-	if (o->frozen && o->locked)
-		return em_err(e, EM_EUSAGE, NULL, "--frozen and --locked cannot be combined");
 	for (uint32_t i = 0; i < o->plan.nonly; i++)
 		if (!em_matrix_find(m, o->plan.only[i]))
 			return em_err(e, EM_ENOTFOUND, m->file, "no workload '%s' in the matrix",
@@ -1207,7 +1210,7 @@ int em_apply_run(struct em_arena *a, struct em_source *src, const struct em_matr
 		return em_err_nomem(e);
 	/* no environment where envmatrix keeps its state, none shared */
 	int crc = em_matrix_check_folders(a, o->plan.matrix_path ? o->plan.matrix_path : m->file,
-					  m, getenv("ENVMATRIX_HISTORY"), e);
+					  m, em_settings()->history, e);
 	if (crc)
 		return crc;
 
@@ -1253,8 +1256,8 @@ int em_apply_run(struct em_arena *a, struct em_source *src, const struct em_matr
 		else if (o->locked && plan.w[i].lock_changed) {
 			wa->outcome = EM_APPLY_STALE;
 			em_err(&wa->err, EM_EINVAL, plan.w[i].lock_path,
-			       "%s; run 'envmatrix plan' to update it",
-			       plan.w[i].had_lock ? "the lock is out of date" : "there is no lock");
+			       "%s%s", plan.w[i].had_lock ? "the lock is out of date" : "there is no lock",
+			       em_phrase(EM_PHRASE_LOCK_STALE));
 			out->nstale++;
 		}
 	}

@@ -24,6 +24,7 @@
  * and empty, "." or ".." segments or segments of only dots and spaces
  * (Windows strips trailing dots and spaces, so "... " would be ".."). A
  * trailing '/' (a directory entry) is allowed. */
+EM_MUST_USE
 int em_archive_check_name(const char *name, size_t n, struct em_error *e);
 
 /* Unpacking a checked member into a tree on disk (sdists, interpreter
@@ -35,6 +36,7 @@ bool em_archive_link_inside(const char *rel, const char *target);
 /* Create the folders on the way to root/rel, refusing a way through
  * anything that is not a folder (such as a link an earlier member made).
  * Errors name where (the archive) and the member. */
+EM_MUST_USE
 int em_archive_make_parents(const char *root, const char *rel, const char *where,
 			    struct em_error *e);
 
@@ -55,8 +57,10 @@ int em_archive_make_parents(const char *root, const char *rel, const char *where
  * regular file (a directory, a symbolic link); EM_EUNSUPPORTED for an
  * encrypted one. The data is NUL-terminated for convenience; *len excludes
  * the NUL. On error *out is NULL and *len 0. */
+EM_MUST_USE
 int em_zip_read_member(struct em_arena *a, const char *path, const char *member, size_t max,
 		       char **out, size_t *len, struct em_error *e);
+EM_MUST_USE
 int em_zip_read_member_mem(struct em_arena *a, const void *zip, size_t ziplen, const char *where,
 			   const char *member, size_t max, char **out, size_t *len,
 			   struct em_error *e);
@@ -70,8 +74,10 @@ int em_zip_read_member_mem(struct em_arena *a, const void *zip, size_t ziplen, c
  * that folder must hold METADATA. Otherwise EM_EINVAL, with where naming the
  * wheel: no .dist-info folder, more than one, one that does not match, no
  * METADATA. *out is NUL-terminated as above. */
+EM_MUST_USE
 int em_wheel_read_metadata(struct em_arena *a, const char *wheel_path, char **out, size_t *len,
 			   struct em_error *e);
+EM_MUST_USE
 int em_wheel_read_metadata_mem(struct em_arena *a, const void *zip, size_t ziplen,
 			       const char *wheel_name, char **out, size_t *len, struct em_error *e);
 
@@ -84,6 +90,7 @@ int em_wheel_read_metadata_mem(struct em_arena *a, const void *zip, size_t ziple
  * "/PKG-INFO" is not read at all. EM_ENOTFOUND when there is no such
  * member, EM_EINVAL for two, a link, or a file that is not an archive;
  * EM_ELIMIT past 2^20 members. Nothing is unpacked. */
+EM_MUST_USE
 int em_sdist_read_pkg_info(struct em_arena *a, const char *path, const char *where, char **out,
 			   size_t *len, struct em_error *e);
 
@@ -115,12 +122,15 @@ struct em_zip_member {
 
 /* Open a zip file or a zip in memory; where names it in errors (NULL: the
  * path, or "zip"). Errors as em_zip_read_member's. */
+EM_MUST_USE
 int em_zip_open(const char *path, const char *where, struct em_zip_reader **out,
 		struct em_error *e);
+EM_MUST_USE
 int em_zip_open_mem(const void *zip, size_t ziplen, const char *where,
 		    struct em_zip_reader **out, struct em_error *e);
 /* The next member: 0, 1 at the end, or an error (EM_EINVAL for a corrupt
  * archive or an unsafe name). */
+EM_MUST_USE
 int em_zip_next(struct em_zip_reader *z, struct em_zip_member *m, struct em_error *e);
 /* Read the current member's data: the count of bytes read (at most n), 0
  * at its end (reading to the end checks the CRC-32), or a negative EM_E*
@@ -142,6 +152,7 @@ size_t em_wheel_dist_info_prefix(const char *name, size_t n);
 
 /* Parse the wheel file name that ends path (what follows its last '/'),
  * into the arena. Errors are em_wheel_name_parse's, without a place. */
+EM_MUST_USE
 int em_wheel_name_of_path(struct em_arena *a, const char *path, struct em_wheel_name *w,
 			  struct em_error *e);
 

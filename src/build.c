@@ -9,7 +9,6 @@
  * lock's sha256.
  */
 #include "build.h"
-#include "apply.h"
 #include "archive.h"
 #include "util/buf.h"
 #include "os/fs.h"
@@ -20,25 +19,22 @@
 #include "spec/pep440.h"
 #include "plan.h"
 #include "os/proc.h"
+#include "os/sys.h"
 #include "util/sha256.h"
 #include "util/str.h"
 #include "spec/tags.h"
+#include "untar.h"
 #include "venv.h"
+#include "settings.h"
 
 #include <archive.h>
 #include <archive_entry.h>
-#include <dirent.h>
 #include <errno.h>
-#include <fcntl.h>
 #include <jansson.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
-#include <unistd.h>
-
-extern char **environ;
 
 const char em_build_driver_py[] =
 #include "pep517_driver.inc"
@@ -169,42 +165,6 @@ struct unpack {
 	struct em_error *e;
 };
 
-static int write_member(struct unpack *u, struct archive *ar, const char *path, unsigned mode,
-			const char *name)
-{
-	int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
-		      (mode & 0111) ? 0755 : 0644);
-	if (fd < 0)
-		return em_err_sys(u->e, errno, u->where, "cannot create a member");
-	char buf[1 << 16];
-	int rc = 0;
-	for (;;) {
-		la_ssize_t got = archive_read_data(ar, buf, sizeof buf);
-		if (got == 0)
-			break;
-		if (got < 0) {
-			rc = em_err(u->e, EM_EINVAL, u->where, "corrupt archive: %s",
-				    archive_error_string(ar));
-			break;
-		}
-		u->bytes += (uint64_t)got;
-		if (u->bytes > EM_BUILD_MAX_BYTES) {
-			rc = em_err(u->e, EM_ELIMIT, u->where,
-				    "member '%s': the archive unpacks to more than %llu bytes", name,
-				    (unsigned long long)EM_BUILD_MAX_BYTES);
-			break;
-		}
-		int err = em_write_all(fd, buf, (size_t)got);
-		if (err) {
-			rc = em_err_sys(u->e, err, path, "cannot write");
-			break;
-		}
-	}
-	if (close(fd) && !rc)
-		rc = em_err_sys(u->e, errno, path, "cannot write");
-	return rc;
-}
-
 static int unpack_one(struct unpack *u, struct archive *ar, struct archive_entry *ent)
 {
 	const char *name = archive_entry_pathname(ent);
@@ -238,7 +198,6 @@ static int unpack_one(struct unpack *u, struct archive *ar, struct archive_entry
 	const char *hl = archive_entry_hardlink(ent);
 	mode_t type = archive_entry_filetype(ent);
 	unsigned mode = (unsigned)archive_entry_perm(ent);
-	struct stat st;
 	if (hl) {
 		size_t hn = strlen(hl);
 		while (hn >= 2 && hl[0] == '.' && hl[1] == '/') {
@@ -246,34 +205,27 @@ static int unpack_one(struct unpack *u, struct archive *ar, struct archive_entry
 			hn -= 2;
 		}
 		char from[PATH_MAX];
+		struct em_stat st;
 		if (em_archive_check_name(hl, hn, NULL) ||
 		    (size_t)snprintf(from, sizeof from, "%s/%s", u->root, hl) >= sizeof from ||
-		    em_archive_make_parents(u->root, hl, u->where, u->e) || lstat(from, &st) ||
-		    !S_ISREG(st.st_mode))
+		    em_archive_make_parents(u->root, hl, u->where, u->e) || em_os_lstat(from, &st) ||
+		    st.type != EM_FT_FILE)
 			return em_err(u->e, EM_EINVAL, u->where,
 				      "member '%s' is a hard link to '%s', which is not an earlier "
 				      "file of the archive", rel, hl);
-		if (link(from, path))
+		if (em_os_link(from, path))
 			return em_err_sys(u->e, errno, path, "cannot create a hard link");
 		return 0;
 	}
 	switch (type) {
 	case AE_IFDIR:
-		if (lstat(path, &st) == 0 ? !S_ISDIR(st.st_mode) : mkdir(path, 0755) != 0)
-			return em_err(u->e, EM_EINVAL, u->where, "cannot create folder '%s'", rel);
-		return 0;
-	case AE_IFLNK: {
-		const char *target = archive_entry_symlink(ent);
-		if (!target || !em_archive_link_inside(rel, target))
-			return em_err(u->e, EM_EINVAL, u->where,
-				      "member '%s' is a symbolic link to '%s', outside the archive's "
-				      "tree", rel, target ? target : "");
-		if (symlink(target, path))
-			return em_err_sys(u->e, errno, path, "cannot create a symbolic link");
-		return 0;
-	}
+		return em_untar_dir(path, rel, u->where, u->e);
+	case AE_IFLNK:
+		return em_untar_symlink(rel, archive_entry_symlink(ent), path, rel,
+					"the archive's tree", u->where, u->e);
 	case AE_IFREG:
-		return write_member(u, ar, path, mode, rel);
+		return em_untar_file(ar, path, mode, &u->bytes, EM_BUILD_MAX_BYTES, rel, u->where,
+				     u->e);
 	default:
 		return em_err(u->e, EM_EINVAL, u->where,
 			      "member '%s' is neither a file, a folder nor a link", rel);
@@ -284,7 +236,7 @@ int em_sdist_unpack(struct em_arena *a, const char *path, const char *dest, cons
 		    struct em_error *e)
 {
 	*top = NULL;
-	if (mkdir(dest, 0700))
+	if (em_os_mkdir(dest, 0700))
 		return em_err_sys(e, errno, dest, "cannot create the build folder");
 	struct archive *ar = archive_read_new();
 	if (!ar)
@@ -317,22 +269,20 @@ int em_sdist_unpack(struct em_arena *a, const char *path, const char *dest, cons
 	if (rc)
 		return rc;
 	/* the single top folder */
-	DIR *d = opendir(dest);
+	struct em_dirlist *d = em_dirlist_open(dest);
 	if (!d)
 		return em_err_sys(e, errno, dest, "cannot read the build folder");
-	struct dirent *de;
+	const char *name;
 	const char *only = NULL;
 	unsigned n = 0;
-	while ((de = readdir(d))) {
-		if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
-			continue;
+	while ((name = em_dirlist_next(d))) {
 		n++;
-		only = em_arena_strdup(a, de->d_name);
+		only = em_arena_strdup(a, name);
 	}
-	closedir(d);
+	em_dirlist_close(d);
 	char *full = only ? em_arena_printf(a, "%s/%s", dest, only) : NULL;
-	struct stat st;
-	if (n != 1 || !full || lstat(full, &st) || !S_ISDIR(st.st_mode))
+	struct em_stat st;
+	if (n != 1 || !full || em_os_lstat(full, &st) || st.type != EM_FT_DIR)
 		return n == 1 && !full ? em_err_nomem(e)
 				       : em_err(e, EM_EINVAL, path,
 						"an sdist holds exactly one top folder (NAME-VERSION/); "
@@ -348,48 +298,47 @@ static int copy_tree(struct em_arena *a, const char *from, const char *to, unsig
 {
 	if (depth > 64)
 		return em_err(e, EM_ELIMIT, from, "folders nested more than 64 deep");
-	if (mkdir(to, 0755) && errno != EEXIST)
+	if (em_os_mkdir(to, 0755) && errno != EEXIST)
 		return em_err_sys(e, errno, to, "cannot create a folder");
-	DIR *d = opendir(from);
+	struct em_dirlist *d = em_dirlist_open(from);
 	if (!d)
 		return em_err_sys(e, errno, from, "cannot read the folder");
-	struct dirent *de;
+	const char *n;
 	int rc = 0;
-	while (!rc && (de = readdir(d))) {
-		const char *n = de->d_name;
-		if (!strcmp(n, ".") || !strcmp(n, "..") || (depth == 0 && !strcmp(n, ".git")))
+	while (!rc && (n = em_dirlist_next(d))) {
+		if (depth == 0 && !strcmp(n, ".git"))
 			continue;
 		struct em_arena_mark mk = em_arena_mark(a);
 		char *src = em_arena_printf(a, "%s/%s", from, n);
 		char *dst = em_arena_printf(a, "%s/%s", to, n);
-		struct stat st;
+		struct em_stat st;
 		if (!src || !dst) {
 			rc = em_err_nomem(e);
-		} else if (lstat(src, &st)) {
+		} else if (em_os_lstat(src, &st)) {
 			rc = em_err_sys(e, errno, src, "cannot read");
 		} else if (++*files > EM_BUILD_MAX_FILES) {
 			rc = em_err(e, EM_ELIMIT, from, "more than %u files",
 				    (unsigned)EM_BUILD_MAX_FILES);
-		} else if (S_ISDIR(st.st_mode)) {
+		} else if (st.type == EM_FT_DIR) {
 			rc = copy_tree(a, src, dst, depth + 1, files, e);
-		} else if (S_ISLNK(st.st_mode)) {
+		} else if (st.type == EM_FT_LINK) {
 			char t[PATH_MAX];
-			ssize_t tl = readlink(src, t, sizeof t - 1);
+			ssize_t tl = em_os_readlink(src, t, sizeof t - 1);
 			if (tl < 0)
 				rc = em_err_sys(e, errno, src, "cannot read the link");
-			else if ((t[tl] = '\0', symlink(t, dst)))
+			else if ((t[tl] = '\0', em_os_symlink(t, dst)))
 				rc = em_err_sys(e, errno, dst, "cannot create a symbolic link");
-		} else if (S_ISREG(st.st_mode)) {
+		} else if (st.type == EM_FT_FILE) {
 			char *data;
 			size_t len;
-			rc = em_read_file(a, src, (size_t)st.st_size + 1, &data, &len, e);
+			rc = em_read_file(a, src, (size_t)st.size + 1, &data, &len, e);
 			if (!rc)
 				rc = em_write_file_atomic(dst, data, len,
-							  (st.st_mode & 0111) ? 0755 : 0644, e);
+							  (st.mode & 0111) ? 0755 : 0644, e);
 		}
 		em_arena_rewind(a, mk);
 	}
-	closedir(d);
+	em_dirlist_close(d);
 	return rc;
 }
 
@@ -502,15 +451,16 @@ static int fail_hook(struct bctx *b, int code, const char *hook, const char *why
  * another Python, plus the caller's variables. */
 static const char **hook_env(struct bctx *b)
 {
+	char *const *envv = em_os_environ();
 	size_t n = 0;
-	while (environ[n])
+	while (envv[n])
 		n++;
 	const char **v = em_arena_array(b->a, n + b->o->nenv + 4, sizeof *v);
 	if (!v)
 		return NULL;
 	size_t k = 0;
 	for (size_t i = 0; i < n; i++) {
-		const char *s = environ[i];
+		const char *s = envv[i];
 		if (!strncmp(s, "PYTHONPATH=", 11) || !strncmp(s, "PYTHONHOME=", 11) ||
 		    !strncmp(s, "PYTHONNOUSERSITE=", 17) || !strncmp(s, "VIRTUAL_ENV=", 12) ||
 		    (b->bin && !strncmp(s, "PATH=", 5)))
@@ -524,7 +474,7 @@ static const char **hook_env(struct bctx *b)
 			v[k++] = s;
 	}
 	if (b->bin) {
-		const char *path = getenv("PATH");
+		const char *path = em_settings()->path;
 		v[k++] = em_arena_printf(b->a, "PATH=%s%s%s", b->bin, path ? ":" : "",
 					 path ? path : "");
 		v[k++] = "PYTHONNOUSERSITE=1";
@@ -590,7 +540,9 @@ static int run_hook(struct bctx *b, const char *hook, json_t *kwargs, json_t **r
 	free(in_text);
 	if (rc)
 		return rc;
-	unlink(out_path);
+	/* a result left by an earlier hook must not pass for this one's */
+	if (em_os_unlink(out_path) && errno != ENOENT)
+		return em_err_sys(b->e, errno, out_path, "cannot remove the previous result");
 	const char **envp = hook_env(b);
 	if (!envp)
 		return em_err_nomem(b->e);
@@ -601,13 +553,15 @@ static int run_hook(struct bctx *b, const char *hook, json_t *kwargs, json_t **r
 	rc = em_proc_run_group(a, argv, envp, 1 << 16, tmo, b->o->cancel, &pr, b->e);
 	if (rc)
 		return rc;
-	/* what the driver printed before it took over its output */
+	/* what the driver printed before it took over its output; the log
+	 * only helps to read a failure, so one that cannot be written does not
+	 * fail the build */
 	if (pr.outlen || pr.errlen) {
-		int fd = open(b->log, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0644);
+		int fd = em_os_open(b->log, EM_OPEN_WRITE | EM_OPEN_APPEND | EM_OPEN_CREATE, 0644);
 		if (fd >= 0) {
-			em_write_all(fd, pr.out, pr.outlen);
-			em_write_all(fd, pr.err, pr.errlen);
-			close(fd);
+			EM_IGNORE(em_write_all(fd, pr.out, pr.outlen));
+			EM_IGNORE(em_write_all(fd, pr.err, pr.errlen));
+			(void)em_os_close(fd);
 		}
 	}
 	if (pr.canceled)
@@ -698,6 +652,178 @@ static int constrain(struct bctx *b, const struct em_workload_plan *wp, const ch
 	return 0;
 }
 
+/* Lines "    VALUE" of the matrix's packages key; what ("build
+ * requirement") names a value that cannot be one. */
+static int add_package_lines(struct bctx *b, struct em_buf *m, const char *const *v, uint32_t n,
+			     const char *what)
+{
+	for (uint32_t i = 0; i < n; i++) {
+		if (!matrix_value_ok(v[i]))
+			return em_err(b->e, EM_EINVAL, b->label,
+				      "%s '%.80s' is empty, too long or holds a control character",
+				      what, v[i]);
+		em_buf_addf(m, "    %s\n", v[i]);
+	}
+	return 0;
+}
+
+/* The one-workload matrix that plans the build environment: the build's
+ * index and find-links (empty: a folder with nothing, for no_index), the
+ * requirements and the constraints added so far. */
+static int env_matrix(struct bctx *b, const char *const *reqs, uint32_t nreqs, const char *empty,
+		      const char *const *added, uint32_t nadded, char **text)
+{
+	const struct em_build_options *o = b->o;
+	struct em_error *e = b->e;
+	struct em_buf m = EM_BUF_INIT;
+	em_buf_addstr(&m, "[matrix]\n");
+	const char *index = o->no_index ? empty : o->index_url;
+	int rc = 0;
+	if (index) {
+		if (!matrix_value_ok(index))
+			rc = em_err(e, EM_EINVAL, index, "unusable index URL");
+		em_buf_addf(&m, "index-url = %s\n", index);
+	}
+	if (o->nfind_links)
+		em_buf_addstr(&m, "find-links =\n");
+	for (uint32_t i = 0; i < o->nfind_links && !rc; i++) {
+		if (!matrix_value_ok(o->find_links[i]))
+			rc = em_err(e, EM_EINVAL, o->find_links[i], "unusable find-links entry");
+		em_buf_addf(&m, "    %s\n", o->find_links[i]);
+	}
+	em_buf_addf(&m, "[build]\npython = %s\npackages =\n", b->want);
+	if (!rc)
+		rc = add_package_lines(b, &m, reqs, nreqs, "build requirement");
+	if (!rc)
+		rc = add_package_lines(b, &m, added, nadded, "build constraint");
+	if (rc) {
+		em_buf_release(&m);
+		return rc;
+	}
+	*text = m.err ? NULL : em_arena_strdup(b->a, m.ptr);
+	em_buf_release(&m);
+	return *text ? 0 : em_err_nomem(e);
+}
+
+/* Write the matrix text to ini and plan it (into mx, po, plan); a failed
+ * resolution is an error naming the build. */
+static int plan_env(struct bctx *b, const char *ini, const char *text, struct em_matrix *mx,
+		    struct em_plan_options *po, struct em_plan *plan)
+{
+	struct em_arena *a = b->a;
+	struct em_error *e = b->e;
+	int rc = em_write_file_atomic(ini, text, strlen(text), 0644, e);
+	if (rc)
+		return rc;
+	rc = em_matrix_parse(a, text, strlen(text), ini, mx, e);
+	if (rc) {
+		em_err_prefix_where(e, "build requirements of '%s'", b->label);
+		return rc;
+	}
+	memset(po, 0, sizeof *po);
+	po->matrix_path = ini;
+	po->upgrade = true;
+	po->host = b->o->host;
+	po->interps = b->interps;
+	rc = em_plan_build(a, b->src, mx, po, plan, e);
+	if (rc)
+		return rc;
+	if (!b->interps && plan->found.n) {
+		struct em_interp_list *keep = em_arena_alloc(a, sizeof *keep);
+		if (!keep)
+			return em_err_nomem(e);
+		*keep = plan->found;
+		b->interps = keep;
+	}
+	const struct em_workload_plan *wp = &plan->w[0];
+	if (!wp->status)
+		return 0;
+	*e = wp->err;
+	if (wp->explain) {
+		/* the resolver's explanation, on one line */
+		char *x = em_arena_strdup(a, wp->explain);
+		size_t xl = x ? strlen(x) : 0;
+		while (xl && (x[xl - 1] == '\n' || x[xl - 1] == ' '))
+			x[--xl] = '\0';
+		for (size_t i = 0; i < xl; i++)
+			if (x[i] == '\n')
+				x[i] = ' ';
+		em_err(e, wp->status, b->label, "cannot resolve the build requirements: %s",
+		       x ? x : wp->explain);
+	} else {
+		em_err_prefix_where(e, "build requirements of '%s'", b->label);
+	}
+	return wp->status;
+}
+
+/* The environment's name: the sha256 of the lock less its inputs line (a
+ * hash of the settings it was planned from, which name this build's
+ * folder). */
+static int env_hash(const struct em_workload_plan *wp, char hash[65], struct em_error *e)
+{
+	struct em_sha256 h;
+	int rc = em_sha256_init(&h, e);
+	if (rc)
+		return rc;
+	const char *p = wp->lock_text, *end = p + wp->lock_len;
+	while (p < end) {
+		const char *nl = memchr(p, '\n', (size_t)(end - p));
+		const char *next = nl ? nl + 1 : end;
+		if (strncmp(p, "inputs = ", 9))
+			em_sha256_update(&h, p, (size_t)(next - p));
+		p = next;
+	}
+	em_sha256_final(&h, hash);
+	return 0;
+}
+
+/* Install the planned environment at final (its name hash) through a
+ * staging folder in the cache's tmp/, marked when complete; another
+ * process that made it first wins. */
+static int install_env(struct bctx *b, const struct em_matrix *mx,
+		       const struct em_plan_options *po, struct em_workload_plan *wp,
+		       const char *envs, const char *final, const char *mark, const char *hash)
+{
+	struct em_arena *a = b->a;
+	struct em_error *e = b->e;
+	int rc = em_mkdir_p(envs, e);
+	if (rc)
+		return rc;
+	char *stage = em_arena_printf(a, "%s/tmp/build-env-%.16s-%ld", b->c->root, hash,
+				      em_os_pid());
+	if (!stage)
+		return em_err_nomem(e);
+	event(b, EM_BUILD_EV_ENV, final);
+	/* a crashed run's leftover: the installer replaces it anyway */
+	(void)em_remove_tree(stage, NULL);
+	if (!b->o->install_lock)
+		return em_err(e, EM_EINVAL, b->label, "no installer for the build environment");
+	rc = b->o->install_lock(a, b->src, mx, po, wp, stage, final, b->o->cancel, e);
+	if (rc) {
+		em_err_prefix_where(e, "build environment of '%s'", b->label);
+		return rc;
+	}
+	char *smark = em_arena_printf(a, "%s/" EM_BUILD_ENV_MARK, stage);
+	if (!smark)
+		return em_err_nomem(e);
+	if ((rc = em_write_file_atomic(smark, wp->lock_text, wp->lock_len, 0644, e))) {
+		(void)em_remove_tree(stage, NULL); /* best effort: the error is rc */
+		return rc;
+	}
+	struct em_stat st;
+	if (em_os_rename(stage, final)) {
+		int err = errno;
+		/* best effort: a leftover in the cache's tmp/ only costs space */
+		(void)em_remove_tree(stage, NULL);
+		/* another process made it first */
+		if (em_os_stat(mark, &st))
+			return em_err_sys(e, err, final, "cannot put the build environment in place");
+	} else {
+		em_fsync_parent(final);
+	}
+	return 0;
+}
+
 /* Resolve reqs for the target and make (or find) their environment. */
 static int ensure_env(struct bctx *b, const char *const *reqs, uint32_t nreqs)
 {
@@ -717,113 +843,22 @@ static int ensure_env(struct bctx *b, const char *const *reqs, uint32_t nreqs)
 	struct em_matrix mx;
 	struct em_plan_options po;
 	struct em_plan plan;
-	struct em_workload_plan *wp;
+	struct em_workload_plan *wp = NULL;
 	int rc;
-again:;
-	struct em_buf m = EM_BUF_INIT;
-	em_buf_addstr(&m, "[matrix]\n");
-	const char *index = o->no_index ? empty : o->index_url;
-	if (index) {
-		if (!matrix_value_ok(index))
-			return em_err(e, EM_EINVAL, index, "unusable index URL");
-		em_buf_addf(&m, "index-url = %s\n", index);
-	}
-	if (o->nfind_links)
-		em_buf_addstr(&m, "find-links =\n");
-	for (uint32_t i = 0; i < o->nfind_links; i++) {
-		if (!matrix_value_ok(o->find_links[i]))
-			return em_err(e, EM_EINVAL, o->find_links[i], "unusable find-links entry");
-		em_buf_addf(&m, "    %s\n", o->find_links[i]);
-	}
-	em_buf_addf(&m, "[build]\npython = %s\npackages =\n", b->want);
-	for (uint32_t i = 0; i < nreqs; i++) {
-		if (!matrix_value_ok(reqs[i])) {
-			em_buf_release(&m);
-			return em_err(e, EM_EINVAL, b->label,
-				      "build requirement '%.80s' is empty, too long or holds a control "
-				      "character", reqs[i]);
-		}
-		em_buf_addf(&m, "    %s\n", reqs[i]);
-	}
-	for (uint32_t i = 0; i < nadded; i++) {
-		if (!matrix_value_ok(added[i])) {
-			em_buf_release(&m);
-			return em_err(e, EM_EINVAL, b->label,
-				      "build constraint '%.80s' is empty, too long or holds a control "
-				      "character", added[i]);
-		}
-		em_buf_addf(&m, "    %s\n", added[i]);
-	}
-	char *text = m.err ? NULL : em_arena_strdup(a, m.ptr);
-	em_buf_release(&m);
-	if (!text)
-		return em_err_nomem(e);
-	rc = em_write_file_atomic(ini, text, strlen(text), 0644, e);
-	if (rc)
-		return rc;
-	rc = em_matrix_parse(a, text, strlen(text), ini, &mx, e);
-	if (rc) {
-		em_err_prefix_where(e, "build requirements of '%s'", b->label);
-		return rc;
-	}
-	memset(&po, 0, sizeof po);
-	po.matrix_path = ini;
-	po.upgrade = true;
-	po.host = o->host;
-	po.interps = b->interps;
-	rc = em_plan_build(a, b->src, &mx, &po, &plan, e);
-	if (rc)
-		return rc;
-	if (!b->interps && plan.found.n) {
-		struct em_interp_list *keep = em_arena_alloc(a, sizeof *keep);
-		if (!keep)
-			return em_err_nomem(e);
-		*keep = plan.found;
-		b->interps = keep;
-	}
-	wp = &plan.w[0];
-	if (wp->status) {
-		*e = wp->err;
-		if (wp->explain) {
-			/* the resolver's explanation, on one line */
-			char *x = em_arena_strdup(a, wp->explain);
-			size_t xl = x ? strlen(x) : 0;
-			while (xl && (x[xl - 1] == '\n' || x[xl - 1] == ' '))
-				x[--xl] = '\0';
-			for (size_t i = 0; i < xl; i++)
-				if (x[i] == '\n')
-					x[i] = ' ';
-			em_err(e, wp->status, b->label, "cannot resolve the build requirements: %s",
-			       x ? x : wp->explain);
-		} else {
-			em_err_prefix_where(e, "build requirements of '%s'", b->label);
-		}
-		return wp->status;
-	}
 	/* build constraints: added to the requirements while they name a
 	 * project of the resolution (at most once each, so this ends) */
-	bool more;
-	if ((rc = constrain(b, wp, added, &nadded, &more)))
-		return rc;
-	if (more)
-		goto again;
-	/* the environment's name: the lock less its inputs line (a hash of the
-	 * settings it was planned from, which name this build's folder) */
-	char hash[65];
-	{
-		struct em_sha256 h;
-		if ((rc = em_sha256_init(&h, e)))
+	for (bool more = true; more;) {
+		char *text;
+		if ((rc = env_matrix(b, reqs, nreqs, empty, added, nadded, &text)) ||
+		    (rc = plan_env(b, ini, text, &mx, &po, &plan)))
 			return rc;
-		const char *p = wp->lock_text, *end = p + wp->lock_len;
-		while (p < end) {
-			const char *nl = memchr(p, '\n', (size_t)(end - p));
-			const char *next = nl ? nl + 1 : end;
-			if (strncmp(p, "inputs = ", 9))
-				em_sha256_update(&h, p, (size_t)(next - p));
-			p = next;
-		}
-		em_sha256_final(&h, hash);
+		wp = &plan.w[0];
+		if ((rc = constrain(b, wp, added, &nadded, &more)))
+			return rc;
 	}
+	char hash[65];
+	if ((rc = env_hash(wp, hash, e)))
+		return rc;
 	b->env_hash = em_arena_strdup(a, hash);
 	b->py = wp->target.py;
 	em_platform_name(&wp->target.plat, b->platform, sizeof b->platform);
@@ -835,39 +870,9 @@ again:;
 	struct em_venv_layout lay;
 	if ((rc = em_venv_layout(a, final, &wp->target.plat, &wp->target.py, &lay, e)))
 		return rc;
-	struct stat st;
-	if (stat(mark, &st)) {
-		if ((rc = em_mkdir_p(envs, e)))
-			return rc;
-		char *stage = em_arena_printf(a, "%s/tmp/build-env-%.16s-%ld", b->c->root, hash,
-					      (long)getpid());
-		if (!stage)
-			return em_err_nomem(e);
-		event(b, EM_BUILD_EV_ENV, final);
-		em_remove_tree(stage, NULL);
-		rc = em_apply_install_lock(a, b->src, &mx, &po, wp, stage, final, o->cancel, e);
-		if (rc) {
-			em_err_prefix_where(e, "build environment of '%s'", b->label);
-			return rc;
-		}
-		char *smark = em_arena_printf(a, "%s/" EM_BUILD_ENV_MARK, stage);
-		if (!smark)
-			return em_err_nomem(e);
-		if ((rc = em_write_file_atomic(smark, wp->lock_text, wp->lock_len, 0644, e))) {
-			em_remove_tree(stage, NULL);
-			return rc;
-		}
-		if (rename(stage, final)) {
-			int err = errno;
-			em_remove_tree(stage, NULL);
-			/* another process made it first */
-			if (stat(mark, &st))
-				return em_err_sys(e, err, final,
-						  "cannot put the build environment in place");
-		} else {
-			em_fsync_parent(final);
-		}
-	}
+	struct em_stat st;
+	if (em_os_stat(mark, &st) && (rc = install_env(b, &mx, &po, wp, envs, final, mark, hash)))
+		return rc;
 	b->env_dir = final;
 	b->python = lay.python;
 	b->bin = lay.bin;
@@ -914,10 +919,10 @@ static int prepare(struct bctx *b, const char *source, const char *sha256)
 	char *tmpl = em_arena_printf(a, "%s/tmp/build-XXXXXX", b->c->root);
 	if (!abs || !tmpl)
 		return em_err_nomem(e);
-	struct stat st;
-	if (stat(abs, &st))
+	struct em_stat st;
+	if (em_os_stat(abs, &st))
 		return em_err_sys(e, errno, source, "cannot read the source");
-	if (!mkdtemp(tmpl))
+	if (!em_os_mkdtemp(tmpl))
 		return em_err_sys(e, errno, tmpl, "cannot create the build folder");
 	b->tmp = tmpl;
 	char *unpacked = em_arena_printf(a, "%s/src", b->tmp);
@@ -926,7 +931,7 @@ static int prepare(struct bctx *b, const char *source, const char *sha256)
 	if (!unpacked || !b->log || !b->driver)
 		return em_err_nomem(e);
 	int rc;
-	if (S_ISDIR(st.st_mode)) {
+	if (st.type == EM_FT_DIR) {
 		const char *base = strrchr(abs, '/');
 		b->label = base && base[1] ? base + 1 : abs;
 		char *dst = em_arena_printf(a, "%s/%s", unpacked, b->label);
@@ -1068,9 +1073,10 @@ static int more_requires(struct bctx *b)
 static const char *returned_name(struct bctx *b, json_t *ret, const char *dir, const char *hook)
 {
 	const char *s = json_string_value(ret);
-	struct stat st;
+	struct em_stat st;
 	char *p = s ? em_arena_printf(b->a, "%s/%s", dir, s) : NULL;
-	if (!s || !*s || strchr(s, '/') || !strcmp(s, "..") || !strcmp(s, ".") || !p || lstat(p, &st)) {
+	if (!s || !*s || strchr(s, '/') || !strcmp(s, "..") || !strcmp(s, ".") || !p ||
+	    em_os_lstat(p, &st)) {
 		fail_hook(b, EM_EINVAL, hook,
 			  "the backend did not return the name of what it made in its output folder");
 		return NULL;
@@ -1101,17 +1107,17 @@ static char *cache_key(struct bctx *b, const char *kind, char **text_out)
 /* The wheel in a cache entry, or NULL. */
 static const char *entry_wheel(struct em_arena *a, const char *dir)
 {
-	DIR *d = opendir(dir);
+	struct em_dirlist *d = em_dirlist_open(dir);
 	if (!d)
 		return NULL;
-	struct dirent *de;
+	const char *name;
 	const char *found = NULL;
-	while ((de = readdir(d))) {
-		size_t n = strlen(de->d_name);
-		if (n > 4 && !strcmp(de->d_name + n - 4, ".whl"))
-			found = em_arena_strdup(a, de->d_name);
+	while ((name = em_dirlist_next(d))) {
+		size_t n = strlen(name);
+		if (n > 4 && !strcmp(name + n - 4, ".whl"))
+			found = em_arena_strdup(a, name);
 	}
-	closedir(d);
+	em_dirlist_close(d);
 	return found;
 }
 
@@ -1144,8 +1150,8 @@ static int fill_result(struct bctx *b, const char *dir, const char *file, bool c
 	out->cached = cached;
 	out->env_dir = b->o->no_isolation_python ? NULL : b->env_dir;
 	char *log = em_arena_printf(a, "%s/build.log", dir);
-	struct stat st;
-	out->log = log && !stat(log, &st) ? log : NULL;
+	struct em_stat st;
+	out->log = log && !em_os_stat(log, &st) ? log : NULL;
 	return out->version ? 0 : em_err_nomem(b->e);
 }
 
@@ -1158,12 +1164,13 @@ static int publish(struct bctx *b, const char *stage, const char *final)
 	int rc = em_mkdir_p(parent, b->e);
 	if (rc)
 		return rc;
-	if (rename(stage, final)) {
+	if (em_os_rename(stage, final)) {
 		int err = errno;
-		struct stat st;
-		if (stat(final, &st))
+		struct em_stat st;
+		if (em_os_stat(final, &st))
 			return em_err_sys(b->e, err, final, "cannot put the result in the cache");
-		em_remove_tree(stage, NULL);
+		/* best effort: a leftover in the cache's tmp/ only costs space */
+		(void)em_remove_tree(stage, NULL);
 	} else {
 		em_fsync_parent(final);
 	}
@@ -1212,8 +1219,10 @@ static int do_build_wheel(struct bctx *b, struct em_build_result *out)
 	char *text;
 	size_t len;
 	char *lp = em_arena_printf(a, "%s/build.log", outdir);
+	/* the log only helps to read a failure later: the build succeeded
+	 * whether or not it can be kept */
 	if (lp && !em_read_file(a, b->log, MAX_LOG_KEPT, &text, &len, NULL))
-		em_write_file_atomic(lp, text, len, 0644, NULL);
+		EM_IGNORE(em_write_file_atomic(lp, text, len, 0644, NULL));
 	if (!final)
 		return fill_result(b, outdir, file, false, out);
 	char *kp = em_arena_printf(a, "%s/" EM_BUILT_KEY_NAME, outdir);
@@ -1239,8 +1248,10 @@ static int do_build_wheel(struct bctx *b, struct em_build_result *out)
 
 static void finish(struct bctx *b)
 {
+	/* best effort: a leftover in the cache's tmp/ only costs space, and
+	 * cache clean removes it */
 	if (b->tmp)
-		em_remove_tree(b->tmp, NULL);
+		(void)em_remove_tree(b->tmp, NULL);
 }
 
 static int open_ctx(struct bctx *b, struct em_arena *a, struct em_source *src, struct em_cache *c,
@@ -1270,10 +1281,10 @@ int em_build_wheel(struct em_arena *a, struct em_source *src, struct em_cache *c
 		/* without isolation the wheel is not cached: keep it beside the
 		 * cache's other leftovers until the caller takes it */
 		char *keep = em_arena_printf(a, "%s/tmp/built-%s-%ld-%s", c->root, out->sha256,
-					     (long)getpid(), out->filename);
+					     em_os_pid(), out->filename);
 		if (!keep)
 			rc = em_err_nomem(e);
-		else if (rename(out->wheel, keep))
+		else if (em_os_rename(out->wheel, keep))
 			rc = em_err_sys(e, errno, keep, "cannot keep the built wheel");
 		else {
 			out->wheel = keep;

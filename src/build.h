@@ -54,6 +54,10 @@
 #include "source.h"
 #include "spec/target.h"
 
+struct em_matrix;
+struct em_plan_options;
+struct em_workload_plan;
+
 #define EM_BUILD_ENV_MARK ".envmatrix-build-env"
 #define EM_BUILT_KEY_NAME "key.txt"         /* in built/<key>/, build-metadata/<key>/ */
 #define EM_BUILT_SHA256_NAME "wheel.sha256" /* in built/<key>/ */
@@ -82,6 +86,7 @@ struct em_build_system {
  * "WHERE:LINE"): requires not an array of strings, build-backend not a
  * string of the form module[:object], backend-path not an array of
  * relative paths without '..'; EM_ELIMIT past EM_BUILD_MAX_REQUIRES. */
+EM_MUST_USE
 int em_build_system_read(struct em_arena *a, const char *text, size_t len, const char *where,
 			 struct em_build_system *out, struct em_error *e);
 
@@ -93,6 +98,7 @@ int em_build_system_read(struct em_arena *a, const char *text, size_t len, const
  * tree, hard links must name earlier files, devices and FIFOs are
  * refused, and at most EM_BUILD_MAX_FILES members and EM_BUILD_MAX_BYTES
  * bytes are written. EM_EINVAL names the archive and the member. */
+EM_MUST_USE
 int em_sdist_unpack(struct em_arena *a, const char *path, const char *dest, const char **top,
 		    struct em_error *e);
 
@@ -139,6 +145,14 @@ struct em_build_options {
 	volatile sig_atomic_t *cancel;
 	void (*event)(void *ctx, enum em_build_event_kind k, const char *detail);
 	void *ctx;
+	/* installs a build environment's lock into dest (apply.h's
+	 * em_apply_install_lock, which front ends and em_workload_build_options
+	 * set): a hook, so that this module does not depend on apply.c, which
+	 * builds sdists through it. Needed unless no_isolation_python. */
+	int (*install_lock)(struct em_arena *a, struct em_source *src, const struct em_matrix *m,
+			    const struct em_plan_options *po, struct em_workload_plan *wp,
+			    const char *dest, const char *final_root,
+			    volatile sig_atomic_t *cancel, struct em_error *e);
 };
 
 struct em_build_result {
@@ -169,6 +183,7 @@ struct em_build_result {
  * imported is EM_EINVAL naming it. The temporary folder is always
  * removed. c is the open cache (its root is used; nothing is locked
  * beyond what em_apply_install_lock does). */
+EM_MUST_USE
 int em_build_wheel(struct em_arena *a, struct em_source *src, struct em_cache *c,
 		   const char *source, const char *sha256, const struct em_build_options *o,
 		   struct em_build_result *out, struct em_error *e);
@@ -179,6 +194,7 @@ int em_build_wheel(struct em_arena *a, struct em_source *src, struct em_cache *c
  * build environment, else (a backend without that hook) a full build
  * through em_build_wheel, reading the wheel's METADATA. *built says a
  * wheel was built (and cached) on the way. */
+EM_MUST_USE
 int em_build_metadata(struct em_arena *a, struct em_source *src, struct em_cache *c,
 		      const char *sdist, const char *sha256, const struct em_build_options *o,
 		      const char **metadata, size_t *len, bool *built, struct em_error *e);

@@ -1,31 +1,29 @@
 /* cache.c - downloads and unpacked wheels, by the sha256 of the wheel */
 #include "cache.h"
 #include "os/fs.h"
+#include "os/sys.h"
 #include "http.h"
 #include "spec/index.h"
 #include "install.h"
+#include "util/grow.h"
 #include "util/sha256.h"
 #include "os/pool.h"
+#include "settings.h"
 
-#include <dirent.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
-#include <fcntl.h>
-#include <sys/file.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
 char *em_cache_path(struct em_arena *a, const char *configured, struct em_error *e)
 {
 	const char *root = configured;
 	if (!root || !*root)
-		root = getenv("ENVMATRIX_CACHE_DIR");
+		root = em_settings()->cache_dir;
 	if (!root || !*root) {
-		const char *xdg = getenv("XDG_CACHE_HOME");
-		const char *home = getenv("HOME");
+		const char *xdg = em_settings()->xdg_cache_home;
+		const char *home = em_settings()->home;
 		if (xdg && *xdg == '/')
 			root = em_arena_printf(a, "%s/envmatrix", xdg);
 		else if (home && *home)
@@ -62,14 +60,14 @@ static int open_root(struct em_cache *c, struct em_arena *a, const char *configu
 	char *lock = em_arena_printf(a, "%s/.lock", abs);
 	if (!lock)
 		return em_err_nomem(e);
-	int fd = open(lock, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0644);
+	int fd = em_os_open(lock, EM_OPEN_RDWR | EM_OPEN_CREATE | EM_OPEN_NOFOLLOW, 0644);
 	if (fd < 0)
 		return em_err_sys(e, errno, lock, "cannot open the cache's lock");
-	while (flock(fd, how | (block ? 0 : LOCK_NB)) != 0) {
+	while (em_os_lock(fd, how | (block ? 0 : EM_FLOCK_NB)) != 0) {
 		if (errno == EINTR)
 			continue;
 		int err = errno;
-		close(fd);
+		em_os_close(fd);
 		if (err == EWOULDBLOCK)
 			return em_err(e, EM_EBUSY, abs, "another envmatrix process is using the "
 				      "cache");
@@ -83,19 +81,19 @@ static int open_root(struct em_cache *c, struct em_arena *a, const char *configu
 int em_cache_open(struct em_cache *c, struct em_arena *a, const char *configured,
 		  struct em_error *e)
 {
-	return open_root(c, a, configured, LOCK_SH, true, e);
+	return open_root(c, a, configured, EM_FLOCK_SH, true, e);
 }
 
 int em_cache_open_exclusive(struct em_cache *c, struct em_arena *a, const char *configured,
 			    bool block, struct em_error *e)
 {
-	return open_root(c, a, configured, LOCK_EX, block, e);
+	return open_root(c, a, configured, EM_FLOCK_EX, block, e);
 }
 
 void em_cache_close(struct em_cache *c)
 {
 	if (c->lock_fd >= 0)
-		close(c->lock_fd);
+		em_os_close(c->lock_fd);
 	c->lock_fd = -1;
 }
 
@@ -117,8 +115,8 @@ static bool in_downloads(const struct em_cache *c, struct em_arena *a, const cha
 static bool is_complete(struct em_arena *a, const char *dir)
 {
 	char *mark = em_arena_printf(a, "%s/%s", dir, EM_UNPACKED_MARK);
-	struct stat st;
-	return mark && stat(mark, &st) == 0;
+	struct em_stat st;
+	return mark && em_os_stat(mark, &st) == 0;
 }
 
 bool em_cache_has_unpacked(const struct em_cache *c, struct em_arena *a, const char *sha256)
@@ -144,11 +142,11 @@ char *em_cache_keep(struct em_cache *c, struct em_arena *a, const char *tmp,
 	}
 	/* rename(2) replaces an entry another process put there meanwhile:
 	 * the same bytes, so either is right */
-	if (dest && !em_mkdir_p(dir, NULL) && rename(tmp, dest) == 0) {
+	if (dest && !em_mkdir_p(dir, NULL) && em_os_rename(tmp, dest) == 0) {
 		em_fsync_parent(dest);
 		return dest;
 	}
-	unlink(tmp);
+	em_os_unlink(tmp); /* best effort: a leftover in tmp/ only costs space */
 	return NULL;
 }
 
@@ -158,7 +156,6 @@ static bool is_local(const char *url)
 	return !strncmp(url, "file:", 5) || !strstr(url, "://");
 }
 
-/* A local file: check it is the locked one. */
 /* A local file is the locked one: its sha256 (lower: lower-case hex) and
  * its size when known. Thread-safe: it allocates nothing. */
 static int check_file(const char *path, const char *filename, const char *lower, int64_t size,
@@ -200,8 +197,16 @@ struct pending {
 
 static bool present(const char *dest, int64_t size)
 {
-	struct stat st;
-	return lstat(dest, &st) == 0 && S_ISREG(st.st_mode) && (size < 0 || st.st_size == size);
+	struct em_stat st;
+	return em_os_lstat(dest, &st) == 0 && st.type == EM_FT_FILE &&
+	       (size < 0 || st.size == (uint64_t)size);
+}
+
+/* Let an entry's lock go: closing the descriptor releases it, and nothing
+ * was written through it, so the close has nothing to report. */
+static void unlock_entry(int fd)
+{
+	(void)em_os_close(fd);
 }
 
 static void ready(struct em_cache_file *f)
@@ -247,6 +252,131 @@ static int download(struct em_http *h, struct pending *p, uint32_t n, struct em_
 	return rc;
 }
 
+enum claim {
+	CLAIM_DONE,   /* ready (in the cache, a local file) or failed: x->rc */
+	CLAIM_MINE,   /* to download: *pe holds its entry's lock */
+	CLAIM_THEIRS  /* another process holds its entry's lock: *pe to wait on */
+};
+
+/* Where file x comes from: checked, then found in place, or its entry in
+ * the cache locked (without waiting) for the download. */
+static enum claim claim_file(struct em_cache *c, struct em_arena *a, struct em_http *h,
+			     struct em_cache_file *x, struct pending *pe)
+{
+	x->path = NULL;
+	x->rc = 0;
+	x->downloaded = false;
+	x->bytes_transferred = 0;
+	em_error_clear(&x->err);
+	char lower[EM_SHA256_HEX_LEN + 1];
+	if (!x->sha256 || !em_sha256_hex_valid(x->sha256, strlen(x->sha256))) {
+		x->rc = em_err(&x->err, EM_EINVAL, x->nurls ? em_url_redact(a, x->urls[0]) : NULL,
+			       "no valid sha256 for '%s'", x->filename);
+		return CLAIM_DONE;
+	}
+	lower_hex(x->sha256, lower);
+	if (!x->nurls) {
+		x->rc = em_err(&x->err, EM_EUSAGE, NULL, "no URL for '%s'", x->filename);
+		return CLAIM_DONE;
+	}
+	if (is_local(x->urls[0])) {
+		x->rc = fetch_local(a, x, lower, &x->err);
+		ready(x);
+		return CLAIM_DONE;
+	}
+	if (strchr(x->filename, '/') || !strcmp(x->filename, ".") ||
+	    !strcmp(x->filename, "..") || x->filename[0] == '.') {
+		x->rc = em_err(&x->err, EM_EINVAL, em_url_redact(a, x->urls[0]),
+			       "'%s' is not a file name", x->filename);
+		return CLAIM_DONE;
+	}
+	char *dir = em_arena_printf(a, "%s/wheels/%s", c->root, lower);
+	char *dest = dir ? em_arena_printf(a, "%s/%s", dir, x->filename) : NULL;
+	char *lockpath = dir ? em_arena_printf(a, "%s/.lock", dir) : NULL;
+	if (!dest || !lockpath) {
+		x->rc = em_err_nomem(&x->err);
+		return CLAIM_DONE;
+	}
+	if (present(dest, x->size)) {
+		x->path = dest;
+		ready(x);
+		return CLAIM_DONE;
+	}
+	if (!h) {
+		x->rc = em_err(&x->err, EM_EUNSUPPORTED, em_url_redact(a, x->urls[0]),
+			       "'%s' is not in the cache and cannot be downloaded here",
+			       x->filename);
+		return CLAIM_DONE;
+	}
+	if ((x->rc = em_mkdir_p(dir, &x->err)))
+		return CLAIM_DONE;
+	int fd = em_os_open(lockpath, EM_OPEN_RDWR | EM_OPEN_CREATE | EM_OPEN_NOFOLLOW, 0644);
+	if (fd < 0) {
+		x->rc = em_err_sys(&x->err, errno, lockpath, "cannot open the entry's lock");
+		return CLAIM_DONE;
+	}
+	*pe = (struct pending){ x, dest, lockpath, fd };
+	if (em_os_lock(fd, EM_FLOCK_EX | EM_FLOCK_NB) != 0)
+		return CLAIM_THEIRS;
+	/* it may have appeared since the check */
+	if (present(dest, x->size)) {
+		x->path = dest;
+		unlock_entry(fd);
+		ready(x);
+		return CLAIM_DONE;
+	}
+	return CLAIM_MINE;
+}
+
+/* Download the n pending files, then let their entries' locks go. Each
+ * file's result is in its record; the run's own error only reaches a file
+ * left with neither (the run failed before it, out of memory). */
+static void download_and_unlock(struct em_http *h, struct pending *p, uint32_t n)
+{
+	if (!n)
+		return;
+	struct em_error de;
+	em_error_clear(&de);
+	int rc = download(h, p, n, &de);
+	for (uint32_t i = 0; i < n; i++) {
+		if (rc && !p[i].f->rc && !p[i].f->path) {
+			p[i].f->rc = rc;
+			p[i].f->err = de;
+		}
+		unlock_entry(p[i].lock_fd);
+	}
+}
+
+/* Files another process was downloading: wait for it; what it finished
+ * is ready, what it did not is moved to the front of p for a download of
+ * our own. Returns how many that is. */
+static uint32_t wait_for_theirs(struct pending *p, uint32_t n)
+{
+	uint32_t nretry = 0;
+	for (uint32_t i = 0; i < n; i++) {
+		struct pending *pe = &p[i];
+		while (em_os_lock(pe->lock_fd, EM_FLOCK_EX) != 0) {
+			if (errno != EINTR) {
+				pe->f->rc = em_err_sys(&pe->f->err, errno, pe->lockpath,
+						       "cannot lock the entry");
+				break;
+			}
+		}
+		if (pe->f->rc) {
+			unlock_entry(pe->lock_fd);
+			continue;
+		}
+		if (present(pe->dest, pe->f->size)) {
+			pe->f->path = pe->dest;
+			unlock_entry(pe->lock_fd);
+			ready(pe->f);
+			continue;
+		}
+		p[nretry++] = *pe;
+	}
+	return nretry;
+}
+
 int em_cache_fetch(struct em_cache *c, struct em_arena *a, struct em_http *h,
 		   struct em_cache_file *f, uint32_t n, struct em_error *e)
 {
@@ -260,111 +390,20 @@ int em_cache_fetch(struct em_cache *c, struct em_arena *a, struct em_http *h,
 		return em_err_nomem(e);
 	}
 	for (uint32_t i = 0; i < n; i++) {
-		struct em_cache_file *x = &f[i];
-		x->path = NULL;
-		x->rc = 0;
-		x->downloaded = false;
-		x->bytes_transferred = 0;
-		em_error_clear(&x->err);
-		char lower[EM_SHA256_HEX_LEN + 1];
-		if (!x->sha256 || !em_sha256_hex_valid(x->sha256, strlen(x->sha256))) {
-			x->rc = em_err(&x->err, EM_EINVAL, x->nurls ? em_url_redact(a, x->urls[0]) : NULL,
-				       "no valid sha256 for '%s'", x->filename);
-			continue;
-		}
-		lower_hex(x->sha256, lower);
-		if (!x->nurls) {
-			x->rc = em_err(&x->err, EM_EUSAGE, NULL, "no URL for '%s'", x->filename);
-			continue;
-		}
-		if (is_local(x->urls[0])) {
-			x->rc = fetch_local(a, x, lower, &x->err);
-			ready(x);
-			continue;
-		}
-		if (strchr(x->filename, '/') || !strcmp(x->filename, ".") ||
-		    !strcmp(x->filename, "..") || x->filename[0] == '.') {
-			x->rc = em_err(&x->err, EM_EINVAL, em_url_redact(a, x->urls[0]),
-				       "'%s' is not a file name", x->filename);
-			continue;
-		}
-		char *dir = em_arena_printf(a, "%s/wheels/%s", c->root, lower);
-		char *dest = dir ? em_arena_printf(a, "%s/%s", dir, x->filename) : NULL;
-		char *lockpath = dir ? em_arena_printf(a, "%s/.lock", dir) : NULL;
-		if (!dest || !lockpath) {
-			x->rc = em_err_nomem(&x->err);
-			continue;
-		}
-		if (present(dest, x->size)) {
-			x->path = dest;
-			ready(x);
-			continue;
-		}
-		if (!h) {
-			x->rc = em_err(&x->err, EM_EUNSUPPORTED, em_url_redact(a, x->urls[0]),
-				       "'%s' is not in the cache and cannot be downloaded here",
-				       x->filename);
-			continue;
-		}
-		if ((x->rc = em_mkdir_p(dir, &x->err)))
-			continue;
-		int fd = open(lockpath, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0644);
-		if (fd < 0) {
-			x->rc = em_err_sys(&x->err, errno, lockpath, "cannot open the entry's lock");
-			continue;
-		}
-		struct pending pe = { x, dest, lockpath, fd };
-		if (flock(fd, LOCK_EX | LOCK_NB) == 0) {
-			/* it may have appeared since the check */
-			if (present(dest, x->size)) {
-				x->path = dest;
-				close(fd);
-				ready(x);
-				continue;
-			}
+		struct pending pe;
+		switch (claim_file(c, a, h, &f[i], &pe)) {
+		case CLAIM_MINE:
 			mine[nmine++] = pe;
-		} else {
+			break;
+		case CLAIM_THEIRS:
 			theirs[ntheirs++] = pe;
+			break;
+		case CLAIM_DONE:
+			break;
 		}
 	}
-	if (nmine) {
-		struct em_error de;
-		em_error_clear(&de);
-		download(h, mine, nmine, &de);
-		for (uint32_t i = 0; i < nmine; i++)
-			close(mine[i].lock_fd);
-	}
-	/* files another process was downloading: wait for it, then take over
-	 * what it did not finish */
-	uint32_t nretry = 0;
-	for (uint32_t i = 0; i < ntheirs; i++) {
-		struct pending *pe = &theirs[i];
-		while (flock(pe->lock_fd, LOCK_EX) != 0) {
-			if (errno != EINTR) {
-				pe->f->rc = em_err_sys(&pe->f->err, errno, pe->lockpath,
-						       "cannot lock the entry");
-				break;
-			}
-		}
-		if (pe->f->rc) {
-			close(pe->lock_fd);
-			continue;
-		}
-		if (present(pe->dest, pe->f->size)) {
-			pe->f->path = pe->dest;
-			close(pe->lock_fd);
-			ready(pe->f);
-			continue;
-		}
-		theirs[nretry++] = *pe;
-	}
-	if (nretry) {
-		struct em_error de;
-		em_error_clear(&de);
-		download(h, theirs, nretry, &de);
-		for (uint32_t i = 0; i < nretry; i++)
-			close(theirs[i].lock_fd);
-	}
+	download_and_unlock(h, mine, nmine);
+	download_and_unlock(h, theirs, wait_for_theirs(theirs, ntheirs));
 	for (uint32_t i = 0; i < n && !first; i++)
 		if (f[i].rc) {
 			first = f[i].rc;
@@ -451,20 +490,6 @@ int em_unpacker_start(struct em_cache *c, struct em_arena *a, unsigned jobs,
 	return 0;
 }
 
-static bool grow(void *pv, uint32_t n, uint32_t *cap, size_t size)
-{
-	void **v = pv;
-	if (n < *cap)
-		return true;
-	uint32_t nc = *cap ? *cap * 2 : 64;
-	void *nv = realloc(*v, nc * size);
-	if (!nv)
-		return false;
-	*v = nv;
-	*cap = nc;
-	return true;
-}
-
 void em_unpacker_add(struct em_unpacker *p, struct em_cache_unpack *x)
 {
 	struct em_arena *a = p->a;
@@ -472,7 +497,7 @@ void em_unpacker_add(struct em_unpacker *p, struct em_cache_unpack *x)
 	x->fresh = false;
 	x->dir = NULL;
 	em_error_clear(&x->err);
-	if (!grow(&p->all, p->nall, &p->capall, sizeof *p->all)) {
+	if (em_grow(&p->all, &p->capall, p->nall, sizeof *p->all)) {
 		x->rc = em_err_nomem(&x->err);
 		return; /* not recorded: finish cannot report it, so the caller's u says it */
 	}
@@ -505,7 +530,7 @@ void em_unpacker_add(struct em_unpacker *p, struct em_cache_unpack *x)
 	}
 	j->trusted = in_downloads(p->c, a, j->path, j->lower);
 	j->cancel = p->cancel;
-	bool ok = grow(&p->jobs, p->n, &p->cap, sizeof *p->jobs);
+	bool ok = !em_grow(&p->jobs, &p->cap, p->n, sizeof *p->jobs);
 	if (ok) {
 		p->jobs[p->n++] = j;
 		em_pool_submit(p->pool, unpack_task, j, 1);
@@ -622,15 +647,16 @@ static int drop_tree(struct em_cache *c, struct em_arena *a, const char *dir, co
 {
 	unsigned long k = __atomic_add_fetch(&aside_counter, 1, __ATOMIC_RELAXED);
 	char *aside = em_arena_printf(a, "%s/tmp/damaged-%s-%ld-%lu", c->root, lower,
-				      (long)getpid(), k);
+				      em_os_pid(), k);
 	if (!aside)
 		return em_err_nomem(e);
-	struct stat st;
+	struct em_stat st;
 	/* moving a folder to another parent rewrites its "..": it must be
-	 * writable (unpacked trees are read-only) */
-	if (lstat(dir, &st) == 0 && S_ISDIR(st.st_mode) && (st.st_mode & 0700) != 0700)
-		chmod(dir, (st.st_mode & 07777) | 0700);
-	if (rename(dir, aside) != 0 && errno != ENOENT)
+	 * writable (unpacked trees are read-only); a failure shows in the
+	 * rename below */
+	if (em_os_lstat(dir, &st) == 0 && st.type == EM_FT_DIR && (st.mode & 0700) != 0700)
+		EM_IGNORE(em_os_chmod(dir, st.mode | 0700));
+	if (em_os_rename(dir, aside) != 0 && errno != ENOENT)
 		return em_err(e, EM_EIO, dir, "cannot move the damaged tree to '%s': %s", aside,
 			      strerror(errno));
 	em_fsync_parent(dir);
@@ -735,7 +761,7 @@ int em_cache_list_unpacked(const struct em_cache *c, struct em_arena *a,
 	char *root = em_arena_printf(a, "%s/unpacked", c->root);
 	if (!root)
 		return em_err_nomem(e);
-	DIR *d = opendir(root);
+	struct em_dirlist *d = em_dirlist_open(root);
 	if (!d) {
 		if (errno == ENOENT)
 			return 0;
@@ -743,13 +769,13 @@ int em_cache_list_unpacked(const struct em_cache *c, struct em_arena *a,
 	}
 	uint32_t cap = 0;
 	struct em_cache_check *v = NULL;
-	struct dirent *de;
+	const char *name;
 	int rc = 0;
-	while ((de = readdir(d))) {
-		if (strlen(de->d_name) != EM_SHA256_HEX_LEN ||
-		    !em_sha256_hex_valid(de->d_name, EM_SHA256_HEX_LEN))
+	while ((name = em_dirlist_next(d))) {
+		if (strlen(name) != EM_SHA256_HEX_LEN ||
+		    !em_sha256_hex_valid(name, EM_SHA256_HEX_LEN))
 			continue;
-		char *dir = em_arena_printf(a, "%s/%s", root, de->d_name);
+		char *dir = em_arena_printf(a, "%s/%s", root, name);
 		if (!dir) {
 			rc = em_err_nomem(e);
 			break;
@@ -769,13 +795,13 @@ int em_cache_list_unpacked(const struct em_cache *c, struct em_arena *a,
 			cap = nc;
 		}
 		memset(&v[*n], 0, sizeof v[*n]);
-		if (!(v[*n].sha256 = em_arena_strdup(a, de->d_name))) {
+		if (!(v[*n].sha256 = em_arena_strdup(a, name))) {
 			rc = em_err_nomem(e);
 			break;
 		}
 		(*n)++;
 	}
-	closedir(d);
+	em_dirlist_close(d);
 	if (rc) {
 		*n = 0;
 		return rc;

@@ -46,13 +46,15 @@ struct em_cache {
 char *em_cache_path(struct em_arena *a, const char *configured, struct em_error *e);
 
 /* The cache folder: configured (the matrix's cache-dir) when not NULL, else
- * $ENVMATRIX_CACHE_DIR, else $XDG_CACHE_HOME/envmatrix, else
- * ~/.cache/envmatrix. The folders are created and <root>/.lock is held
+ * the settings' cache_dir, else xdg_cache_home/envmatrix, else
+ * home/.cache/envmatrix (settings.h). The folders are created and <root>/.lock is held
  * shared until em_cache_close, waiting while a clean or prune runs. */
+EM_MUST_USE
 int em_cache_open(struct em_cache *c, struct em_arena *a, const char *configured,
 		  struct em_error *e);
 /* The same folder, held exclusively (for clean and prune): EM_EBUSY when
  * another process uses it and block is false. */
+EM_MUST_USE
 int em_cache_open_exclusive(struct em_cache *c, struct em_arena *a, const char *configured,
 			    bool block, struct em_error *e);
 void em_cache_close(struct em_cache *c);
@@ -85,6 +87,7 @@ struct em_cache_file {
  * with EM_EUNSUPPORTED). Downloads run in parallel through h; a file
  * another process is downloading is waited for, not fetched twice. Each
  * outcome is in f[i]; the return value is the first failure (e names it). */
+EM_MUST_USE
 int em_cache_fetch(struct em_cache *c, struct em_arena *a, struct em_http *h,
 		   struct em_cache_file *f, uint32_t n, struct em_error *e);
 
@@ -112,6 +115,7 @@ struct em_cache_unpack {
 	int rc;
 	struct em_error err;
 };
+EM_MUST_USE
 int em_cache_unpack_many(struct em_cache *c, struct em_arena *a, struct em_cache_unpack *u,
 			 uint32_t n, unsigned jobs, volatile sig_atomic_t *cancel,
 			 struct em_error *e);
@@ -121,9 +125,11 @@ int em_cache_unpack_many(struct em_cache *c, struct em_arena *a, struct em_cache
  * caller's; u must stay valid until finish), then finish: it waits, syncs
  * once, renames the trees into place and gives the first failure. */
 struct em_unpacker;
+EM_MUST_USE
 int em_unpacker_start(struct em_cache *c, struct em_arena *a, unsigned jobs,
 		      volatile sig_atomic_t *cancel, struct em_unpacker **out, struct em_error *e);
 void em_unpacker_add(struct em_unpacker *p, struct em_cache_unpack *u);
+EM_MUST_USE
 int em_unpacker_finish(struct em_unpacker *p, struct em_error *e);
 
 /* Whether the unpacked tree of the wheel with this sha256 is complete. */
@@ -156,10 +162,12 @@ struct em_cache_check {
 	struct em_error err;
 };
 enum { EM_CACHE_CHECK_DROP = 1, EM_CACHE_CHECK_REPAIR = 2 };
+EM_MUST_USE
 int em_cache_check_unpacked(struct em_cache *c, struct em_arena *a, struct em_cache_check *v,
 			    uint32_t n, unsigned jobs, unsigned flags,
 			    volatile sig_atomic_t *cancel, struct em_error *e);
 /* Every complete unpacked tree of the cache, sorted, for the above. */
+EM_MUST_USE
 int em_cache_list_unpacked(const struct em_cache *c, struct em_arena *a,
 			   struct em_cache_check **out, uint32_t *n, struct em_error *e);
 
@@ -186,10 +194,12 @@ struct em_cache_info {
 };
 
 /* Count what the cache holds. Needs the cache open (shared is enough). */
+EM_MUST_USE
 int em_cache_info(const struct em_cache *c, struct em_cache_info *out, struct em_error *e);
 
 /* Remove everything in the cache (the folder itself stays). Needs the cache
  * open exclusively. Venvs keep working: their hard links are their own. */
+EM_MUST_USE
 int em_cache_clean(const struct em_cache *c, struct em_cache_info *removed, struct em_error *e);
 
 /* Remove what no environment needs and what can be rebuilt without the
@@ -200,16 +210,18 @@ int em_cache_clean(const struct em_cache *c, struct em_cache_info *removed, stru
  * made again when needed), and every build log but the newest of each
  * project. Downloads, built wheels and prepared metadata are kept: they
  * are what an offline machine needs. Needs the cache open exclusively. */
+EM_MUST_USE
 int em_cache_prune(const struct em_cache *c, struct em_cache_info *removed, struct em_error *e);
 
 /* The same, and also the downloads and unpacked trees of every wheel
  * whose sha256 is not in keep (sorted, lower-case hex; nkeep may be 0),
  * unless an environment links to the tree: 'cache prune --keep N', where
  * keep is what the newest N generations of each workload and the current
- * locks need (the CLI gathers it from the history, state.h: wheels and
+ * locks need (the CLI gathers it from the history, history.h: wheels and
  * sdists). A built wheel is kept when keep holds its sdist's sha256, and
  * so are the build environment it names and the wheels that environment
  * was made from; prepared metadata likewise by its sdist. */
+EM_MUST_USE
 int em_cache_prune_keep(const struct em_cache *c, const char *const *keep, size_t nkeep,
 			struct em_cache_info *removed, struct em_error *e);
 
@@ -231,6 +243,7 @@ struct em_cache_built_check {
 	int rc;
 	struct em_error err; /* damaged or rc < 0: what and where */
 };
+EM_MUST_USE
 int em_cache_check_built(const struct em_cache *c, struct em_arena *a, bool drop,
 			 struct em_cache_built_check **out, uint32_t *n, struct em_error *e);
 

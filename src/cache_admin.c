@@ -8,13 +8,13 @@
  * <root>/.lock, which clean and prune hold, nor anything a person put there.
  *
  * The scan never follows a symbolic link (every folder is opened with
- * O_NOFOLLOW, every entry looked at with AT_SYMLINK_NOFOLLOW): a link is an
+ * EM_OPEN_NOFOLLOW, every entry looked at with em_dir_lstat): a link is an
  * entry of its own, and what it points to is neither counted nor removed.
  * It keeps one folder open at a time and goes back up through "..",
  * checking that it arrives where it came from, so the depth of a tree is
  * not limited (as em_remove_tree).
  *
- * Bytes are what the file system allocated (st_blocks * 512). An inode with
+ * Bytes are what the file system allocated (512-byte blocks). An inode with
  * several links is counted once, in the first entry that meets it (wheels/,
  * then unpacked/, pages/, tmp/, the build folders). An unpacked tree is in
  * use when one of its files has more links than the scan met inside the
@@ -38,16 +38,11 @@
 #include "spec/lock.h"
 #include "util/sha256.h"
 
-#include <dirent.h>
 #include <errno.h>
-#include <fcntl.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/file.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
 enum kind {
 	K_WHEEL,    /* wheels/<sha>/NAME: a complete download */
@@ -80,7 +75,8 @@ struct entry {
 	const char *wheel; /* K_BUILT: the wheel's file name */
 	const char *wheel_sha; /* K_BUILT: its recorded sha256, or NULL */
 	const char *pkg;   /* K_BUILDLOG: the project its name starts with */
-	struct timespec mtime; /* K_BUILDLOG */
+	int64_t mtime_sec;  /* K_BUILDLOG */
+	long mtime_nsec;
 };
 
 /* inodes with more than one link, met so far */
@@ -93,7 +89,7 @@ struct ino_rec {
 
 struct scan {
 	const char *root;
-	int rootfd;
+	struct em_dir *root_dir;
 	struct em_arena a;
 	struct entry *v;
 	size_t n, cap;
@@ -107,11 +103,6 @@ static const char *where_of(struct scan *s, const char *rel)
 	em_buf_reset(&s->where);
 	em_buf_addf(&s->where, "%s/%s", s->root, rel);
 	return s->where.err ? s->root : s->where.ptr;
-}
-
-static bool is_dot(const char *n)
-{
-	return n[0] == '.' && (!n[1] || (n[1] == '.' && !n[2]));
 }
 
 static bool ends_with(const char *s, const char *suffix)
@@ -161,20 +152,20 @@ static struct ino_rec *ino_get(struct scan *s, uint64_t dev, uint64_t ino)
 }
 
 /* Count one inode met in entry idx. */
-static int account(struct scan *s, size_t idx, const struct stat *st, struct em_error *e)
+static int account(struct scan *s, size_t idx, const struct em_stat *st, struct em_error *e)
 {
-	uint64_t bytes = (uint64_t)st->st_blocks * 512u;
-	if (S_ISDIR(st->st_mode) || st->st_nlink <= 1) {
+	uint64_t bytes = st->blocks * 512u;
+	if (st->type == EM_FT_DIR || st->nlink <= 1) {
 		s->v[idx].bytes += bytes;
 		return 0;
 	}
-	struct ino_rec *r = ino_get(s, (uint64_t)st->st_dev, (uint64_t)st->st_ino);
+	struct ino_rec *r = ino_get(s, st->dev, st->ino);
 	if (!r)
 		return em_err_nomem(e);
 	if (!r->nlink) {
-		r->dev = (uint64_t)st->st_dev;
-		r->ino = (uint64_t)st->st_ino;
-		r->nlink = (uint64_t)st->st_nlink;
+		r->dev = st->dev;
+		r->ino = st->ino;
+		r->nlink = st->nlink;
 		s->nused++;
 		s->v[idx].bytes += bytes;
 	}
@@ -221,31 +212,24 @@ struct level {
 	uint64_t dev, ino;
 };
 
-/* Every name in the folder open as fd but "." and "..": 0 or an errno. */
-static int read_names(int fd, struct level *l)
+/* Every name in the folder d but "." and "..": 0 or an errno. */
+static int read_names(struct em_dir *d, struct level *l)
 {
-	int dfd = dup(fd);
-	DIR *d = dfd >= 0 ? fdopendir(dfd) : NULL;
-	if (!d) {
-		int err = errno;
-		if (dfd >= 0)
-			close(dfd);
-		return err;
-	}
-	rewinddir(d);
+	struct em_dirlist *dl = em_dirlist_of(d);
+	if (!dl)
+		return errno;
 	struct em_buf b = EM_BUF_INIT;
 	int err = 0;
 	for (;;) {
 		errno = 0;
-		struct dirent *de = readdir(d);
-		if (!de) {
+		const char *name = em_dirlist_next(dl);
+		if (!name) {
 			err = errno;
 			break;
 		}
-		if (!is_dot(de->d_name))
-			em_buf_add(&b, de->d_name, strlen(de->d_name) + 1);
+		em_buf_add(&b, name, strlen(name) + 1);
 	}
-	closedir(d);
+	em_dirlist_close(dl);
 	if (!err && b.err)
 		err = ENOMEM;
 	if (err) {
@@ -259,7 +243,8 @@ static int read_names(int fd, struct level *l)
 	return 0;
 }
 
-static int push_level(struct level **st, size_t *n, size_t *cap, int fd, const struct stat *sb)
+static int push_level(struct level **st, size_t *n, size_t *cap, struct em_dir *d,
+		      const struct em_stat *sb)
 {
 	if (*n == *cap) {
 		size_t ncap = *cap ? *cap * 2 : 16;
@@ -271,24 +256,44 @@ static int push_level(struct level **st, size_t *n, size_t *cap, int fd, const s
 	}
 	struct level *l = &(*st)[*n];
 	memset(l, 0, sizeof *l);
-	int err = read_names(fd, l);
+	int err = read_names(d, l);
 	if (err)
 		return err;
-	l->dev = (uint64_t)sb->st_dev;
-	l->ino = (uint64_t)sb->st_ino;
+	l->dev = sb->dev;
+	l->ino = sb->ino;
 	(*n)++;
 	return 0;
 }
 
-/* Count everything below the folder open as fd (owned: closed here) whose
- * own stat is top, for entry idx; *files counts what is not a folder. */
-static int walk(struct scan *s, size_t idx, int fd, const struct stat *top, uint64_t *files,
-		struct em_error *e)
+/* The folder name in d, opened without following a link, when it is
+ * still the one lstat saw (st): NULL when it is gone or was replaced
+ * meanwhile (*gone), or when it cannot be opened (errno). */
+static struct em_dir *open_same_dir(struct em_dir *d, const char *name, const struct em_stat *st,
+				    bool *gone, struct em_stat *now)
+{
+	*gone = false;
+	struct em_dir *sub = em_dir_openat(d, name, EM_OPEN_NOFOLLOW);
+	if (!sub) {
+		*gone = errno == ENOENT || errno == ENOTDIR || errno == ELOOP;
+		return NULL;
+	}
+	if (em_dir_fstat(sub, now) != 0 || now->dev != st->dev || now->ino != st->ino) {
+		em_dir_close(sub);
+		*gone = true;
+		return NULL;
+	}
+	return sub;
+}
+
+/* Count everything below the folder d (owned: closed here) whose own stat
+ * is top, for entry idx; *files counts what is not a folder. */
+static int walk(struct scan *s, size_t idx, struct em_dir *d, const struct em_stat *top,
+		uint64_t *files, struct em_error *e)
 {
 	struct level *st = NULL;
 	size_t n = 0, cap = 0;
 	const char *rel = s->v[idx].rel;
-	int err = push_level(&st, &n, &cap, fd, top);
+	int err = push_level(&st, &n, &cap, d, top);
 	int rc = 0;
 	while (!err && n) {
 		struct level *l = &st[n - 1];
@@ -299,22 +304,21 @@ static int walk(struct scan *s, size_t idx, int fd, const struct stat *top, uint
 				break;
 			/* back up to where we came from, unless another process
 			 * moved the tree meanwhile: then stop counting it */
-			int up = openat(fd, "..", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-			struct stat ust;
-			if (up < 0 || fstat(up, &ust) != 0 || (uint64_t)ust.st_dev != st[n - 1].dev ||
-			    (uint64_t)ust.st_ino != st[n - 1].ino) {
-				if (up >= 0)
-					close(up);
+			struct em_dir *up = em_dir_openat(d, "..", 0);
+			struct em_stat ust;
+			if (!up || em_dir_fstat(up, &ust) != 0 || ust.dev != st[n - 1].dev ||
+			    ust.ino != st[n - 1].ino) {
+				em_dir_close(up);
 				break;
 			}
-			close(fd);
-			fd = up;
+			em_dir_close(d);
+			d = up;
 			continue;
 		}
 		const char *name = l->names + l->pos;
 		l->pos += strlen(name) + 1;
-		struct stat sb;
-		if (fstatat(fd, name, &sb, AT_SYMLINK_NOFOLLOW) != 0) {
+		struct em_stat sb;
+		if (em_dir_lstat(d, name, &sb) != 0) {
 			if (errno == ENOENT)
 				continue;
 			rc = em_err_sys(e, errno, where_of(s, rel), "cannot inspect an entry inside");
@@ -322,25 +326,22 @@ static int walk(struct scan *s, size_t idx, int fd, const struct stat *top, uint
 		}
 		if ((rc = account(s, idx, &sb, e)))
 			break;
-		if (!S_ISDIR(sb.st_mode)) {
+		if (sb.type != EM_FT_DIR) {
 			(*files)++;
 			continue;
 		}
-		int sub = openat(fd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-		if (sub < 0) {
-			if (errno == ENOENT || errno == ENOTDIR || errno == ELOOP)
+		bool gone;
+		struct em_stat sst;
+		struct em_dir *sub = open_same_dir(d, name, &sb, &gone, &sst);
+		if (!sub) {
+			if (gone)
 				continue; /* replaced meanwhile */
 			rc = em_err_sys(e, errno, where_of(s, rel), "cannot open a folder inside");
 			break;
 		}
-		struct stat sst;
-		if (fstat(sub, &sst) != 0 || sst.st_dev != sb.st_dev || sst.st_ino != sb.st_ino) {
-			close(sub);
-			continue;
-		}
-		close(fd);
-		fd = sub;
-		err = push_level(&st, &n, &cap, fd, &sst);
+		em_dir_close(d);
+		d = sub;
+		err = push_level(&st, &n, &cap, d, &sst);
 	}
 	if (err)
 		rc = err == ENOMEM ? em_err_nomem(e)
@@ -348,65 +349,66 @@ static int walk(struct scan *s, size_t idx, int fd, const struct stat *top, uint
 	for (size_t i = 0; i < n; i++)
 		free(st[i].names);
 	free(st);
-	close(fd);
+	em_dir_close(d);
 	return rc;
 }
 
-/* Count entry idx: name in the folder open as pfd, whose lstat is st; sub is
- * the entry's folder when the caller opened it already (owned), else -1. */
-static int walk_entry(struct scan *s, size_t idx, int pfd, const char *name,
-		      const struct stat *st, int sub, uint64_t *files, struct em_error *e)
+/* Count entry idx: name in the folder pd, whose lstat is st; sub is the
+ * entry's folder when the caller opened it already (owned), else NULL. */
+static int walk_entry(struct scan *s, size_t idx, struct em_dir *pd, const char *name,
+		      const struct em_stat *st, struct em_dir *sub, uint64_t *files,
+		      struct em_error *e)
 {
-	if (!S_ISDIR(st->st_mode)) {
-		if (sub >= 0)
-			close(sub);
+	if (st->type != EM_FT_DIR) {
+		em_dir_close(sub);
 		(*files)++;
 		return account(s, idx, st, e);
 	}
-	if (sub < 0)
-		sub = openat(pfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-	if (sub < 0) {
-		if (errno == ENOENT || errno == ENOTDIR || errno == ELOOP)
-			return 0; /* gone or replaced meanwhile */
-		return em_err_sys(e, errno, where_of(s, s->v[idx].rel), "cannot open the folder");
-	}
-	struct stat top;
-	if (fstat(sub, &top) != 0 || top.st_dev != st->st_dev || top.st_ino != st->st_ino) {
-		close(sub);
-		return 0;
+	struct em_stat top;
+	if (sub) {
+		if (em_dir_fstat(sub, &top) != 0 || top.dev != st->dev || top.ino != st->ino) {
+			em_dir_close(sub);
+			return 0;
+		}
+	} else {
+		bool gone;
+		if (!(sub = open_same_dir(pd, name, st, &gone, &top)))
+			return gone ? 0 /* gone or replaced meanwhile */
+				    : em_err_sys(e, errno, where_of(s, s->v[idx].rel),
+						 "cannot open the folder");
 	}
 	int rc = account(s, idx, &top, e);
 	if (rc) {
-		close(sub);
+		em_dir_close(sub);
 		return rc;
 	}
 	return walk(s, idx, sub, &top, files, e);
 }
 
-/* Open the folder <root>/name and read its names: *fd is -1 when it does not
- * exist. */
-static int open_listing(struct scan *s, const char *name, int *fd, struct level *l,
+/* Open the folder <root>/name and read its names: *d is NULL when it does
+ * not exist. */
+static int open_listing(struct scan *s, const char *name, struct em_dir **d, struct level *l,
 			struct em_error *e)
 {
 	memset(l, 0, sizeof *l);
-	*fd = openat(s->rootfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-	if (*fd < 0) {
+	*d = em_dir_openat(s->root_dir, name, EM_OPEN_NOFOLLOW);
+	if (!*d) {
 		int err = errno;
 		if (err == ENOENT)
 			return 0;
-		struct stat st;
+		struct em_stat st;
 		if ((err == ELOOP || err == ENOTDIR) &&
-		    fstatat(s->rootfd, name, &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISLNK(st.st_mode))
+		    em_dir_lstat(s->root_dir, name, &st) == 0 && st.type == EM_FT_LINK)
 			return em_err(e, EM_EINVAL, where_of(s, name),
 				      "is a symbolic link (links inside the cache are not followed)");
 		if (err == ENOTDIR || err == ELOOP)
 			return em_err(e, EM_EINVAL, where_of(s, name), "is not a folder");
 		return em_err_sys(e, err, where_of(s, name), "cannot open the folder");
 	}
-	int err = read_names(*fd, l);
+	int err = read_names(*d, l);
 	if (err) {
-		close(*fd);
-		*fd = -1;
+		em_dir_close(*d);
+		*d = NULL;
 		return err == ENOMEM ? em_err_nomem(e)
 				     : em_err_sys(e, err, where_of(s, name), "cannot read the folder");
 	}
@@ -422,13 +424,79 @@ static const char *next_name(struct level *l)
 	return n;
 }
 
-/* The entries of one wheels/<sha>/ folder, open as fd (owned), whose lstat
- * is st. */
-static int scan_wheel_dir(struct scan *s, int pfd, const char *name, const struct stat *st,
-			  struct em_error *e)
+/* What to do with one entry of a listed folder d: name, whose lstat is st. */
+typedef int (*entry_fn)(struct scan *s, struct em_dir *d, const char *name,
+			const struct em_stat *st, const void *ctx, struct em_error *e);
+
+/* Call one for every name of l (the listing of d, <root>/rel), each
+ * lstat'ed first; a name gone meanwhile is skipped. */
+static int each_entry(struct scan *s, struct em_dir *d, struct level *l, const char *rel,
+		      entry_fn one, const void *ctx, struct em_error *e)
 {
-	int fd = openat(pfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-	if (fd < 0) {
+	int rc = 0;
+	for (const char *name; !rc && (name = next_name(l));) {
+		struct em_stat st;
+		if (em_dir_lstat(d, name, &st) != 0) {
+			if (errno == ENOENT)
+				continue;
+			rc = em_err_sys(e, errno, where_of(s, rel), "cannot inspect an entry of");
+			break;
+		}
+		rc = one(s, d, name, &st, ctx, e);
+	}
+	return rc;
+}
+
+/* each_entry over the folder <root>/sub, when there is one. */
+static int scan_listing(struct scan *s, const char *sub, entry_fn one, const void *ctx,
+			struct em_error *e)
+{
+	struct em_dir *d;
+	struct level l;
+	int rc = open_listing(s, sub, &d, &l, e);
+	if (rc || !d)
+		return rc;
+	rc = each_entry(s, d, &l, sub, one, ctx, e);
+	free(l.names);
+	em_dir_close(d);
+	return rc;
+}
+
+/* An entry of wheels/<sha>/ (ctx: the index of that folder's entry). */
+static int wheel_dir_entry(struct scan *s, struct em_dir *d, const char *c,
+			   const struct em_stat *cst, const void *ctx, struct em_error *e)
+{
+	size_t di = *(const size_t *)ctx;
+	if (!strcmp(c, ".lock") && cst->type == EM_FT_FILE) {
+		uint64_t before = s->v[di].bytes;
+		int rc = account(s, di, cst, e);
+		s->v[di].has_lock = true;
+		s->v[di].lock_bytes = s->v[di].bytes - before;
+		return rc;
+	}
+	enum kind k = K_TMP;
+	if (cst->type == EM_FT_FILE && !is_leftover_name(c))
+		k = ends_with(c, ".part") ? K_PART : K_WHEEL;
+	size_t ci;
+	uint64_t files = 0;
+	int rc = add_entry(s, k, s->v[di].rel, c, &ci, e);
+	if (rc)
+		return rc;
+	s->v[ci].dir = (uint32_t)di + 1;
+	if (k == K_PART)
+		s->v[di].part = true;
+	if (k == K_WHEEL)
+		s->v[di].complete = true;
+	return walk_entry(s, ci, d, c, cst, NULL, &files, e);
+}
+
+/* The entries of one wheels/<sha>/ folder, name in pd, whose lstat is
+ * st. */
+static int scan_wheel_dir(struct scan *s, struct em_dir *pd, const char *name,
+			  const struct em_stat *st, struct em_error *e)
+{
+	struct em_dir *d = em_dir_openat(pd, name, EM_OPEN_NOFOLLOW);
+	if (!d) {
 		int err = errno;
 		if (err == ENOENT || err == ENOTDIR || err == ELOOP)
 			return 0; /* gone or replaced meanwhile */
@@ -442,136 +510,95 @@ static int scan_wheel_dir(struct scan *s, int pfd, const char *name, const struc
 	if (!rc)
 		rc = account(s, di, st, e);
 	if (!rc) {
-		int err = read_names(fd, &l);
+		int err = read_names(d, &l);
 		if (err)
 			rc = err == ENOMEM ? em_err_nomem(e)
 					   : em_err_sys(e, err, where_of(s, s->v[di].rel),
 							"cannot read the folder");
 	}
-	for (const char *c; !rc && (c = next_name(&l));) {
-		struct stat cst;
-		if (fstatat(fd, c, &cst, AT_SYMLINK_NOFOLLOW) != 0) {
-			if (errno == ENOENT)
-				continue;
-			rc = em_err_sys(e, errno, where_of(s, s->v[di].rel),
-					"cannot inspect an entry of");
-			break;
-		}
-		if (!strcmp(c, ".lock") && S_ISREG(cst.st_mode)) {
-			uint64_t before = s->v[di].bytes;
-			rc = account(s, di, &cst, e);
-			s->v[di].has_lock = true;
-			s->v[di].lock_bytes = s->v[di].bytes - before;
-			continue;
-		}
-		enum kind k = K_TMP;
-		if (S_ISREG(cst.st_mode) && !is_leftover_name(c))
-			k = ends_with(c, ".part") ? K_PART : K_WHEEL;
-		size_t ci;
-		uint64_t files = 0;
-		if ((rc = add_entry(s, k, s->v[di].rel, c, &ci, e)))
-			break;
-		s->v[ci].dir = (uint32_t)di + 1;
-		if (k == K_PART)
-			s->v[di].part = true;
-		if (k == K_WHEEL)
-			s->v[di].complete = true;
-		rc = walk_entry(s, ci, fd, c, &cst, -1, &files, e);
-	}
+	if (!rc)
+		rc = each_entry(s, d, &l, s->v[di].rel, wheel_dir_entry, &di, e);
 	free(l.names);
-	close(fd);
+	em_dir_close(d);
+	return rc;
+}
+
+/* An entry of wheels/: a wheels/<sha>/ folder, else a leftover. */
+static int wheels_entry(struct scan *s, struct em_dir *d, const char *name,
+			const struct em_stat *st, const void *ctx, struct em_error *e)
+{
+	(void)ctx;
+	if (st->type == EM_FT_DIR && !is_leftover_name(name))
+		return scan_wheel_dir(s, d, name, st, e);
+	size_t idx;
+	uint64_t files = 0;
+	int rc = add_entry(s, K_TMP, "wheels", name, &idx, e);
+	if (!rc)
+		rc = walk_entry(s, idx, d, name, st, NULL, &files, e);
+	return rc;
+}
+
+/* unpacked/, pages/ or tmp/ (ctx: the folder's name, then its kind): one
+ * entry per name in it */
+struct top_ctx {
+	const char *sub;
+	enum kind kind;
+};
+
+static int top_entry(struct scan *s, struct em_dir *d, const char *name, const struct em_stat *st,
+		     const void *ctx, struct em_error *e)
+{
+	const struct top_ctx *t = ctx;
+	enum kind k = t->kind;
+	struct em_dir *sub = NULL;
+	if (t->kind == K_UNPACKED) {
+		/* complete: a folder holding the mark, not a *.tmp-* one */
+		k = K_TMP;
+		if (st->type == EM_FT_DIR && !is_leftover_name(name))
+			sub = em_dir_openat(d, name, EM_OPEN_NOFOLLOW);
+		struct em_stat m;
+		if (sub && em_dir_lstat(sub, EM_UNPACKED_MARK, &m) == 0 && m.type == EM_FT_FILE)
+			k = K_UNPACKED;
+	}
+	size_t idx;
+	uint64_t files = 0;
+	int rc = add_entry(s, k, t->sub, name, &idx, e);
+	if (!rc)
+		rc = walk_entry(s, idx, d, name, st, sub, &files, e);
+	else
+		em_dir_close(sub);
+	if (!rc)
+		s->v[idx].files = files;
 	return rc;
 }
 
 static int scan_wheels(struct scan *s, struct em_error *e)
 {
-	int fd;
-	struct level l;
-	int rc = open_listing(s, "wheels", &fd, &l, e);
-	if (rc || fd < 0)
-		return rc;
-	for (const char *name; !rc && (name = next_name(&l));) {
-		struct stat st;
-		if (fstatat(fd, name, &st, AT_SYMLINK_NOFOLLOW) != 0) {
-			if (errno == ENOENT)
-				continue;
-			rc = em_err_sys(e, errno, where_of(s, "wheels"), "cannot inspect an entry of");
-			break;
-		}
-		if (S_ISDIR(st.st_mode) && !is_leftover_name(name)) {
-			rc = scan_wheel_dir(s, fd, name, &st, e);
-			continue;
-		}
-		size_t idx;
-		uint64_t files = 0;
-		rc = add_entry(s, K_TMP, "wheels", name, &idx, e);
-		if (!rc)
-			rc = walk_entry(s, idx, fd, name, &st, -1, &files, e);
-	}
-	free(l.names);
-	close(fd);
-	return rc;
+	return scan_listing(s, "wheels", wheels_entry, NULL, e);
 }
 
-/* unpacked/, pages/ or tmp/: one entry per name in it */
 static int scan_top(struct scan *s, const char *sub, enum kind kind, struct em_error *e)
 {
-	int fd;
-	struct level l;
-	int rc = open_listing(s, sub, &fd, &l, e);
-	if (rc || fd < 0)
-		return rc;
-	for (const char *name; !rc && (name = next_name(&l));) {
-		struct stat st;
-		if (fstatat(fd, name, &st, AT_SYMLINK_NOFOLLOW) != 0) {
-			if (errno == ENOENT)
-				continue;
-			rc = em_err_sys(e, errno, where_of(s, sub), "cannot inspect an entry of");
-			break;
-		}
-		enum kind k = kind;
-		int dfd = -1;
-		if (kind == K_UNPACKED) {
-			/* complete: a folder holding the mark, not a *.tmp-* one */
-			k = K_TMP;
-			if (S_ISDIR(st.st_mode) && !is_leftover_name(name))
-				dfd = openat(fd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-			struct stat m;
-			if (dfd >= 0 && fstatat(dfd, EM_UNPACKED_MARK, &m, AT_SYMLINK_NOFOLLOW) == 0 &&
-			    S_ISREG(m.st_mode))
-				k = K_UNPACKED;
-		}
-		size_t idx;
-		uint64_t files = 0;
-		rc = add_entry(s, k, sub, name, &idx, e);
-		if (!rc)
-			rc = walk_entry(s, idx, fd, name, &st, dfd, &files, e);
-		else if (dfd >= 0)
-			close(dfd);
-		if (!rc)
-			s->v[idx].files = files;
-	}
-	free(l.names);
-	close(fd);
-	return rc;
+	struct top_ctx t = { sub, kind };
+	return scan_listing(s, sub, top_entry, &t, e);
 }
 
 /* ---- the build folders ---- */
 
-/* The text of the regular file name in the folder dfd, at most max bytes,
+/* The text of the regular file name in the folder d, at most max bytes,
  * or NULL. */
-static char *read_small(struct scan *s, int dfd, const char *name, size_t max)
+static char *read_small(struct scan *s, struct em_dir *d, const char *name, size_t max)
 {
-	int fd = openat(dfd, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+	int fd = em_dir_open_file(d, name, EM_OPEN_READ | EM_OPEN_NOFOLLOW, 0);
 	if (fd < 0)
 		return NULL;
-	struct stat st;
+	struct em_stat st;
 	char *buf = NULL;
-	if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && (uint64_t)st.st_size <= max)
-		buf = em_arena_alloc(&s->a, (size_t)st.st_size + 1);
+	if (em_os_fstat(fd, &st) == 0 && st.type == EM_FT_FILE && st.size <= max)
+		buf = em_arena_alloc(&s->a, (size_t)st.size + 1);
 	size_t len = 0;
-	while (buf && len < (size_t)st.st_size) {
-		ssize_t r = read(fd, buf + len, (size_t)st.st_size - len);
+	while (buf && len < (size_t)st.size) {
+		ssize_t r = em_os_read(fd, buf + len, (size_t)st.size - len);
 		if (r <= 0)
 			buf = NULL;
 		else
@@ -579,7 +606,7 @@ static char *read_small(struct scan *s, int dfd, const char *name, size_t max)
 	}
 	if (buf)
 		buf[len] = '\0';
-	close(fd);
+	(void)em_os_close(fd); /* read only: the close has nothing to report */
 	return buf;
 }
 
@@ -609,23 +636,23 @@ static const char *key_field(struct scan *s, const char *text, const char *field
 	return NULL;
 }
 
-/* Whether the folder dfd holds the regular file name. */
-static bool has_file(int dfd, const char *name)
+/* Whether the folder d holds the regular file name. */
+static bool has_file(struct em_dir *d, const char *name)
 {
-	struct stat st;
-	return fstatat(dfd, name, &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISREG(st.st_mode);
+	struct em_stat st;
+	return em_dir_lstat(d, name, &st) == 0 && st.type == EM_FT_FILE;
 }
 
-/* The one wheel in a built/<key>/ folder open as dfd, or NULL. */
-static const char *built_wheel(struct scan *s, int dfd)
+/* The one wheel in a built/<key>/ folder d, or NULL. */
+static const char *built_wheel(struct scan *s, struct em_dir *d)
 {
 	struct level l = { 0 };
-	if (read_names(dfd, &l))
+	if (read_names(d, &l))
 		return NULL;
 	const char *found = NULL;
 	int n = 0;
 	for (const char *c; (c = next_name(&l));)
-		if (ends_with(c, ".whl") && !is_leftover_name(c) && has_file(dfd, c)) {
+		if (ends_with(c, ".whl") && !is_leftover_name(c) && has_file(d, c)) {
 			found = c;
 			n++;
 		}
@@ -634,21 +661,21 @@ static const char *built_wheel(struct scan *s, int dfd)
 	return r;
 }
 
-/* Classify the folder dfd (a build entry of kind k) for entry en: whether
+/* Classify the folder d (a build entry of kind k) for entry en: whether
  * it is complete, with what it names. */
-static bool build_entry_complete(struct scan *s, enum kind k, int dfd, struct entry *en)
+static bool build_entry_complete(struct scan *s, enum kind k, struct em_dir *d, struct entry *en)
 {
 	if (k == K_BUILDENV)
-		return has_file(dfd, EM_BUILD_ENV_MARK);
-	char *key = read_small(s, dfd, EM_BUILT_KEY_NAME, 64 * 1024);
+		return has_file(d, EM_BUILD_ENV_MARK);
+	char *key = read_small(s, d, EM_BUILT_KEY_NAME, 64 * 1024);
 	if (!key || !(en->sdist = key_field(s, key, "sdist")))
 		return false;
 	if (k == K_BUILDMETA)
-		return has_file(dfd, "METADATA");
-	if (!(en->env = key_field(s, key, "build-env")) || !(en->wheel = built_wheel(s, dfd)))
+		return has_file(d, "METADATA");
+	if (!(en->env = key_field(s, key, "build-env")) || !(en->wheel = built_wheel(s, d)))
 		return false;
 	/* "HEX  NAME.whl": the hash of that wheel */
-	char *rec = read_small(s, dfd, EM_BUILT_SHA256_NAME, 4096);
+	char *rec = read_small(s, d, EM_BUILT_SHA256_NAME, 4096);
 	if (rec && strlen(rec) > 66 && is_hex64(rec, 64) && !strncmp(rec + 64, "  ", 2) &&
 	    !strncmp(rec + 66, en->wheel, strlen(en->wheel)) &&
 	    (rec[66 + strlen(en->wheel)] == '\n' || !rec[66 + strlen(en->wheel)]))
@@ -656,58 +683,51 @@ static bool build_entry_complete(struct scan *s, enum kind k, int dfd, struct en
 	return true;
 }
 
-/* build-envs/, built/, build-metadata/ (one folder per entry) or
- * build-logs/ (one file per entry). */
+/* An entry of build-envs/, built/, build-metadata/ (one folder per entry)
+ * or build-logs/ (one file per entry); ctx as top_entry's. */
+static int build_entry(struct scan *s, struct em_dir *d, const char *name,
+		       const struct em_stat *st, const void *ctx, struct em_error *e)
+{
+	const struct top_ctx *t = ctx;
+	size_t idx;
+	uint64_t files = 0;
+	int rc = add_entry(s, K_TMP, t->sub, name, &idx, e);
+	if (rc)
+		return rc;
+	struct entry *en = &s->v[idx];
+	struct em_dir *sub = NULL;
+	if (t->kind == K_BUILDLOG) {
+		if (st->type == EM_FT_FILE && ends_with(name, ".log") && !is_leftover_name(name)) {
+			en->kind = K_BUILDLOG;
+			const char *dot = strchr(name, '.');
+			en->pkg = em_arena_strndup(&s->a, name, (size_t)(dot - name));
+			en->mtime_sec = st->mtime_sec;
+			en->mtime_nsec = st->mtime_nsec;
+			if (!en->pkg)
+				rc = em_err_nomem(e);
+		}
+	} else if (st->type == EM_FT_DIR && !is_leftover_name(name)) {
+		sub = em_dir_openat(d, name, EM_OPEN_NOFOLLOW);
+		if (sub && build_entry_complete(s, t->kind, sub, en))
+			en->kind = t->kind;
+	}
+	if (!rc)
+		rc = walk_entry(s, idx, d, name, st, sub, &files, e);
+	else
+		em_dir_close(sub);
+	return rc;
+}
+
 static int scan_build(struct scan *s, const char *sub, enum kind kind, struct em_error *e)
 {
-	int fd;
-	struct level l;
-	int rc = open_listing(s, sub, &fd, &l, e);
-	if (rc || fd < 0)
-		return rc;
-	for (const char *name; !rc && (name = next_name(&l));) {
-		struct stat st;
-		if (fstatat(fd, name, &st, AT_SYMLINK_NOFOLLOW) != 0) {
-			if (errno == ENOENT)
-				continue;
-			rc = em_err_sys(e, errno, where_of(s, sub), "cannot inspect an entry of");
-			break;
-		}
-		size_t idx;
-		uint64_t files = 0;
-		if ((rc = add_entry(s, K_TMP, sub, name, &idx, e)))
-			break;
-		struct entry *en = &s->v[idx];
-		int dfd = -1;
-		if (kind == K_BUILDLOG) {
-			if (S_ISREG(st.st_mode) && ends_with(name, ".log") && !is_leftover_name(name)) {
-				en->kind = K_BUILDLOG;
-				const char *dot = strchr(name, '.');
-				en->pkg = em_arena_strndup(&s->a, name, (size_t)(dot - name));
-				en->mtime = st.st_mtim;
-				if (!en->pkg)
-					rc = em_err_nomem(e);
-			}
-		} else if (S_ISDIR(st.st_mode) && !is_leftover_name(name)) {
-			dfd = openat(fd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-			if (dfd >= 0 && build_entry_complete(s, kind, dfd, en))
-				en->kind = kind;
-		}
-		if (!rc)
-			rc = walk_entry(s, idx, fd, name, &st, dfd, &files, e);
-		else if (dfd >= 0)
-			close(dfd);
-	}
-	free(l.names);
-	close(fd);
-	return rc;
+	struct top_ctx t = { sub, kind };
+	return scan_listing(s, sub, build_entry, &t, e);
 }
 
 static void scan_free(struct scan *s)
 {
-	if (s->rootfd >= 0)
-		close(s->rootfd);
-	s->rootfd = -1;
+	em_dir_close(s->root_dir);
+	s->root_dir = NULL;
 	free(s->v);
 	free(s->slots);
 	em_buf_release(&s->where);
@@ -718,14 +738,14 @@ static int scan_open(struct scan *s, const struct em_cache *c, struct em_error *
 {
 	static const struct em_buf empty = EM_BUF_INIT;
 	memset(s, 0, sizeof *s);
-	s->rootfd = -1;
+	s->root_dir = NULL;
 	s->where = empty;
 	em_arena_init(&s->a);
 	if (!c || !c->root || !*c->root)
 		return em_err(e, EM_EUSAGE, NULL, "the cache is not open");
 	s->root = c->root;
-	s->rootfd = open(c->root, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (s->rootfd < 0) {
+	s->root_dir = em_dir_open(c->root, 0);
+	if (!s->root_dir) {
 		int err = errno;
 		if (err == ENOENT)
 			return em_err(e, EM_ENOTFOUND, c->root, "the cache folder does not exist");
@@ -832,29 +852,27 @@ int em_cache_info(const struct em_cache *c, struct em_cache_info *out, struct em
 /* ---- removing ---- */
 
 /* Open the folder rel below the root, following no link on the way:
- * a descriptor, or -1 with errno set. */
-static int open_rel_dir(struct scan *s, const char *rel)
+ * the folder, or NULL with errno set. */
+static struct em_dir *open_rel_dir(struct scan *s, const char *rel)
 {
-	int fd = openat(s->rootfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	while (fd >= 0 && *rel) {
+	struct em_dir *d = em_dir_openat(s->root_dir, ".", 0);
+	while (d && *rel) {
 		const char *slash = strchr(rel, '/');
 		size_t n = slash ? (size_t)(slash - rel) : strlen(rel);
 		char comp[NAME_MAX + 1];
 		if (n > NAME_MAX) {
-			close(fd);
+			em_dir_close(d);
 			errno = ENAMETOOLONG;
-			return -1;
+			return NULL;
 		}
 		memcpy(comp, rel, n);
 		comp[n] = '\0';
-		int sub = openat(fd, comp, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-		int err = errno;
-		close(fd);
-		errno = err;
-		fd = sub;
+		struct em_dir *sub = em_dir_openat(d, comp, EM_OPEN_NOFOLLOW);
+		em_dir_close(d); /* keeps errno */
+		d = sub;
 		rel += n + (slash ? 1 : 0);
 	}
-	return fd;
+	return d;
 }
 
 /* Remove entry idx: a file is unlinked; a folder is renamed into tmp/ first
@@ -870,18 +888,18 @@ static int remove_entry(struct scan *s, size_t idx, struct em_error *e)
 	char *abs = em_arena_printf(&s->a, "%s/%s", s->root, rel);
 	if (!parent || !abs)
 		return em_err_nomem(e);
-	int pfd = open_rel_dir(s, parent);
-	if (pfd < 0) {
+	struct em_dir *pd = open_rel_dir(s, parent);
+	if (!pd) {
 		if (errno == ENOENT)
 			return 1;
 		return em_err_sys(e, errno, where_of(s, parent), "cannot open the folder");
 	}
 	int rc = 0;
-	struct stat st;
-	if (fstatat(pfd, base, &st, AT_SYMLINK_NOFOLLOW) != 0) {
+	struct em_stat st;
+	if (em_dir_lstat(pd, base, &st) != 0) {
 		rc = errno == ENOENT ? 1 : em_err_sys(e, errno, abs, "cannot inspect");
-	} else if (!S_ISDIR(st.st_mode)) {
-		if (unlinkat(pfd, base, 0) != 0)
+	} else if (st.type != EM_FT_DIR) {
+		if (em_dir_unlink(pd, base) != 0)
 			rc = errno == ENOENT ? 1 : em_err_sys(e, errno, abs, "cannot remove");
 	} else if (!strcmp(parent, "tmp")) {
 		rc = em_remove_tree(abs, e);
@@ -889,30 +907,31 @@ static int remove_entry(struct scan *s, size_t idx, struct em_error *e)
 		/* unpacked/<sha> -> tmp/prune-<sha>-<pid>; others keep their
 		 * folder in the name: tmp/prune-wheels-<sha>-<pid> */
 		char *aside = em_arena_printf(&s->a, "prune-%s-%ld",
-					      !strcmp(parent, "unpacked") ? base : rel, (long)getpid());
-		int tfd = -1;
+					      !strcmp(parent, "unpacked") ? base : rel, em_os_pid());
+		struct em_dir *td = NULL;
 		if (!aside)
 			rc = em_err_nomem(e);
 		for (char *p = aside; p && *p; p++)
 			if (*p == '/')
 				*p = '-';
 		if (aside && strlen(aside) > NAME_MAX) /* a long name in wheels/<sha>/ */
-			aside = em_arena_printf(&s->a, "prune-%zu-%ld", idx, (long)getpid());
+			aside = em_arena_printf(&s->a, "prune-%zu-%ld", idx, em_os_pid());
 		if (!rc && !aside)
 			rc = em_err_nomem(e);
-		if (!rc && mkdirat(s->rootfd, "tmp", 0755) != 0 && errno != EEXIST)
+		if (!rc && em_dir_mkdir(s->root_dir, "tmp", 0755) != 0 && errno != EEXIST)
 			rc = em_err_sys(e, errno, where_of(s, "tmp"), "cannot create the folder");
-		if (!rc && (tfd = open_rel_dir(s, "tmp")) < 0)
+		if (!rc && !(td = open_rel_dir(s, "tmp")))
 			rc = em_err_sys(e, errno, where_of(s, "tmp"), "cannot open the folder");
 		char *aside_abs = rc ? NULL : em_arena_printf(&s->a, "%s/tmp/%s", s->root, aside);
 		if (!rc && !aside_abs)
 			rc = em_err_nomem(e);
 		/* moving a folder to another parent rewrites its "..": it
-		 * must be writable (unpacked trees are read-only) */
-		if (!rc && (st.st_mode & 0700) != 0700)
-			fchmodat(pfd, base, (st.st_mode & 07777) | 0700, 0);
+		 * must be writable (unpacked trees are read-only); when it
+		 * cannot be made so, the rename fails and says why */
+		if (!rc && (st.mode & 0700) != 0700)
+			EM_IGNORE(em_dir_chmod(pd, base, st.mode | 0700));
 		for (int tries = 0; !rc; tries++) {
-			if (renameat(pfd, base, tfd, aside) == 0) {
+			if (em_dir_rename(pd, base, td, aside) == 0) {
 				rc = em_remove_tree(aside_abs, e);
 				break;
 			}
@@ -928,11 +947,17 @@ static int remove_entry(struct scan *s, size_t idx, struct em_error *e)
 					    aside_abs, strerror(err));
 			}
 		}
-		if (tfd >= 0)
-			close(tfd);
+		em_dir_close(td);
 	}
-	close(pfd);
+	em_dir_close(pd);
 	return rc;
+}
+
+/* Let a wheels/<sha>/.lock go: closing it releases the lock, and it was
+ * opened read-only, so the close has nothing to report. */
+static void unlock_wheel(int fd)
+{
+	(void)em_os_close(fd);
 }
 
 /* Whether another process holds wheels/<sha>/.lock (a download runs); when
@@ -942,16 +967,15 @@ static bool wheel_busy(struct scan *s, size_t di, int *lockfd)
 	*lockfd = -1;
 	if (!s->v[di].has_lock)
 		return false;
-	int dfd = open_rel_dir(s, s->v[di].rel);
-	if (dfd < 0)
+	struct em_dir *d = open_rel_dir(s, s->v[di].rel);
+	if (!d)
 		return errno != ENOENT;
-	int fd = openat(dfd, ".lock", O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
-	int err = errno;
-	close(dfd);
+	int fd = em_dir_open_file(d, ".lock", EM_OPEN_READ | EM_OPEN_NOFOLLOW, 0);
+	em_dir_close(d); /* keeps errno */
 	if (fd < 0)
-		return err != ENOENT; /* when in doubt, leave it */
-	if (flock(fd, LOCK_EX | LOCK_NB) != 0) {
-		close(fd);
+		return errno != ENOENT; /* when in doubt, leave it */
+	if (em_os_lock(fd, EM_FLOCK_EX | EM_FLOCK_NB) != 0) {
+		unlock_wheel(fd);
 		return true;
 	}
 	*lockfd = fd;
@@ -986,17 +1010,16 @@ static int remove_wheel_dir(struct scan *s, size_t di, size_t end, bool clean,
 				tally(&s->v[i], removed);
 		}
 		if (!rc && d->has_lock) {
-			int dfd = open_rel_dir(s, d->rel);
-			if (dfd >= 0 && unlinkat(dfd, ".lock", 0) == 0)
+			struct em_dir *ld = open_rel_dir(s, d->rel);
+			if (ld && em_dir_unlink(ld, ".lock") == 0)
 				add_usage(&removed->tmp, 0, d->lock_bytes);
 			else if (errno != ENOENT)
 				rc = em_err_sys(e, errno, where_of(s, d->rel), "cannot remove '.lock' in");
-			if (dfd >= 0)
-				close(dfd);
+			em_dir_close(ld);
 		}
 	}
 	if (lockfd >= 0)
-		close(lockfd);
+		unlock_wheel(lockfd);
 	return rc < 0 ? rc : 0;
 }
 
@@ -1051,10 +1074,10 @@ static int cmp_log(const void *x, const void *y)
 	int c = strcmp(a->pkg, b->pkg);
 	if (c)
 		return c;
-	if (a->mtime.tv_sec != b->mtime.tv_sec)
-		return a->mtime.tv_sec > b->mtime.tv_sec ? -1 : 1;
-	if (a->mtime.tv_nsec != b->mtime.tv_nsec)
-		return a->mtime.tv_nsec > b->mtime.tv_nsec ? -1 : 1;
+	if (a->mtime_sec != b->mtime_sec)
+		return a->mtime_sec > b->mtime_sec ? -1 : 1;
+	if (a->mtime_nsec != b->mtime_nsec)
+		return a->mtime_nsec > b->mtime_nsec ? -1 : 1;
 	return strcmp(b->rel, a->rel);
 }
 
@@ -1093,10 +1116,9 @@ static int keep_builds(struct scan *s, bool use_keep, const char *const *keep, s
 		if (!en->keep || !use_keep)
 			continue;
 		/* the wheels it was made from stay, so it can be made again */
-		int dfd = open_rel_dir(s, en->rel);
-		char *text = dfd >= 0 ? read_small(s, dfd, EM_BUILD_ENV_MARK, EM_TOML_MAX_LEN) : NULL;
-		if (dfd >= 0)
-			close(dfd);
+		struct em_dir *d = open_rel_dir(s, en->rel);
+		char *text = d ? read_small(s, d, EM_BUILD_ENV_MARK, EM_TOML_MAX_LEN) : NULL;
+		em_dir_close(d);
 		struct em_lock l;
 		if (!text || em_lock_parse(&s->a, text, strlen(text), en->rel, &l, NULL))
 			continue;

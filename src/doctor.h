@@ -28,6 +28,7 @@ void em_host_cpu(const char *sysroot, struct em_cpu_info *out);
 
 /* Free and total bytes of the file system holding path, or of its nearest
  * existing parent when it does not exist yet. */
+EM_MUST_USE
 int em_disk_space(struct em_arena *a, const char *path, uint64_t *free_bytes, uint64_t *total,
 		  struct em_error *e);
 
@@ -55,6 +56,7 @@ struct em_doctor_workload {
  * Interpreters are discovered into *own on first need when *interps is
  * NULL (as em_plan_target does). Only out of memory is an error; every
  * reason the workload cannot run is in out. */
+EM_MUST_USE
 int em_doctor_workload(struct em_arena *a, const struct em_matrix *m, const struct em_workload *w,
 		       const struct em_plan_options *o, const struct em_interp_list **interps,
 		       struct em_interp_list *own, struct em_doctor_workload *out,

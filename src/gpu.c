@@ -10,6 +10,7 @@
  * GPU is marked inferred.
  */
 #include "gpu.h"
+#include "verify.h"
 #include "os/fs.h"
 #include "os/proc.h"
 #include "os/sys.h"
@@ -19,6 +20,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+
+#include <jansson.h>
 
 
 #define MAX_PROC_FILE (64u << 10)
@@ -980,4 +983,56 @@ int em_gpu_detect(struct em_arena *a, const struct em_gpu_probe *p, struct em_gp
 		out->tried[0] = '\0';
 	em_arena_rewind(a, mark);
 	return 0;
+}
+
+/* ---- what other modules keep of a detection ---- */
+
+struct em_host_gpu em_gpu_host(const struct em_gpu_info *g)
+{
+	struct em_host_gpu h = { false, NULL, -1, -1, NULL };
+	/* a driver the user only named (ENVMATRIX_CUDA_DRIVER, to plan for
+	 * another machine) is no GPU here; a loaded driver is, even when no
+	 * GPU could be named: torch must see a device */
+	if (!g || !g->have_driver ||
+	    (!g->ngpus && g->driver_source && !strcmp(g->driver_source, "ENVMATRIX_CUDA_DRIVER")))
+		return h;
+	h.driver = g->driver[0] ? g->driver : NULL;
+	h.present = true;
+	if (g->ngpus) {
+		h.name = g->gpus[0].name[0] ? g->gpus[0].name : NULL;
+		if (g->gpus[0].cc_major) {
+			h.cc_major = (int)g->gpus[0].cc_major;
+			h.cc_minor = (int)g->gpus[0].cc_minor;
+		}
+	}
+	return h;
+}
+
+const char *em_gpu_host_json(struct em_arena *a, const char *platform,
+			     const struct em_gpu_info *gpu)
+{
+	json_t *o = json_pack("{s:s}", "platform", platform);
+	if (o && gpu && gpu->have_driver) {
+		char cuda[16] = "";
+		if (gpu->cuda_major)
+			snprintf(cuda, sizeof cuda, "%u.%u", gpu->cuda_major, gpu->cuda_minor);
+		json_t *gpus = json_array();
+		for (uint32_t i = 0; gpus && i < gpu->ngpus; i++) {
+			const struct em_gpu *g = &gpu->gpus[i];
+			char cc[16] = "";
+			if (g->cc_major)
+				snprintf(cc, sizeof cc, "%u.%u", g->cc_major, g->cc_minor);
+			json_array_append_new(gpus, json_pack("{s:s, s:s?, s:I}", "name", g->name,
+							      "compute_capability", cc[0] ? cc : NULL,
+							      "memory_mib", (json_int_t)g->memory_mib));
+		}
+		json_object_set_new(o, "nvidia", json_pack("{s:s, s:s?, s:o}", "driver", gpu->driver,
+							   "cuda", cuda[0] ? cuda : NULL, "gpus",
+							   gpus ? gpus : json_array()));
+	}
+	char *text = o ? json_dumps(o, JSON_INDENT(2) | JSON_SORT_KEYS) : NULL;
+	json_decref(o);
+	const char *out = text ? em_arena_printf(a, "%s\n", text) : NULL;
+	free(text);
+	return out ? out : em_arena_printf(a, "{\n  \"platform\": \"%s\"\n}\n", platform);
 }

@@ -35,6 +35,7 @@ struct em_driver_version {
 	unsigned nparts;
 };
 
+EM_MUST_USE
 int em_driver_parse(const char *s, struct em_driver_version *out, struct em_error *e);
 int em_driver_cmp(const struct em_driver_version *a, const struct em_driver_version *b);
 /* As NVIDIA writes them: 525.60.13, 450.80.02, 528.33, 580. */
@@ -101,18 +102,22 @@ struct em_gpu_probe {
 /* Detect. Only misuse and out of memory are errors; a malformed override
  * is EM_EINVAL naming ENVMATRIX_CUDA_DRIVER. a holds nothing afterwards
  * (everything is copied into out); it is scratch space. */
+EM_MUST_USE
 int em_gpu_detect(struct em_arena *a, const struct em_gpu_probe *p, struct em_gpu_info *out,
 		  struct em_error *e);
 
 /* The parsers detection uses, exposed for tests. Each adds what it reads
  * to out. */
 /* /proc/driver/nvidia/version ("NVRM version: ... 580.159.04 ...") */
+EM_MUST_USE
 int em_gpu_parse_proc_version(const char *text, struct em_gpu_info *out, struct em_error *e);
 /* /proc/driver/nvidia/gpus/X/information (Model, GPU UUID, Bus Location) */
+EM_MUST_USE
 int em_gpu_parse_information(const char *text, struct em_gpu *out, struct em_error *e);
 /* nvidia-smi --query-gpu=name,driver_version,memory.total,compute_cap,
  * pci.bus_id,uuid --format=csv[,noheader][,nounits]: a header line and
  * units are accepted, so are files without the uuid column. */
+EM_MUST_USE
 int em_gpu_parse_smi_csv(const char *text, size_t len, struct em_gpu_info *out,
 			 struct em_error *e);
 
@@ -145,6 +150,7 @@ bool em_arch_list_runs(const char *arch_list, unsigned major, unsigned minor, bo
  * and what to choose instead ("choose cuda = 12.8 (cu128) or newer").
  * A build the table does not know passes, as does a GPU whose compute
  * capability is unknown. g NULL passes. */
+EM_MUST_USE
 int em_gpu_check_torch(const struct em_gpu_info *g, const char *version, const char *variant,
 		       enum em_os os, struct em_error *e);
 
@@ -157,5 +163,21 @@ bool em_torch_suggest(const char *version, unsigned major, unsigned minor, enum 
 
 /* The list written as torch.cuda.get_arch_list() shows it: "sm_50 sm_60 ...". */
 void em_arch_list_format(const char *arch_list, char *buf, size_t size);
+
+/* ---- what other modules keep of a detection ---- */
+
+struct em_host_gpu;
+
+/* The host's GPU as verification compares it with what torch sees
+ * (verify.h): none for g NULL, for no driver, and for a driver only named
+ * (ENVMATRIX_CUDA_DRIVER, to plan for another machine); a loaded driver is
+ * a GPU even when none could be named (torch must see a device). */
+struct em_host_gpu em_gpu_host(const struct em_gpu_info *g);
+
+/* The host facts a history generation keeps (host.json): the platform
+ * (its name) and g's NVIDIA driver and GPUs (g NULL: none), as JSON text
+ * with a final newline, in a. */
+const char *em_gpu_host_json(struct em_arena *a, const char *platform,
+			     const struct em_gpu_info *g);
 
 #endif

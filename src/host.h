@@ -14,6 +14,7 @@
 /* The host's OS, architecture, C library (glibc or musl, with its version),
  * macOS version, and platform_release / platform_version as Python's
  * platform module reports them. */
+EM_MUST_USE
 int em_host_platform(struct em_platform *out, struct em_error *e);
 
 #endif

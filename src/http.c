@@ -16,6 +16,7 @@
 #include "os/sys.h"
 #include "spec/index.h"
 #include "util/sha256.h"
+#include "settings.h"
 
 #include <curl/curl.h>
 #include <errno.h>
@@ -79,7 +80,7 @@ int em_http_open(struct em_http **out, const struct em_http_config *c, struct em
 		h->c.max_redirects = 10;
 	const char *ca = h->c.ca_file;
 	if (!ca || !*ca)
-		ca = getenv("SSL_CERT_FILE");
+		ca = em_settings()->ca_file;
 	if (ca && *ca) {
 		struct em_stat st;
 		if (em_os_stat(ca, &st) != 0) {
@@ -338,21 +339,9 @@ static int page_xferinfo(void *ud, curl_off_t dltotal, curl_off_t dlnow, curl_of
 	return cancelled(ud) ? 1 : 0;
 }
 
-int em_http_fetch(struct em_http *h, struct em_arena *a, struct em_http_get *g,
-		  struct em_error *e)
+/* The request headers of a page fetch: Accept and the conditional ones. */
+static struct curl_slist *page_headers(const struct em_http_get *g)
 {
-	g->status = 0;
-	g->body = NULL;
-	g->len = 0;
-	g->content_type = g->etag_out = g->last_modified_out = g->final_url = NULL;
-	g->total = -1;
-	g->length = -1;
-	const char *shown = em_url_redact(a, g->url);
-	if (!shown)
-		return em_err_nomem(e);
-	if (h->c.offline)
-		return em_err(e, EM_EOFFLINE, shown, "not in the cache, and --offline forbids "
-			      "downloading it");
 	struct curl_slist *hdrs = NULL;
 	char line[512];
 	if (g->accept) {
@@ -367,17 +356,86 @@ int em_http_fetch(struct em_http *h, struct em_arena *a, struct em_http_get *g,
 		snprintf(line, sizeof line, "If-Modified-Since: %s", g->last_modified);
 		hdrs = curl_slist_append(hdrs, line);
 	}
+	return hdrs;
+}
+
+/* CURLOPT_RANGE for g's byte range ("" for the whole page). */
+static void page_range(const struct em_http_get *g, char range[64])
+{
+	range[0] = '\0';
+	if (g->range_from >= 0 && g->range_to >= g->range_from)
+		snprintf(range, 64, "%lld-%lld", (long long)g->range_from,
+			 (long long)g->range_to);
+	else if (g->range_from < 0 && g->range_to > 0)
+		snprintf(range, 64, "-%lld", (long long)g->range_to);
+}
+
+/* Set up the handle of one try of a page fetch: nonzero when it cannot. */
+static int page_setup(struct em_http *h, CURL *c, const struct em_http_get *g,
+		      struct headers *hd, struct curl_slist *hdrs, struct membuf *m,
+		      char *detail, const char *range)
+{
+	return setup(h, c, g->url, hd, hdrs) ||
+	       curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_body_mem) != CURLE_OK ||
+	       curl_easy_setopt(c, CURLOPT_WRITEDATA, m) != CURLE_OK ||
+	       curl_easy_setopt(c, CURLOPT_ERRORBUFFER, detail) != CURLE_OK ||
+	       (!range[0] && curl_easy_setopt(c, CURLOPT_ACCEPT_ENCODING, "") != CURLE_OK) ||
+	       (range[0] && curl_easy_setopt(c, CURLOPT_RANGE, range) != CURLE_OK) ||
+	       (g->head && curl_easy_setopt(c, CURLOPT_NOBODY, 1L) != CURLE_OK) ||
+	       curl_easy_setopt(c, CURLOPT_NOPROGRESS, 0L) != CURLE_OK ||
+	       curl_easy_setopt(c, CURLOPT_XFERINFOFUNCTION, page_xferinfo) != CURLE_OK ||
+	       curl_easy_setopt(c, CURLOPT_XFERINFODATA, h) != CURLE_OK;
+}
+
+/* The final answer of a page fetch: its status, body (2xx) and headers
+ * into g. */
+static int page_answer(struct em_arena *a, struct em_http_get *g, long status,
+		       const char *final_url, const struct membuf *m, const struct headers *hd,
+		       struct em_error *e)
+{
+	g->status = status;
+	g->final_url = final_url;
+	if (status >= 200 && status <= 299) {
+		g->body = em_arena_alloc(a, m->len + 1);
+		if (!g->body)
+			return em_err_nomem(e);
+		if (m->len)
+			memcpy(g->body, m->p, m->len);
+		g->body[m->len] = '\0';
+		g->len = m->len;
+		if (status == 206)
+			g->total = hd->range_total;
+	}
+	g->length = hd->content_length;
+	g->content_type = hd->content_type[0] ? em_arena_strdup(a, hd->content_type) : NULL;
+	g->etag_out = hd->etag[0] ? em_arena_strdup(a, hd->etag) : NULL;
+	g->last_modified_out = hd->last_modified[0] ? em_arena_strdup(a, hd->last_modified) : NULL;
+	return 0;
+}
+
+int em_http_fetch(struct em_http *h, struct em_arena *a, struct em_http_get *g,
+		  struct em_error *e)
+{
+	g->status = 0;
+	g->body = NULL;
+	g->len = 0;
+	g->content_type = g->etag_out = g->last_modified_out = g->final_url = NULL;
+	g->total = -1;
+	g->length = -1;
+	const char *shown = em_url_redact(a, g->url);
+	if (!shown)
+		return em_err_nomem(e);
+	if (h->c.offline)
+		return em_err(e, EM_EOFFLINE, shown, "not in the cache, and %s forbids "
+			      "downloading it", em_phrase(EM_PHRASE_OFFLINE));
+	struct curl_slist *hdrs = page_headers(g);
 	int rc = 0;
 	struct headers hd;
 	struct membuf m = { 0 };
 	m.max = g->max ? g->max : (size_t)64 << 20;
 	m.hd = &hd;
-	char range[64] = "";
-	if (g->range_from >= 0 && g->range_to >= g->range_from)
-		snprintf(range, sizeof range, "%lld-%lld", (long long)g->range_from,
-			 (long long)g->range_to);
-	else if (g->range_from < 0 && g->range_to > 0)
-		snprintf(range, sizeof range, "-%lld", (long long)g->range_to);
+	char range[64];
+	page_range(g, range);
 	for (uint32_t attempt = 1;; attempt++) {
 		if (cancelled(h)) {
 			rc = em_err(e, EM_ECANCELED, shown, "interrupted");
@@ -392,16 +450,7 @@ int em_http_fetch(struct em_http *h, struct em_arena *a, struct em_http_get *g,
 		m.len = 0;
 		m.over = false;
 		char detail[CURL_ERROR_SIZE] = "";
-		if (setup(h, c, g->url, &hd, hdrs) ||
-		    curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_body_mem) != CURLE_OK ||
-		    curl_easy_setopt(c, CURLOPT_WRITEDATA, &m) != CURLE_OK ||
-		    curl_easy_setopt(c, CURLOPT_ERRORBUFFER, detail) != CURLE_OK ||
-		    (!range[0] && curl_easy_setopt(c, CURLOPT_ACCEPT_ENCODING, "") != CURLE_OK) ||
-		    (range[0] && curl_easy_setopt(c, CURLOPT_RANGE, range) != CURLE_OK) ||
-		    (g->head && curl_easy_setopt(c, CURLOPT_NOBODY, 1L) != CURLE_OK) ||
-		    curl_easy_setopt(c, CURLOPT_NOPROGRESS, 0L) != CURLE_OK ||
-		    curl_easy_setopt(c, CURLOPT_XFERINFOFUNCTION, page_xferinfo) != CURLE_OK ||
-		    curl_easy_setopt(c, CURLOPT_XFERINFODATA, h) != CURLE_OK) {
+		if (page_setup(h, c, g, &hd, hdrs, &m, detail, range)) {
 			curl_easy_cleanup(c);
 			rc = em_err(e, EM_EIO, shown, "cannot set up the request");
 			break;
@@ -439,26 +488,7 @@ int em_http_fetch(struct em_http *h, struct em_arena *a, struct em_http_get *g,
 		} else if (retryable_status(status) && attempt <= h->c.retries) {
 			again = true;
 		} else {
-			g->status = status;
-			g->final_url = final_url;
-			if (status >= 200 && status <= 299) {
-				g->body = em_arena_alloc(a, m.len + 1);
-				if (!g->body) {
-					rc = em_err_nomem(e);
-					break;
-				}
-				if (m.len)
-					memcpy(g->body, m.p, m.len);
-				g->body[m.len] = '\0';
-				g->len = m.len;
-				if (status == 206)
-					g->total = hd.range_total;
-			}
-			g->length = hd.content_length;
-			g->content_type = hd.content_type[0] ? em_arena_strdup(a, hd.content_type) : NULL;
-			g->etag_out = hd.etag[0] ? em_arena_strdup(a, hd.etag) : NULL;
-			g->last_modified_out =
-				hd.last_modified[0] ? em_arena_strdup(a, hd.last_modified) : NULL;
+			rc = page_answer(a, g, status, final_url, &m, &hd, e);
 			break;
 		}
 		nap(h, backoff(h, attempt, retry_after));
@@ -640,13 +670,13 @@ static int finish_part(struct xfer *x, struct em_error *e)
 	d->got_size = x->have + x->wrote;
 	if (d->size >= 0 && d->got_size != d->size) {
 		close_part(x);
-		em_os_unlink(x->part);
+		em_os_unlink(x->part); /* best effort, as below */
 		return em_err(e, EM_EINVAL, x->shown, "'%s' is %lld bytes, but %lld were expected",
 			      x->label, (long long)d->got_size, (long long)d->size);
 	}
 	if (d->sha256 && strcasecmp(got, d->sha256)) {
 		close_part(x);
-		em_os_unlink(x->part);
+		em_os_unlink(x->part); /* best effort: the mismatch is the error */
 		return em_err(e, EM_EINVAL, x->shown,
 			      "'%s' has sha256 %s, but %s was expected; the file was discarded",
 			      x->label, got, d->sha256);
@@ -786,7 +816,7 @@ static void ended(struct xfer *x, CURLcode cr)
 		rc = em_err(&e, EM_ELIMIT, x->shown, "the server sent more than the %lld bytes of '%s'",
 			    (long long)d->size, x->label);
 		close_part(x);
-		em_os_unlink(x->part);
+		em_os_unlink(x->part); /* best effort: rc is the error */
 	} else if (x->bad_range) {
 		rc = em_err(&e, EM_EIO, x->shown, "the server answered a range that was not asked for");
 		if (restart_part(x) == 0)
@@ -839,8 +869,119 @@ static void ended(struct xfer *x, CURLcode cr)
 	/* nothing half-written stays behind a failure (an interrupted run
 	 * keeps its .part files to resume them) */
 	close_part(x);
-	em_os_unlink(x->part);
+	em_os_unlink(x->part); /* best effort: rc is the error */
 	end_xfer(x, rc, &e);
+}
+
+/* Prepare the transfer of d[i] in xs[i]: waiting to start, or ended
+ * already (no URL, offline). Only running out of memory is an error. */
+static int xfer_init(struct em_http *h, struct em_download *d, uint32_t i, struct xfer *xs,
+		     struct em_arena *a, struct em_error *e)
+{
+	struct xfer *x = &xs[i];
+	x->d = &d[i];
+	x->index = i;
+	x->fd = -1;
+	x->h = h;
+	x->a = a;
+	d[i].rc = 0;
+	em_error_clear(&d[i].err);
+	d[i].got_sha256[0] = '\0';
+	d[i].got_size = -1;
+	d[i].attempts = 0;
+	d[i].bytes_transferred = 0;
+	x->label = d[i].label ? d[i].label : em_url_basename(a, d[i].nurls ? d[i].urls[0] : "");
+	x->part = em_arena_printf(a, "%s.part", d[i].dest);
+	if (!x->part || !x->label)
+		return em_err_nomem(e);
+	struct em_error fe;
+	em_error_clear(&fe);
+	if (d[i].nurls == 0) {
+		em_err(&fe, EM_EUSAGE, d[i].dest, "no URL to download '%s' from", x->label);
+		end_xfer(x, fe.code, &fe);
+		return 0;
+	}
+	if (h->c.offline) {
+		em_err(&fe, EM_EOFFLINE, em_url_redact(a, d[i].urls[0]),
+		       "'%s' is not in the cache, and %s forbids downloading it",
+		       x->label, em_phrase(EM_PHRASE_OFFLINE));
+		end_xfer(x, fe.code, &fe);
+		return 0;
+	}
+	x->state = X_WAIT;
+	return 0;
+}
+
+/* Start the waiting transfers whose time has come, up to the jobs limit:
+ * how many are active now; *waiting tells whether any still waits. */
+static unsigned start_ready(struct em_http *h, struct xfer *xs, uint32_t n, CURLM *multi,
+			    bool *waiting)
+{
+	unsigned active = 0;
+	double now = em_os_now_s();
+	*waiting = false;
+	for (uint32_t i = 0; i < n; i++)
+		active += xs[i].state == X_ACTIVE;
+	for (uint32_t i = 0; i < n && active < h->c.jobs; i++) {
+		struct xfer *x = &xs[i];
+		if (x->state != X_WAIT)
+			continue;
+		if (x->not_before > now) {
+			*waiting = true;
+			continue;
+		}
+		struct em_error fe;
+		em_error_clear(&fe);
+		int s = cancelled(h) ? em_err(&fe, EM_ECANCELED, NULL, "interrupted")
+				     : start(x, multi, &fe);
+		if (s == 1) {
+			int f = finish_part(x, &fe);
+			end_xfer(x, f, &fe);
+		} else if (s < 0) {
+			end_xfer(x, s, &fe);
+		} else {
+			active++;
+		}
+	}
+	for (uint32_t i = 0; i < n; i++)
+		*waiting |= xs[i].state == X_WAIT;
+	return active;
+}
+
+/* Hand every try curl has finished to ended(). */
+static void collect_ended(CURLM *multi)
+{
+	CURLMsg *msg;
+	int left;
+	while ((msg = curl_multi_info_read(multi, &left))) {
+		if (msg->msg != CURLMSG_DONE)
+			continue;
+		struct xfer *x = NULL;
+		curl_easy_getinfo(msg->easy_handle, CURLINFO_PRIVATE, (char **)&x);
+		CURLcode cr = msg->data.result;
+		ended(x, cr);
+		curl_multi_remove_handle(multi, x->c);
+		curl_easy_cleanup(x->c);
+		x->c = NULL;
+	}
+}
+
+/* Stop every transfer; the .part files stay for a resume. */
+static void cancel_all(struct xfer *xs, uint32_t n, CURLM *multi)
+{
+	for (uint32_t i = 0; i < n; i++) {
+		struct xfer *x = &xs[i];
+		if (x->c) {
+			curl_multi_remove_handle(multi, x->c);
+			curl_easy_cleanup(x->c);
+			x->c = NULL;
+		}
+		if (x->state != X_DONE) {
+			struct em_error ce;
+			em_err(&ce, EM_ECANCELED, x->shown ? x->shown : x->d->dest, "interrupted");
+			end_xfer(x, EM_ECANCELED, &ce);
+		}
+	}
 }
 
 int em_http_download(struct em_http *h, struct em_download *d, uint32_t n, struct em_error *e)
@@ -858,72 +999,12 @@ int em_http_download(struct em_http *h, struct em_download *d, uint32_t n, struc
 	}
 	curl_multi_setopt(multi, CURLMOPT_MAX_TOTAL_CONNECTIONS, (long)h->c.jobs);
 	curl_multi_setopt(multi, CURLMOPT_PIPELINING, (long)CURLPIPE_MULTIPLEX);
-	for (uint32_t i = 0; i < n; i++) {
-		struct xfer *x = &xs[i];
-		x->d = &d[i];
-		x->index = i;
-		x->fd = -1;
-		x->h = h;
-		x->a = &a;
-		d[i].rc = 0;
-		em_error_clear(&d[i].err);
-		d[i].got_sha256[0] = '\0';
-		d[i].got_size = -1;
-		d[i].attempts = 0;
-		d[i].bytes_transferred = 0;
-		x->label = d[i].label ? d[i].label
-				      : em_url_basename(&a, d[i].nurls ? d[i].urls[0] : "");
-		x->part = em_arena_printf(&a, "%s.part", d[i].dest);
-		if (!x->part || !x->label) {
-			rc = em_err_nomem(e);
+	for (uint32_t i = 0; i < n; i++)
+		if ((rc = xfer_init(h, d, i, xs, &a, e)))
 			goto out;
-		}
-		struct em_error fe;
-		em_error_clear(&fe);
-		if (d[i].nurls == 0) {
-			em_err(&fe, EM_EUSAGE, d[i].dest, "no URL to download '%s' from", x->label);
-			end_xfer(x, fe.code, &fe);
-			continue;
-		}
-		if (h->c.offline) {
-			em_err(&fe, EM_EOFFLINE, em_url_redact(&a, d[i].urls[0]),
-			       "'%s' is not in the cache, and --offline forbids downloading it",
-			       x->label);
-			end_xfer(x, fe.code, &fe);
-			continue;
-		}
-		x->state = X_WAIT;
-	}
 	for (;;) {
-		/* start what may start */
-		unsigned active = 0;
-		bool waiting = false;
-		double now = em_os_now_s();
-		for (uint32_t i = 0; i < n; i++)
-			active += xs[i].state == X_ACTIVE;
-		for (uint32_t i = 0; i < n && active < h->c.jobs; i++) {
-			struct xfer *x = &xs[i];
-			if (x->state != X_WAIT)
-				continue;
-			if (x->not_before > now) {
-				waiting = true;
-				continue;
-			}
-			struct em_error fe;
-			em_error_clear(&fe);
-			int s = cancelled(h) ? em_err(&fe, EM_ECANCELED, NULL, "interrupted")
-					     : start(x, multi, &fe);
-			if (s == 1) {
-				int f = finish_part(x, &fe);
-				end_xfer(x, f, &fe);
-			} else if (s < 0) {
-				end_xfer(x, s, &fe);
-			} else {
-				active++;
-			}
-		}
-		for (uint32_t i = 0; i < n; i++)
-			waiting |= xs[i].state == X_WAIT;
+		bool waiting;
+		unsigned active = start_ready(h, xs, n, multi, &waiting);
 		if (!active && !waiting)
 			break;
 		int running = 0;
@@ -932,39 +1013,13 @@ int em_http_download(struct em_http *h, struct em_download *d, uint32_t n, struc
 			rc = em_err(e, EM_EIO, NULL, "the transfers failed: %s", curl_multi_strerror(mc));
 			break;
 		}
-		CURLMsg *msg;
-		int left;
-		while ((msg = curl_multi_info_read(multi, &left))) {
-			if (msg->msg != CURLMSG_DONE)
-				continue;
-			struct xfer *x = NULL;
-			curl_easy_getinfo(msg->easy_handle, CURLINFO_PRIVATE, (char **)&x);
-			CURLcode cr = msg->data.result;
-			ended(x, cr);
-			curl_multi_remove_handle(multi, x->c);
-			curl_easy_cleanup(x->c);
-			x->c = NULL;
-		}
+		collect_ended(multi);
 		if (running || active)
 			curl_multi_poll(multi, NULL, 0, 100, NULL);
 		else
 			nap(h, 20);
 		if (cancelled(h)) {
-			/* stop every transfer; the .part files stay for a resume */
-			for (uint32_t i = 0; i < n; i++) {
-				struct xfer *x = &xs[i];
-				if (x->c) {
-					curl_multi_remove_handle(multi, x->c);
-					curl_easy_cleanup(x->c);
-					x->c = NULL;
-				}
-				if (x->state != X_DONE) {
-					struct em_error ce;
-					em_err(&ce, EM_ECANCELED, x->shown ? x->shown : d[i].dest,
-					       "interrupted");
-					end_xfer(x, EM_ECANCELED, &ce);
-				}
-			}
+			cancel_all(xs, n, multi);
 			break;
 		}
 	}

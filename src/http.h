@@ -3,7 +3,7 @@
  * One em_http per process holds libcurl's shared state (connections, TLS
  * sessions, DNS), so every request after the first to a host reuses its
  * connection, over HTTP/2 where the server offers it. TLS is always
- * verified, against ca_file (else $SSL_CERT_FILE, else the system's
+ * verified, against ca_file (else the settings' ca_file, else the system's
  * bundle). Credentials come from the URL or ~/.netrc and never appear in
  * an error: URLs are redacted (url.h) before they are shown. Proxies come
  * from http_proxy, https_proxy, all_proxy and no_proxy, as curl reads them.
@@ -38,7 +38,7 @@ struct em_http_progress {
 };
 
 struct em_http_config {
-	const char *ca_file;        /* NULL: $SSL_CERT_FILE, else curl's default */
+	const char *ca_file;        /* NULL: the settings' ca_file, else curl's default */
 	unsigned jobs;              /* transfers at once; 0: 8 */
 	unsigned retries;           /* tries after the first; 0: 4 (EM_HTTP_NO_RETRY: none) */
 	unsigned connect_timeout_s; /* 0: 30 */
@@ -55,6 +55,7 @@ struct em_http_config {
 
 struct em_http;
 
+EM_MUST_USE
 int em_http_open(struct em_http **out, const struct em_http_config *c, struct em_error *e);
 void em_http_close(struct em_http *h);
 
@@ -88,6 +89,7 @@ struct em_http_get {
 /* Perform g. Only network and protocol failures are errors: a 404 or a
  * 304 is an answer (check g->status). 2xx bodies only are kept. EM_EIO
  * names the redacted URL and what curl said; EM_ELIMIT a body over max. */
+EM_MUST_USE
 int em_http_fetch(struct em_http *h, struct em_arena *a, struct em_http_get *g,
 		  struct em_error *e);
 
@@ -128,6 +130,7 @@ struct em_download {
  * names the URL and both hashes. A .part whose bytes cannot be resumed is
  * started over. The caller must make sure no other process writes the
  * same dest at once (cache.h locks entries). */
+EM_MUST_USE
 int em_http_download(struct em_http *h, struct em_download *d, uint32_t n, struct em_error *e);
 
 /* ---- a remote wheel's METADATA (remote_wheel.c) ----
@@ -135,6 +138,7 @@ int em_http_download(struct em_http *h, struct em_download *d, uint32_t n, struc
  * then the one member, checked as em_wheel_read_metadata checks a local
  * wheel. A wheel small enough comes whole. EM_EUNSUPPORTED when the server
  * does not answer ranges (the caller then downloads the wheel). */
+EM_MUST_USE
 int em_remote_wheel_metadata(struct em_http *h, struct em_arena *a, const char *url,
 			     const char *filename, char **out, size_t *len, struct em_error *e);
 

@@ -54,15 +54,19 @@ struct em_index_write_project {
 /* Append the pages to out. name is the project's normalized name; versions
  * (JSON only, PEP 700) are written in the order given. Errors: EM_ENOMEM,
  * EM_ELIMIT (out's maximum size). */
+EM_MUST_USE
 int em_index_write_project_html(struct em_buf *out, const char *name,
 				const struct em_index_write_file *files, uint32_t n,
 				struct em_error *e);
+EM_MUST_USE
 int em_index_write_project_json(struct em_buf *out, const char *name,
 				const char *const *versions, uint32_t nversions,
 				const struct em_index_write_file *files, uint32_t n,
 				struct em_error *e);
+EM_MUST_USE
 int em_index_write_root_html(struct em_buf *out, const struct em_index_write_project *p,
 			     uint32_t n, struct em_error *e);
+EM_MUST_USE
 int em_index_write_root_json(struct em_buf *out, const struct em_index_write_project *p,
 			     uint32_t n, struct em_error *e);
 

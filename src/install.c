@@ -1074,6 +1074,7 @@ static void inst_free(struct inst *in)
 	em_pool_stop(in->pool);
 	if (in->recfd >= 0) {
 		em_os_close(in->recfd);
+		/* best effort: a leftover temp file is not the RECORD */
 		em_dir_unlink(in->f[in->root].dir, in->rec_tmp);
 	}
 	for (int s = 0; s < EM_SCHEME_COUNT; s++) {

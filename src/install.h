@@ -79,6 +79,7 @@ struct em_install_result {
  * (they sign a RECORD no longer there), INSTALLER and REQUESTED are not
  * installed. Nothing is byte-compiled and nothing is synced: the caller
  * syncs the staging folder once. */
+EM_MUST_USE
 int em_wheel_install(const char *unpacked_dir, const char *wheel_name,
 		     const struct em_install_opts *o, struct em_install_result *out,
 		     struct em_error *e);

@@ -16,7 +16,7 @@
  *   - a package with only a VCS, directory or non-wheel archive source
  *     cannot be installed by envmatrix, which installs wheels and sdists.
  */
-#include "apply.h"
+#include "install_set.h"
 #include "os/fs.h"
 #include "spec/name.h"
 #include "spec/pep508.h"

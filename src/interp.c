@@ -32,18 +32,15 @@
 #include "util/buf.h"
 #include "cache.h"
 #include "os/fs.h"
-#include "pybuild.h"
 #include "os/proc.h"
 #include "util/str.h"
+#include "settings.h"
 
-#include <dirent.h>
 #include <errno.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
 #include <jansson.h>
 
@@ -192,7 +189,7 @@ static int query(struct em_arena *a, const char *path, int timeout_ms, struct em
 		return em_err(e, EM_EUSAGE, NULL, "em_interp_query: NULL argument");
 	em_quote(q, sizeof q, path, strlen(path));
 	memset(out, 0, sizeof *out);
-	char *rp = realpath(path, NULL);
+	char *rp = em_os_realpath(path);
 	if (!rp) {
 		int err = errno;
 		if (err == ENOENT || err == ENOTDIR)
@@ -303,9 +300,9 @@ static void kept_save(struct search *s, const char *file)
 {
 	json_t *arr = json_array();
 	for (unsigned i = 0; arr && i < s->nkept; i++) {
-		struct stat st;
+		struct em_stat st;
 		/* forget interpreters that are gone */
-		if (!s->kept[i].used && stat(s->kept[i].realpath, &st))
+		if (!s->kept[i].used && em_os_stat(s->kept[i].realpath, &st))
 			continue;
 		json_array_append_new(arr, json_pack("{s:s, s:I, s:I, s:I, s:s}", "realpath",
 						     s->kept[i].realpath, "mtime",
@@ -320,8 +317,10 @@ static void kept_save(struct search *s, const char *file)
 	if (!text)
 		return;
 	char *dir = em_path_dir(&s->scratch, file);
+	/* the answers only save queries: a cache that cannot be written makes
+	 * the next discovery slower, not wrong */
 	if (dir && em_mkdir_p(dir, NULL) == 0)
-		em_write_file_atomic(file, text, strlen(text), 0644, NULL);
+		EM_IGNORE(em_write_file_atomic(file, text, strlen(text), 0644, NULL));
 	free(text);
 }
 
@@ -333,7 +332,8 @@ static struct kept *kept_find(struct search *s, const char *rp)
 	return NULL;
 }
 
-static void kept_put(struct search *s, const char *rp, const struct stat *st, const char *answer)
+static void kept_put(struct search *s, const char *rp, const struct em_stat *st,
+		     const char *answer)
 {
 	struct kept *k = kept_find(s, rp);
 	if (!k) {
@@ -342,9 +342,9 @@ static void kept_put(struct search *s, const char *rp, const struct stat *st, co
 		k = &s->kept[s->nkept++];
 		k->realpath = em_arena_strdup(&s->scratch, rp);
 	}
-	k->sec = (long long)st->st_mtim.tv_sec;
-	k->nsec = (long long)st->st_mtim.tv_nsec;
-	k->size = (long long)st->st_size;
+	k->sec = (long long)st->mtime_sec;
+	k->nsec = (long long)st->mtime_nsec;
+	k->size = (long long)st->size;
 	k->answer = em_arena_strdup(&s->scratch, answer);
 	k->used = true;
 	if (!k->realpath || !k->answer)
@@ -374,7 +374,7 @@ static bool file_exists(const char *dir, const char *name)
 	char p[PATH_MAX];
 	if ((size_t)snprintf(p, sizeof p, "%s/%s", dir, name) >= sizeof p)
 		return false;
-	return access(p, F_OK) == 0;
+	return em_os_access(p, EM_ACCESS_EXISTS) == 0;
 }
 
 /* A pyvenv.cfg beside the executable or one folder up (where site.py
@@ -401,10 +401,10 @@ static int cmp_names(const void *x, const void *y)
 
 static int consider(struct search *s, const char *path, const char *source, int rank)
 {
-	struct stat st;
-	if (stat(path, &st) || !S_ISREG(st.st_mode) || access(path, X_OK))
+	struct em_stat st;
+	if (em_os_stat(path, &st) || st.type != EM_FT_FILE || em_os_access(path, EM_ACCESS_EXEC))
 		return 0;
-	char *rp = realpath(path, NULL);
+	char *rp = em_os_realpath(path);
 	if (!rp)
 		return 0;
 	for (unsigned k = 0; k < s->nseen; k++)
@@ -429,8 +429,8 @@ static int consider(struct search *s, const char *path, const char *source, int 
 	struct kept *k = kept_find(s, real);
 	char line[256];
 	size_t n = 0;
-	if (k && k->sec == (long long)st.st_mtim.tv_sec && k->nsec == (long long)st.st_mtim.tv_nsec &&
-	    k->size == (long long)st.st_size) {
+	if (k && k->sec == (long long)st.mtime_sec && k->nsec == (long long)st.mtime_nsec &&
+	    k->size == (long long)st.size) {
 		k->used = true;
 		if (!k->answer[0])
 			return 0; /* it failed to answer before */
@@ -490,22 +490,44 @@ static int sorted_entries(struct search *s, const char *dir, bool (*keep)(const 
 			  unsigned *n)
 {
 	*n = 0;
-	DIR *d = opendir(dir);
+	struct em_dirlist *d = em_dirlist_open(dir);
 	if (!d)
 		return 0;
-	struct dirent *de;
+	const char *name;
 	int rc = 0;
-	while ((de = readdir(d)) && *n < max) {
-		if (!keep(de->d_name))
+	while ((name = em_dirlist_next(d)) && *n < max) {
+		if (!keep(name))
 			continue;
-		if (!(names[(*n)++] = em_arena_strdup(&s->scratch, de->d_name))) {
+		if (!(names[(*n)++] = em_arena_strdup(&s->scratch, name))) {
 			rc = em_err_nomem(s->e);
 			break;
 		}
 	}
-	closedir(d);
+	em_dirlist_close(d);
 	if (!rc)
 		qsort(names, *n, sizeof names[0], cmp);
+	return rc;
+}
+
+/* fn(s, DIR/NAME+SUFFIX, source, rank) for at most max entries NAME of
+ * dir that keep() accepts, in cmp's order (a path too long is skipped) */
+static int each_sorted(struct search *s, const char *dir, bool (*keep)(const char *),
+		       int (*cmp)(const void *, const void *), unsigned max, const char *suffix,
+		       int (*fn)(struct search *, const char *, const char *, int),
+		       const char *source, int rank)
+{
+	const char *names[EM_INTERP_MAX];
+	unsigned nn;
+	if (max > EM_INTERP_MAX)
+		max = EM_INTERP_MAX;
+	int rc = sorted_entries(s, dir, keep, cmp, names, max, &nn);
+	for (unsigned k = 0; k < nn && !rc; k++) {
+		char path[PATH_MAX];
+		if ((size_t)snprintf(path, sizeof path, "%s/%s%s", dir, names[k], suffix) >=
+		    sizeof path)
+			continue;
+		rc = fn(s, path, source, rank);
+	}
 	return rc;
 }
 
@@ -513,16 +535,7 @@ static int scan_dir(struct search *s, const char *dir, const char *source, int r
 {
 	if (in_venv(dir))
 		return 0;
-	const char *names[64];
-	unsigned nn;
-	int rc = sorted_entries(s, dir, interp_name, cmp_names, names, 64, &nn);
-	for (unsigned k = 0; k < nn && !rc; k++) {
-		char path[PATH_MAX];
-		if ((size_t)snprintf(path, sizeof path, "%s/%s", dir, names[k]) >= sizeof path)
-			continue;
-		rc = consider(s, path, source, rank);
-	}
-	return rc;
+	return each_sorted(s, dir, interp_name, cmp_names, 64, "", consider, source, rank);
 }
 
 static bool is_shims(const char *dir, size_t n)
@@ -557,21 +570,19 @@ static int cmp_str(const void *x, const void *y)
 	return strcmp(*(const char *const *)x, *(const char *const *)y);
 }
 
+/* NAME/bin of every entry of root that keep() accepts, in name order */
+static int scan_bins(struct search *s, const char *root, bool (*keep)(const char *),
+		     const char *source, int rank)
+{
+	return each_sorted(s, root, keep, cmp_str, EM_INTERP_MAX, "/bin", scan_dir, source, rank);
+}
+
 static int scan_pyenv(struct search *s, const char *root)
 {
 	char vdir[PATH_MAX];
 	if ((size_t)snprintf(vdir, sizeof vdir, "%s/versions", root) >= sizeof vdir)
 		return 0;
-	const char *names[EM_INTERP_MAX];
-	unsigned nn;
-	int rc = sorted_entries(s, vdir, not_hidden, cmp_str, names, EM_INTERP_MAX, &nn);
-	for (unsigned k = 0; k < nn && !rc; k++) {
-		char bin[PATH_MAX];
-		if ((size_t)snprintf(bin, sizeof bin, "%s/%s/bin", vdir, names[k]) >= sizeof bin)
-			continue;
-		rc = scan_dir(s, bin, "pyenv", 1);
-	}
-	return rc;
+	return scan_bins(s, vdir, not_hidden, "pyenv", 1);
 }
 
 /* envmatrix's and uv's folders: NAME/bin for every cpython-* entry, in
@@ -579,16 +590,7 @@ static int scan_pyenv(struct search *s, const char *root)
  * installation it names, so its path is the one kept) */
 static int scan_installs(struct search *s, const char *root, const char *source, int rank)
 {
-	const char *names[EM_INTERP_MAX];
-	unsigned nn;
-	int rc = sorted_entries(s, root, cpython_entry, cmp_str, names, EM_INTERP_MAX, &nn);
-	for (unsigned k = 0; k < nn && !rc; k++) {
-		char bin[PATH_MAX];
-		if ((size_t)snprintf(bin, sizeof bin, "%s/%s/bin", root, names[k]) >= sizeof bin)
-			continue;
-		rc = scan_dir(s, bin, source, rank);
-	}
-	return rc;
+	return scan_bins(s, root, cpython_entry, source, rank);
 }
 
 /* ---- the Windows py launcher ---- */
@@ -811,20 +813,41 @@ int em_interp_discover_in(struct em_arena *a, struct em_interp_search *sp,
 	return rc;
 }
 
+char *em_interp_managed_dir(struct em_arena *a, struct em_error *e)
+{
+	const char *env = em_settings()->python_dir;
+	if (env && *env)
+		return em_path_absolute(a, env);
+#ifdef _WIN32
+	const char *la = em_settings()->local_app_data;
+	if (la && *la)
+		return em_arena_printf(a, "%s\\envmatrix\\python", la);
+#endif
+	const char *xdg = em_settings()->xdg_data_home;
+	if (xdg && xdg[0] == '/')
+		return em_arena_printf(a, "%s/envmatrix/python", xdg);
+	const char *home = em_settings()->home;
+	if (home && *home)
+		return em_arena_printf(a, "%s/.local/share/envmatrix/python", home);
+	em_err(e, EM_ENOTFOUND, NULL, "no folder for Python installations: set "
+	       "ENVMATRIX_PYTHON_DIR or HOME");
+	return NULL;
+}
+
 int em_interp_discover(struct em_arena *a, struct em_interp_list *out, struct em_error *e)
 {
 	struct em_interp_search s;
 	memset(&s, 0, sizeof s);
-	s.path = getenv("PATH");
-	const char *env = getenv("PYENV_ROOT");
-	const char *home = getenv("HOME");
-	const char *xdg = getenv("XDG_DATA_HOME");
+	s.path = em_settings()->path;
+	const char *env = em_settings()->pyenv_root;
+	const char *home = em_settings()->home;
+	const char *xdg = em_settings()->xdg_data_home;
 	if (env && env[0] == '/')
 		s.pyenv_root = env;
 	else if (home && home[0] == '/')
 		s.pyenv_root = em_arena_printf(a, "%s/.pyenv", home);
-	s.managed_dir = em_pybuild_dir(a, NULL);
-	const char *uv = getenv("UV_PYTHON_INSTALL_DIR");
+	s.managed_dir = em_interp_managed_dir(a, NULL);
+	const char *uv = em_settings()->uv_python_dir;
 	if (uv && *uv)
 		s.uv_dir = uv;
 	else if (xdg && xdg[0] == '/')

@@ -1,9 +1,9 @@
 /* interp.h - Python interpreters on this machine
  *
  * Discovery looks in PATH (python3, python3.X, python3.Xt), in pyenv's
- * versions folder ($PYENV_ROOT or ~/.pyenv), in envmatrix's managed folder
- * (pybuild.h), in uv's ($UV_PYTHON_INSTALL_DIR, else
- * $XDG_DATA_HOME/uv/python or ~/.local/share/uv/python) and, on Windows,
+ * versions folder (pyenv_root or ~/.pyenv), in envmatrix's managed folder
+ * (pybuild.h), in uv's (uv_python_dir, else xdg_data_home/uv/python or
+ * ~/.local/share/uv/python; settings.h) and, on Windows,
  * in what the py launcher lists and the PEP 514 registry keys. Each
  * interpreter is asked once for what it is; the answers are kept in the
  * cache folder (interpreters.json), keyed by realpath, mtime and size, so
@@ -44,6 +44,7 @@ struct em_interp_list {
  * EM_ENOTFOUND (no such file), EM_EIO (cannot run), EM_EINVAL (failed,
  * timed out or answered something else), EM_EUNSUPPORTED (a Python 2
  * that answered), each naming the path. */
+EM_MUST_USE
 int em_interp_query(struct em_arena *a, const char *path, struct em_interp *out,
 		    struct em_error *e);
 
@@ -73,11 +74,21 @@ struct em_interp_search {
  * one), then PATH, pyenv, envmatrix, uv, py, registry, then the order
  * found. s->queried is set to the count of interpreters run (not answered
  * from cache_file). */
+EM_MUST_USE
 int em_interp_discover_in(struct em_arena *a, struct em_interp_search *s,
 			  struct em_interp_list *out, struct em_error *e);
-/* The same with $PATH, $PYENV_ROOT (or ~/.pyenv), the managed folder,
- * uv's folder and the answer cache in the cache folder ($ENVMATRIX_CACHE_DIR
- * and so on, cache.h). */
+/* envmatrix's managed folder of Python installations (pybuild.h installs
+ * into it; not created): the settings' python_dir, else
+ * xdg_data_home/envmatrix/python, else ~/.local/share/envmatrix/python
+ * (local_app_data\envmatrix\python on Windows; settings.h). NULL with e
+ * filled when there is no home to put it in. Discovery looks there; it
+ * lives here so that interp.c does not depend on pybuild.c (which queries
+ * what it installs with em_interp_query). */
+char *em_interp_managed_dir(struct em_arena *a, struct em_error *e);
+
+/* The same with the settings' path, pyenv_root (or ~/.pyenv), the managed
+ * folder, uv's folder and the answer cache in the cache folder (cache.h). */
+EM_MUST_USE
 int em_interp_discover(struct em_arena *a, struct em_interp_list *out, struct em_error *e);
 
 /* One line of `py --list-paths` (the Windows py launcher): both the
@@ -90,6 +101,7 @@ struct em_py_launcher_entry {
 };
 /* Parse the output of `py --list-paths` (no I/O): lines that are not an
  * entry (a heading, blank lines) are skipped. */
+EM_MUST_USE
 int em_interp_parse_py_list(struct em_arena *a, const char *text, size_t len,
 			    struct em_py_launcher_entry **out, uint32_t *n, struct em_error *e);
 

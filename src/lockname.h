@@ -15,7 +15,7 @@
  * ([tool.envmatrix] matrix = "linux.ini"); a lock recorded for another
  * matrix is never read or replaced (em_lock_check_matrix).
  *
- * The history (state.h) follows the same idea: matrix.ini, and a matrix
+ * The history (history.h) follows the same idea: matrix.ini, and a matrix
  * alone in its folder, keep .envmatrix/history.git; another matrix STEM.ini
  * beside a second matrix gets .envmatrix/STEM/history.git. A second matrix
  * is another *.ini file with a [matrix] section or a section named like one
@@ -43,6 +43,7 @@ const char *em_matrix_file_name(const char *matrix_path);
 /* The lock file of workload in the matrix at matrix_path, beside it (a
  * path in the arena, relative when matrix_path is). EM_EINVAL (where:
  * matrix_path) when the workload cannot name a lock file. */
+EM_MUST_USE
 int em_matrix_lock_path(struct em_arena *a, const char *matrix_path, const char *workload,
 			char **out, struct em_error *e);
 
@@ -54,6 +55,7 @@ bool em_matrix_workload_claimed(struct em_arena *a, const char *matrix_path,
 /* 0 when lock l (read from lock_path) may be used by the matrix at
  * matrix_path: it records no matrix (an older lock, or another tool's) or
  * this matrix's file name; else EM_EINVAL naming both matrix files. */
+EM_MUST_USE
 int em_lock_check_matrix(const struct em_lock *l, const char *lock_path, const char *matrix_path,
 			 struct em_error *e);
 

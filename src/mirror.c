@@ -19,8 +19,10 @@
 #include "lockname.h"
 #include "spec/metadata.h"
 #include "spec/pep440.h"
+#include "util/grow.h"
 #include "util/sha256.h"
 #include "spec/tags.h"
+#include "settings.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -93,19 +95,6 @@ struct st {
 	struct em_mirror_result *out;
 };
 
-static int grow(void **p, uint32_t *cap, uint32_t n, size_t size)
-{
-	if (n < *cap)
-		return 0;
-	uint32_t ncap = *cap ? *cap * 2 : 32;
-	void *np = realloc(*p, (size_t)ncap * size);
-	if (!np)
-		return EM_ENOMEM;
-	*p = np;
-	*cap = ncap;
-	return 0;
-}
-
 static void event(const struct st *s, enum em_mirror_event_kind k, const char *detail,
 		  uint32_t done, uint32_t total)
 {
@@ -163,7 +152,7 @@ static bool sdist_name_ok(const char *f)
 
 static int add_skipped(struct st *s, const char *what)
 {
-	if (grow((void **)&s->skipped, &s->capskipped, s->nskipped, sizeof *s->skipped) || !what)
+	if (em_grow(&s->skipped, &s->capskipped, s->nskipped, sizeof *s->skipped) || !what)
 		return EM_ENOMEM;
 	s->skipped[s->nskipped++] = what;
 	return 0;
@@ -176,7 +165,7 @@ static int find_proj(struct st *s, const char *index, const char *name, uint32_t
 			*out = i;
 			return 0;
 		}
-	if (grow((void **)&s->projs, &s->capprojs, s->nprojs, sizeof *s->projs))
+	if (em_grow(&s->projs, &s->capprojs, s->nprojs, sizeof *s->projs))
 		return EM_ENOMEM;
 	struct proj *p = &s->projs[s->nprojs];
 	p->id = s->nprojs;
@@ -259,7 +248,7 @@ static int add_entry(struct st *s, const struct entry *en, struct em_error *e)
 			break;
 		}
 	if (fi == s->nfiles) {
-		if (grow((void **)&s->files, &s->capfiles, s->nfiles, sizeof *s->files))
+		if (em_grow(&s->files, &s->capfiles, s->nfiles, sizeof *s->files))
 			return em_err_nomem(e);
 		struct mfile *f = &s->files[s->nfiles++];
 		memset(f, 0, sizeof *f);
@@ -300,7 +289,7 @@ static int add_entry(struct st *s, const struct entry *en, struct em_error *e)
 			p->upload_time = en->upload_time;
 		return 0;
 	}
-	if (grow((void **)&s->places, &s->capplaces, s->nplaces, sizeof *s->places))
+	if (em_grow(&s->places, &s->capplaces, s->nplaces, sizeof *s->places))
 		return em_err_nomem(e);
 	struct place *p = &s->places[s->nplaces++];
 	memset(p, 0, sizeof *p);
@@ -362,7 +351,7 @@ static int add_variant(struct st *s, const char *v)
 	for (uint32_t i = 0; i < s->nvariants; i++)
 		if (!strcmp(s->variants[i], v))
 			return 0;
-	if (grow((void **)&s->variants, &s->capvariants, s->nvariants, sizeof *s->variants))
+	if (em_grow(&s->variants, &s->capvariants, s->nvariants, sizeof *s->variants))
 		return EM_ENOMEM;
 	s->variants[s->nvariants++] = v;
 	return 0;
@@ -482,7 +471,7 @@ static int place_file(struct st *s, const struct mfile *f, const char *dest, str
 	char *tmp = em_arena_printf(&s->tmp, "%s.tmp.%ld", dest, em_os_pid());
 	if (!tmp)
 		return em_err_nomem(e);
-	em_os_unlink(tmp);
+	em_os_unlink(tmp); /* a crashed run's leftover; if it stays, the link fails */
 	struct em_error le;
 	em_error_clear(&le);
 	enum em_link_mode used = EM_LINK_COPY;
@@ -498,7 +487,8 @@ static int place_file(struct st *s, const struct mfile *f, const char *dest, str
 	struct em_stat st;
 	if (!rc && used == EM_LINK_HARDLINK &&
 	    (em_os_stat(tmp, &st) || (st.mode & 0444) != 0444)) {
-		/* a web server must read it: a copy of its own, then */
+		/* a web server must read it: a copy of its own, then (if the
+		 * link cannot go, the copy fails and says so) */
 		em_os_unlink(tmp);
 		rc = em_link_file(f->path, tmp, EM_LINK_COPY, &used, &le);
 	}
@@ -514,13 +504,13 @@ static int place_file(struct st *s, const struct mfile *f, const char *dest, str
 		if (fd >= 0)
 			em_os_close(fd);
 		if (err) {
-			em_os_unlink(tmp);
+			em_os_unlink(tmp); /* best effort: err is what to report */
 			return em_err_sys(e, err, dest, "cannot write");
 		}
 	}
 	if (em_os_rename(tmp, dest)) {
 		int err = errno;
-		em_os_unlink(tmp);
+		em_os_unlink(tmp); /* best effort: the rename's error is reported */
 		return em_err_sys(e, err, dest, "cannot move the file into place");
 	}
 	em_os_unlink(tmp); /* (left behind when tmp and dest were links of one file) */
@@ -946,7 +936,8 @@ static int read_locks(struct st *s, const struct em_matrix *m, struct em_error *
 		rc = em_read_file(a, lpath, MAX_LOCK, &text, &len, e);
 		if (rc == EM_ENOTFOUND)
 			return em_err(e, EM_ENOTFOUND, lpath,
-				      "workload '%s' has no lock; run 'envmatrix plan' first", w->name);
+				      "workload '%s' has no lock%s", w->name,
+				      em_phrase(EM_PHRASE_NO_LOCK));
 		if (rc)
 			return rc;
 		struct em_lock l;
@@ -1124,7 +1115,8 @@ static int take_dir_lock(struct st *s, int *fd, struct em_error *e)
 		*fd = -1;
 		if (err == EWOULDBLOCK)
 			return em_err(e, EM_EBUSY, s->dir,
-				      "another 'envmatrix mirror' is writing this folder");
+				      "another %s is writing this folder",
+				      em_phrase(EM_PHRASE_MIRROR_WRITER));
 		return em_err_sys(e, err, path, "cannot lock");
 	}
 	return 0;

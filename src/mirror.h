@@ -117,6 +117,7 @@ struct em_mirror_result {
  * EM_ECANCELED when *cancel was set. Files placed before an error stay
  * (the next run keeps them); pages are only written when every file is in
  * place. */
+EM_MUST_USE
 int em_mirror_run(struct em_arena *a, const struct em_matrix *m,
 		  const struct em_mirror_options *o, struct em_mirror_result *out,
 		  struct em_error *e);

@@ -1,5 +1,7 @@
-/* plan.c - the planner: targets, torch variants, providers, locks, diffs */
+/* plan.c - the planner: torch variants, providers, locks, diffs (the
+ * target, its platform and Python: plan_target.c) */
 #include "plan.h"
+#include "plan_target.h"
 #include "archive.h"
 #include "spec/candidates.h"
 #include "os/fs.h"
@@ -8,6 +10,7 @@
 #include "spec/metadata.h"
 #include "spec/name.h"
 #include "spec/pep508.h"
+#include "util/grow.h"
 #include "util/sha256.h"
 #include "util/str.h"
 #include "spec/tags.h"
@@ -283,14 +286,8 @@ static int prov_candidates(void *ctx, const char *name, const struct em_candidat
 		if (!strcmp(pv->projects[i].name, name))
 			p = &pv->projects[i];
 	if (!p) {
-		if (pv->nprojects == pv->capprojects) {
-			uint32_t cap = pv->capprojects ? pv->capprojects * 2 : 64;
-			struct project *np = realloc(pv->projects, cap * sizeof *np);
-			if (!np)
-				return em_err_nomem(e);
-			pv->projects = np;
-			pv->capprojects = cap;
-		}
+		if (em_grow(&pv->projects, &pv->capprojects, pv->nprojects, sizeof *pv->projects))
+			return em_err_nomem(e);
 		p = &pv->projects[pv->nprojects++];
 		memset(p, 0, sizeof *p);
 		p->name = em_arena_strdup(pv->a, name);
@@ -321,48 +318,17 @@ static int prov_candidates(void *ctx, const char *name, const struct em_candidat
 	return 0;
 }
 
-static int metadata_of(struct provider *pv, const struct em_choice *ch, const char **body,
-		       size_t *len, struct em_error *e)
+/* The metadata kept for url, when it was read before. */
+static bool cached_meta(const struct provider *pv, const char *url, const char **body,
+			size_t *len)
 {
-	const struct em_dist_file *f = ch->file;
 	for (uint32_t i = 0; i < pv->nmeta; i++)
-		if (!strcmp(pv->meta[i].url, f->url)) {
+		if (!strcmp(pv->meta[i].url, url)) {
 			*body = pv->meta[i].body;
 			*len = pv->meta[i].len;
-			return 0;
+			return true;
 		}
-	int rc;
-	char *red = em_url_redact(pv->a, f->url);
-	if (f->has_metadata) {
-		char *murl = em_arena_printf(pv->a, "%s.metadata", f->url);
-		if (!murl)
-			return em_err_nomem(e);
-		rc = em_source_get(pv->src, murl, MAX_METADATA, body, len, e);
-		if (rc)
-			return rc;
-		if (f->metadata_sha256) {
-			char got[EM_SHA256_HEX_LEN + 1];
-			em_sha256_buf(*body, *len, got);
-			if (strcasecmp(got, f->metadata_sha256))
-				return em_err(e, EM_EINVAL, red ? red : f->url,
-					      "the metadata sidecar's sha256 is %s, but the index "
-					      "says %s", got, f->metadata_sha256);
-		}
-	} else {
-		rc = em_source_wheel_metadata(pv->src, f->url, f->filename, f->sha256, body, len, e);
-		if (rc)
-			return rc;
-	}
-	if (pv->nmeta == pv->capmeta) {
-		uint32_t cap = pv->capmeta ? pv->capmeta * 2 : 64;
-		struct meta_cache *nm = realloc(pv->meta, cap * sizeof *nm);
-		if (!nm)
-			return em_err_nomem(e);
-		pv->meta = nm;
-		pv->capmeta = cap;
-	}
-	pv->meta[pv->nmeta++] = (struct meta_cache){ f->url, *body, *len };
-	return 0;
+	return false;
 }
 
 static int remember_meta(struct provider *pv, const char *url, const char *body, size_t len,
@@ -380,6 +346,45 @@ static int remember_meta(struct provider *pv, const char *url, const char *body,
 	return 0;
 }
 
+/* The index's PEP 658 metadata file of f, checked against the sha256 the
+ * index gives (errors name where). */
+static int metadata_sidecar(struct provider *pv, const struct em_dist_file *f, const char *where,
+			    const char **body, size_t *len, struct em_error *e)
+{
+	char *murl = em_arena_printf(pv->a, "%s.metadata", f->url);
+	if (!murl)
+		return em_err_nomem(e);
+	int rc = em_source_get(pv->src, murl, MAX_METADATA, body, len, e);
+	if (rc)
+		return rc;
+	if (f->metadata_sha256) {
+		char got[EM_SHA256_HEX_LEN + 1];
+		em_sha256_buf(*body, *len, got);
+		if (strcasecmp(got, f->metadata_sha256))
+			return em_err(e, EM_EINVAL, where,
+				      "the metadata sidecar's sha256 is %s, but the index "
+				      "says %s", got, f->metadata_sha256);
+	}
+	return 0;
+}
+
+static int metadata_of(struct provider *pv, const struct em_choice *ch, const char **body,
+		       size_t *len, struct em_error *e)
+{
+	const struct em_dist_file *f = ch->file;
+	if (cached_meta(pv, f->url, body, len))
+		return 0;
+	int rc;
+	char *red = em_url_redact(pv->a, f->url);
+	if (f->has_metadata)
+		rc = metadata_sidecar(pv, f, red ? red : f->url, body, len, e);
+	else
+		rc = em_source_wheel_metadata(pv->src, f->url, f->filename, f->sha256, body, len, e);
+	if (rc)
+		return rc;
+	return remember_meta(pv, f->url, *body, *len, e);
+}
+
 /* The core metadata of a release planned from its sdist, in order: the
  * index's PEP 658 file, the sdist's PKG-INFO when static (PEP 643), the
  * build module's hook. Without a hook, dynamic metadata makes the
@@ -390,35 +395,17 @@ static int sdist_metadata_of(struct provider *pv, const char *name, const struct
 {
 	const struct em_choice *ch = cd->data;
 	const struct em_dist_file *f = ch->file;
-	for (uint32_t i = 0; i < pv->nmeta; i++)
-		if (!strcmp(pv->meta[i].url, f->url)) {
-			*body = pv->meta[i].body;
-			*len = pv->meta[i].len;
-			return 0;
-		}
+	if (cached_meta(pv, f->url, body, len))
+		return 0;
 	char *red = em_url_redact(pv->a, f->url);
 	const char *where = red ? red : f->filename;
 	int rc;
-	if (f->has_metadata) {
-		char *murl = em_arena_printf(pv->a, "%s.metadata", f->url);
-		if (!murl)
-			return em_err_nomem(e);
-		rc = em_source_get(pv->src, murl, MAX_METADATA, body, len, e);
-		if (rc)
-			return rc;
-		if (f->metadata_sha256) {
-			char got[EM_SHA256_HEX_LEN + 1];
-			em_sha256_buf(*body, *len, got);
-			if (strcasecmp(got, f->metadata_sha256))
-				return em_err(e, EM_EINVAL, where,
-					      "the metadata sidecar's sha256 is %s, but the index "
-					      "says %s", got, f->metadata_sha256);
-		}
-	} else {
+	if (f->has_metadata)
+		rc = metadata_sidecar(pv, f, where, body, len, e);
+	else
 		rc = em_source_sdist_pkg_info(pv->src, f->url, f->filename, f->sha256, body, len, e);
-		if (rc)
-			return rc;
-	}
+	if (rc)
+		return rc;
 	bool is_static;
 	const char *why;
 	/* the index's own metadata file is taken as it is, unless it says
@@ -507,181 +494,6 @@ static void provider_free(struct provider *pv)
 {
 	free(pv->projects);
 	free(pv->meta);
-}
-
-/* ---- the Python of a workload ---- */
-
-static bool py_newer(const struct em_python *a, const struct em_python *b)
-{
-	if (a->minor != b->minor)
-		return a->minor > b->minor;
-	if (a->micro != b->micro)
-		return a->micro > b->micro;
-	/* a final release beats its pre-releases */
-	return !a->pre[0] && b->pre[0];
-}
-
-/* The python-build-standalone build for the workload's Python, from the
- * catalogue at the mirror: "download". why_local says what was looked
- * for on this machine, for the error when the catalogue has nothing. */
-static int python_download(struct em_arena *a, const struct em_plan_options *o,
-			   struct em_workload_plan *wp, const char *mirror, const char *where,
-			   const char *why_local, struct em_error *e)
-{
-	const struct em_python_req *req = &wp->w->python_req;
-	const struct em_pybuild *b;
-	struct em_error fe;
-	em_error_clear(&fe);
-	int rc = em_pybuild_find(a, o->python_src, mirror, &wp->target.plat, &req->version,
-				 req->kind == EM_PYTHON_SPEC ? &req->spec : NULL,
-				 wp->w->python.value, &b, &fe);
-	if (rc == EM_ENOMEM)
-		return em_err_nomem(e);
-	if (rc)
-		return em_err(e, rc, where, "%s%s", why_local, fe.msg);
-	wp->target.py = b->py;
-	wp->python_from = "download";
-	wp->python_build = b;
-	return 0;
-}
-
-/* The build behind an interpreter of envmatrix's managed folder. */
-static void note_managed(struct em_arena *a, struct em_workload_plan *wp, const struct em_interp *it)
-{
-	if (strcmp(it->source, "envmatrix"))
-		return;
-	char *dir = em_pybuild_dir(a, NULL);
-	struct em_pybuild_installed inst;
-	if (!dir || em_pybuild_installed_for(a, dir, it->path, &inst, NULL))
-		return;
-	struct em_pybuild *b = em_arena_alloc(a, sizeof *b);
-	if (!b)
-		return;
-	*b = inst.build;
-	wp->python_build = b;
-}
-
-static int choose_python(struct em_arena *a, const struct em_matrix *m,
-			 const struct em_plan_options *o, struct em_workload_plan *wp,
-			 const char *file, const struct em_interp_list **interps,
-			 struct em_interp_list *own, bool host_target, struct em_error *e)
-{
-	const struct em_setting *ps = &wp->w->python;
-	const struct em_python_req *req = &wp->w->python_req;
-	char where[EM_ERROR_WHERE_MAX];
-	snprintf(where, sizeof where, "%s:%u", file, (unsigned)ps->line);
-	const char *v = ps->value;
-	/* downloads: not when python-home names the installation; for an
-	 * exact version or another platform only from a python-mirror the
-	 * user named (the default mirror is for "3.12" on this machine) */
-	bool explicit_mirror = false;
-	const char *mirror = NULL;
-	if (o->python_src && !wp->w->python_home.value) {
-		char *mdir = em_path_dir(a, o->matrix_path ? o->matrix_path : file);
-		mirror = mdir ? em_pybuild_mirror(a, m->python_mirror.value, mdir, &explicit_mirror)
-			      : NULL;
-		if (!mirror)
-			return em_err_nomem(e);
-	}
-	switch (req->kind) {
-	case EM_PYTHON_EXACT:
-		wp->target.py = req->version;
-		wp->python_from = "matrix";
-		if (!mirror || !explicit_mirror)
-			return 0;
-		if (host_target) {
-			if (!*interps) {
-				int rc = em_interp_discover(a, own, e);
-				if (rc)
-					return rc;
-				*interps = own;
-			}
-			for (uint32_t i = 0; i < (*interps)->n; i++) {
-				const struct em_interp *it = &(*interps)->items[i];
-				if (it->py.major == req->version.major &&
-				    it->py.minor == req->version.minor &&
-				    it->py.micro == req->version.micro &&
-				    it->py.freethreaded == req->version.freethreaded &&
-				    !strcmp(it->py.pre, req->version.pre)) {
-					note_managed(a, wp, it);
-					return 0;
-				}
-			}
-		}
-		return python_download(a, o, wp, mirror, where,
-				       host_target ? "no such interpreter on this machine, and "
-						   : "",
-				       e);
-	case EM_PYTHON_PATH: {
-		if (!host_target)
-			return em_err(e, EM_EINVAL, where,
-				      "python is an interpreter path, which only works when the "
-				      "workload's platform is this machine (platform = auto)");
-		struct em_interp it;
-		int rc = em_interp_query(a, v, &it, e);
-		if (rc) {
-			em_err_prefix_where(e, "%s", where);
-			return rc;
-		}
-		wp->target.py = it.py;
-		wp->python_from = it.path;
-		return 0;
-	}
-	case EM_PYTHON_MINOR:
-	case EM_PYTHON_SPEC:
-		break;
-	case EM_PYTHON_UNSET:
-		return em_err(e, EM_EINVAL, file, "workload '%s' has no python", wp->w->name);
-	}
-	/* a series or a specifier: the newest interpreter here that fits */
-	if (!host_target) {
-		if (mirror && explicit_mirror)
-			return python_download(a, o, wp, mirror, where, "", e);
-		return em_err(e, EM_EINVAL, where,
-			      "python = %s picks among this machine's interpreters, but the "
-			      "workload is planned for %s: give the exact version (e.g. "
-			      "python = 3.12.10), or a python-mirror to pick from", v,
-			      wp->platform_name);
-	}
-	if (!*interps) {
-		int rc = em_interp_discover(a, own, e);
-		if (rc)
-			return rc;
-		*interps = own;
-	}
-	const struct em_interp *best = NULL;
-	for (uint32_t i = 0; i < (*interps)->n; i++) {
-		const struct em_interp *it = &(*interps)->items[i];
-		bool ok;
-		if (req->kind == EM_PYTHON_MINOR) {
-			ok = it->py.major == req->version.major && it->py.minor == req->version.minor &&
-			     it->py.freethreaded == req->version.freethreaded;
-		} else {
-			char full[48];
-			snprintf(full, sizeof full, "%u.%u.%u%s", it->py.major, it->py.minor,
-				 it->py.micro, it->py.pre);
-			ok = !it->py.freethreaded && em_specset_contains_str(&req->spec, full, strlen(full),
-									     EM_PRE_DEFAULT);
-		}
-		if (ok && (!best || py_newer(&it->py, &best->py)))
-			best = it;
-	}
-	if (!best && mirror) {
-		char *why = em_arena_printf(a, "no Python %s interpreter found on this machine "
-					    "(looked in PATH, pyenv, uv's and envmatrix's "
-					    "folders), and ", v);
-		return why ? python_download(a, o, wp, mirror, where, why, e) : em_err_nomem(e);
-	}
-	if (!best)
-		return em_err(e, EM_ENOTFOUND, where,
-			      "no Python %s interpreter found on this machine (looked in PATH, "
-			      "pyenv, uv's and envmatrix's folders); install one ('envmatrix "
-			      "python install %s'), or give the exact version (python = X.Y.Z) to "
-			      "plan without it", v, v);
-	wp->target.py = best->py;
-	wp->python_from = best->path;
-	note_managed(a, wp, best);
-	return 0;
 }
 
 /* ---- root requirements ---- */
@@ -1189,42 +1001,180 @@ static int variant_for(struct em_arena *a, struct em_source *src, struct em_work
 	return rc;
 }
 
-int em_plan_target(struct em_arena *a, const struct em_matrix *m, const struct em_plan_options *o,
-		   const struct em_interp_list **interps, struct em_interp_list *own,
-		   struct em_workload_plan *wp, struct em_error *e)
+/* The provider's indexes: w's index-url and find-links (made absolute
+ * against mdir), and *index_list, the same joined by spaces for the lock. */
+static int provider_indexes(struct em_arena *a, const struct em_workload *w, const char *mdir,
+			    struct provider *pv, char **index_list, struct em_error *e)
+{
+	const char *index_url = w->index_url.value ? w->index_url.value : "https://pypi.org/simple";
+	pv->indexes = em_arena_array(a, 1, sizeof *pv->indexes);
+	pv->findlinks = em_arena_array(a, w->nfind_links + 1, sizeof *pv->findlinks);
+	if (!pv->indexes || !pv->findlinks || !(pv->indexes[0] = setting_url(a, index_url, mdir)))
+		return em_err_nomem(e);
+	pv->nindexes = 1;
+	struct em_buf il = EM_BUF_INIT;
+	em_buf_addstr(&il, pv->indexes[0]);
+	for (uint32_t i = 0; i < w->nfind_links; i++) {
+		pv->findlinks[i] = setting_url(a, w->find_links[i].value, mdir);
+		if (!pv->findlinks[i]) {
+			em_buf_release(&il);
+			return em_err_nomem(e);
+		}
+		em_buf_addf(&il, " %s", pv->findlinks[i]);
+		pv->nfindlinks++;
+	}
+	*index_list = em_arena_strdup(a, il.ptr);
+	em_buf_release(&il);
+	return *index_list ? 0 : em_err_nomem(e);
+}
+
+/* The torch root: its variant (cuda-driver, ENVMATRIX_CUDA_DRIVER, else
+ * the driver detected on this machine), routed to the variant's index. */
+static int torch_root(struct em_arena *a, struct em_source *src, const struct em_matrix *m,
+		      const struct em_plan_options *o, struct em_workload_plan *wp,
+		      const struct em_tagset *tags, const struct em_target_env *env,
+		      const char *mdir, struct provider *pv, struct roots *rs, struct em_error *e)
 {
 	const struct em_workload *w = wp->w;
 	const char *file = m->file;
+	const char *torch_url = w->torch_index_url.value ? w->torch_index_url.value
+							   : "https://download.pytorch.org/whl";
+	struct em_buf tb = EM_BUF_INIT;
+	em_buf_addstr(&tb, "torch");
+	em_specset_format(&w->torch_spec, &tb);
+	char *spec_text = tb.err ? NULL : em_arena_strdup(a, tb.ptr);
+	em_buf_release(&tb);
+	if (!spec_text)
+		return em_err_nomem(e);
+	char *troot = setting_url(a, torch_url, mdir);
+	if (!troot)
+		return em_err_nomem(e);
+	const char *drv = NULL, *drv_where = "ENVMATRIX_CUDA_DRIVER";
+	char dw[EM_ERROR_WHERE_MAX];
+	if (w->cuda_driver.value && strcmp(w->cuda_driver.value, "auto")) {
+		drv = w->cuda_driver.value;
+		snprintf(dw, sizeof dw, "cuda-driver, %s:%u", file, (unsigned)w->cuda_driver.line);
+		drv_where = dw;
+	} else if (o->driver_env && *o->driver_env) {
+		drv = o->driver_env;
+	} else if (wp->host_target && o->gpu && o->gpu->have_driver) {
+		drv = o->gpu->driver;
+		drv_where = em_arena_printf(a, "detected from %s", o->gpu->driver_source);
+	}
+	const struct em_gpu_info *gpu = wp->host_target ? o->gpu : NULL;
+	int rc = variant_for(a, src, wp, file, troot, spec_text, tags, drv, drv_where, gpu, e);
+	if (rc)
+		return rc;
+	wp->torch_index = em_url_join(a, troot, wp->variant, true);
+	pv->torch_index = wp->torch_index;
 	char where[EM_ERROR_WHERE_MAX];
+	snprintf(where, sizeof where, "%s:%u", file, (unsigned)w->torch.line);
+	return add_root(a, rs, env, spec_text, where, e);
+}
 
-	/* the platform */
-	const char *plat = w->platform.value ? w->platform.value : "auto";
-	bool host_target = !strcmp(plat, "auto");
-	if (host_target) {
-		if (!o->host)
-			return em_err(e, EM_EUSAGE, NULL, "no host platform given for 'auto'");
-		wp->target.plat = *o->host;
-	} else {
-		snprintf(where, sizeof where, "%s:%u", file, (unsigned)w->platform.line);
-		int rc = em_platform_parse(plat, &wp->target.plat, e);
+/* The roots after torch: packages, then the requirements file. */
+static int other_roots(struct em_arena *a, const struct em_matrix *m,
+		       const struct em_plan_options *o, const struct em_workload *w,
+		       const struct em_target_env *env, const char *mdir, struct roots *rs,
+		       struct em_error *e)
+{
+	char where[EM_ERROR_WHERE_MAX];
+	int rc;
+	for (uint32_t i = 0; i < w->npackages; i++) {
+		snprintf(where, sizeof where, "%s:%u", w->packages[i].file, (unsigned)w->packages[i].line);
+		rc = add_root(a, rs, env, w->packages[i].text, where, e);
+		if (rc)
+			return rc;
+	}
+	if (w->requirements.value) {
+		snprintf(where, sizeof where, "%s:%u", m->file, (unsigned)w->requirements.line);
+		char *path = em_path_join(a, mdir, w->requirements.value);
+		if (!path)
+			return em_err_nomem(e);
+		rc = add_reqfile(a, o, rs, env, path, where, 0, e);
+		if (rc)
+			return rc;
+	}
+	return 0;
+}
+
+/* The existing lock (wp->lock_path) into old and *old_text (NULL when
+ * there is none or it is broken: a broken lock is replaced, which the
+ * change list says), and its versions as preferences unless upgrading. */
+static int read_old_lock(struct em_arena *a, const struct em_plan_options *o,
+			 struct em_workload_plan *wp, const char *matrix_path, struct em_lock *old,
+			 char **old_text, size_t *old_len, struct em_preference **prefs,
+			 uint32_t *nprefs, struct em_error *e)
+{
+	memset(old, 0, sizeof *old);
+	*old_text = NULL;
+	*old_len = 0;
+	*prefs = NULL;
+	*nprefs = 0;
+	struct em_error le;
+	em_error_clear(&le);
+	int rc = read_input(o, a, wp->lock_path, MAX_LOCK, old_text, old_len, &le);
+	if (rc == 0) {
+		rc = em_lock_parse(a, *old_text, *old_len, wp->lock_path, old, &le);
 		if (rc) {
+			*old_text = NULL;
+			memset(old, 0, sizeof *old);
+		} else {
+			/* another matrix's lock is neither a preference nor replaced */
+			rc = em_lock_check_matrix(old, wp->lock_path, matrix_path, e);
+			if (rc)
+				return rc;
+			wp->had_lock = true;
+		}
+	} else if (rc != EM_ENOTFOUND) {
+		if (e)
+			*e = le;
+		return rc;
+	}
+	if (wp->had_lock && !o->upgrade) {
+		*prefs = em_arena_array(a, old->npackages ? old->npackages : 1, sizeof **prefs);
+		if (!*prefs)
+			return em_err_nomem(e);
+		for (uint32_t i = 0; i < old->npackages; i++)
+			if (old->packages[i].version)
+				(*prefs)[(*nprefs)++] = (struct em_preference){ old->packages[i].name,
+										old->packages[i].version };
+	}
+	return 0;
+}
+
+/* Resolve the roots, then check the GPUs of this machine against the torch
+ * build chosen. */
+static int resolve_roots(struct em_arena *a, const struct em_matrix *m,
+			 const struct em_plan_options *o, struct em_workload_plan *wp,
+			 struct provider *pv, const struct roots *rs,
+			 const struct em_preference *prefs, uint32_t nprefs, struct em_error *e)
+{
+	const struct em_workload *w = wp->w;
+	struct em_resolve_in in = { w->name, rs->n, rs->r, nprefs, prefs, 0, NULL, 0 };
+	struct em_provider prov = { pv, prov_candidates, prov_dependencies };
+	struct em_buf why = EM_BUF_INIT;
+	int rc = em_resolve(a, &in, &prov, &wp->res, &why, e);
+	wp->stats = wp->res.stats;
+	if (rc == EM_ECONFLICT)
+		wp->explain = em_arena_strdup(a, why.ptr);
+	em_buf_release(&why);
+	provider_free(pv);
+	if (rc)
+		return rc;
+	for (uint32_t i = 0; i < wp->res.n && wp->host_target && o->gpu && wp->variant; i++) {
+		if (strcmp(wp->res.pkgs[i].name, "torch"))
+			continue;
+		rc = em_gpu_check_torch(o->gpu, wp->res.pkgs[i].cand->version->str, wp->variant,
+					wp->target.plat.os, e);
+		if (rc) {
+			char where[EM_ERROR_WHERE_MAX];
+			snprintf(where, sizeof where, "%s:%u", m->file,
+				 (unsigned)(w->cuda.line ? w->cuda.line : w->torch.line));
 			em_err_prefix_where(e, "%s", where);
 			return rc;
 		}
-		if (o->host && wp->target.plat.os == o->host->os &&
-		    wp->target.plat.arch == o->host->arch && wp->target.plat.libc == o->host->libc)
-			host_target = true; /* this machine, described explicitly */
 	}
-	em_platform_name(&wp->target.plat, wp->platform_name, sizeof wp->platform_name);
-
-	/* the Python */
-	if (!w->python.value)
-		return em_err(e, EM_EINVAL, file, "workload '%s' has no python", w->name);
-	wp->host_target = host_target;
-	int rc = choose_python(a, m, o, wp, file, interps, own, host_target, e);
-	if (rc)
-		return rc;
-	em_python_name(&wp->target.py, wp->python_name, sizeof wp->python_name);
 	return 0;
 }
 
@@ -1237,7 +1187,6 @@ static int plan_workload(struct em_arena *a, struct em_source *src, const struct
 	char *mdir = em_path_dir(a, o->matrix_path ? o->matrix_path : file);
 	if (!mdir)
 		return em_err_nomem(e);
-	char where[EM_ERROR_WHERE_MAX];
 	int rc = em_plan_target(a, m, o, interps, own, wp, e);
 	if (rc)
 		return rc;
@@ -1249,10 +1198,6 @@ static int plan_workload(struct em_arena *a, struct em_source *src, const struct
 	struct em_target_env env;
 	em_target_marker_env(&wp->target, &env);
 
-	/* the indexes */
-	const char *index_url = w->index_url.value ? w->index_url.value : "https://pypi.org/simple";
-	const char *torch_url = w->torch_index_url.value ? w->torch_index_url.value
-							   : "https://download.pytorch.org/whl";
 	struct provider pv;
 	memset(&pv, 0, sizeof pv);
 	pv.a = a;
@@ -1263,149 +1208,37 @@ static int plan_workload(struct em_arena *a, struct em_source *src, const struct
 	pv.mfile = file;
 	pv.o = o;
 	pv.wp = wp;
-	pv.indexes = em_arena_array(a, 1, sizeof *pv.indexes);
-	pv.findlinks = em_arena_array(a, w->nfind_links + 1, sizeof *pv.findlinks);
-	if (!pv.indexes || !pv.findlinks || !(pv.indexes[0] = setting_url(a, index_url, mdir)))
-		return em_err_nomem(e);
-	pv.nindexes = 1;
-	struct em_buf il = EM_BUF_INIT;
-	em_buf_addstr(&il, pv.indexes[0]);
-	for (uint32_t i = 0; i < w->nfind_links; i++) {
-		pv.findlinks[i] = setting_url(a, w->find_links[i].value, mdir);
-		if (!pv.findlinks[i]) {
-			em_buf_release(&il);
-			return em_err_nomem(e);
-		}
-		em_buf_addf(&il, " %s", pv.findlinks[i]);
-		pv.nfindlinks++;
-	}
-	char *index_list = em_arena_strdup(a, il.ptr);
-	em_buf_release(&il);
-	if (!index_list)
-		return em_err_nomem(e);
+	char *index_list;
+	rc = provider_indexes(a, w, mdir, &pv, &index_list, e);
+	if (rc)
+		return rc;
 
 	/* the roots: torch first, then packages, then requirements files */
 	struct roots rs;
 	memset(&rs, 0, sizeof rs);
-	if (w->torch.value) {
-		struct em_buf tb = EM_BUF_INIT;
-		em_buf_addstr(&tb, "torch");
-		em_specset_format(&w->torch_spec, &tb);
-		char *spec_text = tb.err ? NULL : em_arena_strdup(a, tb.ptr);
-		em_buf_release(&tb);
-		if (!spec_text)
-			return em_err_nomem(e);
-		char *troot = setting_url(a, torch_url, mdir);
-		if (!troot)
-			return em_err_nomem(e);
-		const char *drv = NULL, *drv_where = "ENVMATRIX_CUDA_DRIVER";
-		char dw[EM_ERROR_WHERE_MAX];
-		if (w->cuda_driver.value && strcmp(w->cuda_driver.value, "auto")) {
-			drv = w->cuda_driver.value;
-			snprintf(dw, sizeof dw, "cuda-driver, %s:%u", file, (unsigned)w->cuda_driver.line);
-			drv_where = dw;
-		} else if (o->driver_env && *o->driver_env) {
-			drv = o->driver_env;
-		} else if (wp->host_target && o->gpu && o->gpu->have_driver) {
-			drv = o->gpu->driver;
-			drv_where = em_arena_printf(a, "detected from %s", o->gpu->driver_source);
-		}
-		const struct em_gpu_info *gpu = wp->host_target ? o->gpu : NULL;
-		rc = variant_for(a, src, wp, file, troot, spec_text, &tags, drv, drv_where, gpu, e);
-		if (rc)
-			return rc;
-		wp->torch_index = em_url_join(a, troot, wp->variant, true);
-		pv.torch_index = wp->torch_index;
-		snprintf(where, sizeof where, "%s:%u", file, (unsigned)w->torch.line);
-		rc = add_root(a, &rs, &env, spec_text, where, e);
-		if (rc)
-			return rc;
-	}
-	for (uint32_t i = 0; i < w->npackages; i++) {
-		snprintf(where, sizeof where, "%s:%u", w->packages[i].file, (unsigned)w->packages[i].line);
-		rc = add_root(a, &rs, &env, w->packages[i].text, where, e);
-		if (rc)
-			return rc;
-	}
-	if (w->requirements.value) {
-		snprintf(where, sizeof where, "%s:%u", file, (unsigned)w->requirements.line);
-		char *path = em_path_join(a, mdir, w->requirements.value);
-		if (!path)
-			return em_err_nomem(e);
-		rc = add_reqfile(a, o, &rs, &env, path, where, 0, e);
-		if (rc)
-			return rc;
-	}
+	if (w->torch.value && (rc = torch_root(a, src, m, o, wp, &tags, &env, mdir, &pv, &rs, e)))
+		return rc;
+	rc = other_roots(a, m, o, w, &env, mdir, &rs, e);
+	if (rc)
+		return rc;
 	pv.direct = rs.direct;
 	pv.ndirect = rs.ndirect;
 
-	/* the existing lock */
 	const char *matrix_path = o->matrix_path ? o->matrix_path : file;
 	rc = em_matrix_lock_path(a, matrix_path, w->name, &wp->lock_path, e);
 	if (rc)
 		return rc;
 	struct em_lock old;
-	memset(&old, 0, sizeof old);
-	char *old_text = NULL;
-	size_t old_len = 0;
-	struct em_error le;
-	em_error_clear(&le);
-	rc = read_input(o, a, wp->lock_path, MAX_LOCK, &old_text, &old_len, &le);
-	if (rc == 0) {
-		rc = em_lock_parse(a, old_text, old_len, wp->lock_path, &old, &le);
-		if (rc) {
-			/* a broken lock is replaced; say so through the change list */
-			old_text = NULL;
-			memset(&old, 0, sizeof old);
-		} else {
-			/* another matrix's lock is neither a preference nor replaced */
-			rc = em_lock_check_matrix(&old, wp->lock_path, matrix_path, e);
-			if (rc)
-				return rc;
-			wp->had_lock = true;
-		}
-	} else if (rc != EM_ENOTFOUND) {
-		if (e)
-			*e = le;
-		return rc;
-	}
-	struct em_preference *prefs = NULL;
-	uint32_t nprefs = 0;
-	if (wp->had_lock && !o->upgrade) {
-		prefs = em_arena_array(a, old.npackages ? old.npackages : 1, sizeof *prefs);
-		if (!prefs)
-			return em_err_nomem(e);
-		for (uint32_t i = 0; i < old.npackages; i++)
-			if (old.packages[i].version)
-				prefs[nprefs++] = (struct em_preference){ old.packages[i].name,
-									  old.packages[i].version };
-	}
-
-	/* resolve */
-	struct em_resolve_in in = { w->name, rs.n, rs.r, nprefs, prefs, 0, NULL, 0 };
-	struct em_provider prov = { &pv, prov_candidates, prov_dependencies };
-	struct em_buf why = EM_BUF_INIT;
-	rc = em_resolve(a, &in, &prov, &wp->res, &why, e);
-	wp->stats = wp->res.stats;
-	if (rc == EM_ECONFLICT)
-		wp->explain = em_arena_strdup(a, why.ptr);
-	em_buf_release(&why);
-	provider_free(&pv);
+	char *old_text;
+	size_t old_len;
+	struct em_preference *prefs;
+	uint32_t nprefs;
+	rc = read_old_lock(a, o, wp, matrix_path, &old, &old_text, &old_len, &prefs, &nprefs, e);
 	if (rc)
 		return rc;
-	/* the GPUs of this machine against the torch build chosen */
-	for (uint32_t i = 0; i < wp->res.n && wp->host_target && o->gpu && wp->variant; i++) {
-		if (strcmp(wp->res.pkgs[i].name, "torch"))
-			continue;
-		rc = em_gpu_check_torch(o->gpu, wp->res.pkgs[i].cand->version->str, wp->variant,
-					wp->target.plat.os, e);
-		if (rc) {
-			snprintf(where, sizeof where, "%s:%u", file,
-				 (unsigned)(w->cuda.line ? w->cuda.line : w->torch.line));
-			em_err_prefix_where(e, "%s", where);
-			return rc;
-		}
-	}
+	rc = resolve_roots(a, m, o, wp, &pv, &rs, prefs, nprefs, e);
+	if (rc)
+		return rc;
 	rc = build_lock(a, src, wp, &rs, index_list, matrix_path, e);
 	if (rc)
 		return rc;

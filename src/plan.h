@@ -50,6 +50,7 @@ struct em_change {
 #define EM_PLAN_MAX_WARNINGS 8
 /* The package changes from lock old to lock nw, sorted by name (what the
  * planner reports; the history's summaries use it too). EM_ENOMEM only. */
+EM_MUST_USE
 int em_lock_diff(struct em_arena *a, const struct em_lock *old, const struct em_lock *nw,
 		 struct em_change **out, uint32_t *n);
 
@@ -110,7 +111,7 @@ struct em_plan_options {
 	struct em_source *python_src;
 	/* reads the requirements files and the existing locks (as
 	 * em_read_file does, EM_ENOTFOUND when absent); NULL: the disk.
-	 * apply --rev reads them from a git revision (state.h em_rev_read) */
+	 * apply --rev reads them from a git revision (rev.h em_rev_read) */
 	int (*read_file)(void *ctx, struct em_arena *a, const char *path, size_t max, char **out,
 			 size_t *len, struct em_error *e);
 	void *read_ctx;
@@ -147,18 +148,12 @@ struct em_plan {
  * its plan (status, err, explain) and the others go on; the return value
  * is for problems with the matrix as a whole (an unknown workload name in
  * only, out of memory). */
+EM_MUST_USE
 int em_plan_build(struct em_arena *a, struct em_source *src, const struct em_matrix *m,
 		  const struct em_plan_options *o, struct em_plan *out, struct em_error *e);
 
-/* Settle only a workload's target, as em_plan_build does first: wp->w
- * must be set; fills target, platform_name, python_name, python_from and
- * host_target. Interpreters are discovered into *own on first need when
- * *interps is NULL. */
-int em_plan_target(struct em_arena *a, const struct em_matrix *m, const struct em_plan_options *o,
-		   const struct em_interp_list **interps, struct em_interp_list *own,
-		   struct em_workload_plan *wp, struct em_error *e);
-
 /* Write the changed locks (atomically). */
+EM_MUST_USE
 int em_plan_write_locks(const struct em_plan *p, struct em_error *e);
 
 #endif

@@ -18,23 +18,21 @@
 #include "http.h"
 #include "spec/index.h"
 #include "interp.h"
+#include "util/grow.h"
 #include "util/sha256.h"
 #include "source.h"
 #include "util/str.h"
+#include "untar.h"
+#include "settings.h"
 
 #include <archive.h>
 #include <archive_entry.h>
-#include <dirent.h>
 #include <errno.h>
-#include <fcntl.h>
 #include <jansson.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/file.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
 /* ---- names ---- */
 
@@ -135,14 +133,8 @@ struct growing {
 
 static int push(struct growing *g, const struct em_pybuild *b, struct em_error *e)
 {
-	if (g->n == g->cap) {
-		uint32_t cap = g->cap ? g->cap * 2 : 64;
-		struct em_pybuild *v = realloc(g->v, cap * sizeof *v);
-		if (!v)
-			return em_err_nomem(e);
-		g->v = v;
-		g->cap = cap;
-	}
+	if (em_grow(&g->v, &g->cap, g->n, sizeof *g->v))
+		return em_err_nomem(e);
 	g->v[g->n++] = *b;
 	return 0;
 }
@@ -433,7 +425,7 @@ const struct em_pybuild *em_pybuild_choose(const struct em_pybuild_catalogue *c,
 const char *em_pybuild_mirror(struct em_arena *a, const char *python_mirror, const char *mdir,
 			      bool *explicit_mirror)
 {
-	const char *env = getenv("ENVMATRIX_PYTHON_MIRROR");
+	const char *env = em_settings()->python_mirror;
 	*explicit_mirror = true;
 	if (python_mirror && *python_mirror) {
 		if (strstr(python_mirror, "://") || python_mirror[0] == '/' || !mdir)
@@ -514,27 +506,6 @@ int em_pybuild_find(struct em_arena *a, struct em_source *src, const char *mirro
 	return 0;
 }
 
-char *em_pybuild_dir(struct em_arena *a, struct em_error *e)
-{
-	const char *env = getenv("ENVMATRIX_PYTHON_DIR");
-	if (env && *env)
-		return em_path_absolute(a, env);
-#ifdef _WIN32
-	const char *la = getenv("LOCALAPPDATA");
-	if (la && *la)
-		return em_arena_printf(a, "%s\\envmatrix\\python", la);
-#endif
-	const char *xdg = getenv("XDG_DATA_HOME");
-	if (xdg && xdg[0] == '/')
-		return em_arena_printf(a, "%s/envmatrix/python", xdg);
-	const char *home = getenv("HOME");
-	if (home && *home)
-		return em_arena_printf(a, "%s/.local/share/envmatrix/python", home);
-	em_err(e, EM_ENOTFOUND, NULL, "no folder for Python installations: set "
-	       "ENVMATRIX_PYTHON_DIR or HOME");
-	return NULL;
-}
-
 char *em_pybuild_install_name(struct em_arena *a, const struct em_python *py, const char *triple,
 			      bool minor)
 {
@@ -602,8 +573,8 @@ static int describe(struct em_arena *a, const char *dir, const char *name,
 	char *root = em_arena_printf(a, "%s/%s", dir, name);
 	if (!root)
 		return EM_ENOMEM;
-	struct stat st;
-	if (lstat(root, &st) || !S_ISDIR(st.st_mode))
+	struct em_stat st;
+	if (em_os_lstat(root, &st) || st.type != EM_FT_DIR)
 		return EM_ENOTFOUND;
 	int rc = read_mark(a, root, &out->build);
 	if (rc)
@@ -616,7 +587,7 @@ static int describe(struct em_arena *a, const char *dir, const char *name,
 	char *minor = em_pybuild_install_name(a, &out->build.py, out->build.triple, true);
 	char *link = minor ? em_arena_printf(a, "%s/%s", dir, minor) : NULL;
 	char target[PATH_MAX];
-	ssize_t tl = link ? readlink(link, target, sizeof target - 1) : -1;
+	ssize_t tl = link ? em_os_readlink(link, target, sizeof target - 1) : -1;
 	if (tl > 0) {
 		target[tl] = '\0';
 		if (!strcmp(target, name))
@@ -657,18 +628,18 @@ int em_pybuild_list_installed(struct em_arena *a, const char *dir,
 {
 	*out = NULL;
 	*n = 0;
-	DIR *d = opendir(dir);
+	struct em_dirlist *d = em_dirlist_open(dir);
 	if (!d)
 		return 0;
 	uint32_t cap = 16;
 	struct em_pybuild_installed *v = em_arena_array(a, cap, sizeof *v);
-	struct dirent *de;
+	const char *entry;
 	int rc = v ? 0 : em_err_nomem(e);
-	while (!rc && (de = readdir(d))) {
-		if (strncmp(de->d_name, "cpython-", 8))
+	while (!rc && (entry = em_dirlist_next(d))) {
+		if (strncmp(entry, "cpython-", 8))
 			continue;
 		struct em_pybuild_installed it;
-		int r = describe(a, dir, de->d_name, &it);
+		int r = describe(a, dir, entry, &it);
 		if (r == EM_ENOMEM) {
 			rc = em_err_nomem(e);
 			break;
@@ -687,7 +658,7 @@ int em_pybuild_list_installed(struct em_arena *a, const char *dir,
 		}
 		v[(*n)++] = it;
 	}
-	closedir(d);
+	em_dirlist_close(d);
 	if (rc)
 		return rc;
 	if (*n)
@@ -699,8 +670,8 @@ int em_pybuild_list_installed(struct em_arena *a, const char *dir,
 int em_pybuild_installed_for(struct em_arena *a, const char *dir, const char *executable,
 			     struct em_pybuild_installed *out, struct em_error *e)
 {
-	char *rd = realpath(dir, NULL);
-	char *rx = realpath(executable, NULL);
+	char *rd = em_os_realpath(dir);
+	char *rx = em_os_realpath(executable);
 	int rc = EM_ENOTFOUND;
 	size_t n = rd ? strlen(rd) : 0;
 	if (rd && rx && !strncmp(rx, rd, n) && rx[n] == '/') {
@@ -742,19 +713,21 @@ int em_pybuild_update_minor_link(struct em_arena *a, const char *dir, const stru
 	char *minor = em_pybuild_install_name(a, py, triple, true);
 	const char *target = strrchr(best->root, '/') + 1;
 	char *link = minor ? em_arena_printf(a, "%s/%s", dir, minor) : NULL;
-	char *tmp = minor ? em_arena_printf(a, "%s/.%s.%ld.tmp", dir, minor, (long)getpid()) : NULL;
+	char *tmp = minor ? em_arena_printf(a, "%s/.%s.%ld.tmp", dir, minor, em_os_pid()) : NULL;
 	if (!link || !tmp)
 		return em_err_nomem(e);
 	char cur[PATH_MAX];
-	ssize_t cl = readlink(link, cur, sizeof cur - 1);
+	ssize_t cl = em_os_readlink(link, cur, sizeof cur - 1);
 	if (cl > 0 && (size_t)cl == strlen(target) && !memcmp(cur, target, (size_t)cl))
 		return 0;
-	unlink(tmp);
-	if (symlink(target, tmp))
+	/* a crashed run's leftover (usually there is none): when it cannot
+	 * go, the symlink below fails and says so */
+	(void)em_os_unlink(tmp);
+	if (em_os_symlink(target, tmp))
 		return em_err_sys(e, errno, tmp, "cannot create the minor-version link");
-	if (rename(tmp, link)) {
+	if (em_os_rename(tmp, link)) {
 		int err = errno;
-		unlink(tmp);
+		(void)em_os_unlink(tmp); /* the error that matters is the rename's */
 		return em_err_sys(e, err, link, "cannot put the minor-version link in place");
 	}
 	em_fsync_parent(link);
@@ -770,32 +743,78 @@ struct unpack {
 	struct em_error *e;
 };
 
-static int write_member(struct unpack *u, struct archive *ar, const char *path, unsigned mode)
+/* One member of an install_only archive: everything is inside python/,
+ * which becomes the tree's root. *nmembers counts the members made. */
+static int unpack_member(struct unpack *u, struct archive *ar, struct archive_entry *ent,
+			 unsigned *nmembers)
 {
-	int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
-		      (mode & 0111) ? 0755 : 0644);
-	if (fd < 0)
-		return em_err_sys(u->e, errno, u->where, "cannot create a member");
-	char buf[1 << 16];
-	int rc = 0;
-	for (;;) {
-		la_ssize_t got = archive_read_data(ar, buf, sizeof buf);
-		if (got == 0)
-			break;
-		if (got < 0) {
-			rc = em_err(u->e, EM_EINVAL, u->where, "corrupt archive: %s",
-				    archive_error_string(ar));
-			break;
-		}
-		int err = em_write_all(fd, buf, (size_t)got);
-		if (err) {
-			rc = em_err_sys(u->e, err, path, "cannot write");
-			break;
-		}
+	const char *name = archive_entry_pathname(ent);
+	if (!name)
+		return em_err(u->e, EM_EINVAL, u->where, "a member has no name");
+	size_t nl = strlen(name);
+	if (nl >= 2 && name[0] == '.' && name[1] == '/') { /* "./python/..." */
+		name += 2;
+		nl -= 2;
 	}
-	if (close(fd) && !rc)
-		rc = em_err_sys(u->e, errno, path, "cannot write");
-	return rc;
+	int rc = em_archive_check_name(name, nl, u->e);
+	if (rc) {
+		em_err_prefix_where(u->e, "%s", u->where);
+		return rc;
+	}
+	if (strncmp(name, "python/", 7) && strcmp(name, "python"))
+		return em_err(u->e, EM_EINVAL, u->where,
+			      "member '%s' is outside the archive's 'python/' folder", name);
+	const char *rel = name[6] ? name + 7 : "";
+	char relbuf[EM_ARCHIVE_MAX_MEMBER_NAME + 1];
+	size_t rl = strlen(rel);
+	while (rl && rel[rl - 1] == '/')
+		rl--;
+	memcpy(relbuf, rel, rl);
+	relbuf[rl] = '\0';
+	if (!rl)
+		return 0; /* python/ itself */
+	if ((rc = em_archive_make_parents(u->stage, relbuf, u->where, u->e)))
+		return rc;
+	char path[PATH_MAX];
+	if ((size_t)snprintf(path, sizeof path, "%s/%s", u->stage, relbuf) >= sizeof path)
+		return em_err(u->e, EM_ELIMIT, u->where, "member '%s': path too long", name);
+	(*nmembers)++;
+	const char *hl = archive_entry_hardlink(ent);
+	mode_t type = archive_entry_filetype(ent);
+	unsigned mode = (unsigned)archive_entry_perm(ent);
+	if (hl) {
+		size_t hn = strlen(hl);
+		if (hn >= 2 && hl[0] == '.' && hl[1] == '/') {
+			hl += 2;
+			hn -= 2;
+		}
+		if ((rc = em_archive_check_name(hl, hn, u->e))) {
+			em_err_prefix_where(u->e, "%s", u->where);
+			return rc;
+		}
+		char from[PATH_MAX];
+		struct em_stat st;
+		if (strncmp(hl, "python/", 7) ||
+		    (size_t)snprintf(from, sizeof from, "%s/%s", u->stage, hl + 7) >= sizeof from ||
+		    em_archive_make_parents(u->stage, hl + 7, u->where, u->e) ||
+		    em_os_lstat(from, &st) || st.type != EM_FT_FILE)
+			return em_err(u->e, EM_EINVAL, u->where,
+				      "member '%s' is a hard link to '%s', which is not an "
+				      "earlier file of the tree", name, hl);
+		if (em_os_link(from, path))
+			return em_err_sys(u->e, errno, path, "cannot create a hard link");
+		return 0;
+	}
+	uint64_t bytes = 0;
+	if (type == AE_IFDIR)
+		return em_untar_dir(path, name, u->where, u->e);
+	if (type == AE_IFLNK)
+		return em_untar_symlink(relbuf, archive_entry_symlink(ent), path, name,
+					"the installation", u->where, u->e);
+	if (type == AE_IFREG)
+		return em_untar_file(ar, path, mode, &bytes, 0, name, u->where, u->e);
+	return em_err(u->e, EM_EINVAL, u->where,
+		      "member '%s' is neither a file, a folder nor a link", name);
 }
 
 static int unpack_archive(struct unpack *u, const char *archive_path)
@@ -824,96 +843,8 @@ static int unpack_archive(struct unpack *u, const char *archive_path)
 				    archive_error_string(ar));
 			break;
 		}
-		const char *name = archive_entry_pathname(ent);
-		if (!name) {
-			rc = em_err(u->e, EM_EINVAL, u->where, "a member has no name");
+		if ((rc = unpack_member(u, ar, ent, &nmembers)))
 			break;
-		}
-		size_t nl = strlen(name);
-		if (nl >= 2 && name[0] == '.' && name[1] == '/') { /* "./python/..." */
-			name += 2;
-			nl -= 2;
-		}
-		if ((rc = em_archive_check_name(name, nl, u->e))) {
-			em_err_prefix_where(u->e, "%s", u->where);
-			break;
-		}
-		if (strncmp(name, "python/", 7) && strcmp(name, "python")) {
-			rc = em_err(u->e, EM_EINVAL, u->where,
-				    "member '%s' is outside the archive's 'python/' folder", name);
-			break;
-		}
-		const char *rel = name[6] ? name + 7 : "";
-		char relbuf[EM_ARCHIVE_MAX_MEMBER_NAME + 1];
-		size_t rl = strlen(rel);
-		while (rl && rel[rl - 1] == '/')
-			rl--;
-		memcpy(relbuf, rel, rl);
-		relbuf[rl] = '\0';
-		if (!rl)
-			continue; /* python/ itself */
-		if ((rc = em_archive_make_parents(u->stage, relbuf, u->where, u->e)))
-			break;
-		char path[PATH_MAX];
-		if ((size_t)snprintf(path, sizeof path, "%s/%s", u->stage, relbuf) >= sizeof path) {
-			rc = em_err(u->e, EM_ELIMIT, u->where, "member '%s': path too long", name);
-			break;
-		}
-		nmembers++;
-		const char *hl = archive_entry_hardlink(ent);
-		mode_t type = archive_entry_filetype(ent);
-		unsigned mode = (unsigned)archive_entry_perm(ent);
-		if (hl) {
-			size_t hn = strlen(hl);
-			if (hn >= 2 && hl[0] == '.' && hl[1] == '/') {
-				hl += 2;
-				hn -= 2;
-			}
-			if ((rc = em_archive_check_name(hl, hn, u->e))) {
-				em_err_prefix_where(u->e, "%s", u->where);
-				break;
-			}
-			char from[PATH_MAX];
-			struct stat st;
-			if (strncmp(hl, "python/", 7) ||
-			    (size_t)snprintf(from, sizeof from, "%s/%s", u->stage, hl + 7) >= sizeof from ||
-			    em_archive_make_parents(u->stage, hl + 7, u->where, u->e) ||
-			    lstat(from, &st) || !S_ISREG(st.st_mode)) {
-				rc = em_err(u->e, EM_EINVAL, u->where,
-					    "member '%s' is a hard link to '%s', which is not an "
-					    "earlier file of the tree", name, hl);
-				break;
-			}
-			if (link(from, path)) {
-				rc = em_err_sys(u->e, errno, path, "cannot create a hard link");
-				break;
-			}
-		} else if (type == AE_IFDIR) {
-			struct stat st;
-			if (lstat(path, &st) == 0 ? !S_ISDIR(st.st_mode) : mkdir(path, 0755) != 0) {
-				rc = em_err(u->e, EM_EINVAL, u->where, "cannot create folder '%s'", name);
-				break;
-			}
-		} else if (type == AE_IFLNK) {
-			const char *target = archive_entry_symlink(ent);
-			if (!target || !em_archive_link_inside(relbuf, target)) {
-				rc = em_err(u->e, EM_EINVAL, u->where,
-					    "member '%s' is a symbolic link to '%s', outside the "
-					    "installation", name, target ? target : "");
-				break;
-			}
-			if (symlink(target, path)) {
-				rc = em_err_sys(u->e, errno, path, "cannot create a symbolic link");
-				break;
-			}
-		} else if (type == AE_IFREG) {
-			if ((rc = write_member(u, ar, path, mode)))
-				break;
-		} else {
-			rc = em_err(u->e, EM_EINVAL, u->where,
-				    "member '%s' is neither a file, a folder nor a link", name);
-			break;
-		}
 	}
 	if (!rc && !nmembers)
 		rc = em_err(u->e, EM_EINVAL, u->where, "the archive holds no 'python/' folder");
@@ -927,15 +858,15 @@ static int relocate_scripts(struct em_arena *a, const char *stage, const char *f
 			    struct em_error *e)
 {
 	char *bin = em_arena_printf(a, "%s/bin", stage);
-	DIR *d = bin ? opendir(bin) : NULL;
+	struct em_dirlist *d = bin ? em_dirlist_open(bin) : NULL;
 	if (!d)
 		return 0;
-	struct dirent *de;
+	const char *entry;
 	int rc = 0;
-	while (!rc && (de = readdir(d))) {
-		char *path = em_arena_printf(a, "%s/%s", bin, de->d_name);
-		struct stat st;
-		if (!path || lstat(path, &st) || !S_ISREG(st.st_mode) || st.st_size > (1 << 20))
+	while (!rc && (entry = em_dirlist_next(d))) {
+		char *path = em_arena_printf(a, "%s/%s", bin, entry);
+		struct em_stat st;
+		if (!path || em_os_lstat(path, &st) || st.type != EM_FT_FILE || st.size > (1 << 20))
 			continue;
 		char *text;
 		size_t len;
@@ -969,9 +900,9 @@ static int relocate_scripts(struct em_arena *a, const char *stage, const char *f
 			return em_err_nomem(e);
 		memcpy(out, nt, nlen);
 		memcpy(out + nlen, nl, len - ll);
-		rc = em_write_file_atomic(path, out, nlen + (len - ll), st.st_mode & 07777, e);
+		rc = em_write_file_atomic(path, out, nlen + (len - ll), st.mode, e);
 	}
-	closedir(d);
+	em_dirlist_close(d);
 	return rc;
 }
 
@@ -983,90 +914,44 @@ static bool same_version(const struct em_python *x, const struct em_python *y)
 
 static int lock_file(const char *path, struct em_error *e)
 {
-	int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+	int fd = em_os_open(path, EM_OPEN_RDWR | EM_OPEN_CREATE, 0644);
 	if (fd < 0)
 		return em_err_sys(e, errno, path, "cannot open the install lock");
-	while (flock(fd, LOCK_EX)) {
+	while (em_os_lock(fd, EM_FLOCK_EX)) {
 		if (errno != EINTR) {
 			int err = errno;
-			close(fd);
+			(void)em_os_close(fd); /* nothing was written through it */
 			return em_err_sys(e, err, path, "cannot lock");
 		}
 	}
 	return fd;
 }
 
-int em_pybuild_install(struct em_arena *a, struct em_cache *c, struct em_http *h,
-		       const struct em_pybuild *b, const struct em_pybuild_install_opts *o,
-		       struct em_pybuild_installed *out, bool *fresh, struct em_error *e)
+/* Let the install lock go: closing its descriptor releases it, and as
+ * nothing was written through it, the close has nothing to report. */
+static void unlock_file(int fd)
 {
-	*fresh = false;
-	memset(out, 0, sizeof *out);
-	const char *dir = o->dir;
-	char *shown = em_url_redact(a, b->url);
-	char *name = em_pybuild_install_name(a, &b->py, b->triple, false);
-	char *lockp = name ? em_arena_printf(a, "%s/.%s.lock", dir, name) : NULL;
-	char *root = name ? em_arena_printf(a, "%s/%s", dir, name) : NULL;
-	char *stage = name ? em_arena_printf(a, "%s/.%s.%ld.staging", dir, name, (long)getpid())
-			   : NULL;
-	if (!shown || !lockp || !root || !stage)
-		return em_err_nomem(e);
-	int rc = em_mkdir_p(dir, e);
-	if (rc)
-		return rc;
-	int lfd = lock_file(lockp, e);
-	if (lfd < 0)
-		return lfd;
-	/* installed already (by us, or by another process while we waited) */
-	if (em_pybuild_find_installed(a, dir, &b->py, b->triple, out, NULL) == 0) {
-		rc = em_pybuild_update_minor_link(a, dir, &b->py, b->triple, e);
-		if (!rc)
-			rc = em_pybuild_find_installed(a, dir, &b->py, b->triple, out, e);
-		close(lfd);
-		return rc;
-	}
-	struct stat st;
-	if (lstat(root, &st) == 0) {
-		close(lfd);
-		return em_err(e, EM_EINVAL, root, "is in the way of Python %s: it is not a complete "
-			      "installation by envmatrix; remove it", b->version);
-	}
-	/* the archive, verified */
-	const char *url = b->url;
-	char *with = o->ncreds ? em_url_add_credentials(a, url, o->creds, o->ncreds) : NULL;
-	const char *urls[1] = { with ? with : url };
-	struct em_cache_file f;
-	memset(&f, 0, sizeof f);
-	f.urls = urls;
-	f.nurls = 1;
-	f.filename = b->filename;
-	f.sha256 = b->sha256;
-	f.size = b->size;
-	rc = em_cache_fetch(c, a, h, &f, 1, e);
-	if (rc) {
-		if (f.rc && e)
-			*e = f.err;
-		em_err_prefix_where(e, "python build '%s'", shown);
-		close(lfd);
-		return rc;
-	}
-	/* unpacked into the staging folder */
-	em_remove_tree(stage, NULL);
-	if (mkdir(stage, 0755)) {
-		rc = em_err_sys(e, errno, stage, "cannot create the staging folder");
-		close(lfd);
-		return rc;
-	}
+	(void)em_os_close(fd);
+}
+
+/* The archive at path, unpacked into the (new, empty) folder stage and
+ * made an installation for root: the interpreter is the promised one
+ * (asked when o->run), scripts name root, the mark is written. */
+static int fill_stage(struct em_arena *a, const struct em_pybuild *b,
+		      const struct em_pybuild_install_opts *o, const char *path, const char *shown,
+		      const char *stage, const char *root, struct em_error *e)
+{
 	char where[EM_ERROR_WHERE_MAX];
 	snprintf(where, sizeof where, "python build '%s'", shown);
 	struct unpack u = { a, stage, where, e };
-	rc = unpack_archive(&u, f.path);
+	int rc = unpack_archive(&u, path);
 	/* the interpreter is the promised one */
 	struct em_pybuild probe = *b;
 	char *exe = rc ? NULL : exe_in(a, stage, &probe);
+	struct em_stat st;
 	if (!rc && !exe)
 		rc = em_err_nomem(e);
-	if (!rc && lstat(exe, &st))
+	if (!rc && em_os_lstat(exe, &st))
 		rc = em_err(e, EM_EINVAL, where, "the archive has no '%s'", exe + strlen(stage) + 1);
 	if (!rc && o->run) {
 		struct em_interp it;
@@ -1089,26 +974,100 @@ int em_pybuild_install(struct em_arena *a, struct em_cache *c, struct em_http *h
 		rc = mark && text ? em_write_file_atomic(mark, text, strlen(text), 0644, e)
 				  : em_err_nomem(e);
 	}
-	if (!rc) {
-		int fd = open(stage, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-		if (fd >= 0) {
-			syncfs(fd);
-			close(fd);
-		}
-		if (rename(stage, root))
-			rc = em_err_sys(e, errno, root, "cannot put the installation in place");
-		else
-			em_fsync_parent(root);
+	return rc;
+}
+
+/* The complete stage becomes root: on disk first, then renamed. */
+static int put_in_place(const char *stage, const char *root, struct em_error *e)
+{
+	if (em_os_flush_volume(stage))
+		return em_err_sys(e, errno, stage, "cannot flush the installation to disk");
+	if (em_os_rename(stage, root))
+		return em_err_sys(e, errno, root, "cannot put the installation in place");
+	em_fsync_parent(root);
+	return 0;
+}
+
+/* Its minor-version link updated, the installation of b in dir. */
+static int installed(struct em_arena *a, const char *dir, const struct em_pybuild *b,
+		     struct em_pybuild_installed *out, struct em_error *e)
+{
+	int rc = em_pybuild_update_minor_link(a, dir, &b->py, b->triple, e);
+	if (!rc)
+		rc = em_pybuild_find_installed(a, dir, &b->py, b->triple, out, e);
+	return rc;
+}
+
+int em_pybuild_install(struct em_arena *a, struct em_cache *c, struct em_http *h,
+		       const struct em_pybuild *b, const struct em_pybuild_install_opts *o,
+		       struct em_pybuild_installed *out, bool *fresh, struct em_error *e)
+{
+	*fresh = false;
+	memset(out, 0, sizeof *out);
+	const char *dir = o->dir;
+	char *shown = em_url_redact(a, b->url);
+	char *name = em_pybuild_install_name(a, &b->py, b->triple, false);
+	char *lockp = name ? em_arena_printf(a, "%s/.%s.lock", dir, name) : NULL;
+	char *root = name ? em_arena_printf(a, "%s/%s", dir, name) : NULL;
+	char *stage = name ? em_arena_printf(a, "%s/.%s.%ld.staging", dir, name, em_os_pid())
+			   : NULL;
+	if (!shown || !lockp || !root || !stage)
+		return em_err_nomem(e);
+	int rc = em_mkdir_p(dir, e);
+	if (rc)
+		return rc;
+	int lfd = lock_file(lockp, e);
+	if (lfd < 0)
+		return lfd;
+	/* installed already (by us, or by another process while we waited) */
+	if (em_pybuild_find_installed(a, dir, &b->py, b->triple, out, NULL) == 0) {
+		rc = installed(a, dir, b, out, e);
+		unlock_file(lfd);
+		return rc;
 	}
+	struct em_stat st;
+	if (em_os_lstat(root, &st) == 0) {
+		unlock_file(lfd);
+		return em_err(e, EM_EINVAL, root, "is in the way of Python %s: it is not a complete "
+			      "installation by envmatrix; remove it", b->version);
+	}
+	/* the archive, verified */
+	const char *url = b->url;
+	char *with = o->ncreds ? em_url_add_credentials(a, url, o->creds, o->ncreds) : NULL;
+	const char *urls[1] = { with ? with : url };
+	struct em_cache_file f;
+	memset(&f, 0, sizeof f);
+	f.urls = urls;
+	f.nurls = 1;
+	f.filename = b->filename;
+	f.sha256 = b->sha256;
+	f.size = b->size;
+	rc = em_cache_fetch(c, a, h, &f, 1, e);
 	if (rc) {
-		em_remove_tree(stage, NULL);
-		close(lfd);
+		if (f.rc && e)
+			*e = f.err;
+		em_err_prefix_where(e, "python build '%s'", shown);
+		unlock_file(lfd);
+		return rc;
+	}
+	/* unpacked into the staging folder (a crashed run's leftover goes
+	 * first; when it cannot, mkdir says so) */
+	(void)em_remove_tree(stage, NULL);
+	if (em_os_mkdir(stage, 0755)) {
+		rc = em_err_sys(e, errno, stage, "cannot create the staging folder");
+		unlock_file(lfd);
+		return rc;
+	}
+	rc = fill_stage(a, b, o, f.path, shown, stage, root, e);
+	if (!rc)
+		rc = put_in_place(stage, root, e);
+	if (rc) {
+		(void)em_remove_tree(stage, NULL); /* best effort: the error is rc */
+		unlock_file(lfd);
 		return rc;
 	}
 	*fresh = true;
-	rc = em_pybuild_update_minor_link(a, dir, &b->py, b->triple, e);
-	if (!rc)
-		rc = em_pybuild_find_installed(a, dir, &b->py, b->triple, out, e);
-	close(lfd);
+	rc = installed(a, dir, b, out, e);
+	unlock_file(lfd);
 	return rc;
 }

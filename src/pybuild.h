@@ -12,7 +12,7 @@
  * Lib\venv\scripts\nt\venvlauncher.exe on Windows.
  *
  * The catalogue comes from a mirror (the matrix's python-mirror, else
- * $ENVMATRIX_PYTHON_MIRROR, else EM_PYBUILD_DEFAULT_MIRROR):
+ * the settings' python_mirror, else EM_PYBUILD_DEFAULT_MIRROR):
  *   - a URL or path ending in ".json": a JSON catalogue, either an array
  *     or {"builds": [...]}, each entry
  *       {"version": "3.12.10", "triple": "x86_64-unknown-linux-gnu",
@@ -24,9 +24,10 @@
  *   - any other URL or folder: the folder holding SHA256SUMS and the archives.
  * file:// URLs and plain paths are read in place.
  *
- * Installed builds live in the managed folder ($ENVMATRIX_PYTHON_DIR, else
- * $XDG_DATA_HOME/envmatrix/python, else ~/.local/share/envmatrix/python;
- * on Windows %LOCALAPPDATA%\envmatrix\python):
+ * Installed builds live in the managed folder (em_interp_managed_dir,
+ * interp.h: the settings' python_dir, else xdg_data_home/envmatrix/python,
+ * else ~/.local/share/envmatrix/python; on Windows
+ * local_app_data\envmatrix\python):
  *
  *     cpython-3.12.10-x86_64-unknown-linux-gnu/   an installation (complete:
  *                                                 it appears by rename and
@@ -78,6 +79,7 @@ struct em_pybuild_catalogue {
 /* Parse an archive name (no I/O). EM_EINVAL when it is not a CPython
  * install_only archive of python-build-standalone's naming; url, sha256
  * and size are left for the caller. */
+EM_MUST_USE
 int em_pybuild_parse_name(struct em_arena *a, const char *filename, struct em_pybuild *out,
 			  struct em_error *e);
 
@@ -85,10 +87,12 @@ int em_pybuild_parse_name(struct em_arena *a, const char *filename, struct em_py
  * are relative to; where names the file in errors ("where:LINE: ..."). A
  * line that is not "<64 hex>  <name>" is EM_EINVAL naming its line; names
  * that are not install_only CPython archives are counted in nskipped. */
+EM_MUST_USE
 int em_pybuild_parse_sums(struct em_arena *a, const char *base, const char *text, size_t len,
 			  const char *where, struct em_pybuild_catalogue *out, struct em_error *e);
 /* The JSON catalogue (format above). Entries are checked: a bad one is
  * EM_EINVAL naming its index. */
+EM_MUST_USE
 int em_pybuild_parse_json(struct em_arena *a, const char *base, const char *text, size_t len,
 			  const char *where, struct em_pybuild_catalogue *out, struct em_error *e);
 
@@ -109,7 +113,7 @@ const struct em_pybuild *em_pybuild_choose(const struct em_pybuild_catalogue *c,
 					   const struct em_specset *spec);
 
 /* The mirror to read: python_mirror (a matrix value, relative to mdir)
- * when set, else $ENVMATRIX_PYTHON_MIRROR (relative to the working
+ * when set, else the settings' python_mirror (relative to the working
  * folder), else EM_PYBUILD_DEFAULT_MIRROR. *explicit says whether one of
  * the first two gave it. */
 const char *em_pybuild_mirror(struct em_arena *a, const char *python_mirror, const char *mdir,
@@ -118,6 +122,7 @@ const char *em_pybuild_mirror(struct em_arena *a, const char *python_mirror, con
 struct em_source;
 /* Read and parse the catalogue at mirror (see the top) through src (its
  * kept pages serve --offline). Errors name the catalogue's URL. */
+EM_MUST_USE
 int em_pybuild_catalogue_load(struct em_arena *a, struct em_source *src, const char *mirror,
 			      struct em_pybuild_catalogue *out, struct em_error *e);
 
@@ -127,14 +132,11 @@ int em_pybuild_catalogue_load(struct em_arena *a, struct em_source *src, const c
  * python-build-standalone has no builds for p, EM_ENOTFOUND (EM_EOFFLINE
  * offline) when the catalogue cannot be read, EM_ENOTFOUND naming the
  * catalogue and the triple when it lists no such build. */
+EM_MUST_USE
 int em_pybuild_find(struct em_arena *a, struct em_source *src, const char *mirror,
 		    const struct em_platform *p, const struct em_python *py,
 		    const struct em_specset *spec, const char *asked,
 		    const struct em_pybuild **out, struct em_error *e);
-
-/* The managed folder (not created). NULL with e filled when there is no
- * HOME to put it in. */
-char *em_pybuild_dir(struct em_arena *a, struct em_error *e);
 
 /* "cpython-3.12.10-TRIPLE" and the minor link's "cpython-3.12-TRIPLE". */
 char *em_pybuild_install_name(struct em_arena *a, const struct em_python *py, const char *triple,
@@ -153,14 +155,17 @@ struct em_pybuild_installed {
 
 /* The installation of version py (exact) for triple in dir: 0, or
  * EM_ENOTFOUND. */
+EM_MUST_USE
 int em_pybuild_find_installed(struct em_arena *a, const char *dir, const struct em_python *py,
 			      const char *triple, struct em_pybuild_installed *out,
 			      struct em_error *e);
 /* Every installation in dir, newest first. */
+EM_MUST_USE
 int em_pybuild_list_installed(struct em_arena *a, const char *dir,
 			      struct em_pybuild_installed **out, uint32_t *n, struct em_error *e);
 /* The installation holding executable (a realpath under dir), or
  * EM_ENOTFOUND. */
+EM_MUST_USE
 int em_pybuild_installed_for(struct em_arena *a, const char *dir, const char *executable,
 			     struct em_pybuild_installed *out, struct em_error *e);
 
@@ -187,12 +192,14 @@ struct em_pybuild_install_opts {
  * the minor-version link at the newest installed patch. A lock file per
  * version keeps concurrent installs apart. *fresh says whether this call
  * installed it. Errors name the archive's URL (redacted). */
+EM_MUST_USE
 int em_pybuild_install(struct em_arena *a, struct em_cache *c, struct em_http *h,
 		       const struct em_pybuild *b, const struct em_pybuild_install_opts *o,
 		       struct em_pybuild_installed *out, bool *fresh, struct em_error *e);
 
 /* Point dir's cpython-X.Y-TRIPLE link at the newest installed patch of
  * X.Y for triple (atomically, by rename). */
+EM_MUST_USE
 int em_pybuild_update_minor_link(struct em_arena *a, const char *dir, const struct em_python *py,
 				 const char *triple, struct em_error *e);
 

@@ -72,6 +72,7 @@ void em_record_reader_fd(struct em_record_reader *c, int fd, char *buf, size_t c
 /* The next row that is not blank: EM_RECORD_ROW, EM_RECORD_END, or an
  * error naming where and the line (a quoted field not closed, a row longer
  * than EM_RECORD_ROW_MAX, a read error). */
+EM_MUST_USE
 int em_record_next(struct em_record_reader *c, struct em_error *e);
 
 /* ---- RECORD: hashes ---- */
@@ -79,6 +80,7 @@ int em_record_next(struct em_record_reader *c, struct em_error *e);
 /* "sha256=<43 characters of urlsafe base64, '=' padding allowed>" to 32
  * bytes; 1 when the field is empty; -1 when it is not such a hash; -2 for
  * another algorithm. */
+EM_MUST_USE
 int em_record_hash_parse(struct em_str h, unsigned char out[32]);
 
 /* A digest as em_sha256 writes it (64 lower-case hex digits) to 32 bytes. */
@@ -110,6 +112,7 @@ extern const char *const em_scheme_keys[EM_SCHEME_COUNT];
  * "NAME-VER.data"): 0, the scheme and the path inside it; 1 when the path
  * is not in the data folder; an error (naming where) when it is in no
  * known scheme folder. */
+EM_MUST_USE
 int em_record_data_scheme(const char *p, size_t n, const char *dd, size_t dn, int *scheme,
 			  const char **rest, size_t *restlen, const char *where,
 			  struct em_error *e);
@@ -117,6 +120,7 @@ int em_record_data_scheme(const char *p, size_t n, const char *dd, size_t dn, in
 /* ---- WHEEL ---- */
 
 /* Check WHEEL's Wheel-Version (1.x) and read Root-Is-Purelib. */
+EM_MUST_USE
 int em_wheel_file_parse(const char *s, size_t n, bool *purelib, const char *where,
 			struct em_error *e);
 

@@ -8,6 +8,7 @@
 #include "spec/metadata.h"
 #include "util/sha256.h"
 #include "util/str.h"
+#include "settings.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -190,7 +191,7 @@ static void kept_write(struct em_source *s, const char *key, const char *url, co
 	memcpy(all, head, hn);
 	if (k->len)
 		memcpy(all + hn, k->body, k->len);
-	em_write_file_atomic(path, all, hn + k->len, 0644, NULL);
+	EM_IGNORE(em_write_file_atomic(path, all, hn + k->len, 0644, NULL)); /* see above */
 	free(all);
 }
 
@@ -205,7 +206,8 @@ static int remote_page(struct em_source *s, const char *key, const char *url, co
 	if (s->offline) {
 		if (!have)
 			return em_err(e, EM_EOFFLINE, shown ? shown : url,
-				      "not in the cache, and --offline forbids downloading it");
+				      "not in the cache, and %s forbids downloading it",
+				      em_phrase(EM_PHRASE_OFFLINE));
 		*out = k;
 		return 0;
 	}
@@ -386,7 +388,7 @@ int em_source_wheel_metadata(struct em_source *s, const char *url, const char *f
 	const char *shown = em_url_redact(a, url);
 	if (s->offline)
 		return em_err(e, EM_EOFFLINE, shown, "the metadata of '%s' is not in the cache, and "
-			      "--offline forbids downloading it", filename);
+			      "%s forbids downloading it", filename, em_phrase(EM_PHRASE_OFFLINE));
 	if (!s->http)
 		return unsupported(url, e);
 	size_t n = 0;
@@ -410,7 +412,7 @@ int em_source_wheel_metadata(struct em_source *s, const char *url, const char *f
 		if (tmp && !rc)
 			/* the download is whole and hashed: apply will want it */
 			em_cache_keep(s->disk, a, tmp, filename, hex);
-		else if (tmp)
+		else if (tmp) /* best effort: a leftover only costs space */
 			em_os_unlink(tmp);
 	}
 	if (rc)
@@ -460,7 +462,7 @@ int em_source_file(struct em_source *s, const char *url, const char *filename,
 	}
 	if (s->offline)
 		return em_err(e, EM_EOFFLINE, shown, "the index gives no sha256 for '%s', and "
-			      "--offline forbids downloading it", filename);
+			      "%s forbids downloading it", filename, em_phrase(EM_PHRASE_OFFLINE));
 	if (!s->http)
 		return unsupported(url, e);
 	char *tmp;
@@ -611,7 +613,8 @@ int em_source_hash(struct em_source *s, const char *url, char sha256[65], int64_
 		const char *shown = em_url_redact(a, url);
 		if (s->offline)
 			return em_err(e, EM_EOFFLINE, shown, "the index gives no sha256 for this file, "
-				      "and --offline forbids downloading it to compute one");
+				      "and %s forbids downloading it to compute one",
+				      em_phrase(EM_PHRASE_OFFLINE));
 		if (!s->http || !s->disk)
 			return unsupported(url, e);
 		/* the index gave no hash: download it, hash it, keep it for apply */
@@ -654,7 +657,7 @@ int em_source_size(struct em_source *s, const char *url, int64_t *size, struct e
 		}
 		if (s->offline)
 			return em_err(e, EM_EOFFLINE, shown, "the index gives no size for this file, "
-				      "and --offline forbids asking the server");
+				      "and %s forbids asking the server", em_phrase(EM_PHRASE_OFFLINE));
 		if (!s->http)
 			return unsupported(url, e);
 		struct em_http_get g = { 0 };

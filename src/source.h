@@ -44,12 +44,14 @@ void em_source_release(struct em_source *s);
 /* The body at url (at most max bytes). EM_ENOTFOUND when there is nothing
  * there, EM_EUNSUPPORTED for a scheme this build cannot read. The bytes
  * stay valid until em_source_release. */
+EM_MUST_USE
 int em_source_get(struct em_source *s, const char *url, size_t max, const char **body,
 		  size_t *len, struct em_error *e);
 
 /* An index page: like em_source_get, with an Accept header for HTTP (NULL:
  * any) and the answer's content type (lower case, no parameters; NULL for
  * a local file) and its URL after redirects (the base for relative links). */
+EM_MUST_USE
 int em_source_page(struct em_source *s, const char *url, const char *accept, size_t max,
 		   const char **body, size_t *len, const char **content_type,
 		   const char **final_url, struct em_error *e);
@@ -59,6 +61,7 @@ int em_source_page(struct em_source *s, const char *url, const char *accept, siz
  * records, its central directory, then the one member; the whole wheel
  * is downloaded (into the cache, for apply) only when the
  * server cannot answer ranges. Kept on disk like pages. */
+EM_MUST_USE
 int em_source_wheel_metadata(struct em_source *s, const char *url, const char *filename,
 			     const char *sha256, const char **body, size_t *len,
 			     struct em_error *e);
@@ -68,6 +71,7 @@ int em_source_wheel_metadata(struct em_source *s, const char *url, const char *f
  * cache (or found there). Its sha256 is checked against the index's when
  * sha256 is not NULL (EM_EINVAL naming both), and given in hex either
  * way. *path stays valid until em_source_release. */
+EM_MUST_USE
 int em_source_file(struct em_source *s, const char *url, const char *filename,
 		   const char *sha256, const char **path, char hex[65], struct em_error *e);
 
@@ -76,21 +80,25 @@ int em_source_file(struct em_source *s, const char *url, const char *filename,
  * What is read is kept in the cache by the sdist's sha256, so a later run
  * neither downloads nor reads the archive again (when the index gives the
  * sha256; a local file without one is hashed, not re-read). */
+EM_MUST_USE
 int em_source_sdist_pkg_info(struct em_source *s, const char *url, const char *filename,
 			     const char *sha256, const char **body, size_t *len,
 			     struct em_error *e);
 
 /* The file names in a folder URL (find-links), sorted; EM_ENOTFOUND when
  * it is not a folder. */
+EM_MUST_USE
 int em_source_list(struct em_source *s, const char *url, const char ***names, uint32_t *n,
 		   struct em_error *e);
 
 /* Size and SHA-256 of the file at url, reading it when needed. A remote
  * file is downloaded into the cache (and kept there for apply). */
+EM_MUST_USE
 int em_source_hash(struct em_source *s, const char *url, char sha256[65], int64_t *size,
 		   struct em_error *e);
 
 /* The size of the file at url without reading it (HEAD for HTTP). */
+EM_MUST_USE
 int em_source_size(struct em_source *s, const char *url, int64_t *size, struct em_error *e);
 
 #endif

@@ -1,11 +1,14 @@
 /* state.c - the history of applied generations in a bare git repository
- * (libgit2); state.h describes the layout
+ * (libgit2); history.h describes the layout
  */
-#include "state.h"
+#include "history.h"
+#include "apply.h"
+#include "rev.h"
 #include "lockname.h"
 #include "util/buf.h"
 #include "os/fs.h"
 #include "os/sys.h"
+#include "settings.h"
 
 #include <git2.h>
 #include <zlib.h>
@@ -586,13 +589,11 @@ static int author(git_signature **sig, git_repository *repo)
 {
 	if (git_signature_default(sig, repo) == 0)
 		return 0;
-	const char *user = getenv("USER");
-	if (!user || !*user)
-		user = getenv("LOGNAME");
+	const char *user = em_settings()->user;
 	if (!user || !*user)
 		user = "envmatrix";
 	char host[256] = "localhost";
-	em_os_hostname(host, sizeof host);
+	EM_IGNORE(em_os_hostname(host, sizeof host)); /* failing, "localhost" stays */
 	char email[600];
 	snprintf(email, sizeof email, "%s@%s", user, host);
 	return git_signature_now(sig, user, email);
@@ -944,9 +945,10 @@ int em_history_lock(struct em_arena *a, struct em_history *h, const char *worklo
 	if (!n)
 		return em_err(e, EM_ENOTFOUND, h->path, "workload '%s' has no generations yet",
 			      workload);
+	char adv[EM_PHRASE_MAX];
 	return em_err(e, EM_ENOTFOUND, h->path,
-		      "workload '%s' has no generation %u (it has 1 to %u; see 'envmatrix "
-		      "history %s')", workload, number, g[0].number, workload);
+		      "workload '%s' has no generation %u (it has 1 to %u%s)", workload, number,
+		      g[0].number, em_phrase_arg(adv, sizeof adv, EM_PHRASE_NO_GENERATION, workload));
 }
 
 int em_history_wheels(struct em_arena *a, struct em_history *h, uint32_t keep,
@@ -1045,8 +1047,8 @@ int em_rev_open(struct em_rev *r, struct em_arena *a, const char *matrix_path, c
 		git_libgit2_shutdown();
 		r->repo = NULL;
 		return em_err(e, grc == GIT_ENOTFOUND ? EM_ENOTFOUND : EM_EINVAL, matrix_path,
-			      "--rev needs the matrix in a git repository, and '%s' is in none%s%s",
-			      mdir, grc == GIT_ENOTFOUND ? "" : ": ",
+			      "%s needs the matrix in a git repository, and '%s' is in none%s%s",
+			      em_phrase(EM_PHRASE_REV), mdir, grc == GIT_ENOTFOUND ? "" : ": ",
 			      grc == GIT_ENOTFOUND ? "" : git_msg());
 	}
 	const char *wd = git_repository_workdir(r->repo);
@@ -1124,8 +1126,9 @@ int em_rev_read(void *ctx, struct em_arena *a, const char *path, size_t max, cha
 	if (!strcmp(r->workdir, "/"))
 		wl = 0;
 	if (strncmp(abs, r->workdir, wl) || abs[wl] != '/')
-		return em_err(e, EM_EINVAL, path, "is outside the git work tree '%s'; with --rev "
-			      "every file the matrix names is read from the repository", r->workdir);
+		return em_err(e, EM_EINVAL, path, "is outside the git work tree '%s'; with %s "
+			      "every file the matrix names is read from the repository", r->workdir,
+			      em_phrase(EM_PHRASE_REV));
 	const char *rel = abs + wl + 1;
 	git_tree_entry *te = NULL;
 	int grc = git_tree_entry_bypath(&te, r->tree, rel);
@@ -1152,4 +1155,52 @@ int em_rev_read(void *ctx, struct em_arena *a, const char *path, size_t max, cha
 	*len = n;
 	git_blob_free(b);
 	return *out ? 0 : em_err_nomem(e);
+}
+
+/* ---- what an apply records ---- */
+
+bool em_history_may_miss(const struct em_apply *r)
+{
+	for (uint32_t i = 0; i < r->n; i++)
+		if (r->w[i].outcome == EM_APPLY_UNCHANGED && r->w[i].plan && r->w[i].plan->lock_text)
+			return true;
+	return false;
+}
+
+/* Whether workload name's newest generation in h holds another lock than
+ * text (len bytes). */
+static bool unrecorded(struct em_arena *a, struct em_history *h, const char *name,
+		       const char *text, size_t len)
+{
+	struct em_generation *g;
+	uint32_t n;
+	char *rec;
+	size_t rlen;
+	if (em_history_list(a, h, name, &g, &n, NULL) || !n ||
+	    em_history_lock(a, h, name, g[0].number, NULL, &rec, &rlen, NULL))
+		return false;
+	return rlen != len || memcmp(rec, text, len);
+}
+
+uint32_t em_history_applied(struct em_arena *a, struct em_history *h, const struct em_apply *r,
+			    bool frozen, struct em_record_workload *w, uint32_t *which)
+{
+	uint32_t n = 0;
+	for (uint32_t i = 0; i < r->n; i++) {
+		const struct em_workload_apply *wa = &r->w[i];
+		bool catch_up = h && wa->outcome == EM_APPLY_UNCHANGED && wa->plan &&
+				wa->plan->lock_text &&
+				unrecorded(a, h, wa->w->name, wa->plan->lock_text, wa->plan->lock_len);
+		if (wa->outcome != EM_APPLY_BUILT && !catch_up)
+			continue;
+		const char *verify = em_verify_record(a, wa->verify);
+		struct em_verify_result vr;
+		if (catch_up && em_verify_load(a, wa->paths.root, &vr, NULL) == 0)
+			verify = em_verify_record(a, &vr);
+		which[n] = i;
+		w[n++] = (struct em_record_workload){ wa->w->name, wa->plan->lock_text,
+						      wa->plan->lock_len, verify,
+						      frozen ? EM_GEN_FROZEN : EM_GEN_APPLY, 0 };
+	}
+	return n;
 }

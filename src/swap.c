@@ -28,14 +28,16 @@
  * from O to V loses it. Only environments are moved at all: a V or O
  * without pyvenv.cfg is refused (an empty V is removed instead).
  */
-#include "apply.h"
+#include "swap.h"
+#include "apply_lock.h"
 #include "os/fs.h"
 #include "os/proc.h"
 #include "os/sys.h"
 #include "spec/lock.h"
-#include "state.h"
+#include "history.h"
 #include "util/str.h"
 #include "venv.h"
+#include "settings.h"
 
 #include <errno.h>
 #include <inttypes.h>
@@ -54,7 +56,7 @@
  * so tests can check recovery from each state a crash can leave. */
 static void crash_point(const char *name)
 {
-	const char *at = getenv("ENVMATRIX_TEST_CRASH_AT");
+	const char *at = em_settings()->test_crash_at;
 	if (at && !strcmp(at, name))
 		em_os_kill_self();
 }
@@ -196,7 +198,7 @@ static void mark(const char *dir, const char *workload)
 			 workload ? workload : "?", tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday,
 			 tm.tm_hour, tm.tm_min, tm.tm_sec);
 	if (n > 0 && (size_t)n < sizeof text)
-		em_write_file_atomic(path, text, (size_t)n, 0644, NULL);
+		EM_IGNORE(em_write_file_atomic(path, text, (size_t)n, 0644, NULL)); /* best effort */
 }
 
 /* An environment in use carries no marker. */
@@ -204,8 +206,8 @@ static void unmark(const char *dir)
 {
 	char path[PATH_MAX];
 	snprintf(path, sizeof path, "%s/" MARKER_NAME, dir);
-	if (has_marker(dir))
-		em_os_unlink(path);
+	if (has_marker(dir)) /* best effort: a marker left behind counts only on an */
+		em_os_unlink(path); /* environment envmatrix made (em_venv_snapshot_ours) */
 }
 
 /* Move a snapshot that envmatrix did not make out of the way, to the first
@@ -382,7 +384,7 @@ int em_venv_swap_in(struct em_arena *a, const struct em_venv_paths *p, const cha
 	if (exists(p->snapshot) && (rc = move(p->snapshot, p->trash, e)))
 		goto undo;
 	crash_point("trash");
-	bool fallback = getenv("ENVMATRIX_TEST_NO_EXCHANGE") != NULL;
+	bool fallback = em_settings()->test_no_exchange;
 	int x = 0; /* em_os_exchange's answer */
 	if (!j.had_root) {
 		if ((rc = move(p->staging, p->root, e)))
@@ -415,7 +417,7 @@ undo:;
 	/* put things back as they were, keeping the first error */
 	struct em_arena ra;
 	em_arena_init(&ra);
-	em_venv_recover(&ra, p, NULL, NULL);
+	EM_IGNORE(em_venv_recover(&ra, p, NULL, NULL)); /* the swap's error is reported */
 	em_arena_release(&ra);
 unmark:
 	unmark(p->root);
@@ -452,7 +454,7 @@ int em_venv_rollback(const struct em_venv_paths *p, struct em_error *e)
 		return rc;
 	}
 	mark(p->root, p->workload);
-	bool fallback = getenv("ENVMATRIX_TEST_NO_EXCHANGE") != NULL;
+	bool fallback = em_settings()->test_no_exchange;
 	int x = fallback ? EM_EUNSUPPORTED : em_os_exchange(p->root, p->snapshot);
 	if (x == 0) {
 		unmark(p->root);
@@ -648,8 +650,8 @@ int em_state_lock_take(struct em_arena *a, const char *matrix_path, const char *
 			char q[200];
 			em_quote(q, sizeof q, holder, strlen(holder));
 			return em_err(e, EM_EBUSY, path,
-				      "another envmatrix is working on this matrix (%s); wait for it "
-				      "or use --wait", holder[0] ? q : "process unknown");
+				      "another envmatrix is working on this matrix (%s); wait for it%s",
+				      holder[0] ? q : "process unknown", em_phrase(EM_PHRASE_LOCK_BUSY));
 		}
 		em_os_close(fd);
 		return em_err_sys(e, err, path, "cannot take the apply lock");
@@ -695,7 +697,7 @@ int em_state_lock_take_shared(struct em_arena *a, const char *matrix_path, bool 
 		if (err == EWOULDBLOCK)
 			return em_err(e, EM_EBUSY, path,
 				      "another envmatrix is changing this matrix's environments; wait "
-				      "for it or use --wait");
+				      "for it%s", em_phrase(EM_PHRASE_LOCK_BUSY));
 		return em_err_sys(e, err, path, "cannot take the apply lock");
 	}
 	out->fd = fd;
@@ -882,4 +884,9 @@ int em_matrix_check_folders(struct em_arena *a, const char *matrix_path,
 out:
 	em_arena_rewind(a, mk);
 	return rc;
+}
+
+bool em_venv_swap_interrupted(const struct em_venv_paths *p)
+{
+	return exists(p->journal); /* its journal is there */
 }

@@ -44,6 +44,7 @@ struct em_dir;
  * dir is either absent or complete. When dir already holds a finished tree
  * (another process unpacked the same wheel, before or meanwhile) that tree
  * is kept and 0 returned; any other dir is an error. */
+EM_MUST_USE
 int em_wheel_unpack(const char *wheel_path, const char *dir, struct em_error *e);
 
 /* em_wheel_unpack in two steps, so that many wheels unpacked at once need
@@ -52,8 +53,10 @@ int em_wheel_unpack(const char *wheel_path, const char *dir, struct em_error *e)
  * when dir is already complete); the caller makes the data durable
  * (syncfs) and publishes, which renames it to dir (or discards it when
  * another process was first) and syncs dir's parent. */
+EM_MUST_USE
 int em_wheel_unpack_staged(const char *wheel_path, const char *dir, char **staged,
 			   struct em_error *e);
+EM_MUST_USE
 int em_wheel_unpack_publish(const char *staged, const char *dir, struct em_error *e);
 
 /* Check an unpacked tree (em_wheel_unpack) against its wheel's RECORD:
@@ -65,6 +68,7 @@ int em_wheel_unpack_publish(const char *staged, const char *dir, struct em_error
  * tree, a mark without the dist-info folder, a read error). Reads every
  * byte: for apply --force, a failed verification and 'cache verify', not
  * for every apply. */
+EM_MUST_USE
 int em_wheel_unpacked_check(const char *dir, struct em_error *e);
 
 /* ---- shared with the installer ---- */
@@ -72,6 +76,7 @@ int em_wheel_unpacked_check(const char *dir, struct em_error *e);
 /* Create the folder rel (n bytes) under the folder d and every folder
  * above it: 0, or -1 and the errno in *err. last remembers the folder made
  * before, which most files share. */
+EM_MUST_USE
 int em_wheel_mkdirs(struct em_dir *d, const char *rel, size_t n, struct em_buf *last, int *err);
 
 /* An EM_EIO error "cannot WHAT 'NAME': why" for errno err (a full disk

@@ -45,6 +45,7 @@ struct em_base_python {
  * prepares a Windows tree which will live elsewhere may replace both with
  * the Windows paths before em_venv_create. Errors (EM_ENOTFOUND) name what
  * is missing and what was looked for. */
+EM_MUST_USE
 int em_base_python_from_home(struct em_arena *a, const char *home, const struct em_platform *p,
 			     const struct em_python *py, struct em_base_python *out,
 			     struct em_error *e);
@@ -52,6 +53,7 @@ int em_base_python_from_home(struct em_arena *a, const char *home, const struct 
 /* The same from the interpreter itself (an em_interp's path, say): it must
  * be a file (POSIX: executable); Windows launchers are looked for beside
  * it as above. */
+EM_MUST_USE
 int em_base_python_from_executable(struct em_arena *a, const char *executable,
 				   const struct em_platform *p, const struct em_python *py,
 				   struct em_base_python *out, struct em_error *e);
@@ -71,6 +73,7 @@ struct em_venv_layout {
 				    * the distribution's name */
 };
 
+EM_MUST_USE
 int em_venv_layout(struct em_arena *a, const char *root, const struct em_platform *p,
 		   const struct em_python *py, struct em_venv_layout *out, struct em_error *e);
 
@@ -120,6 +123,7 @@ struct em_venv_info {
  * base->executable are written as they are. Paths and values holding
  * control characters are refused. On failure staging is left for the
  * caller to remove. */
+EM_MUST_USE
 int em_venv_create(struct em_arena *a, const char *staging, const char *final_root,
 		   const struct em_platform *p, const struct em_base_python *base,
 		   const struct em_venv_info *info, struct em_error *e);
@@ -143,11 +147,13 @@ const char *em_venv_cfg_get(struct em_arena *a, const char *text, const char *ke
  * starts with "python" (in the order the folder lists them), then
  * Lib/site-packages. */
 #define EM_VENV_MAX_SITES 8
+EM_MUST_USE
 int em_venv_site_dirs(struct em_arena *a, const char *root,
 		      const char *out[EM_VENV_MAX_SITES], size_t *n, struct em_error *e);
 
 /* The first of em_venv_site_dirs; EM_ENOTFOUND (naming root) when there
  * is none. */
+EM_MUST_USE
 int em_venv_site_packages(struct em_arena *a, const char *root, const char **site,
 			  struct em_error *e);
 

@@ -31,6 +31,7 @@
 #include "venv.h"
 #include "util/str.h"
 #include "spec/target.h"
+#include "settings.h"
 
 #include <errno.h>
 #include <jansson.h>
@@ -1062,7 +1063,7 @@ static const char **child_env(struct em_arena *a, const struct em_verify_expect 
 	if (!env)
 		return NULL;
 	size_t k = 0;
-	const char *path = getenv("PATH");
+	const char *path = em_settings()->path;
 	for (size_t i = 0; i < n; i++) {
 		const char *v = environ[i];
 		if (!strncmp(v, "PYTHON", 6) || !strncmp(v, "VIRTUAL_ENV=", 12) ||
@@ -1330,6 +1331,15 @@ int em_verify_to_json(struct em_arena *a, const struct em_verify_result *r, char
 		return em_err_nomem(e);
 	(*len)++;
 	return 0;
+}
+
+const char *em_verify_record(struct em_arena *a, const struct em_verify_result *r)
+{
+	char *text;
+	size_t len;
+	if (!r || em_verify_to_json(a, r, &text, &len, NULL))
+		return NULL;
+	return text;
 }
 
 int em_verify_from_json(struct em_arena *a, const char *text, size_t len, const char *where,

@@ -93,12 +93,14 @@ struct em_verify_dist {
  * separate. A top_level.txt name that RECORD (when given) does not hold is
  * dropped: some lie (Debian's setuptools lists 'debian'). Sorted, no
  * duplicates. */
+EM_MUST_USE
 int em_verify_top_level(struct em_arena *a, const char *top_level, size_t tlen,
 			const char *record, size_t rlen, const char ***mods, uint32_t *n,
 			struct em_error *e);
 
 /* Every distribution in site (its *.dist-info folders), sorted by name. A
  * folder without a readable METADATA is left out. */
+EM_MUST_USE
 int em_verify_scan(struct em_arena *a, const char *site, struct em_verify_dist **dists,
 		   uint32_t *n, struct em_error *e);
 
@@ -152,6 +154,7 @@ struct em_verify_inputs {
  * installed is a failed check (skipped when the lock gives it a marker).
  * Errors: the venv has no site-packages (EM_ENOTFOUND), a bad
  * expect_torch (EM_EINVAL), out of memory. */
+EM_MUST_USE
 int em_verify_expect_build(struct em_arena *a, const struct em_verify_inputs *in,
 			   struct em_verify_expect *out, struct em_error *e);
 
@@ -186,12 +189,14 @@ struct em_verify_options {
 /* The interpreter of the venv at root: bin/python, else bin/python3; a
  * Windows venv (Scripts\python.exe) is EM_EUNSUPPORTED on other systems;
  * none is EM_ENOTFOUND. */
+EM_MUST_USE
 int em_verify_interpreter(struct em_arena *a, const char *root, const char **python,
 			  struct em_error *e);
 
 /* Verify: the checks of x in one Python process, then each command. The
  * return value is for problems of the caller's making (no interpreter,
  * out of memory); failures of the environment are in out (out->failed). */
+EM_MUST_USE
 int em_verify_run(struct em_arena *a, const struct em_verify_expect *x,
 		  const struct em_verify_options *o, struct em_verify_result *out,
 		  struct em_error *e);
@@ -200,11 +205,13 @@ int em_verify_run(struct em_arena *a, const struct em_verify_expect *x,
  * out->checks, counts updated). status, timed_out and the stderr text are
  * the process's; timeout_ms names the deadline in messages. Never fails
  * on bad input: garbage, a crash or a timeout become failed checks. */
+EM_MUST_USE
 int em_verify_parse_output(struct em_arena *a, const char *out, size_t outlen,
 			   const char *err, size_t errlen, int status, bool timed_out,
 			   int timeout_ms, struct em_verify_result *r, struct em_error *e);
 
 /* Append a check to r (counts updated); the strings are copied. */
+EM_MUST_USE
 int em_verify_add(struct em_arena *a, struct em_verify_result *r, const char *name,
 		  enum em_check_status st, const char *expected, const char *got,
 		  const char *detail, double seconds, struct em_error *e);
@@ -219,15 +226,23 @@ char *em_verify_failures(struct em_arena *a, const struct em_verify_result *r, s
 /* ---- keeping results ---- */
 
 /* The result as JSON text (see docs/architecture.md for the shape). */
+EM_MUST_USE
 int em_verify_to_json(struct em_arena *a, const struct em_verify_result *r, char **text,
 		      size_t *len, struct em_error *e);
+EM_MUST_USE
 int em_verify_from_json(struct em_arena *a, const char *text, size_t len, const char *where,
 			struct em_verify_result *r, struct em_error *e);
 
+/* The result as the history keeps it (verify.json), in a; NULL for r
+ * NULL or when it cannot be written. */
+const char *em_verify_record(struct em_arena *a, const struct em_verify_result *r);
+
 /* Write root/EM_VERIFY_FILE atomically, and read it back (EM_ENOTFOUND
  * when the environment has none). */
+EM_MUST_USE
 int em_verify_save(struct em_arena *a, const char *root, const struct em_verify_result *r,
 		   struct em_error *e);
+EM_MUST_USE
 int em_verify_load(struct em_arena *a, const char *root, struct em_verify_result *r,
 		   struct em_error *e);
 

@@ -5,6 +5,8 @@
 #   unit tests   $BUILD/tests/test_*      (cmocka; counts its own tests)
 #   CLI tests    tests/cli/test_*.sh      (black-box; "ok"/"not ok"/"skip"
 #                                          lines)
+#   layer rules  mk/check-layers.sh       (nm on the library's objects;
+#                                          one line a rule)
 #   fuzz smoke   $FUZZ_DIR/fuzz_*         (a few seconds each, when clang
 #                                          with libFuzzer is installed)
 # Environment: BUILD (default build), FUZZ_DIR ($BUILD/fuzz), FUZZ_CC,
@@ -73,6 +75,28 @@ for t in "$BUILD"/tests/test_*; do
 	fi
 done
 
+# count_tap NAME RC: count $tmp/out's "ok", "not ok" and "skip" lines (a
+# non-zero RC without a "not ok" is one failure)
+count_tap() {
+	p=$(grep -c '^ok ' "$tmp/out")
+	f=$(grep -c '^not ok ' "$tmp/out")
+	s=$(grep -c '^skip ' "$tmp/out")
+	skipped=$((skipped + s))
+	sed -n 's/^skip [0-9]* - \(.*\)/SKIP '"$1"': \1/p' "$tmp/out"
+	if [ "$2" -ne 0 ] && [ "$f" -eq 0 ]; then
+		f=1
+	fi
+	passed=$((passed + p))
+	failed=$((failed + f))
+	if [ "$f" -ne 0 ]; then
+		cat "$tmp/out"
+		note_failure "$1 (exit $2)"
+		echo "FAIL $1: $p passed, $f failed"
+	else
+		echo "PASS $1: $p passed, $s skipped"
+	fi
+}
+
 # ---- CLI tests ----
 EM="$top/$BUILD/envmatrix"
 MKINDEX="$top/$BUILD/tools/mkindex"
@@ -82,25 +106,14 @@ for s in tests/cli/test_*.sh; do
 	name=$(basename "$s" .sh)
 	selected "$name" || continue
 	sh "$s" >"$tmp/out" 2>&1
-	rc=$?
-	p=$(grep -c '^ok ' "$tmp/out")
-	f=$(grep -c '^not ok ' "$tmp/out")
-	s=$(grep -c '^skip ' "$tmp/out")
-	skipped=$((skipped + s))
-	sed -n 's/^skip [0-9]* - \(.*\)/SKIP '"$name"': \1/p' "$tmp/out"
-	if [ "$rc" -ne 0 ] && [ "$f" -eq 0 ]; then
-		f=1
-	fi
-	passed=$((passed + p))
-	failed=$((failed + f))
-	if [ "$f" -ne 0 ]; then
-		cat "$tmp/out"
-		note_failure "$name (exit $rc)"
-		echo "FAIL $name: $p passed, $f failed"
-	else
-		echo "PASS $name: $p passed, $s skipped"
-	fi
+	count_tap "$name" $?
 done
+
+# ---- layer rules (mk/check-layers.sh: nm on the objects; one line a rule) ----
+if selected check-layers; then
+	sh mk/check-layers.sh "$BUILD" >"$tmp/out" 2>&1
+	count_tap check-layers $?
+fi
 
 # ---- fuzz smoke runs ----
 if [ -n "${FUZZ_CC:-}" ]; then

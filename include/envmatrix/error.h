@@ -13,6 +13,22 @@
 
 #include <stddef.h>
 
+/* A result that must not be ignored: the compiler warns when a call's
+ * value is dropped (cast to void does not silence GCC; use it). */
+#if defined(__GNUC__) || defined(__clang__)
+#define EM_MUST_USE __attribute__((warn_unused_result))
+#else
+#define EM_MUST_USE
+#endif
+/* A must-use result dropped on purpose: EM_IGNORE(call); with a comment
+ * saying why ignoring it is right (best-effort cleanup after an earlier
+ * error, a cache that only saves time). "(void)!" is what GCC accepts. */
+#define EM_IGNORE(call) ((void)!(call))
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 enum em_code {
 	EM_OK = 0,
 	EM_ENOMEM = -1,      /* out of memory */
@@ -65,5 +81,9 @@ const char *em_strerror(int code);
  * escape...) are written as \xNN, everything else is kept, and the result is
  * cut with "..." when it does not fit. Returns dst. dstsize must be >= 8. */
 char *em_quote(char *dst, size_t dstsize, const char *s, size_t n);
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif

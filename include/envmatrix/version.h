@@ -3,5 +3,8 @@
 #define ENVMATRIX_VERSION_H
 
 #define EM_VERSION "0.1.0"
+#define EM_VERSION_MAJOR 0
+#define EM_VERSION_MINOR 1
+#define EM_VERSION_PATCH 0
 
 #endif

@@ -9,42 +9,28 @@
 
 #include <signal.h>
 #include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
 #include <stdio.h>
 
-#include "envmatrix/envmatrix.h"
-#include "util/arena.h"
-#include "util/buf.h"
-#include "util/str.h"
-#include "spec/name.h"
-#include "spec/pep440.h"
-#include "spec/pep508.h"
-#include "spec/target.h"
-#include "spec/tags.h"
-#include "spec/metadata.h"
-#include "host.h"
-#include "util/sha256.h"
-#include "os/fs.h"
-#include "archive.h"
-#include "spec/index.h"
-#include "source.h"
-#include "os/proc.h"
-#include "interp.h"
-#include "spec/matrix.h"
-#include "spec/lock.h"
-#include "lockname.h"
-#include "spec/candidates.h"
-#include "spec/resolve.h"
-#include "gpu.h"
-#include "plan.h"
-#include "install.h"
-#include "venv.h"
-#include "http.h"
-#include "cache.h"
-#include "apply.h"
-#include "mirror.h"
-#include "doctor.h"
-#include "verify.h"
-#include "state.h"
+/* what the declarations below hold by value; each command file includes
+ * the headers of the modules it uses */
+#include "cache.h"  /* struct cli_net: the cache */
+#include "source.h" /* struct cli_net: the source */
+#include "verify.h" /* cli_host_gpu: struct em_host_gpu */
+
+struct em_arena;
+struct em_error;
+struct em_gpu_info;
+struct em_history;
+struct em_matrix;
+struct em_record_workload;
+struct em_state_lock;
+struct em_target;
+struct em_venv_paths;
+struct em_verify_result;
+struct em_workload;
+struct em_workload_plan;
 
 /* Exit codes (docs/envmatrix.1, EXIT STATUS) */
 enum {
@@ -81,6 +67,16 @@ struct cli_opt {
 	const char *help;
 	void *value;
 };
+
+/* The entries many commands' tables share: -f MATRIX, --json (what: "the
+ * outcome") and the end of the table */
+#define CLI_MATRIX_OPT(var)                                                                  \
+	{ CLI_OPT_STRING, 'f', "file", "MATRIX", "the matrix file (default matrix.ini)", (var) }
+#define CLI_JSON_OPT(what, var) { CLI_OPT_FLAG, 0, "json", NULL, "print " what " as JSON", (var) }
+#define CLI_UPGRADE_OPT(var)                                                                 \
+	{ CLI_OPT_FLAG, 0, "upgrade", NULL,                                                  \
+	  "ignore the versions in existing locks (take the newest allowed)", (var) }
+#define CLI_END_OPT { CLI_OPT_END, 0, NULL, NULL, NULL, NULL }
 
 struct cli_list {
 	int n;
@@ -135,6 +131,9 @@ void cli_put_kvs(const char *key, const char *value); /* NUL-terminated; NULL is
  * Returns the exit code. */
 struct json_t;
 int cli_put_json(struct json_t *value);
+/* v[0..n) as a JSON array (a string that is not UTF-8 left out); NULL when
+ * out of memory */
+struct json_t *cli_json_strings(const char *const *v, size_t n);
 
 /* Read all of stdin's non-empty lines (for commands that take their
  * arguments from stdin when none are given). Lines are stripped of a
@@ -164,15 +163,20 @@ void cli_net_reset_opts(void);
 
 struct cli_progress;
 struct cli_net {
+	struct em_source src; /* index pages and files, through the cache and the network */
 	struct em_cache cache;
 	bool cache_open;
 	struct em_http *http;
 	struct cli_progress *progress;
 };
 
-/* Open the matrix's cache and the network for src. Returns an exit code. */
+/* Ready n, nothing opened: src reads only local files until cli_net_open. */
+void cli_net_init(struct cli_net *n);
+/* Open the matrix's cache and the network for n->src. Returns an exit code. */
 int cli_net_open(struct em_arena *a, const struct em_matrix *m, const char *file,
-		 volatile sig_atomic_t *cancel, struct em_source *src, struct cli_net *n);
+		 volatile sig_atomic_t *cancel, struct cli_net *n);
+/* Close what cli_net_open opened and release n->src (after cli_net_init,
+ * whether cli_net_open ran or not). */
 void cli_net_close(struct cli_net *n);
 /* "1.5 GiB" */
 void cli_human_bytes(char *buf, size_t cap, double bytes);
@@ -211,6 +215,10 @@ int cmd_verify(int argc, char **argv);
  * Prints the error; returns an exit code. */
 int cli_load_matrix(struct em_arena *a, const char *opt_file, struct em_matrix *m,
 		    const char **file);
+/* The same, keeping the bytes that were parsed (*text, *len: in a) for
+ * what must record exactly the matrix that was used (the history). */
+int cli_load_matrix_text(struct em_arena *a, const char *opt_file, struct em_matrix *m,
+			 const char **file, char **text, size_t *len);
 /* Whether a positional argument names a matrix file: it ends in .ini, or
  * it names an existing regular file and holds a '.' or '/' (which no
  * workload name does). */
@@ -221,8 +229,20 @@ bool cli_is_matrix_arg(const char *arg);
  * (*npos positional arguments). Both at once is a usage error naming both.
  * Returns 0 or EXIT_USAGE (printed). */
 int cli_matrix_arg(const struct cli_cmd_help *h, const char **file, char **pos, int *npos);
+/* cli_parse, then cli_matrix_arg on the positional arguments: true when
+ * the command goes on, else false with *code its exit code (the help was
+ * printed: EXIT_OK; a usage error: EXIT_USAGE). */
+bool cli_parse_matrix(int argc, char **argv, const struct cli_cmd_help *h, const char **file,
+		      int *npos, int *code);
+/* cli_parse_matrix for a command whose other arguments name workloads:
+ * false too (EXIT_USAGE) when one is named twice. */
+bool cli_parse_workloads(int argc, char **argv, const struct cli_cmd_help *h, const char **file,
+			 int *npos, int *code);
 /* The workload, or NULL after an error naming the matrix's workloads. */
 const struct em_workload *cli_find_workload(const struct em_matrix *m, const char *name);
+/* Whether the command works on w: names[0..n) name it, or n is 0 (all). */
+bool cli_workload_chosen(const struct em_matrix *m, const struct em_workload *w,
+			 char *const *names, int n);
 /* A workload named twice in names[0..n): a usage error naming it (EXIT_USAGE). */
 int cli_unique_workloads(const struct cli_cmd_help *h, const char *const *names, int n);
 /* The matrix, workload name and its venv's paths, for commands that use an

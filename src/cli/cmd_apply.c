@@ -1,6 +1,21 @@
 /* cmd_apply.c - `envmatrix apply`: make every workload's environment match its lock */
 #include "cli.h"
 
+#include "apply.h"
+#include "apply_lock.h"
+#include "envmatrix/error.h"
+#include "gpu.h"
+#include "history.h"
+#include "host.h"
+#include "os/link.h"
+#include "plan.h"
+#include "rev.h"
+#include "settings.h"
+#include "spec/matrix.h"
+#include "spec/target.h"
+#include "util/arena.h"
+#include "verify.h"
+
 #include <jansson.h>
 #include <signal.h>
 #include <stdlib.h>
@@ -12,7 +27,7 @@ static int opt_frozen, opt_locked, opt_dry_run, opt_force, opt_fail_fast, opt_up
 static const char *opt_file, *opt_rev;
 
 static const struct cli_opt apply_opts[] = {
-	{ CLI_OPT_STRING, 'f', "file", "MATRIX", "the matrix file (default matrix.ini)", &opt_file },
+	CLI_MATRIX_OPT(&opt_file),
 	{ CLI_OPT_FLAG, 0, "frozen", NULL,
 	  "install the locks as they are, without planning (CI)", &opt_frozen },
 	{ CLI_OPT_FLAG, 0, "locked", NULL,
@@ -23,18 +38,17 @@ static const struct cli_opt apply_opts[] = {
 	  &opt_force },
 	{ CLI_OPT_FLAG, 0, "fail-fast", NULL, "stop at the first workload that fails",
 	  &opt_fail_fast },
-	{ CLI_OPT_FLAG, 0, "upgrade", NULL,
-	  "ignore the versions in existing locks (take the newest allowed)", &opt_upgrade },
+	CLI_UPGRADE_OPT(&opt_upgrade),
 	{ CLI_OPT_FLAG, 0, "wait", NULL, "wait for another apply of this matrix to finish",
 	  &opt_wait },
-	{ CLI_OPT_FLAG, 0, "json", NULL, "print the outcome as JSON", &opt_json },
+	CLI_JSON_OPT("the outcome", &opt_json),
 	{ CLI_OPT_FLAG, 0, "no-verify", NULL,
 	  "swap new environments in without verifying them first", &opt_no_verify },
 	{ CLI_OPT_STRING, 0, "rev", "REV",
 	  "read the matrix, its requirements files and locks as they were at git revision "
 	  "REV (the work tree is left alone)", &opt_rev },
 	CLI_NET_OPTS,
-	{ CLI_OPT_END, 0, NULL, NULL, NULL, NULL },
+	CLI_END_OPT,
 };
 
 static const struct cli_cmd_help apply_help = {
@@ -247,24 +261,7 @@ static json_t *apply_json(struct em_arena *a, const struct em_apply *r, const ui
 	return json_pack("{s:s, s:o}", "matrix", r->m->file, "workloads", ws);
 }
 
-/* One generation per built workload, in one commit (state.h). */
-/* Whether workload name's newest recorded generation holds another lock
- * than text: an environment applied while the history could not record it
- * (damaged or locked at the time). Workloads without generations are not
- * caught up: the history starts with their next change. */
-static bool unrecorded(struct em_arena *a, struct em_history *h, const char *name,
-		       const char *text, size_t len)
-{
-	struct em_generation *g;
-	uint32_t n;
-	char *rec;
-	size_t rlen;
-	if (em_history_list(a, h, name, &g, &n, NULL) || !n ||
-	    em_history_lock(a, h, name, g[0].number, NULL, &rec, &rlen, NULL))
-		return false;
-	return rlen != len || memcmp(rec, text, len);
-}
-
+/* One generation per built workload, in one commit (history.h). */
 static int record_built(struct em_arena *a, const char *file, const struct em_matrix *m,
 			const char *mtext, size_t mlen, const struct em_apply *r, bool frozen,
 			const char *rev, const struct em_gpu_info *gpu, uint32_t *gen)
@@ -277,33 +274,86 @@ static int record_built(struct em_arena *a, const char *file, const struct em_ma
 		return EXIT_FAIL;
 	/* an unchanged environment the history missed is recorded now */
 	struct em_history h;
-	bool open = false;
-	for (uint32_t i = 0; i < r->n && !open; i++)
-		if (r->w[i].outcome == EM_APPLY_UNCHANGED && r->w[i].plan && r->w[i].plan->lock_text)
-			open = cli_history_open_quiet(a, file, m, &h);
-	for (uint32_t i = 0; i < r->n; i++) {
-		const struct em_workload_apply *wa = &r->w[i];
-		bool catch_up = open && wa->outcome == EM_APPLY_UNCHANGED && wa->plan &&
-				wa->plan->lock_text &&
-				unrecorded(a, &h, wa->w->name, wa->plan->lock_text, wa->plan->lock_len);
-		if (wa->outcome != EM_APPLY_BUILT && !catch_up)
-			continue;
-		const char *verify = cli_verify_record(a, wa->verify);
-		if (catch_up) {
-			struct em_verify_result vr;
-			if (em_verify_load(a, wa->paths.root, &vr, NULL) == 0)
-				verify = cli_verify_record(a, &vr);
-		}
-		which[n] = i;
-		w[n++] = (struct em_record_workload){ wa->w->name, wa->plan->lock_text,
-						      wa->plan->lock_len, verify,
-						      frozen ? EM_GEN_FROZEN : EM_GEN_APPLY, 0 };
-	}
+	bool open = em_history_may_miss(r) && cli_history_open_quiet(a, file, m, &h);
+	n = em_history_applied(a, open ? &h : NULL, r, frozen, w, which);
 	if (open)
 		em_history_close(&h);
 	int ret = cli_history_record(a, file, m, mtext, mlen, n, w, rev, gpu, num);
 	for (uint32_t k = 0; !ret && k < n; k++)
 		gen[which[k]] = num[k];
+	return ret;
+}
+
+/* The matrix, its path and its bytes: from the work tree, or as it was at
+ * --rev (rev). Returns an exit code (printed). */
+static int read_matrix(struct em_arena *a, struct em_rev *rev, struct em_matrix *m,
+		       const char **file, char **mtext, size_t *mlen)
+{
+	if (!opt_rev)
+		return cli_load_matrix_text(a, opt_file, m, file, mtext, mlen);
+	struct em_error e;
+	em_error_clear(&e);
+	*file = opt_file ? opt_file : "matrix.ini";
+	if (em_rev_open(rev, a, *file, opt_rev, &e) ||
+	    em_rev_read(rev, a, *file, EM_MATRIX_MAX_LEN, mtext, mlen, &e) ||
+	    em_matrix_parse(a, *mtext, *mlen, *file, m, &e))
+		return cli_report(&e);
+	return EXIT_OK;
+}
+
+/* -v: what each built workload took */
+static void print_verbose(const struct em_apply *r)
+{
+	for (uint32_t i = 0; i < r->n; i++) {
+		const struct em_workload_apply *wa = &r->w[i];
+		if (wa->outcome != EM_APPLY_BUILT)
+			continue;
+		fprintf(stderr,
+			"envmatrix: %s: %u packages, %llu files, %llu bytes, %u unpacked "
+			"now, linked by %s, %.3fs (%s)\n",
+			wa->w->name, wa->npackages, (unsigned long long)wa->files,
+			(unsigned long long)wa->bytes, wa->nunpacked,
+			em_link_mode_name(wa->link_used), wa->seconds, or_dash(wa->reason));
+		if (wa->verify)
+			cli_print_checks(stderr, wa->verify, cli.color_err);
+	}
+}
+
+/* After em_apply_run (rc, e) gave r: the history, the errors, the table or
+ * JSON. Returns the exit code. */
+static int report(struct em_arena *a, const char *file, const struct em_matrix *m,
+		  const char *mtext, size_t mlen, const struct em_rev *rev,
+		  const struct em_gpu_info *gpu, const struct em_apply *r, int rc,
+		  const struct em_error *e)
+{
+	int ret = EXIT_OK, hret = EXIT_OK;
+	uint32_t *gen = em_arena_array(a, r->n ? r->n : 1, sizeof *gen);
+	if (!gen)
+		return EXIT_FAIL;
+	memset(gen, 0, (r->n ? r->n : 1) * sizeof *gen);
+	if (!opt_dry_run)
+		hret = record_built(a, file, m, mtext, mlen, r, opt_frozen,
+				    opt_rev ? rev->commit : NULL, gpu, gen);
+	report_failures(r);
+	for (uint32_t i = 0; i < r->n; i++)
+		if (r->w[i].outcome != EM_APPLY_FAILED && !opt_frozen)
+			cli_plan_warnings(r->w[i].plan);
+	if (opt_json)
+		cli_put_json(apply_json(a, r, gen));
+	else if (!cli.quiet) /* -q: the outcome is the exit status and the errors */
+		print_table(r);
+	if (rc == EM_ECANCELED) {
+		cli_report(e);
+		ret = EXIT_INTERRUPTED;
+	} else if (r->nfailed) {
+		ret = EXIT_FAIL;
+	} else if (r->nstale) {
+		ret = EXIT_STALE;
+	} else if (hret) {
+		ret = hret;
+	}
+	if (cli.verbose)
+		print_verbose(r);
 	return ret;
 }
 
@@ -313,14 +363,9 @@ int cmd_apply(int argc, char **argv)
 	opt_wait = opt_json = opt_no_verify = 0;
 	opt_file = opt_rev = NULL;
 	cli_net_reset_opts();
-	int npos;
-	int rc = cli_parse(argc, argv, &apply_help, &npos);
-	if (rc)
-		return rc > 0 ? EXIT_OK : EXIT_USAGE;
-	if ((rc = cli_matrix_arg(&apply_help, &opt_file, argv + 1, &npos)))
-		return rc;
-	if (cli_unique_workloads(&apply_help, (const char *const *)(argv + 1), npos))
-		return EXIT_USAGE;
+	int npos, ret;
+	if (!cli_parse_workloads(argc, argv, &apply_help, &opt_file, &npos, &ret))
+		return ret;
 	if (opt_frozen && opt_locked)
 		return cli_usage_error(&apply_help, "--frozen and --locked cannot be combined");
 	if (opt_frozen && opt_upgrade)
@@ -331,10 +376,8 @@ int cmd_apply(int argc, char **argv)
 	em_arena_init(&a);
 	struct em_error e;
 	em_error_clear(&e);
-	struct em_source src;
-	em_source_init(&src);
 	struct cli_net net;
-	memset(&net, 0, sizeof net);
+	cli_net_init(&net);
 	struct em_state_lock lock = { -1 };
 	struct em_matrix m;
 	struct em_platform host;
@@ -343,22 +386,8 @@ int cmd_apply(int argc, char **argv)
 	memset(&rev, 0, sizeof rev);
 	char *mtext = NULL;
 	size_t mlen = 0;
-	int ret;
-	if (opt_rev) {
-		file = opt_file ? opt_file : "matrix.ini";
-		if (em_rev_open(&rev, &a, file, opt_rev, &e) ||
-		    em_rev_read(&rev, &a, file, EM_MATRIX_MAX_LEN, &mtext, &mlen, &e) ||
-		    em_matrix_parse(&a, mtext, mlen, file, &m, &e)) {
-			ret = cli_report(&e);
-			goto out;
-		}
-		ret = EXIT_OK;
-	} else {
-		ret = cli_load_matrix(&a, opt_file, &m, &file);
-		if (ret)
-			goto out;
-		em_read_file(&a, file, EM_MATRIX_MAX_LEN, &mtext, &mlen, NULL);
-	}
+	if ((ret = read_matrix(&a, &rev, &m, &file, &mtext, &mlen)))
+		goto out;
 	if (em_host_platform(&host, &e)) {
 		ret = cli_report(&e);
 		goto out;
@@ -379,7 +408,7 @@ int cmd_apply(int argc, char **argv)
 	if (have_gpu && (ret = cli_gpu_detect(&a, &gpu)))
 		goto out;
 	cli_catch_stop();
-	if ((ret = cli_net_open(&a, &m, file, &cli_stop, &src, &net)))
+	if ((ret = cli_net_open(&a, &m, file, &cli_stop, &net)))
 		goto out;
 
 	struct progress pr = { isatty(2) && !cli.quiet, false };
@@ -394,7 +423,7 @@ int cmd_apply(int argc, char **argv)
 			.nonly = (uint32_t)npos,
 			.only = (const char *const *)(argv + 1),
 			.upgrade = opt_upgrade,
-			.driver_env = getenv("ENVMATRIX_CUDA_DRIVER"),
+			.driver_env = em_settings()->cuda_driver,
 			.host = &host,
 			.gpu = want_gpu ? &gpu : NULL,
 			.read_file = opt_rev ? em_rev_read : NULL,
@@ -414,63 +443,19 @@ int cmd_apply(int argc, char **argv)
 		.ctx = &pr,
 	};
 	struct em_apply r;
-	rc = em_apply_run(&a, &src, &m, &o, &r, &e);
+	int rc = em_apply_run(&a, &net.src, &m, &o, &r, &e);
 	cli_release_stop();
 	if (pr.line_open)
 		fputs("\r\033[K", stderr);
-	if (rc && rc != EM_ECANCELED) {
+	if (rc && rc != EM_ECANCELED)
 		ret = cli_report(&e);
-		goto out;
-	}
-	int hret = EXIT_OK;
-	uint32_t *gen = em_arena_array(&a, r.n ? r.n : 1, sizeof *gen);
-	if (!gen) {
-		ret = EXIT_FAIL;
-		goto out;
-	}
-	memset(gen, 0, (r.n ? r.n : 1) * sizeof *gen);
-	if (!opt_dry_run)
-		hret = record_built(&a, file, &m, mtext, mlen, &r, opt_frozen,
-				    opt_rev ? rev.commit : NULL, have_gpu ? &gpu : NULL, gen);
-	report_failures(&r);
-	for (uint32_t i = 0; i < r.n; i++)
-		if (r.w[i].outcome != EM_APPLY_FAILED && !opt_frozen)
-			cli_plan_warnings(r.w[i].plan);
-	if (opt_json)
-		cli_put_json(apply_json(&a, &r, gen));
-	else if (!cli.quiet) /* -q: the outcome is the exit status and the errors */
-		print_table(&r);
-	if (rc == EM_ECANCELED) {
-		cli_report(&e);
-		ret = EXIT_INTERRUPTED;
-	} else if (r.nfailed) {
-		ret = EXIT_FAIL;
-	} else if (r.nstale) {
-		ret = EXIT_STALE;
-	} else if (hret) {
-		ret = hret;
-	}
-	if (cli.verbose) {
-		for (uint32_t i = 0; i < r.n; i++) {
-			const struct em_workload_apply *wa = &r.w[i];
-			if (wa->outcome != EM_APPLY_BUILT)
-				continue;
-			fprintf(stderr,
-				"envmatrix: %s: %u packages, %llu files, %llu bytes, %u unpacked "
-				"now, linked by %s, %.3fs (%s)\n",
-				wa->w->name, wa->npackages, (unsigned long long)wa->files,
-				(unsigned long long)wa->bytes, wa->nunpacked,
-				em_link_mode_name(wa->link_used), wa->seconds, or_dash(wa->reason));
-			if (wa->verify)
-				cli_print_checks(stderr, wa->verify, cli.color_err);
-		}
-	}
+	else
+		ret = report(&a, file, &m, mtext, mlen, &rev, have_gpu ? &gpu : NULL, &r, rc, &e);
 out:
 	em_rev_close(&rev);
 	cli_release_stop();
 	cli_net_close(&net);
 	em_state_lock_release(&lock);
-	em_source_release(&src);
 	em_arena_release(&a);
 	return ret;
 }

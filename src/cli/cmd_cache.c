@@ -1,12 +1,19 @@
 /* cmd_cache.c - `envmatrix cache dir|info|verify|clean|prune`: the shared cache */
 #include "cli.h"
 
+#include "cache.h"
+#include "envmatrix/error.h"
+#include "history.h"
+#include "lockname.h"
+#include "os/fs.h"
+#include "spec/lock.h"
+#include "spec/matrix.h"
+#include "util/arena.h"
+
 #include <jansson.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-
-#include "os/fs.h"
 
 static int opt_json, opt_wait, opt_repair;
 static const char *opt_file, *opt_cache_dir, *opt_keep;
@@ -19,12 +26,12 @@ static const struct cli_opt cache_opts[] = {
 	{ CLI_OPT_STRING, 0, "keep", "N",
 	  "prune: also remove the wheels only older generations than the newest N of each "
 	  "workload need", &opt_keep },
-	{ CLI_OPT_FLAG, 0, "json", NULL, "print the result as JSON", &opt_json },
+	CLI_JSON_OPT("the result", &opt_json),
 	{ CLI_OPT_FLAG, 0, "wait", NULL,
 	  "clean, prune: wait while other processes use the cache", &opt_wait },
 	{ CLI_OPT_FLAG, 0, "repair", NULL,
 	  "verify: unpack damaged wheels again (from the cache's download)", &opt_repair },
-	{ CLI_OPT_END, 0, NULL, NULL, NULL, NULL },
+	CLI_END_OPT,
 };
 
 static const struct cli_cmd_help cache_help = {
@@ -313,6 +320,161 @@ static int verify_cache(struct em_arena *a, struct em_cache *c)
 	return ret;
 }
 
+/* The command line's mistakes for subcommand sub (printed, EXIT_USAGE), or
+ * 0; *keep_n: --keep's number */
+static int check_usage(const char *sub, bool removing, int npos, char **argv,
+		       unsigned long *keep_n)
+{
+	if (npos > 0)
+		return cli_usage_error(&cache_help, "'cache %s' takes no argument ('%s')", sub,
+				       argv[2]);
+	if (opt_wait && !removing)
+		return cli_usage_error(&cache_help, "'--wait' is for clean and prune");
+	if (opt_repair && strcmp(sub, "verify"))
+		return cli_usage_error(&cache_help, "'--repair' is for verify");
+	if (opt_keep) {
+		char *end;
+		*keep_n = strtoul(opt_keep, &end, 10);
+		if (strcmp(sub, "prune"))
+			return cli_usage_error(&cache_help, "'--keep' is for prune");
+		if (*end || !*opt_keep || !*keep_n || *keep_n > UINT32_MAX)
+			return cli_usage_error(&cache_help, "'--keep' needs a number of generations, "
+					       "not '%s'", opt_keep);
+	}
+	if (opt_cache_dir && !*opt_cache_dir)
+		return cli_usage_error(&cache_help, "'--cache-dir' needs a folder");
+	return 0;
+}
+
+/* What the matrix says (-f, or ./matrix.ini when it is there): the cache
+ * folder (*configured, unless --cache-dir gave it; from: "cache-dir,
+ * FILE:LINE" when the matrix named it, else "") and, for prune --keep N,
+ * the wheels to keep. Returns an exit code (printed). */
+static int read_matrix(struct em_arena *a, unsigned long keep_n, const char **configured,
+		       char *from, size_t fromsize, const char ***keep, size_t *nkeep)
+{
+	struct stat st;
+	int ret;
+	if (opt_keep && !opt_file && stat("matrix.ini", &st) != 0) {
+		cli_error("prune --keep counts the generations of a matrix's history: name the "
+			  "matrix with -f MATRIX");
+		return EXIT_FAIL;
+	}
+	if (opt_keep) {
+		struct em_matrix m;
+		const char *file;
+		if ((ret = cli_load_matrix(a, opt_file, &m, &file)) ||
+		    (ret = keep_set(a, file, &m, (uint32_t)keep_n, keep, nkeep)))
+			return ret;
+	}
+	if (!*configured && (opt_file || stat("matrix.ini", &st) == 0)) {
+		struct em_matrix m;
+		const char *file;
+		if ((ret = cli_load_matrix(a, opt_file, &m, &file)))
+			return ret;
+		if (m.cache_dir.value) {
+			*configured = em_path_join(a, em_path_dir(a, file), m.cache_dir.value);
+			snprintf(from, fromsize, "cache-dir, %s:%u", m.file, (unsigned)m.cache_dir.line);
+		}
+	}
+	return EXIT_OK;
+}
+
+/* cache dir */
+static int print_dir(struct em_arena *a, const char *configured)
+{
+	struct em_error e;
+	em_error_clear(&e);
+	char *dir = em_cache_path(a, configured, &e);
+	if (!dir)
+		return cli_report(&e);
+	if (opt_json)
+		return cli_put_json(json_pack("{s:s}", "cache", dir));
+	printf("%s\n", dir);
+	return EXIT_OK;
+}
+
+/* Open the cache, alone for clean and prune (removing; waiting with
+ * --wait). Returns an exit code (printed). */
+static int open_cache(struct em_arena *a, struct em_cache *c, const char *configured,
+		      bool removing, const char *from)
+{
+	struct em_error e;
+	em_error_clear(&e);
+	int rc;
+	if (!removing)
+		rc = em_cache_open(c, a, configured, &e);
+	else {
+		rc = em_cache_open_exclusive(c, a, configured, false, &e);
+		if (rc == EM_EBUSY && !opt_wait) {
+			cli_error("%s: another envmatrix process is using the cache; run again when "
+				  "it is done, or add --wait", e.where);
+			return EXIT_FAIL;
+		}
+		if (rc == EM_EBUSY) {
+			if (!cli.quiet)
+				fprintf(stderr, "envmatrix: %s: %s; waiting\n", e.where, e.msg);
+			em_error_clear(&e);
+			rc = em_cache_open_exclusive(c, a, configured, true, &e);
+		}
+	}
+	if (rc) {
+		if (from[0])
+			em_err_prefix_where(&e, "%s", from);
+		return cli_report(&e);
+	}
+	return EXIT_OK;
+}
+
+/* cache info */
+static int print_info(const struct em_cache *c)
+{
+	struct em_error e;
+	em_error_clear(&e);
+	struct em_cache_info info;
+	if (em_cache_info(c, &info, &e))
+		return cli_report(&e);
+	if (opt_json)
+		return cli_put_json(json_usage(c->root, &info));
+	printf("%-14s %s\n", "cache", c->root);
+	print_table("part", &info);
+	return EXIT_OK;
+}
+
+/* cache clean, cache prune [--keep N] (keep: the wheels to keep) */
+static int remove_entries(const struct em_cache *c, bool clean, const char **keep, size_t nkeep)
+{
+	struct em_error e;
+	em_error_clear(&e);
+	struct em_cache_info info;
+	int ret = EXIT_OK;
+	if (!cli.quiet)
+		fprintf(stderr, "envmatrix: %s '%s'\n", clean ? "cleaning" : "pruning", c->root);
+	int rc = clean  ? em_cache_clean(c, &info, &e)
+		 : keep ? em_cache_prune_keep(c, keep, nkeep, &info, &e)
+			: em_cache_prune(c, &info, &e);
+	if (rc) {
+		/* what went before the failure is gone: say so */
+		struct em_cache_usage total;
+		struct row r[12];
+		rows_of(&info, &total, r);
+		ret = cli_report(&e);
+		if (total.entries) {
+			char size[32];
+			cli_human_bytes(size, sizeof size, (double)total.bytes);
+			fprintf(stderr, "envmatrix: removed %llu entries (%s) before the failure\n",
+				(unsigned long long)total.entries, size);
+		}
+	} else if (opt_json) {
+		json_t *o = json_usage(NULL, &info);
+		ret = cli_put_json(o ? json_pack("{s:s, s:o}", "cache", c->root, "removed", o) : NULL);
+	} else if (!cli.quiet) {
+		/* -q: errors only (the table is a summary, like apply's) */
+		print_table("removed", &info);
+	}
+	return ret;
+}
+
 int cmd_cache(int argc, char **argv)
 {
 	opt_json = opt_wait = opt_repair = 0;
@@ -331,144 +493,25 @@ int cmd_cache(int argc, char **argv)
 	npos--;
 	if ((rc = cli_matrix_arg(&cache_help, &opt_file, argv + 2, &npos)))
 		return rc;
-	if (npos > 0)
-		return cli_usage_error(&cache_help, "'cache %s' takes no argument ('%s')", sub,
-				       argv[2]);
-	if (opt_wait && !removing)
-		return cli_usage_error(&cache_help, "'--wait' is for clean and prune");
-	if (opt_repair && strcmp(sub, "verify"))
-		return cli_usage_error(&cache_help, "'--repair' is for verify");
 	unsigned long keep_n = 0;
-	if (opt_keep) {
-		char *end;
-		keep_n = strtoul(opt_keep, &end, 10);
-		if (strcmp(sub, "prune"))
-			return cli_usage_error(&cache_help, "'--keep' is for prune");
-		if (*end || !*opt_keep || !keep_n || keep_n > UINT32_MAX)
-			return cli_usage_error(&cache_help, "'--keep' needs a number of generations, "
-					       "not '%s'", opt_keep);
-	}
-	if (opt_cache_dir && !*opt_cache_dir)
-		return cli_usage_error(&cache_help, "'--cache-dir' needs a folder");
+	if ((rc = check_usage(sub, removing, npos, argv, &keep_n)))
+		return rc;
 
 	struct em_arena a;
 	em_arena_init(&a);
-	struct em_error e;
-	em_error_clear(&e);
 	struct em_cache c = { NULL, -1 };
-	int ret = EXIT_OK;
-
 	/* the configured folder: --cache-dir, else the matrix's cache-dir */
 	const char *configured = opt_cache_dir;
 	char from[600] = ""; /* "cache-dir, FILE:LINE" when the matrix named it */
-	struct stat st;
 	const char **keep = NULL;
 	size_t nkeep = 0;
-	if (opt_keep && !opt_file && stat("matrix.ini", &st) != 0) {
-		cli_error("prune --keep counts the generations of a matrix's history: name the "
-			  "matrix with -f MATRIX");
-		ret = EXIT_FAIL;
-		goto out;
-	}
-	if (opt_keep) {
-		struct em_matrix m;
-		const char *file;
-		if ((ret = cli_load_matrix(&a, opt_file, &m, &file)) ||
-		    (ret = keep_set(&a, file, &m, (uint32_t)keep_n, &keep, &nkeep)))
-			goto out;
-	}
-	if (!configured && (opt_file || stat("matrix.ini", &st) == 0)) {
-		struct em_matrix m;
-		const char *file;
-		if ((ret = cli_load_matrix(&a, opt_file, &m, &file)))
-			goto out;
-		if (m.cache_dir.value) {
-			configured = em_path_join(&a, em_path_dir(&a, file), m.cache_dir.value);
-			snprintf(from, sizeof from, "cache-dir, %s:%u", m.file,
-				 (unsigned)m.cache_dir.line);
-		}
-	}
-
-	if (!strcmp(sub, "dir")) {
-		char *dir = em_cache_path(&a, configured, &e);
-		if (!dir)
-			ret = cli_report(&e);
-		else if (opt_json)
-			ret = cli_put_json(json_pack("{s:s}", "cache", dir));
-		else
-			printf("%s\n", dir);
-		goto out;
-	}
-
-	if (!removing)
-		rc = em_cache_open(&c, &a, configured, &e);
-	else {
-		rc = em_cache_open_exclusive(&c, &a, configured, false, &e);
-		if (rc == EM_EBUSY && !opt_wait) {
-			cli_error("%s: another envmatrix process is using the cache; run again when "
-				  "it is done, or add --wait", e.where);
-			ret = EXIT_FAIL;
-			goto out;
-		}
-		if (rc == EM_EBUSY) {
-			if (!cli.quiet)
-				fprintf(stderr, "envmatrix: %s: %s; waiting\n", e.where, e.msg);
-			em_error_clear(&e);
-			rc = em_cache_open_exclusive(&c, &a, configured, true, &e);
-		}
-	}
-	if (rc) {
-		if (from[0])
-			em_err_prefix_where(&e, "%s", from);
-		ret = cli_report(&e);
-		goto out;
-	}
-
-	if (!strcmp(sub, "verify")) {
-		ret = verify_cache(&a, &c);
-		goto out;
-	}
-
-	struct em_cache_info info;
-	if (!strcmp(sub, "info")) {
-		rc = em_cache_info(&c, &info, &e);
-		if (rc) {
-			ret = cli_report(&e);
-		} else if (opt_json) {
-			ret = cli_put_json(json_usage(c.root, &info));
-		} else {
-			printf("%-14s %s\n", "cache", c.root);
-			print_table("part", &info);
-		}
-		goto out;
-	}
-
-	bool clean = !strcmp(sub, "clean");
-	if (!cli.quiet)
-		fprintf(stderr, "envmatrix: %s '%s'\n", clean ? "cleaning" : "pruning", c.root);
-	rc = clean  ? em_cache_clean(&c, &info, &e)
-	     : keep ? em_cache_prune_keep(&c, keep, nkeep, &info, &e)
-		    : em_cache_prune(&c, &info, &e);
-	if (rc) {
-		/* what went before the failure is gone: say so */
-		struct em_cache_usage total;
-		struct row r[12];
-		rows_of(&info, &total, r);
-		ret = cli_report(&e);
-		if (total.entries) {
-			char size[32];
-			cli_human_bytes(size, sizeof size, (double)total.bytes);
-			fprintf(stderr, "envmatrix: removed %llu entries (%s) before the failure\n",
-				(unsigned long long)total.entries, size);
-		}
-	} else if (opt_json) {
-		json_t *o = json_usage(NULL, &info);
-		ret = cli_put_json(o ? json_pack("{s:s, s:o}", "cache", c.root, "removed", o) : NULL);
-	} else if (!cli.quiet) {
-		/* -q: errors only (the table is a summary, like apply's) */
-		print_table("removed", &info);
-	}
-out:
+	int ret = read_matrix(&a, keep_n, &configured, from, sizeof from, &keep, &nkeep);
+	if (!ret && !strcmp(sub, "dir"))
+		ret = print_dir(&a, configured);
+	else if (!ret && !(ret = open_cache(&a, &c, configured, removing, from)))
+		ret = !strcmp(sub, "verify") ? verify_cache(&a, &c)
+		      : !strcmp(sub, "info") ? print_info(&c)
+					     : remove_entries(&c, !strcmp(sub, "clean"), keep, nkeep);
 	em_cache_close(&c);
 	em_arena_release(&a);
 	return ret;

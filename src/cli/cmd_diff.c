@@ -1,6 +1,15 @@
 /* cmd_diff.c - `envmatrix diff`: what changed between two generations */
 #include "cli.h"
 
+#include "envmatrix/error.h"
+#include "history.h"
+#include "lockname.h"
+#include "os/fs.h"
+#include "plan.h"
+#include "spec/lock.h"
+#include "spec/matrix.h"
+#include "util/arena.h"
+
 #include <jansson.h>
 #include <stdlib.h>
 #include <string.h>
@@ -9,9 +18,9 @@ static int opt_json;
 static const char *opt_file;
 
 static const struct cli_opt diff_opts[] = {
-	{ CLI_OPT_STRING, 'f', "file", "MATRIX", "the matrix file (default matrix.ini)", &opt_file },
-	{ CLI_OPT_FLAG, 0, "json", NULL, "print the changes as JSON", &opt_json },
-	{ CLI_OPT_END, 0, NULL, NULL, NULL, NULL },
+	CLI_MATRIX_OPT(&opt_file),
+	CLI_JSON_OPT("the changes", &opt_json),
+	CLI_END_OPT,
 };
 
 static const struct cli_cmd_help diff_help = {
@@ -84,13 +93,10 @@ int cmd_diff(int argc, char **argv)
 {
 	opt_json = 0;
 	opt_file = NULL;
-	int npos;
-	int rc = cli_parse(argc, argv, &diff_help, &npos);
-	if (rc)
-		return rc > 0 ? EXIT_OK : EXIT_USAGE;
-	char **pos = argv + 1;
-	if ((rc = cli_matrix_arg(&diff_help, &opt_file, pos, &npos)))
+	int npos, rc;
+	if (!cli_parse_matrix(argc, argv, &diff_help, &opt_file, &npos, &rc))
 		return rc;
+	char **pos = argv + 1;
 	if (npos != 3)
 		return cli_usage_error(&diff_help, "name a workload and two generations (numbers "
 				       "or 'current')");

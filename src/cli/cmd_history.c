@@ -1,6 +1,11 @@
 /* cmd_history.c - `envmatrix history`: the generations applied, newest first */
 #include "cli.h"
 
+#include "envmatrix/error.h"
+#include "history.h"
+#include "spec/matrix.h"
+#include "util/arena.h"
+
 #include <jansson.h>
 #include <stdlib.h>
 #include <string.h>
@@ -10,10 +15,10 @@ static int opt_json;
 static const char *opt_file, *opt_count;
 
 static const struct cli_opt history_opts[] = {
-	{ CLI_OPT_STRING, 'f', "file", "MATRIX", "the matrix file (default matrix.ini)", &opt_file },
+	CLI_MATRIX_OPT(&opt_file),
 	{ CLI_OPT_STRING, 'n', NULL, "N", "only the newest N generations", &opt_count },
-	{ CLI_OPT_FLAG, 0, "json", NULL, "print the generations as JSON", &opt_json },
-	{ CLI_OPT_END, 0, NULL, NULL, NULL, NULL },
+	CLI_JSON_OPT("the generations", &opt_json),
+	CLI_END_OPT,
 };
 
 static const struct cli_cmd_help history_help = {
@@ -70,13 +75,10 @@ int cmd_history(int argc, char **argv)
 {
 	opt_json = 0;
 	opt_file = opt_count = NULL;
-	int npos;
-	int rc = cli_parse(argc, argv, &history_help, &npos);
-	if (rc)
-		return rc > 0 ? EXIT_OK : EXIT_USAGE;
-	char **pos = argv + 1;
-	if ((rc = cli_matrix_arg(&history_help, &opt_file, pos, &npos)))
+	int npos, rc;
+	if (!cli_parse_matrix(argc, argv, &history_help, &opt_file, &npos, &rc))
 		return rc;
+	char **pos = argv + 1;
 	if (npos > 1)
 		return cli_usage_error(&history_help, "name one workload at most");
 	unsigned long limit = 0;

@@ -1,20 +1,24 @@
 /* cmd_mirror.c - `envmatrix mirror DIR`: a static index of exactly what the locks need */
 #include "cli.h"
 
+#include "envmatrix/error.h"
+#include "mirror.h"
+#include "os/fs.h"
+#include "spec/matrix.h"
+#include "util/arena.h"
+
 #include <jansson.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
-#include "mirror.h"
-
 static int opt_prune, opt_verify, opt_json;
 static const char *opt_file;
 static struct cli_list opt_workloads;
 
 static const struct cli_opt mirror_opts[] = {
-	{ CLI_OPT_STRING, 'f', "file", "MATRIX", "the matrix file (default matrix.ini)", &opt_file },
+	CLI_MATRIX_OPT(&opt_file),
 	{ CLI_OPT_LIST, 'w', "workload", "NAME",
 	  "mirror only this workload's lock (repeatable; default: every workload)",
 	  &opt_workloads },
@@ -22,9 +26,9 @@ static const struct cli_opt mirror_opts[] = {
 	  "remove files, projects and variants the locks no longer need", &opt_prune },
 	{ CLI_OPT_FLAG, 0, "verify", NULL,
 	  "check the sha256 of files already in DIR (default: their size)", &opt_verify },
-	{ CLI_OPT_FLAG, 0, "json", NULL, "print the outcome as JSON", &opt_json },
+	CLI_JSON_OPT("the outcome", &opt_json),
 	CLI_NET_OPTS,
-	{ CLI_OPT_END, 0, NULL, NULL, NULL, NULL },
+	CLI_END_OPT,
 };
 
 static const struct cli_cmd_help mirror_help = {
@@ -114,14 +118,6 @@ static void on_event(void *ctx, const struct em_mirror_event *ev)
 	}
 }
 
-static json_t *str_array(const char *const *s, uint32_t n)
-{
-	json_t *arr = json_array();
-	for (uint32_t i = 0; arr && i < n; i++)
-		json_array_append_new(arr, json_string(s[i]));
-	return arr;
-}
-
 static json_t *mirror_json(const struct em_mirror_result *r)
 {
 	json_t *projects = json_array();
@@ -129,7 +125,7 @@ static json_t *mirror_json(const struct em_mirror_result *r)
 		const struct em_mirror_project *p = &r->projects[i];
 		json_array_append_new(
 			projects, json_pack("{s:s, s:s, s:o, s:i, s:I}", "name", p->name, "index",
-					    p->index, "versions", str_array(p->versions, p->nversions),
+					    p->index, "versions", cli_json_strings(p->versions, p->nversions),
 					    "files", (int)p->nfiles, "bytes", (json_int_t)p->bytes));
 	}
 	json_t *o = json_object();
@@ -143,8 +139,8 @@ static json_t *mirror_json(const struct em_mirror_result *r)
 	json_object_set_new(o, "torch_index_url", r->torch_index_url
 							  ? json_string(r->torch_index_url)
 							  : json_null());
-	json_object_set_new(o, "locks", str_array(r->locks, r->nlocks));
-	json_object_set_new(o, "variants", str_array(r->variants, r->nvariants));
+	json_object_set_new(o, "locks", cli_json_strings(r->locks, r->nlocks));
+	json_object_set_new(o, "variants", cli_json_strings(r->variants, r->nvariants));
 	json_object_set_new(o, "files", json_integer(r->nfiles));
 	json_object_set_new(o, "bytes", json_integer((json_int_t)r->bytes));
 	json_object_set_new(o, "placed", json_integer(r->nplaced));
@@ -154,7 +150,7 @@ static json_t *mirror_json(const struct em_mirror_result *r)
 	json_object_set_new(o, "pages_written", json_integer(r->npages));
 	json_object_set_new(o, "removed", json_integer(r->nremoved));
 	json_object_set_new(o, "projects", projects);
-	json_object_set_new(o, "skipped", str_array(r->skipped, r->nskipped));
+	json_object_set_new(o, "skipped", cli_json_strings(r->skipped, r->nskipped));
 	return o;
 }
 
@@ -189,11 +185,8 @@ int cmd_mirror(int argc, char **argv)
 	opt_file = NULL;
 	memset(&opt_workloads, 0, sizeof opt_workloads);
 	cli_net_reset_opts();
-	int npos;
-	int rc = cli_parse(argc, argv, &mirror_help, &npos);
-	if (rc)
-		return rc > 0 ? EXIT_OK : EXIT_USAGE;
-	if ((rc = cli_matrix_arg(&mirror_help, &opt_file, argv + 1, &npos)))
+	int npos, rc;
+	if (!cli_parse_matrix(argc, argv, &mirror_help, &opt_file, &npos, &rc))
 		return rc;
 	if (npos == 0)
 		return cli_usage_error(&mirror_help, "no folder to mirror into");
@@ -205,10 +198,8 @@ int cmd_mirror(int argc, char **argv)
 
 	struct em_arena a;
 	em_arena_init(&a);
-	struct em_source src; /* unused: mirror reads locks, not indexes */
-	em_source_init(&src);
-	struct cli_net net;
-	memset(&net, 0, sizeof net);
+	struct cli_net net; /* its source is unused: mirror reads locks, not indexes */
+	cli_net_init(&net);
 	struct em_matrix m;
 	const char *file;
 	int ret = cli_load_matrix(&a, opt_file, &m, &file);
@@ -219,7 +210,7 @@ int cmd_mirror(int argc, char **argv)
 		goto out;
 
 	cli_catch_stop();
-	if ((ret = cli_net_open(&a, &m, file, &cli_stop, &src, &net)))
+	if ((ret = cli_net_open(&a, &m, file, &cli_stop, &net)))
 		goto out;
 
 	struct progress pr = { isatty(2) && !cli.quiet, false, dir };
@@ -265,7 +256,6 @@ int cmd_mirror(int argc, char **argv)
 out:
 	cli_release_stop();
 	cli_net_close(&net);
-	em_source_release(&src);
 	em_arena_release(&a);
 	return ret;
 }

@@ -2,26 +2,33 @@
 #include "cli.h"
 
 #include "apply.h"
+#include "envmatrix/error.h"
+#include "gpu.h"
+#include "host.h"
+#include "os/fs.h"
+#include "plan.h"
+#include "settings.h"
+#include "spec/lock.h"
+#include "spec/matrix.h"
+#include "spec/target.h"
+#include "swap.h"
+#include "util/arena.h"
 
 #include <jansson.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "os/fs.h"
-#include "plan.h"
-
 static int opt_check, opt_json, opt_upgrade;
 static const char *opt_file;
 
 static const struct cli_opt plan_opts[] = {
-	{ CLI_OPT_STRING, 'f', "file", "MATRIX", "the matrix file (default matrix.ini)", &opt_file },
+	CLI_MATRIX_OPT(&opt_file),
 	{ CLI_OPT_FLAG, 0, "check", NULL,
 	  "change nothing; exit 3 when a lock is out of date (for CI)", &opt_check },
-	{ CLI_OPT_FLAG, 0, "upgrade", NULL,
-	  "ignore the versions in existing locks (take the newest allowed)", &opt_upgrade },
-	{ CLI_OPT_FLAG, 0, "json", NULL, "print the plan as JSON", &opt_json },
+	CLI_UPGRADE_OPT(&opt_upgrade),
+	CLI_JSON_OPT("the plan", &opt_json),
 	CLI_NET_OPTS,
-	{ CLI_OPT_END, 0, NULL, NULL, NULL, NULL },
+	CLI_END_OPT,
 };
 
 static const struct cli_cmd_help plan_help = {
@@ -224,24 +231,17 @@ int cmd_plan(int argc, char **argv)
 	opt_check = opt_json = opt_upgrade = 0;
 	opt_file = NULL;
 	cli_net_reset_opts();
-	int npos;
-	int rc = cli_parse(argc, argv, &plan_help, &npos);
-	if (rc)
-		return rc > 0 ? EXIT_OK : EXIT_USAGE;
-	if ((rc = cli_matrix_arg(&plan_help, &opt_file, argv + 1, &npos)))
+	int npos, rc;
+	if (!cli_parse_workloads(argc, argv, &plan_help, &opt_file, &npos, &rc))
 		return rc;
-	if (cli_unique_workloads(&plan_help, (const char *const *)(argv + 1), npos))
-		return EXIT_USAGE;
 	const char *file = opt_file ? opt_file : "matrix.ini";
 
 	struct em_arena a;
 	em_arena_init(&a);
 	struct em_error e;
 	em_error_clear(&e);
-	struct em_source src;
-	em_source_init(&src);
 	struct cli_net net;
-	memset(&net, 0, sizeof net);
+	cli_net_init(&net);
 	int ret = EXIT_OK;
 	char *buf;
 	size_t len;
@@ -250,7 +250,7 @@ int cmd_plan(int argc, char **argv)
 	struct em_plan plan;
 	if (em_read_file(&a, file, EM_MATRIX_MAX_LEN, &buf, &len, &e) ||
 	    em_matrix_parse(&a, buf, len, file, &m, &e) ||
-	    em_matrix_check_folders(&a, file, &m, getenv("ENVMATRIX_HISTORY"), &e) ||
+	    em_matrix_check_folders(&a, file, &m, em_settings()->history, &e) ||
 	    em_host_platform(&host, &e)) {
 		if (e.code == EM_ENOTFOUND && !opt_file)
 			cli_error("no matrix.ini here; name one with -f MATRIX");
@@ -263,22 +263,22 @@ int cmd_plan(int argc, char **argv)
 	if (cli_gpu_needed(&m) && (ret = cli_gpu_detect(&a, &gpu)))
 		goto out;
 	cli_catch_stop();
-	if ((ret = cli_net_open(&a, &m, file, &cli_stop, &src, &net)))
+	if ((ret = cli_net_open(&a, &m, file, &cli_stop, &net)))
 		goto out;
 	struct em_plan_options o = {
 		.matrix_path = file,
 		.nonly = (uint32_t)npos,
 		.only = (const char *const *)(argv + 1),
 		.upgrade = opt_upgrade,
-		.driver_env = getenv("ENVMATRIX_CUDA_DRIVER"),
+		.driver_env = em_settings()->cuda_driver,
 		.host = &host,
 		.gpu = cli_gpu_needed(&m) ? &gpu : NULL,
 	};
 	/* sdists whose metadata is dynamic: prepared by the build module */
-	struct em_sdist_hook hook = { &src, &m, file, &host, NULL, &cli_stop };
+	struct em_sdist_hook hook = { &net.src, &m, file, &host, NULL, &cli_stop };
 	o.sdist_metadata = em_apply_sdist_metadata;
 	o.sdist_ctx = &hook;
-	if (em_plan_build(&a, &src, &m, &o, &plan, &e)) {
+	if (em_plan_build(&a, &net.src, &m, &o, &plan, &e)) {
 		ret = cli_report(&e);
 		goto out;
 	}
@@ -327,14 +327,13 @@ int cmd_plan(int argc, char **argv)
 				wp->variant_why ? wp->variant_why : "");
 		}
 		fprintf(stderr, "envmatrix: %u reads and requests, %llu bytes read, %llu bytes "
-			"downloaded, %u cached pages still current\n", src.requests,
-			(unsigned long long)src.bytes_read, (unsigned long long)src.bytes_downloaded,
-			src.revalidated);
+			"downloaded, %u cached pages still current\n", net.src.requests,
+			(unsigned long long)net.src.bytes_read,
+			(unsigned long long)net.src.bytes_downloaded, net.src.revalidated);
 	}
 out:
 	cli_release_stop();
 	cli_net_close(&net);
-	em_source_release(&src);
 	em_arena_release(&a);
 	return ret;
 }

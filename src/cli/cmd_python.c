@@ -2,8 +2,16 @@
  * envmatrix can use, and python-build-standalone downloads */
 #include "cli.h"
 
+#include "envmatrix/error.h"
+#include "host.h"
+#include "interp.h"
 #include "os/fs.h"
 #include "pybuild.h"
+#include "spec/index.h"
+#include "spec/matrix.h"
+#include "spec/pep440.h"
+#include "spec/target.h"
+#include "util/arena.h"
 
 #include <jansson.h>
 #include <stdlib.h>
@@ -24,7 +32,7 @@ static const struct cli_opt python_opts[] = {
 	{ CLI_OPT_STRING, 'f', "file", "FILE",
 	  "read python-mirror, cache-dir and ca-file from this matrix", &opt_file },
 	CLI_NET_OPTS,
-	{ CLI_OPT_END, 0, NULL, NULL, NULL, NULL },
+	CLI_END_OPT,
 };
 
 static const struct cli_cmd_help python_help = {
@@ -83,9 +91,7 @@ struct ctx {
 	struct em_arena a;
 	struct em_matrix m;
 	const char *file;
-	struct em_source src;
 	struct cli_net net;
-	bool net_open;
 	struct em_platform host;
 	const char *triple;
 	const char *mirror;
@@ -107,7 +113,7 @@ static int setup(struct ctx *c, bool need_net)
 	if (em_host_platform(&c->host, &e))
 		return cli_report(&e);
 	c->triple = em_pybuild_triple(&c->host);
-	if (!(c->dir = em_pybuild_dir(&c->a, &e)))
+	if (!(c->dir = em_interp_managed_dir(&c->a, &e)))
 		return cli_report(&e);
 	if (opt_mirror) {
 		c->mirror = strstr(opt_mirror, "://") ? opt_mirror
@@ -124,8 +130,7 @@ static int setup(struct ctx *c, bool need_net)
 		return EXIT_FAIL;
 	}
 	if (need_net) {
-		int rc = cli_net_open(&c->a, &c->m, c->file, &cli_stop, &c->src, &c->net);
-		c->net_open = true;
+		int rc = cli_net_open(&c->a, &c->m, c->file, &cli_stop, &c->net);
 		if (rc)
 			return rc;
 	}
@@ -142,7 +147,7 @@ static int load_catalogue(struct ctx *c, struct em_pybuild_catalogue *cat)
 		cli_error("python-build-standalone has no builds for this machine (%s)", pn);
 		return EXIT_FAIL;
 	}
-	if (em_pybuild_catalogue_load(&c->a, &c->src, c->mirror, cat, &e))
+	if (em_pybuild_catalogue_load(&c->a, &c->net.src, c->mirror, cat, &e))
 		return cli_report(&e);
 	return EXIT_OK;
 }
@@ -303,7 +308,7 @@ int cmd_python(int argc, char **argv)
 	struct ctx c;
 	memset(&c, 0, sizeof c);
 	em_arena_init(&c.a);
-	em_source_init(&c.src);
+	cli_net_init(&c.net);
 	bool need_net = install || (list && (opt_all || opt_mirror));
 	if (install)
 		cli_catch_stop();
@@ -316,10 +321,8 @@ int cmd_python(int argc, char **argv)
 		else
 			ret = do_find(&c, argv[2]);
 	}
-	if (c.net_open)
-		cli_net_close(&c.net);
+	cli_net_close(&c.net);
 	cli_release_stop();
-	em_source_release(&c.src);
 	em_arena_release(&c.a);
 	return ret;
 }

@@ -1,6 +1,18 @@
 /* cmd_rollback.c - `envmatrix rollback`: put a workload's previous environment back */
 #include "cli.h"
 
+#include "apply.h"
+#include "apply_lock.h"
+#include "envmatrix/error.h"
+#include "gpu.h"
+#include "history.h"
+#include "host.h"
+#include "os/fs.h"
+#include "spec/matrix.h"
+#include "spec/target.h"
+#include "swap.h"
+#include "util/arena.h"
+
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -9,12 +21,12 @@ static int opt_wait;
 static const char *opt_file, *opt_to;
 
 static const struct cli_opt rollback_opts[] = {
-	{ CLI_OPT_STRING, 'f', "file", "MATRIX", "the matrix file (default matrix.ini)", &opt_file },
+	CLI_MATRIX_OPT(&opt_file),
 	{ CLI_OPT_STRING, 0, "to", "N",
 	  "rebuild generation N of the workload from its recorded lock", &opt_to },
 	{ CLI_OPT_FLAG, 0, "wait", NULL, "wait for an apply of this matrix to finish", &opt_wait },
 	CLI_NET_OPTS,
-	{ CLI_OPT_END, 0, NULL, NULL, NULL, NULL },
+	CLI_END_OPT,
 };
 
 static const struct cli_cmd_help rollback_help = {
@@ -40,9 +52,10 @@ static const struct cli_cmd_help rollback_help = {
 	rollback_opts,
 };
 
-/* rollback --to N: generation N's lock, built like apply --frozen */
+/* rollback --to N: generation N's lock, built like apply --frozen; the
+ * history records mtext, the matrix as it was read */
 static int rollback_to(struct em_arena *a, struct em_matrix *m, const char *file,
-		       const struct em_workload *w, uint32_t to)
+		       const char *mtext, size_t mlen, const struct em_workload *w, uint32_t to)
 {
 	struct em_error e;
 	em_error_clear(&e);
@@ -67,12 +80,10 @@ static int rollback_to(struct em_arena *a, struct em_matrix *m, const char *file
 	struct em_gpu_info gpu;
 	if ((ret = cli_gpu_detect(a, &gpu)))
 		return ret;
-	struct em_source src;
-	em_source_init(&src);
 	struct cli_net net;
-	memset(&net, 0, sizeof net);
+	cli_net_init(&net);
 	cli_catch_stop();
-	ret = cli_net_open(a, m, file, &cli_stop, &src, &net);
+	ret = cli_net_open(a, m, file, &cli_stop, &net);
 	const char *only[1] = { w->name };
 	struct em_apply_options o = {
 		.plan = { .matrix_path = file, .nonly = 1, .only = only, .host = &host },
@@ -85,11 +96,10 @@ static int rollback_to(struct em_arena *a, struct em_matrix *m, const char *file
 	};
 	struct em_apply r;
 	memset(&r, 0, sizeof r);
-	if (!ret && (rc = em_apply_run(a, &src, m, &o, &r, &e)))
+	if (!ret && (rc = em_apply_run(a, &net.src, m, &o, &r, &e)))
 		ret = rc == EM_ECANCELED ? (cli_report(&e), EXIT_INTERRUPTED) : cli_report(&e);
 	cli_release_stop();
 	cli_net_close(&net);
-	em_source_release(&src);
 	if (ret)
 		return ret;
 	const struct em_workload_apply *wa = &r.w[0];
@@ -110,9 +120,6 @@ static int rollback_to(struct em_arena *a, struct em_matrix *m, const char *file
 	if (!cli.quiet)
 		printf("%s: rebuilt generation %u in '%s' (%u packages, %.2fs)\n", w->name, to,
 		       wa->paths.root, wa->npackages, wa->seconds);
-	char *mtext = NULL;
-	size_t mlen = 0;
-	em_read_file(a, file, EM_MATRIX_MAX_LEN, &mtext, &mlen, NULL);
 	struct em_record_workload rw = { w->name, text, len, cli_verify_record(a, wa->verify),
 					 EM_GEN_ROLLBACK, to };
 	return cli_history_record(a, file, m, mtext, mlen, 1, &rw, NULL, &gpu, NULL);
@@ -129,11 +136,8 @@ int cmd_rollback(int argc, char **argv)
 	opt_wait = 0;
 	opt_file = opt_to = NULL;
 	cli_net_reset_opts();
-	int npos;
-	int rc = cli_parse(argc, argv, &rollback_help, &npos);
-	if (rc)
-		return rc > 0 ? EXIT_OK : EXIT_USAGE;
-	if ((rc = cli_matrix_arg(&rollback_help, &opt_file, argv + 1, &npos)))
+	int npos, rc;
+	if (!cli_parse_matrix(argc, argv, &rollback_help, &opt_file, &npos, &rc))
 		return rc;
 	if (npos == 0)
 		return cli_usage_error(&rollback_help, "name the workload to roll back");
@@ -157,14 +161,17 @@ int cmd_rollback(int argc, char **argv)
 	struct em_state_lock lock = { -1 };
 	struct em_matrix m;
 	const char *file;
-	int ret = cli_load_matrix(&a, opt_file, &m, &file);
+	char *mtext;
+	size_t mlen;
+	int ret = cli_load_matrix_text(&a, opt_file, &m, &file, &mtext, &mlen);
 	for (int i = 0; i < npos && !ret; i++)
 		if (!cli_find_workload(&m, argv[1 + i]))
 			ret = EXIT_FAIL;
 	if (!ret)
 		ret = cli_take_lock(&a, file, "rollback", opt_wait, &lock);
 	if (!ret && opt_to) {
-		ret = rollback_to(&a, &m, file, em_matrix_find(&m, argv[1]), (uint32_t)to);
+		ret = rollback_to(&a, &m, file, mtext, mlen, em_matrix_find(&m, argv[1]),
+				  (uint32_t)to);
 		em_state_lock_release(&lock);
 		em_arena_release(&a);
 		return ret;

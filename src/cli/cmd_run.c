@@ -1,6 +1,11 @@
 /* cmd_run.c - `envmatrix run WORKLOAD -- CMD`: run a command inside an environment */
 #include "cli.h"
 
+#include "cli/env.h"
+#include "spec/matrix.h"
+#include "swap.h"
+#include "util/arena.h"
+
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -10,8 +15,8 @@
 static const char *opt_file;
 
 static const struct cli_opt run_opts[] = {
-	{ CLI_OPT_STRING, 'f', "file", "MATRIX", "the matrix file (default matrix.ini)", &opt_file },
-	{ CLI_OPT_END, 0, NULL, NULL, NULL, NULL },
+	CLI_MATRIX_OPT(&opt_file),
+	CLI_END_OPT,
 };
 
 static const struct cli_cmd_help run_help = {
@@ -93,7 +98,7 @@ int cmd_run(int argc, char **argv)
 	}
 	for (uint32_t i = 0; i < w->nenv; i++)
 		setenv(w->env[i].name, w->env[i].value, 1);
-	const char *path = getenv("PATH");
+	const char *path = cli_env_path_now();
 	char *np = em_arena_printf(&a, "%s%s%s", bin, path && *path ? ":" : "", path ? path : "");
 	if (!np) {
 		ret = EXIT_FAIL;

@@ -1,6 +1,11 @@
 /* cmd_shell.c - `envmatrix shell WORKLOAD`: how to activate an environment */
 #include "cli.h"
 
+#include "cli/env.h"
+#include "spec/matrix.h"
+#include "swap.h"
+#include "util/arena.h"
+
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -8,10 +13,10 @@
 static const char *opt_file, *opt_shell;
 
 static const struct cli_opt shell_opts[] = {
-	{ CLI_OPT_STRING, 'f', "file", "MATRIX", "the matrix file (default matrix.ini)", &opt_file },
+	CLI_MATRIX_OPT(&opt_file),
 	{ CLI_OPT_STRING, 's', "shell", "SHELL",
 	  "bash, zsh, sh, fish, powershell or cmd (default: from $SHELL)", &opt_shell },
-	{ CLI_OPT_END, 0, NULL, NULL, NULL, NULL },
+	CLI_END_OPT,
 };
 
 static const struct cli_cmd_help shell_help = {
@@ -57,17 +62,14 @@ static void put_ps_quoted(const char *s)
 int cmd_shell(int argc, char **argv)
 {
 	opt_file = opt_shell = NULL;
-	int npos;
-	int rc = cli_parse(argc, argv, &shell_help, &npos);
-	if (rc)
-		return rc > 0 ? EXIT_OK : EXIT_USAGE;
-	if ((rc = cli_matrix_arg(&shell_help, &opt_file, argv + 1, &npos)))
+	int npos, rc;
+	if (!cli_parse_matrix(argc, argv, &shell_help, &opt_file, &npos, &rc))
 		return rc;
 	if (npos != 1)
 		return cli_usage_error(&shell_help, "name one workload");
 	const char *sh = opt_shell;
 	if (!sh) {
-		const char *env = getenv("SHELL");
+		const char *env = cli_env()->shell;
 		sh = env && *env ? env : "sh";
 		const char *slash = strrchr(sh, '/');
 		if (slash)

@@ -1,23 +1,29 @@
 /* cmd_status.c - `envmatrix status`: what each workload has installed */
 #include "cli.h"
 
+#include "envmatrix/error.h"
+#include "install_set.h"
+#include "lockname.h"
+#include "os/fs.h"
+#include "spec/lock.h"
+#include "spec/matrix.h"
+#include "swap.h"
+#include "util/arena.h"
+#include "verify.h"
+
 #include <jansson.h>
 #include <string.h>
 #include <sys/stat.h>
-
-#include "apply.h"
-#include "os/fs.h"
-#include "spec/tags.h"
 
 static int opt_json, opt_check;
 static const char *opt_file;
 
 static const struct cli_opt status_opts[] = {
-	{ CLI_OPT_STRING, 'f', "file", "MATRIX", "the matrix file (default matrix.ini)", &opt_file },
+	CLI_MATRIX_OPT(&opt_file),
 	{ CLI_OPT_FLAG, 0, "check", NULL,
 	  "exit 3 unless every environment matches its lock (for CI)", &opt_check },
-	{ CLI_OPT_FLAG, 0, "json", NULL, "print the status as JSON", &opt_json },
-	{ CLI_OPT_END, 0, NULL, NULL, NULL, NULL },
+	CLI_JSON_OPT("the status", &opt_json),
+	CLI_END_OPT,
 };
 
 static const struct cli_cmd_help status_help = {
@@ -63,8 +69,7 @@ static bool lock_refused; /* a lock of another matrix was found */
 
 static const char *state_of(struct em_arena *a, const char *file, struct row *r)
 {
-	struct stat sb;
-	if (lstat(r->p.journal, &sb) == 0)
+	if (em_venv_swap_interrupted(&r->p))
 		return "interrupted";
 	char *lpath;
 	if (em_matrix_lock_path(a, file, r->w->name, &lpath, NULL))
@@ -98,9 +103,9 @@ static const char *state_of(struct em_arena *a, const char *file, struct row *r)
 static void built_from_source(struct em_arena *a, struct row *r)
 {
 	char *lp = em_arena_printf(a, "%s/" EM_VENV_LOCK_NAME, r->p.root);
-	if (lp)
-		em_lock_built_from_source(a, r->st.lock_text, r->st.lock_len, lp, &r->built,
-					  &r->nbuilt);
+	if (lp) /* out of memory: no list, status names no built package */
+		EM_IGNORE(em_lock_built_from_source(a, r->st.lock_text, r->st.lock_len, lp,
+						    &r->built, &r->nbuilt));
 }
 
 static const char *or_dash(const char *s)
@@ -108,133 +113,138 @@ static const char *or_dash(const char *s)
 	return s && *s ? s : "-";
 }
 
+/* The rows of the workloads named in names[0..n) (none: all), into rows
+ * (*nrows). Returns an exit code (printed). */
+static int read_rows(struct em_arena *a, const struct em_matrix *m, const char *file,
+		     char *const *names, int n, struct row *rows, uint32_t *nrows)
+{
+	for (uint32_t i = 0; i < m->nworkloads; i++) {
+		const struct em_workload *w = &m->workloads[i];
+		if (!cli_workload_chosen(m, w, names, n))
+			continue;
+		struct row *r = &rows[(*nrows)++];
+		memset(r, 0, sizeof *r);
+		r->w = w;
+		struct em_error e;
+		em_error_clear(&e);
+		if (em_venv_paths(a, file, w, &r->p, &e))
+			return cli_report(&e);
+		em_venv_state_read(a, &r->p, &r->st, NULL);
+		r->state = state_of(a, file, r);
+		r->verified = r->st.exists && em_verify_load(a, r->p.root, &r->ver, NULL) == 0;
+		built_from_source(a, r);
+	}
+	return EXIT_OK;
+}
+
+static void print_json(struct em_arena *a, const char *file, const struct row *rows, uint32_t n)
+{
+	json_t *ws = json_array();
+	for (uint32_t i = 0; i < n; i++) {
+		const struct row *r = &rows[i];
+		json_array_append_new(
+			ws, json_pack("{s:s, s:s, s:s, s:s?, s:s?, s:s?, s:b, s:s, s:s?, s:s?}",
+				      "name", r->w->name, "state", r->state, "venv", r->p.root,
+				      "python", r->st.python, "torch", r->st.torch, "variant",
+				      r->st.variant, "snapshot", r->st.has_snapshot,
+				      "snapshot_path", r->p.snapshot, "snapshot_python",
+				      r->st.snapshot_python, "snapshot_torch",
+				      r->st.snapshot_torch));
+		json_t *o = json_array_get(ws, json_array_size(ws) - 1);
+		json_object_set_new(o, "verify", r->verified ? cli_verify_json(a, &r->ver)
+							     : json_null());
+		json_object_set_new(o, "kept", cli_json_strings(r->st.kept, r->st.nkept));
+		json_object_set_new(o, "built_from_source", cli_json_strings(r->built, r->nbuilt));
+	}
+	cli_put_json(json_pack("{s:s, s:o}", "matrix", file, "workloads", ws));
+}
+
+/* A blank line before the first note below the table */
+static void gap(bool *done)
+{
+	if (!*done)
+		putchar('\n');
+	*done = true;
+}
+
+static void print_table(struct em_arena *a, const struct row *rows, uint32_t n)
+{
+	printf("%-12s %-11s %-9s %-14s %-7s %-8s %-9s  %s\n", "workload", "state", "python",
+	       "torch", "variant", "snapshot", "verified", "venv");
+	for (uint32_t i = 0; i < n; i++) {
+		const struct row *r = &rows[i];
+		const char *v = !r->verified ? "-" : r->ver.failed ? "FAILED" : "ok";
+		printf("%-12s %-11s %-9s %-14s %-7s %-8s %-9s  %s\n", r->w->name, r->state,
+		       or_dash(r->st.python), or_dash(r->st.torch), or_dash(r->st.variant),
+		       r->st.has_snapshot ? "yes" : "no", v, r->p.root);
+	}
+	/* snapshots kept because envmatrix did not make them */
+	bool gapped = false;
+	for (uint32_t i = 0; i < n; i++)
+		for (uint32_t k = 0; k < rows[i].st.nkept; k++) {
+			gap(&gapped);
+			printf("%s: kept '%s' (not made by envmatrix; envmatrix never removes "
+			       "it)\n", rows[i].w->name, rows[i].st.kept[k]);
+		}
+	/* what apply built from sdists */
+	for (uint32_t i = 0; i < n; i++) {
+		const struct row *r = &rows[i];
+		if (!r->nbuilt)
+			continue;
+		gap(&gapped);
+		printf("%s: %u package%s built from source:", r->w->name, r->nbuilt,
+		       r->nbuilt == 1 ? "" : "s");
+		for (uint32_t k = 0; k < r->nbuilt; k++)
+			printf(" %s", r->built[k]);
+		putchar('\n');
+	}
+	/* when each was verified, and what failed */
+	for (uint32_t i = 0; i < n; i++) {
+		const struct row *r = &rows[i];
+		if (!r->verified)
+			continue;
+		gap(&gapped);
+		char sum[96];
+		em_verify_summary(&r->ver, sum, sizeof sum);
+		if (!r->ver.failed) {
+			printf("%s: verified %s: %s\n", r->w->name, or_dash(r->ver.when), sum);
+			continue;
+		}
+		char *why = em_verify_failures(a, &r->ver, 600);
+		printf("%s: verification failed %s: %s: %s\n", r->w->name, or_dash(r->ver.when),
+		       sum, why ? why : "");
+	}
+}
+
 int cmd_status(int argc, char **argv)
 {
 	opt_json = opt_check = 0;
 	opt_file = NULL;
-	int npos;
-	int rc = cli_parse(argc, argv, &status_help, &npos);
-	if (rc)
-		return rc > 0 ? EXIT_OK : EXIT_USAGE;
-	if ((rc = cli_matrix_arg(&status_help, &opt_file, argv + 1, &npos)))
-		return rc;
+	int npos, ret;
+	if (!cli_parse_matrix(argc, argv, &status_help, &opt_file, &npos, &ret))
+		return ret;
 	if (cli_unique_workloads(&status_help, (const char *const *)(argv + 1), npos))
 		return EXIT_USAGE;
 	struct em_arena a;
 	em_arena_init(&a);
 	struct em_matrix m;
 	const char *file;
-	int ret = cli_load_matrix(&a, opt_file, &m, &file);
+	struct row *rows = NULL;
+	uint32_t n = 0;
+	ret = cli_load_matrix(&a, opt_file, &m, &file);
 	for (int i = 0; i < npos && !ret; i++)
 		if (!cli_find_workload(&m, argv[1 + i]))
 			ret = EXIT_FAIL;
+	if (!ret && !(rows = em_arena_array(&a, m.nworkloads ? m.nworkloads : 1, sizeof *rows)))
+		ret = cli_report(&(struct em_error){ EM_ENOMEM, "", "out of memory" });
+	if (!ret)
+		ret = read_rows(&a, &m, file, argv + 1, npos, rows, &n);
 	if (ret)
 		goto out;
-	struct row *rows = em_arena_array(&a, m.nworkloads ? m.nworkloads : 1, sizeof *rows);
-	uint32_t n = 0;
-	if (!rows) {
-		ret = cli_report(&(struct em_error){ EM_ENOMEM, "", "out of memory" });
-		goto out;
-	}
-	for (uint32_t i = 0; i < m.nworkloads; i++) {
-		const struct em_workload *w = &m.workloads[i];
-		bool sel = npos == 0;
-		for (int k = 0; k < npos && !sel; k++)
-			sel = em_matrix_find(&m, argv[1 + k]) == w;
-		if (!sel)
-			continue;
-		struct row *r = &rows[n++];
-		memset(r, 0, sizeof *r);
-		r->w = w;
-		struct em_error e;
-		em_error_clear(&e);
-		if (em_venv_paths(&a, file, w, &r->p, &e)) {
-			ret = cli_report(&e);
-			goto out;
-		}
-		em_venv_state_read(&a, &r->p, &r->st, NULL);
-		r->state = state_of(&a, file, r);
-		r->verified = r->st.exists && em_verify_load(&a, r->p.root, &r->ver, NULL) == 0;
-		built_from_source(&a, r);
-	}
-	if (opt_json) {
-		json_t *ws = json_array();
-		for (uint32_t i = 0; i < n; i++) {
-			const struct row *r = &rows[i];
-			json_array_append_new(
-				ws, json_pack("{s:s, s:s, s:s, s:s?, s:s?, s:s?, s:b, s:s, s:s?, s:s?}",
-					      "name", r->w->name, "state", r->state, "venv", r->p.root,
-					      "python", r->st.python, "torch", r->st.torch, "variant",
-					      r->st.variant, "snapshot", r->st.has_snapshot,
-					      "snapshot_path", r->p.snapshot, "snapshot_python",
-					      r->st.snapshot_python, "snapshot_torch",
-					      r->st.snapshot_torch));
-			json_t *o = json_array_get(ws, json_array_size(ws) - 1);
-			json_object_set_new(o, "verify", r->verified ? cli_verify_json(&a, &r->ver)
-								     : json_null());
-			json_t *kept = json_array();
-			for (uint32_t k = 0; k < r->st.nkept; k++)
-				json_array_append_new(kept, json_string(r->st.kept[k]));
-			json_object_set_new(o, "kept", kept);
-			json_t *built = json_array();
-			for (uint32_t k = 0; k < r->nbuilt; k++)
-				json_array_append_new(built, json_string(r->built[k]));
-			json_object_set_new(o, "built_from_source", built);
-		}
-		cli_put_json(json_pack("{s:s, s:o}", "matrix", file, "workloads", ws));
-	} else {
-		printf("%-12s %-11s %-9s %-14s %-7s %-8s %-9s  %s\n", "workload", "state", "python",
-		       "torch", "variant", "snapshot", "verified", "venv");
-		for (uint32_t i = 0; i < n; i++) {
-			const struct row *r = &rows[i];
-			const char *v = !r->verified ? "-" : r->ver.failed ? "FAILED" : "ok";
-			printf("%-12s %-11s %-9s %-14s %-7s %-8s %-9s  %s\n", r->w->name, r->state,
-			       or_dash(r->st.python), or_dash(r->st.torch), or_dash(r->st.variant),
-			       r->st.has_snapshot ? "yes" : "no", v, r->p.root);
-		}
-		/* snapshots kept because envmatrix did not make them */
-		bool gap = false;
-		for (uint32_t i = 0; i < n; i++)
-			for (uint32_t k = 0; k < rows[i].st.nkept; k++) {
-				if (!gap)
-					putchar('\n');
-				gap = true;
-				printf("%s: kept '%s' (not made by envmatrix; envmatrix never removes "
-				       "it)\n", rows[i].w->name, rows[i].st.kept[k]);
-			}
-		/* what apply built from sdists */
-		for (uint32_t i = 0; i < n; i++) {
-			const struct row *r = &rows[i];
-			if (!r->nbuilt)
-				continue;
-			if (!gap)
-				putchar('\n');
-			gap = true;
-			printf("%s: %u package%s built from source:", r->w->name, r->nbuilt,
-			       r->nbuilt == 1 ? "" : "s");
-			for (uint32_t k = 0; k < r->nbuilt; k++)
-				printf(" %s", r->built[k]);
-			putchar('\n');
-		}
-		/* when each was verified, and what failed */
-		for (uint32_t i = 0; i < n; i++) {
-			const struct row *r = &rows[i];
-			if (!r->verified)
-				continue;
-			if (!gap)
-				putchar('\n');
-			gap = true;
-			char sum[96];
-			em_verify_summary(&r->ver, sum, sizeof sum);
-			if (!r->ver.failed) {
-				printf("%s: verified %s: %s\n", r->w->name, or_dash(r->ver.when), sum);
-				continue;
-			}
-			char *why = em_verify_failures(&a, &r->ver, 600);
-			printf("%s: verification failed %s: %s: %s\n", r->w->name,
-			       or_dash(r->ver.when), sum, why ? why : "");
-		}
-	}
+	if (opt_json)
+		print_json(&a, file, rows, n);
+	else
+		print_table(&a, rows, n);
 	if (opt_check)
 		for (uint32_t i = 0; i < n; i++)
 			if (strcmp(rows[i].state, "current"))

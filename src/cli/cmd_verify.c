@@ -1,18 +1,28 @@
 /* cmd_verify.c - `envmatrix verify`: prove that environments work */
 #include "cli.h"
 
+#include "apply_lock.h"
+#include "envmatrix/error.h"
+#include "gpu.h"
+#include "install_set.h"
+#include "os/fs.h"
+#include "settings.h"
+#include "spec/lock.h"
+#include "spec/matrix.h"
+#include "swap.h"
+#include "util/arena.h"
+#include "verify.h"
+
 #include <jansson.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 
-#include "os/fs.h"
-
 static int opt_json, opt_wait;
 static const char *opt_file, *opt_venv, *opt_expect_torch, *opt_timeout;
 
 static const struct cli_opt verify_opts[] = {
-	{ CLI_OPT_STRING, 'f', "file", "MATRIX", "the matrix file (default matrix.ini)", &opt_file },
+	CLI_MATRIX_OPT(&opt_file),
 	{ CLI_OPT_STRING, 0, "venv", "PATH",
 	  "verify this environment instead of a matrix's (any venv, however made)", &opt_venv },
 	{ CLI_OPT_STRING, 0, "expect-torch", "VERSION",
@@ -21,8 +31,8 @@ static const struct cli_opt verify_opts[] = {
 	  "give up on the Python checks and on each command after this long (default 300)",
 	  &opt_timeout },
 	{ CLI_OPT_FLAG, 0, "wait", NULL, "wait for an apply of this matrix to finish", &opt_wait },
-	{ CLI_OPT_FLAG, 0, "json", NULL, "print the results as JSON", &opt_json },
-	{ CLI_OPT_END, 0, NULL, NULL, NULL, NULL },
+	CLI_JSON_OPT("the results", &opt_json),
+	CLI_END_OPT,
 };
 
 static const struct cli_cmd_help verify_help = {
@@ -143,7 +153,7 @@ static int parse_seconds(const char *s, const char *what)
 
 int cli_verify_timeout_env(void)
 {
-	const char *s = getenv("ENVMATRIX_VERIFY_TIMEOUT");
+	const char *s = em_settings()->verify_timeout;
 	if (!s || !*s)
 		return 0;
 	return parse_seconds(s, "ENVMATRIX_VERIFY_TIMEOUT");
@@ -194,10 +204,22 @@ static void print_built(const struct built *b)
 
 static json_t *json_built(const struct built *b)
 {
-	json_t *l = json_array();
-	for (uint32_t i = 0; l && i < b->n; i++)
-		json_array_append_new(l, json_string(b->names[i]));
-	return l;
+	return cli_json_strings(b->names, b->n);
+}
+
+/* The lock a venv envmatrix made keeps (<root>/pylock.toml) into *lock,
+ * and what apply built from sdists into *b; NULL when there is none. */
+static struct em_lock *venv_lock(struct em_arena *a, const char *root, struct em_lock *lock,
+				 struct built *b)
+{
+	char *lpath = em_arena_printf(a, "%s/" EM_VENV_LOCK_NAME, root);
+	char *text = NULL;
+	size_t len = 0;
+	if (!lpath || em_read_file(a, lpath, EM_TOML_MAX_LEN, &text, &len, NULL) ||
+	    em_lock_parse(a, text, len, lpath, lock, NULL))
+		return NULL;
+	built_of(a, text, len, lpath, b);
+	return lock;
 }
 
 /* Verify the venv at root. lock may be NULL, w too. Returns an exit code
@@ -244,17 +266,9 @@ static int verify_venv(struct em_arena *a, int timeout_ms)
 		return EXIT_FAIL;
 	}
 	/* a venv envmatrix made keeps its lock: use it */
-	struct em_lock lock, *lp = NULL;
-	char *lpath = em_arena_printf(a, "%s/" EM_VENV_LOCK_NAME, root);
-	char *text = NULL;
-	size_t len = 0;
-	struct em_error e;
-	if (lpath && em_read_file(a, lpath, EM_TOML_MAX_LEN, &text, &len, &e) == 0 &&
-	    em_lock_parse(a, text, len, lpath, &lock, &e) == 0)
-		lp = &lock;
+	struct em_lock lock;
 	struct built b = { NULL, 0 };
-	if (lp)
-		built_of(a, text, len, lpath, &b);
+	const struct em_lock *lp = venv_lock(a, root, &lock, &b);
 	struct em_verify_result res;
 	int ret = verify_root(a, root, lp, NULL, NULL, timeout_ms, &res);
 	if (ret == EXIT_FAIL || ret == EXIT_INTERRUPTED)
@@ -273,17 +287,88 @@ static int verify_venv(struct em_arena *a, int timeout_ms)
 	return ret;
 }
 
+/* The matrix's apply lock, shared: nothing is written, so verify works in
+ * a read-only project (--wait: wait for an apply). Returns an exit code
+ * (printed). */
+static int take_shared_lock(struct em_arena *a, const char *file, struct em_state_lock *lock)
+{
+	struct em_error le;
+	em_error_clear(&le);
+	int lrc = em_state_lock_take_shared(a, file, false, lock, &le);
+	if (lrc == EM_EBUSY && opt_wait) {
+		if (!cli.quiet)
+			fprintf(stderr, "envmatrix: %s: %s; waiting\n", le.where, le.msg);
+		em_error_clear(&le);
+		lrc = em_state_lock_take_shared(a, file, true, lock, &le);
+	}
+	return lrc ? cli_report(&le) : EXIT_OK;
+}
+
+/* Verify workload w's environment (at p) and keep the result in it; print
+ * it, or add it to ws (--json). Returns EXIT_OK, EXIT_CHECK, EXIT_FAIL (an
+ * error, printed) or EXIT_INTERRUPTED. */
+static int verify_workload(struct em_arena *a, const char *mdir, const struct em_workload *w,
+			   const struct em_venv_paths *p, int timeout_ms, json_t *ws, bool *first)
+{
+	struct em_error e;
+	em_error_clear(&e);
+	struct stat st;
+	int r;
+	struct em_verify_result res;
+	memset(&res, 0, sizeof res);
+	struct built b = { NULL, 0 };
+	if (em_venv_swap_interrupted(p)) {
+		cli_error("workload '%s': an apply was interrupted; run 'envmatrix apply' or "
+			  "'rollback' first", w->name);
+		r = EXIT_FAIL;
+	} else if (stat(p->root, &st) != 0) {
+		cli_error("workload '%s': '%s' does not exist; run 'envmatrix apply %s'", w->name,
+			  p->root, w->name);
+		r = EXIT_FAIL;
+	} else {
+		struct em_lock lk;
+		const struct em_lock *lp = venv_lock(a, p->root, &lk, &b);
+		char *dir = em_path_join(a, mdir, w->path.value ? w->path.value : ".");
+		r = verify_root(a, p->root, lp, w, dir ? em_path_absolute(a, dir) : NULL, timeout_ms,
+				&res);
+		if (r == EXIT_INTERRUPTED)
+			return r; /* nothing kept: the results are incomplete */
+		if (r != EXIT_FAIL && em_verify_save(a, p->root, &res, &e))
+			cli_warn("workload '%s': the results were not kept: %s: %s", w->name, e.where,
+				 e.msg);
+	}
+	if (r == EXIT_FAIL) {
+		if (ws)
+			json_array_append_new(ws, json_pack("{s:s, s:s, s:n, s:s}", "name", w->name,
+							    "venv", p->root, "verify", "error",
+							    "not verified"));
+		return r;
+	}
+	if (ws) {
+		json_array_append_new(ws, json_pack("{s:s, s:s, s:o, s:n, s:o}", "name", w->name,
+						    "venv", p->root, "verify",
+						    cli_verify_json(a, &res), "error",
+						    "built_from_source", json_built(&b)));
+	} else {
+		if (!*first && !cli.quiet)
+			putchar('\n');
+		char *title = em_arena_printf(a, "workload %s: %s (python %s)", w->name, p->root,
+					      res.python ? res.python : "?");
+		print_one(title ? title : w->name, &res);
+		print_built(&b);
+	}
+	*first = false;
+	return r;
+}
+
 int cmd_verify(int argc, char **argv)
 {
 	opt_json = opt_wait = 0;
 	opt_file = opt_venv = opt_expect_torch = opt_timeout = NULL;
-	int npos;
-	int rc = cli_parse(argc, argv, &verify_help, &npos);
-	if (rc)
-		return rc > 0 ? EXIT_OK : EXIT_USAGE;
+	int npos, ret;
+	if (!cli_parse_matrix(argc, argv, &verify_help, &opt_file, &npos, &ret))
+		return ret;
 	char **names = argv + 1;
-	if ((rc = cli_matrix_arg(&verify_help, &opt_file, names, &npos)))
-		return rc;
 	if (cli_unique_workloads(&verify_help, (const char *const *)(names), npos))
 		return EXIT_USAGE;
 	if (opt_venv && (npos || opt_file))
@@ -296,7 +381,6 @@ int cmd_verify(int argc, char **argv)
 
 	struct em_arena a;
 	em_arena_init(&a);
-	int ret = EXIT_OK;
 	struct em_state_lock lock = { -1 };
 	if (opt_venv) {
 		ret = verify_venv(&a, timeout_ms);
@@ -311,29 +395,14 @@ int cmd_verify(int argc, char **argv)
 			ret = EXIT_FAIL;
 			goto out;
 		}
-	/* shared, and nothing written: verify works in a read-only project */
-	struct em_error le;
-	em_error_clear(&le);
-	int lrc = em_state_lock_take_shared(&a, file, false, &lock, &le);
-	if (lrc == EM_EBUSY && opt_wait) {
-		if (!cli.quiet)
-			fprintf(stderr, "envmatrix: %s: %s; waiting\n", le.where, le.msg);
-		em_error_clear(&le);
-		lrc = em_state_lock_take_shared(&a, file, true, &lock, &le);
-	}
-	if (lrc) {
-		ret = cli_report(&le);
+	if ((ret = take_shared_lock(&a, file, &lock)))
 		goto out;
-	}
 	char *mdir = em_path_dir(&a, file);
 	json_t *ws = opt_json ? json_array() : NULL;
 	bool failed = false, errors = false, first = true;
 	for (uint32_t i = 0; i < m.nworkloads; i++) {
 		const struct em_workload *w = &m.workloads[i];
-		bool sel = npos == 0;
-		for (int k = 0; k < npos && !sel; k++)
-			sel = em_matrix_find(&m, names[k]) == w;
-		if (!sel)
+		if (!cli_workload_chosen(&m, w, names, npos))
 			continue;
 		struct em_error e;
 		em_error_clear(&e);
@@ -342,63 +411,13 @@ int cmd_verify(int argc, char **argv)
 			ret = cli_report(&e);
 			goto out;
 		}
-		struct stat st;
-		int r;
-		struct em_verify_result res;
-		memset(&res, 0, sizeof res);
-		struct built b = { NULL, 0 };
-		if (lstat(p.journal, &st) == 0) {
-			cli_error("workload '%s': an apply was interrupted; run 'envmatrix apply' or "
-				  "'rollback' first", w->name);
-			r = EXIT_FAIL;
-		} else if (stat(p.root, &st) != 0) {
-			cli_error("workload '%s': '%s' does not exist; run 'envmatrix apply %s'",
-				  w->name, p.root, w->name);
-			r = EXIT_FAIL;
-		} else {
-			struct em_lock lk, *lp = NULL;
-			char *lpath = em_arena_printf(&a, "%s/" EM_VENV_LOCK_NAME, p.root);
-			char *text = NULL;
-			size_t len = 0;
-			if (lpath && em_read_file(&a, lpath, EM_TOML_MAX_LEN, &text, &len, &e) == 0 &&
-			    em_lock_parse(&a, text, len, lpath, &lk, &e) == 0)
-				lp = &lk;
-			if (lp)
-				built_of(&a, text, len, lpath, &b);
-			char *dir = em_path_join(&a, mdir, w->path.value ? w->path.value : ".");
-			r = verify_root(&a, p.root, lp, w, dir ? em_path_absolute(&a, dir) : NULL,
-					timeout_ms, &res);
-			if (r == EXIT_INTERRUPTED) {
-				ret = r; /* nothing kept: the results are incomplete */
-				goto out;
-			}
-			if (r != EXIT_FAIL && em_verify_save(&a, p.root, &res, &e))
-				cli_warn("workload '%s': the results were not kept: %s: %s", w->name,
-					 e.where, e.msg);
+		int r = verify_workload(&a, mdir, w, &p, timeout_ms, ws, &first);
+		if (r == EXIT_INTERRUPTED) {
+			ret = r;
+			goto out;
 		}
-		if (r == EXIT_FAIL) {
-			errors = true;
-			if (ws)
-				json_array_append_new(ws, json_pack("{s:s, s:s, s:n, s:s}", "name",
-								    w->name, "venv", p.root, "verify",
-								    "error", "not verified"));
-			continue;
-		}
+		errors |= r == EXIT_FAIL;
 		failed |= r == EXIT_CHECK;
-		if (ws) {
-			json_array_append_new(ws, json_pack("{s:s, s:s, s:o, s:n, s:o}", "name",
-							    w->name, "venv", p.root, "verify",
-							    cli_verify_json(&a, &res), "error",
-							    "built_from_source", json_built(&b)));
-		} else {
-			if (!first && !cli.quiet)
-				putchar('\n');
-			char *title = em_arena_printf(&a, "workload %s: %s (python %s)", w->name,
-						      p.root, res.python ? res.python : "?");
-			print_one(title ? title : w->name, &res);
-			print_built(&b);
-		}
-		first = false;
 	}
 	if (ws)
 		cli_put_json(json_pack("{s:s, s:o}", "matrix", file, "workloads", ws));

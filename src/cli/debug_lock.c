@@ -1,17 +1,19 @@
 /* debug_lock.c - `envmatrix debug lock`: read a PEP 751 lock file */
 #include "cli.h"
 
-#include <jansson.h>
-#include <string.h>
-
+#include "envmatrix/error.h"
 #include "os/fs.h"
 #include "spec/lock.h"
+#include "util/arena.h"
+
+#include <jansson.h>
+#include <string.h>
 
 static int opt_json;
 
 static const struct cli_opt lock_opts[] = {
 	{ CLI_OPT_FLAG, 0, "json", NULL, "print a JSON object instead of lines", &opt_json },
-	{ CLI_OPT_END, 0, NULL, NULL, NULL, NULL },
+	CLI_END_OPT,
 };
 
 static const struct cli_cmd_help lock_help = {
@@ -51,9 +53,8 @@ int debug_lock(int argc, char **argv)
 		goto out;
 	}
 	if (opt_json) {
-		json_t *envs = json_array(), *pkgs = json_array();
-		for (uint32_t i = 0; i < l.nenvironments; i++)
-			json_array_append_new(envs, json_string(l.environments[i]));
+		json_t *envs = cli_json_strings(l.environments, l.nenvironments);
+		json_t *pkgs = json_array();
 		for (uint32_t i = 0; i < l.npackages; i++) {
 			const struct em_lock_package *p = &l.packages[i];
 			const struct em_lock_file *w = p->nwheels ? &p->wheels[0] : NULL;

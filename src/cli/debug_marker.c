@@ -2,6 +2,15 @@
  * PEP 508 markers and requirements, evaluated for a target */
 #include "cli.h"
 
+#include "envmatrix/error.h"
+#include "spec/name.h"
+#include "spec/pep440.h"
+#include "spec/pep508.h"
+#include "spec/target.h"
+#include "util/arena.h"
+#include "util/buf.h"
+#include "util/str.h"
+
 #include <stdlib.h>
 #include <string.h>
 
@@ -16,7 +25,7 @@ static const struct cli_opt opts[] = {
 	{ CLI_OPT_STRING, 'e', "extra", "NAME", "the extra being installed (default none)",
 	  &opt_extra },
 	{ CLI_OPT_LIST, 0, "env", "KEY=VALUE", "set a marker variable (repeatable)", &opt_env },
-	{ CLI_OPT_END, 0, NULL, NULL, NULL, NULL }
+	CLI_END_OPT
 };
 
 #define ENV_HELP \
@@ -62,8 +71,11 @@ static const struct cli_cmd_help requirement_help = {
 	opts
 };
 
-/* Everything the environment's strings point into. */
+/* Everything the environment's strings point into, and what the command
+ * works with. */
 struct env_ctx {
+	struct em_arena a;
+	struct em_error e;
 	struct em_target target;
 	struct em_target_env tenv;
 	struct em_marker_kv other[64];
@@ -90,13 +102,14 @@ static size_t split_set(char *s, const char **out, size_t max)
 }
 
 /* Options, the target and its environment; returns -1 to go on, else the
- * exit status. */
+ * exit status. Either way, finish releases c. */
 static int setup(int argc, char **argv, const struct cli_cmd_help *h, struct env_ctx *c,
 		 const char **arg)
 {
 	opt_python = opt_target = opt_extra = NULL;
 	memset(&opt_env, 0, sizeof opt_env);
 	memset(c, 0, sizeof *c);
+	em_arena_init(&c->a);
 	int npos;
 	int rc = cli_parse(argc, argv, h, &npos);
 	if (rc)
@@ -166,6 +179,13 @@ static int setup(int argc, char **argv, const struct cli_cmd_help *h, struct env
 	return -1;
 }
 
+static int finish(struct env_ctx *c, int rc)
+{
+	em_arena_release(&c->a);
+	free(c->storage);
+	return rc;
+}
+
 /* An evaluation error, with the input it came from in front. */
 static int report_eval(struct em_error *e, const char *what, const char *text)
 {
@@ -183,27 +203,19 @@ int debug_marker(int argc, char **argv)
 	struct env_ctx c;
 	const char *text = NULL;
 	int rc = setup(argc, argv, &marker_help, &c, &text);
-	if (rc >= 0) {
-		free(c.storage);
-		return rc;
-	}
-	struct em_arena a;
-	em_arena_init(&a);
-	struct em_error e;
-	em_error_clear(&e);
+	if (rc >= 0)
+		return finish(&c, rc);
 	struct em_marker *m;
 	bool res = false;
-	if (em_marker_parse(&a, text, strlen(text), &m, &e)) {
-		rc = cli_report(&e);
-	} else if (em_marker_eval(m, &c.tenv.env, &res, &e)) {
-		rc = report_eval(&e, "marker", text);
+	if (em_marker_parse(&c.a, text, strlen(text), &m, &c.e)) {
+		rc = cli_report(&c.e);
+	} else if (em_marker_eval(m, &c.tenv.env, &res, &c.e)) {
+		rc = report_eval(&c.e, "marker", text);
 	} else {
 		puts(res ? "true" : "false");
 		rc = EXIT_OK;
 	}
-	em_arena_release(&a);
-	free(c.storage);
-	return rc;
+	return finish(&c, rc);
 }
 
 static int cmp_str(const void *x, const void *y)
@@ -216,23 +228,17 @@ int debug_requirement(int argc, char **argv)
 	struct env_ctx c;
 	const char *text = NULL;
 	int rc = setup(argc, argv, &requirement_help, &c, &text);
-	if (rc >= 0) {
-		free(c.storage);
-		return rc;
-	}
-	struct em_arena a;
-	em_arena_init(&a);
-	struct em_error e;
-	em_error_clear(&e);
+	if (rc >= 0)
+		return finish(&c, rc);
 	struct em_requirement r;
 	struct em_buf spec = EM_BUF_INIT, marker = EM_BUF_INIT, extras = EM_BUF_INIT;
 	bool applies = false;
-	if (em_requirement_parse(&a, text, strlen(text), &r, &e)) {
-		rc = cli_report(&e);
+	if (em_requirement_parse(&c.a, text, strlen(text), &r, &c.e)) {
+		rc = cli_report(&c.e);
 		goto out;
 	}
-	if (em_requirement_applies(&r, &c.tenv.env, opt_extra, &applies, &e)) {
-		rc = report_eval(&e, "requirement", text);
+	if (em_requirement_applies(&r, &c.tenv.env, opt_extra, &applies, &c.e)) {
+		rc = report_eval(&c.e, "requirement", text);
 		goto out;
 	}
 	if (r.marker && em_marker_format(r.marker, &marker) == EM_EINVAL) {
@@ -253,7 +259,7 @@ int debug_requirement(int argc, char **argv)
 		}
 	}
 	free(sorted);
-	char *canon = em_name_canonical(&a, r.name, strlen(r.name));
+	char *canon = em_name_canonical(&c.a, r.name, strlen(r.name));
 	if ((r.nextras && !sorted) || !canon || spec.err || marker.err || extras.err) {
 		cli_error("out of memory");
 		rc = EXIT_FAIL;
@@ -271,7 +277,5 @@ out:
 	em_buf_release(&spec);
 	em_buf_release(&marker);
 	em_buf_release(&extras);
-	em_arena_release(&a);
-	free(c.storage);
-	return rc;
+	return finish(&c, rc);
 }

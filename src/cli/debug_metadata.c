@@ -2,6 +2,11 @@
  * from a METADATA / PKG-INFO file */
 #include "cli.h"
 
+#include "envmatrix/error.h"
+#include "spec/metadata.h"
+#include "util/arena.h"
+#include "util/buf.h"
+
 #include <errno.h>
 #include <jansson.h>
 #include <stdlib.h>
@@ -11,7 +16,7 @@ static int opt_json;
 
 static const struct cli_opt opts[] = {
 	{ CLI_OPT_FLAG, 0, "json", NULL, "print a JSON object instead of lines", &opt_json },
-	{ CLI_OPT_END, 0, NULL, NULL, NULL, NULL }
+	CLI_END_OPT
 };
 
 static const struct cli_cmd_help help = {

@@ -2,6 +2,12 @@
  * wheels a target takes, and in what order of preference */
 #include "cli.h"
 
+#include "envmatrix/error.h"
+#include "spec/tags.h"
+#include "spec/target.h"
+#include "util/arena.h"
+#include "util/buf.h"
+
 #include <inttypes.h>
 #include <jansson.h>
 #include <stdlib.h>
@@ -16,7 +22,7 @@ static const struct cli_opt opts[] = {
 	{ CLI_OPT_STRING, 't', "target", "PLATFORM",
 	  "the platform (default auto: this machine)", &opt_target },
 	{ CLI_OPT_FLAG, 0, "json", NULL, "print a JSON object instead of lines", &opt_json },
-	{ CLI_OPT_END, 0, NULL, NULL, NULL, NULL }
+	CLI_END_OPT
 };
 
 #define PLATFORM_HELP \
@@ -98,9 +104,7 @@ int debug_tags(int argc, char **argv)
 	if (opt_json) {
 		char plat[EM_PLATFORM_NAME_MAX], py[EM_PYTHON_NAME_MAX];
 		target_names(&t, plat, sizeof plat, py, sizeof py);
-		json_t *arr = json_array();
-		for (size_t i = 0; arr && i < ts.n; i++)
-			json_array_append_new(arr, json_string(ts.tags[i]));
+		json_t *arr = cli_json_strings(ts.tags, ts.n);
 		ret = cli_put_json(json_pack("{s:s, s:s, s:o?}", "target", plat, "python", py, "tags", arr));
 	} else {
 		for (size_t i = 0; i < ts.n; i++)
@@ -157,9 +161,7 @@ int debug_wheel(int argc, char **argv)
 	if (opt_json) {
 		char plat[EM_PLATFORM_NAME_MAX], py[EM_PYTHON_NAME_MAX];
 		target_names(&t, plat, sizeof plat, py, sizeof py);
-		json_t *arr = json_array();
-		for (uint32_t i = 0; arr && i < w.ntags; i++)
-			json_array_append_new(arr, json_string(w.tags[i]));
+		json_t *arr = cli_json_strings(w.tags, w.ntags);
 		ret = cli_put_json(json_pack("{s:s, s:s, s:s?, s:o?, s:o, s:o, s:s, s:s}",
 					 "name", w.name, "version", w.version.str,
 					 "build", w.has_build ? build : NULL, "tags", arr,

@@ -1,6 +1,12 @@
 /* debug_version.c - `envmatrix debug version|specifier|name` */
 #include "cli.h"
 
+#include "envmatrix/error.h"
+#include "spec/name.h"
+#include "spec/pep440.h"
+#include "util/arena.h"
+#include "util/buf.h"
+
 #include <jansson.h>
 #include <stdlib.h>
 #include <string.h>
@@ -43,7 +49,7 @@ static const struct cli_opt version_opts[] = {
 	{ CLI_OPT_FLAG, 's', "sort", NULL, "print in ascending order", &sort_flag },
 	{ CLI_OPT_FLAG, 'c', "compare", NULL, "compare two versions: print <, == or >", &compare_flag },
 	{ CLI_OPT_FLAG, 0, "json", NULL, "print each version's parts as JSON", &json_flag },
-	{ CLI_OPT_END, 0, NULL, NULL, NULL, NULL },
+	CLI_END_OPT,
 };
 
 static const struct cli_cmd_help version_help = {
@@ -163,7 +169,7 @@ static const struct cli_opt spec_opts[] = {
 	{ CLI_OPT_FLAG, 0, "pre", NULL, "allow pre-releases", &pre_flag },
 	{ CLI_OPT_FLAG, 0, "contains", NULL,
 	  "judge each version alone, not as one of the candidates", &contains_flag },
-	{ CLI_OPT_END, 0, NULL, NULL, NULL, NULL },
+	CLI_END_OPT,
 };
 
 static const struct cli_cmd_help spec_help = {
@@ -259,7 +265,7 @@ out:
 /* ---- debug name ---- */
 
 static const struct cli_opt name_opts[] = {
-	{ CLI_OPT_END, 0, NULL, NULL, NULL, NULL },
+	CLI_END_OPT,
 };
 
 static const struct cli_cmd_help name_help = {

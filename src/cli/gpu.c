@@ -1,6 +1,14 @@
 /* gpu.c - this machine's NVIDIA driver and GPUs, for plan, apply and doctor */
 #include "cli.h"
 
+#include "envmatrix/error.h"
+#include "gpu.h"
+#include "plan.h"
+#include "settings.h"
+#include "spec/matrix.h"
+#include "util/arena.h"
+#include "verify.h"
+
 #include <stdlib.h>
 #include <string.h>
 
@@ -11,9 +19,9 @@ static int detect(struct em_arena *a, bool with_override, struct em_gpu_info *ou
 		  struct em_error *e)
 {
 	struct em_gpu_probe p = {
-		.sysroot = getenv("ENVMATRIX_SYSROOT"),
-		.override = with_override ? getenv("ENVMATRIX_CUDA_DRIVER") : NULL,
-		.smi_path = getenv("ENVMATRIX_NVIDIA_SMI"),
+		.sysroot = em_settings()->sysroot,
+		.override = with_override ? em_settings()->cuda_driver : NULL,
+		.smi_path = em_settings()->nvidia_smi,
 	};
 	if (p.smi_path && !*p.smi_path)
 		p.smi_path = NULL;
@@ -52,21 +60,5 @@ void cli_plan_warnings(const struct em_workload_plan *wp)
 
 struct em_host_gpu cli_host_gpu(const struct em_gpu_info *g)
 {
-	struct em_host_gpu h = { false, NULL, -1, -1, NULL };
-	/* a driver the user only named (ENVMATRIX_CUDA_DRIVER, to plan for
-	 * another machine) is no GPU here; a loaded driver is, even when no
-	 * GPU could be named: torch must see a device */
-	if (!g || !g->have_driver ||
-	    (!g->ngpus && g->driver_source && !strcmp(g->driver_source, "ENVMATRIX_CUDA_DRIVER")))
-		return h;
-	h.driver = g->driver[0] ? g->driver : NULL;
-	h.present = true;
-	if (g->ngpus) {
-		h.name = g->gpus[0].name[0] ? g->gpus[0].name : NULL;
-		if (g->gpus[0].cc_major) {
-			h.cc_major = (int)g->gpus[0].cc_major;
-			h.cc_minor = (int)g->gpus[0].cc_minor;
-		}
-	}
-	return h;
+	return em_gpu_host(g);
 }

@@ -1,7 +1,13 @@
 /* load.c - reading the matrix a command works on */
 #include "cli.h"
 
+#include "apply_lock.h"
+#include "envmatrix/error.h"
 #include "os/fs.h"
+#include "settings.h"
+#include "spec/matrix.h"
+#include "swap.h"
+#include "util/arena.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -29,23 +35,43 @@ int cli_matrix_arg(const struct cli_cmd_help *h, const char **file, char **pos, 
 	return 0;
 }
 
+bool cli_parse_matrix(int argc, char **argv, const struct cli_cmd_help *h, const char **file,
+		      int *npos, int *code)
+{
+	int rc = cli_parse(argc, argv, h, npos);
+	if (rc) {
+		*code = rc > 0 ? EXIT_OK : EXIT_USAGE;
+		return false;
+	}
+	*code = cli_matrix_arg(h, file, argv + 1, npos);
+	return *code == 0;
+}
+
 int cli_load_matrix(struct em_arena *a, const char *opt_file, struct em_matrix *m,
 		    const char **file)
+{
+	char *text;
+	size_t len;
+	return cli_load_matrix_text(a, opt_file, m, file, &text, &len);
+}
+
+int cli_load_matrix_text(struct em_arena *a, const char *opt_file, struct em_matrix *m,
+			 const char **file, char **text, size_t *len)
 {
 	*file = opt_file ? opt_file : "matrix.ini";
 	struct em_error e;
 	em_error_clear(&e);
 	char *buf;
-	size_t len;
-	if (em_read_file(a, *file, EM_MATRIX_MAX_LEN, &buf, &len, &e) ||
-	    em_matrix_parse(a, buf, len, *file, m, &e) ||
-	    em_matrix_check_folders(a, *file, m, getenv("ENVMATRIX_HISTORY"), &e)) {
+	if (em_read_file(a, *file, EM_MATRIX_MAX_LEN, &buf, len, &e) ||
+	    em_matrix_parse(a, buf, *len, *file, m, &e) ||
+	    em_matrix_check_folders(a, *file, m, em_settings()->history, &e)) {
 		if (e.code == EM_ENOTFOUND && !opt_file) {
 			cli_error("no matrix.ini here; name one with -f MATRIX");
 			return EXIT_FAIL;
 		}
 		return cli_report(&e);
 	}
+	*text = buf;
 	return EXIT_OK;
 }
 
@@ -64,6 +90,15 @@ const struct em_workload *cli_find_workload(const struct em_matrix *m, const cha
 	return w;
 }
 
+bool cli_workload_chosen(const struct em_matrix *m, const struct em_workload *w,
+			 char *const *names, int n)
+{
+	bool chosen = n == 0;
+	for (int k = 0; k < n && !chosen; k++)
+		chosen = em_matrix_find(m, names[k]) == w;
+	return chosen;
+}
+
 int cli_unique_workloads(const struct cli_cmd_help *h, const char *const *names, int n)
 {
 	for (int i = 0; i < n; i++)
@@ -71,6 +106,18 @@ int cli_unique_workloads(const struct cli_cmd_help *h, const char *const *names,
 			if (!strcmp(names[i], names[k]))
 				return cli_usage_error(h, "workload '%s' is named twice", names[i]);
 	return EXIT_OK;
+}
+
+bool cli_parse_workloads(int argc, char **argv, const struct cli_cmd_help *h, const char **file,
+			 int *npos, int *code)
+{
+	if (!cli_parse_matrix(argc, argv, h, file, npos, code))
+		return false;
+	if (cli_unique_workloads(h, (const char *const *)(argv + 1), *npos)) {
+		*code = EXIT_USAGE;
+		return false;
+	}
+	return true;
 }
 
 int cli_take_lock(struct em_arena *a, const char *file, const char *command, bool wait,

@@ -1,6 +1,9 @@
 /* main.c - envmatrix: global options and the command table */
 #include "cli.h"
 
+#include "cli/env.h"
+#include "envmatrix/version.h"
+
 #include <stdlib.h>
 #include <string.h>
 
@@ -64,6 +67,7 @@ static const struct command *find_command(const char *name)
 
 int main(int argc, char **argv)
 {
+	cli_env_load();
 	const char *color = "auto";
 	int i = 1;
 	for (; i < argc && argv[i][0] == '-'; i++) {

@@ -7,7 +7,15 @@
  */
 #include "cli.h"
 
+#include "cache.h"
+#include "cli/env.h"
+#include "envmatrix/error.h"
+#include "http.h"
 #include "os/fs.h"
+#include "settings.h"
+#include "source.h"
+#include "spec/matrix.h"
+#include "util/arena.h"
 
 #include <signal.h>
 #include <stdlib.h>
@@ -241,11 +249,17 @@ static void progress_end(struct cli_progress *p)
 		p->n = 0;
 }
 
-int cli_net_open(struct em_arena *a, const struct em_matrix *m, const char *file,
-		 volatile sig_atomic_t *cancel, struct em_source *src, struct cli_net *n)
+void cli_net_init(struct cli_net *n)
 {
 	memset(n, 0, sizeof *n);
+	em_source_init(&n->src);
 	n->cache.lock_fd = -1;
+}
+
+int cli_net_open(struct em_arena *a, const struct em_matrix *m, const char *file,
+		 volatile sig_atomic_t *cancel, struct cli_net *n)
+{
+	struct em_source *src = &n->src;
 	struct em_error e;
 	em_error_clear(&e);
 	unsigned jobs = m->njobs;
@@ -276,7 +290,7 @@ int cli_net_open(struct em_arena *a, const struct em_matrix *m, const char *file
 		cli_error("out of memory");
 		return EXIT_FAIL;
 	}
-	n->progress->tty = isatty(2) && !cli.quiet && getenv("TERM") && strcmp(getenv("TERM"), "dumb");
+	n->progress->tty = isatty(2) && !cli.quiet && cli_env()->term && strcmp(cli_env()->term, "dumb");
 	struct em_http_config c = { 0 };
 	c.jobs = jobs;
 	c.offline = cli_net_offline;
@@ -286,13 +300,13 @@ int cli_net_open(struct em_arena *a, const struct em_matrix *m, const char *file
 	if (m->ca_file.value)
 		c.ca_file = em_path_join(a, mdir, m->ca_file.value);
 	const char *env;
-	if ((env = getenv("ENVMATRIX_HTTP_STALL_S")) && atoi(env) > 0)
+	if ((env = em_settings()->http_stall_s) && atoi(env) > 0)
 		c.stall_s = (unsigned)atoi(env);
-	if ((env = getenv("ENVMATRIX_HTTP_RETRIES")) && *env) {
+	if ((env = em_settings()->http_retries) && *env) {
 		int v = atoi(env);
 		c.retries = v <= 0 ? EM_HTTP_NO_RETRY : (unsigned)v;
 	}
-	if ((env = getenv("ENVMATRIX_HTTP_BACKOFF_MS")) && atoi(env) > 0)
+	if ((env = em_settings()->http_backoff_ms) && atoi(env) > 0)
 		c.backoff_ms = (unsigned)atoi(env);
 	if (em_http_open(&n->http, &c, &e)) {
 		if (m->ca_file.value)
@@ -316,4 +330,5 @@ void cli_net_close(struct cli_net *n)
 	if (n->cache_open)
 		em_cache_close(&n->cache);
 	n->cache_open = false;
+	em_source_release(&n->src);
 }

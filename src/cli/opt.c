@@ -1,6 +1,8 @@
 /* opt.c - command-line options and per-command help */
 #include "cli.h"
 
+#include "cli/env.h"
+
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -11,10 +13,10 @@ bool cli_color_when(const char *when, int fd)
 		return true;
 	if (!strcmp(when, "never"))
 		return false;
-	const char *nc = getenv("NO_COLOR");
+	const char *nc = cli_env()->no_color;
 	if (nc && *nc)
 		return false;
-	const char *term = getenv("TERM");
+	const char *term = cli_env()->term;
 	if (term && !strcmp(term, "dumb"))
 		return false;
 	return isatty(fd);

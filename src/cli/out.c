@@ -1,6 +1,9 @@
 /* out.c - diagnostics on stderr, with color only on a terminal */
 #include "cli.h"
 
+#include "envmatrix/error.h"
+#include "util/buf.h"
+
 #include <jansson.h>
 #include <stdarg.h>
 #include <stdlib.h>
@@ -142,6 +145,14 @@ void cli_put_kv(const char *key, const char *value, size_t n)
 void cli_put_kvs(const char *key, const char *value)
 {
 	cli_put_kv(key, value ? value : "", value ? strlen(value) : 0);
+}
+
+json_t *cli_json_strings(const char *const *v, size_t n)
+{
+	json_t *arr = json_array();
+	for (size_t i = 0; arr && i < n; i++)
+		json_array_append_new(arr, json_string(v[i]));
+	return arr;
 }
 
 int cli_put_json(json_t *value)

@@ -1,6 +1,10 @@
 /* target.c - the target a debug command plans for (--target, --python) */
 #include "cli.h"
 
+#include "envmatrix/error.h"
+#include "host.h"
+#include "spec/target.h"
+
 #include <string.h>
 #include <strings.h>
 

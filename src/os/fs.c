@@ -104,7 +104,7 @@ int em_write_file_atomic(const char *path, const void *data, size_t len, unsigne
 	if (!rc && em_os_rename(tmp, path) != 0)
 		rc = em_err_sys(e, errno, path, "cannot move the new file into place");
 	if (rc)
-		em_os_unlink(tmp);
+		em_os_unlink(tmp); /* best effort: rc is the error to report */
 	else
 		em_fsync_parent(path); /* make the rename itself durable */
 	free(tmp);
@@ -118,7 +118,7 @@ void em_fsync_parent(const char *path)
 		return;
 	char *slash = strrchr(dir, '/');
 	const char *d = slash ? (slash == dir ? "/" : (*slash = '\0', dir)) : ".";
-	em_os_fsync_dir(d); /* best effort: the data is already durable */
+	EM_IGNORE(em_os_fsync_dir(d)); /* best effort: the data is already durable */
 	free(dir);
 }
 
@@ -183,7 +183,8 @@ static int empty_one(struct em_dir **cur, const char *root, struct em_buf *rel,
 			continue;
 		/* not empty: make it ours to empty, and go in */
 		if ((st.mode & 0700) != 0700)
-			em_dir_chmod(*cur, n, st.mode | 0700);
+			/* failing, the open or a removal below says why */
+			EM_IGNORE(em_dir_chmod(*cur, n, st.mode | 0700));
 		struct em_dir *sub = em_dir_openat(*cur, n, EM_OPEN_NOFOLLOW);
 		if (!sub) {
 			rc = em_err_sys(e, errno, root, "cannot open a folder inside");
@@ -220,7 +221,8 @@ int em_remove_tree(const char *path, struct em_error *e)
 		return 0;
 	}
 	if ((st.mode & 0700) != 0700)
-		em_os_chmod(path, st.mode | 0700);
+		/* failing, the open or a removal below says why */
+		EM_IGNORE(em_os_chmod(path, st.mode | 0700));
 	struct em_dir *cur = em_dir_open(path, EM_OPEN_NOFOLLOW);
 	if (!cur)
 		return em_err_sys(e, errno, path, "cannot open the folder");

@@ -50,6 +50,7 @@
 
 /* Open a file: a descriptor, or -1 and errno. EISDIR-like errors are the
  * system's; use em_dir_open for folders. */
+EM_MUST_USE
 int em_os_open(const char *path, int flags, unsigned mode);
 int em_os_close(int fd);
 /* read/write/pread/pwrite exactly as POSIX (short counts, EINTR, EAGAIN) */
@@ -59,11 +60,16 @@ ssize_t em_os_pread(int fd, void *buf, size_t n, uint64_t off);
 ssize_t em_os_pwrite(int fd, const void *buf, size_t n, uint64_t off);
 /* Write all n bytes to fd (retrying short writes and EINTR): 0, or the
  * errno of the failed write. */
+EM_MUST_USE
 int em_write_all(int fd, const void *data, size_t n);
+EM_MUST_USE
 int em_os_fsync(int fd);
+EM_MUST_USE
 int em_os_ftruncate(int fd, uint64_t size);
 /* Move the file position to off from the start: 0 or -1 and errno. */
+EM_MUST_USE
 int em_os_seek(int fd, uint64_t off);
+EM_MUST_USE
 int em_os_fchmod(int fd, unsigned mode);
 
 /* ---- what a path is ---- */
@@ -89,8 +95,11 @@ struct em_stat {
 };
 
 /* stat follows symbolic links, lstat does not. 0, or -1 and errno. */
+EM_MUST_USE
 int em_os_stat(const char *path, struct em_stat *st);
+EM_MUST_USE
 int em_os_lstat(const char *path, struct em_stat *st);
+EM_MUST_USE
 int em_os_fstat(int fd, struct em_stat *st);
 /* The same file (device and inode, volume and file id)? */
 bool em_os_same_file(const struct em_stat *a, const struct em_stat *b);
@@ -99,27 +108,38 @@ bool em_os_same_file(const struct em_stat *a, const struct em_stat *b);
  * executable file: on Windows, one that exists). 0, or -1 and errno. */
 #define EM_ACCESS_EXISTS 0
 #define EM_ACCESS_EXEC 1
+EM_MUST_USE
 int em_os_access(const char *path, int how);
 
 /* ---- changing the tree by path ---- */
 
+EM_MUST_USE
 int em_os_mkdir(const char *path, unsigned mode);
+EM_MUST_USE
 int em_os_rmdir(const char *path);
+/* em_os_unlink, em_dir_unlink, em_os_close and em_os_unlock are not
+ * EM_MUST_USE: most calls remove a leftover or release a resource on the
+ * way out of a failure, where the first error is the one to report. */
 int em_os_unlink(const char *path);
 /* rename(2): replaces an existing file (Windows: MoveFileEx with
  * MOVEFILE_REPLACE_EXISTING). */
+EM_MUST_USE
 int em_os_rename(const char *from, const char *to);
 /* Swap two existing paths in one atomic step (Linux renameat2
  * RENAME_EXCHANGE). 0 when done; EM_EUNSUPPORTED when the system or the
  * filesystem cannot (always on Windows; errno holds the system's reason):
  * the caller then falls back to its journal of plain renames; -1 and errno
  * for any other failure. */
+EM_MUST_USE
 int em_os_exchange(const char *a, const char *b);
 /* A hard link, a symbolic link (Windows: needs the privilege or developer
  * mode), and reading one: readlink(2) exactly (no NUL added). */
+EM_MUST_USE
 int em_os_link(const char *from, const char *to);
+EM_MUST_USE
 int em_os_symlink(const char *target, const char *path);
 ssize_t em_os_readlink(const char *path, char *buf, size_t n);
+EM_MUST_USE
 int em_os_chmod(const char *path, unsigned mode);
 /* realpath(3): a malloc'd absolute path with every link resolved (free()
  * it), or NULL and errno. */
@@ -134,12 +154,14 @@ long em_os_pid(void);
 /* ---- durability ---- */
 
 /* fsync a folder, so a rename into it is durable: 0, or -1 and errno. */
+EM_MUST_USE
 int em_os_fsync_dir(const char *path);
 /* fsync the folder holding path (best effort). */
 void em_fsync_parent(const char *path);
 /* Flush every file of the filesystem holding path to disk (Linux syncfs;
  * elsewhere a sync of everything, or FlushFileBuffers on the volume). 0, or
  * -1 and errno (the open or the flush failed). */
+EM_MUST_USE
 int em_os_flush_volume(const char *path);
 
 /* ---- locks ---- */
@@ -153,6 +175,7 @@ int em_os_flush_volume(const char *path);
 #define EM_FLOCK_SH 1
 #define EM_FLOCK_EX 2
 #define EM_FLOCK_NB 4
+EM_MUST_USE
 int em_os_lock(int fd, int how);
 int em_os_unlock(int fd);
 
@@ -161,6 +184,7 @@ int em_os_unlock(int fd);
 /* Bytes available to this user and the filesystem's size, for the
  * filesystem holding path (statvfs; Windows GetDiskFreeSpaceExW). 0, or -1
  * and errno. */
+EM_MUST_USE
 int em_os_space(const char *path, uint64_t *avail, uint64_t *total);
 
 /* ---- folders as handles (the *at calls) ---- */
@@ -173,20 +197,29 @@ struct em_dir *em_dir_open(const char *path, int flags);
 struct em_dir *em_dir_openat(struct em_dir *d, const char *name, int flags);
 void em_dir_close(struct em_dir *d); /* NULL is fine */
 /* What d itself is (identity, to check that a folder did not move). */
+EM_MUST_USE
 int em_dir_fstat(struct em_dir *d, struct em_stat *st);
 /* fsync d itself. */
+EM_MUST_USE
 int em_dir_sync(struct em_dir *d);
 
 /* The calls of the same name, on the entry name inside d. em_dir_lstat
  * does not follow a link, em_dir_stat does. em_dir_chmod follows links. */
+EM_MUST_USE
 int em_dir_open_file(struct em_dir *d, const char *name, int flags, unsigned mode);
+EM_MUST_USE
 int em_dir_stat(struct em_dir *d, const char *name, struct em_stat *st);
+EM_MUST_USE
 int em_dir_lstat(struct em_dir *d, const char *name, struct em_stat *st);
+EM_MUST_USE
 int em_dir_mkdir(struct em_dir *d, const char *name, unsigned mode);
 int em_dir_unlink(struct em_dir *d, const char *name); /* not a folder */
+EM_MUST_USE
 int em_dir_rmdir(struct em_dir *d, const char *name);  /* an empty folder */
+EM_MUST_USE
 int em_dir_rename(struct em_dir *from_dir, const char *from, struct em_dir *to_dir,
 		  const char *to);
+EM_MUST_USE
 int em_dir_chmod(struct em_dir *d, const char *name, unsigned mode);
 
 /* ---- listing a folder ---- */
@@ -214,16 +247,19 @@ bool em_os_names_equal(const char *a, const char *b);
 
 /* Read a whole file (at most max bytes: EM_ELIMIT beyond) into the arena,
  * NUL-terminated. EM_ENOTFOUND when it does not exist. */
+EM_MUST_USE
 int em_read_file(struct em_arena *a, const char *path, size_t max, char **out, size_t *len,
 		 struct em_error *e);
 
 /* Write data to path atomically (temporary file beside it, fsync, rename,
  * fsync of the folder). mode is the new file's permission bits. */
+EM_MUST_USE
 int em_write_file_atomic(const char *path, const void *data, size_t len, unsigned mode,
 			 struct em_error *e);
 
 /* Hash a whole file with SHA-256; *size gets its length when size is not
  * NULL. */
+EM_MUST_USE
 int em_sha256_file(const char *path, char hex[EM_SHA256_HEX_LEN + 1], int64_t *size,
 		   struct em_error *e);
 
@@ -238,12 +274,13 @@ bool em_path_is_absolute(const char *path);
 
 /* Create a folder and its missing parents (mode 0755); an existing folder
  * is fine. */
+EM_MUST_USE
 int em_mkdir_p(const char *path, struct em_error *e);
 
 /* Remove a file or a whole tree without following symbolic links (a link
  * is removed, never what it points to). Read-only folders are made
  * writable first. A path that does not exist is not an error. e may be
- * NULL for best-effort cleanup. */
+ * NULL for best-effort cleanup (not EM_MUST_USE: that use ignores it). */
 int em_remove_tree(const char *path, struct em_error *e);
 
 #endif

@@ -16,6 +16,7 @@ enum em_link_mode {
 };
 
 /* "auto", "clone", "hardlink", "copy" */
+EM_MUST_USE
 int em_link_mode_parse(const char *s, enum em_link_mode *out, struct em_error *e);
 const char *em_link_mode_name(enum em_link_mode m);
 
@@ -24,6 +25,7 @@ const char *em_link_mode_name(enum em_link_mode m);
  * the permission bits. On failure nothing is left at dst and errno holds
  * the system's reason (EEXIST when dst exists); EM_EUNSUPPORTED when
  * EM_LINK_CLONE is asked of a filesystem that cannot clone. */
+EM_MUST_USE
 int em_link_file(const char *src, const char *dst, enum em_link_mode mode,
 		 enum em_link_mode *used, struct em_error *e);
 
@@ -37,6 +39,7 @@ struct em_link_state {
 /* em_link_file with src and dst names inside open folders (NULL: the
  * current folder) and an optional state for EM_LINK_AUTO. Errors name dst
  * as given. */
+EM_MUST_USE
 int em_link_at(struct em_dir *srcdir, const char *src, struct em_dir *dstdir, const char *dst,
 	       enum em_link_mode mode, struct em_link_state *st, enum em_link_mode *used,
 	       struct em_error *e);
@@ -44,6 +47,7 @@ int em_link_at(struct em_dir *srcdir, const char *src, struct em_dir *dstdir, co
 /* TRANSITIONAL, POSIX only: em_link_at with raw folder descriptors
  * (AT_FDCWD allowed), for install.c until it holds struct em_dir handles;
  * remove it then. */
+EM_MUST_USE
 int em_link_fileat(int srcdir, const char *src, int dstdir, const char *dst,
 		   enum em_link_mode mode, struct em_link_state *st, enum em_link_mode *used,
 		   struct em_error *e);

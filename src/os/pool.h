@@ -37,6 +37,7 @@ unsigned em_pool_cpus(void);
  * em_pool_submit's caller). Fewer start when the system refuses more
  * threads; em_pool_threads says how many did. EM_ENOMEM, or EM_EIO when
  * the pool cannot be set up at all. */
+EM_MUST_USE
 int em_pool_start(unsigned threads, struct em_pool **out, struct em_error *e);
 
 /* The workers that started. */

@@ -173,6 +173,38 @@ static bool exited_unreaped(pid_t pid)
 	}
 }
 
+/* Close the streams and fill out from what they hold and the wait status
+ * (err: the wait failed). */
+static int take_result(struct em_arena *a, struct stream st[2], int status, int err,
+		       const char *q, struct em_proc_result *out, struct em_error *e)
+{
+	for (int k = 0; k < 2; k++)
+		close_stream(&st[k]);
+	if (err) {
+		em_buf_release(&st[0].buf);
+		em_buf_release(&st[1].buf);
+		return em_err(e, EM_EIO, NULL, "waiting for '%s': %s", q, strerror(err));
+	}
+	if (WIFEXITED(status))
+		out->status = WEXITSTATUS(status);
+	else if (WIFSIGNALED(status))
+		out->status = 128 + WTERMSIG(status);
+	else
+		out->status = 255;
+	int nomem = st[0].buf.err || st[1].buf.err;
+	out->out = em_arena_strndup(a, st[0].buf.ptr, st[0].buf.len);
+	out->outlen = st[0].buf.len;
+	out->err = em_arena_strndup(a, st[1].buf.ptr, st[1].buf.len);
+	out->errlen = st[1].buf.len;
+	out->out_truncated = st[0].truncated;
+	out->err_truncated = st[1].truncated;
+	em_buf_release(&st[0].buf);
+	em_buf_release(&st[1].buf);
+	if (nomem || !out->out || !out->err)
+		return em_err_nomem(e);
+	return 0;
+}
+
 static int run(struct em_arena *a, const char *const argv[], const char *const envp[],
 	       size_t max_out, int timeout_ms, bool group, volatile sig_atomic_t *cancel,
 	       struct em_proc_result *out, struct em_error *e)
@@ -271,32 +303,9 @@ static int run(struct em_arena *a, const char *const argv[], const char *const e
 			break;
 		}
 	}
-	for (int k = 0; k < 2; k++)
-		close_stream(&st[k]);
-	if (err) {
-		em_buf_release(&st[0].buf);
-		em_buf_release(&st[1].buf);
-		return em_err(e, EM_EIO, NULL, "waiting for '%s': %s", q, strerror(err));
-	}
-	if (WIFEXITED(status))
-		out->status = WEXITSTATUS(status);
-	else if (WIFSIGNALED(status))
-		out->status = 128 + WTERMSIG(status);
-	else
-		out->status = 255;
-	int nomem = st[0].buf.err || st[1].buf.err;
-	out->out = em_arena_strndup(a, st[0].buf.ptr, st[0].buf.len);
-	out->outlen = st[0].buf.len;
-	out->err = em_arena_strndup(a, st[1].buf.ptr, st[1].buf.len);
-	out->errlen = st[1].buf.len;
-	out->out_truncated = st[0].truncated;
-	out->err_truncated = st[1].truncated;
-	em_buf_release(&st[0].buf);
-	em_buf_release(&st[1].buf);
-	if (nomem || !out->out || !out->err)
-		return em_err_nomem(e);
-	return 0;
+	return take_result(a, st, status, err, q, out, e);
 }
+
 
 int em_proc_run(struct em_arena *a, const char *const argv[], const char *const envp[],
 		size_t max_out, int timeout_ms, struct em_proc_result *out, struct em_error *e)

@@ -33,6 +33,7 @@ struct em_proc_result {
  * the program (EM_ENOTFOUND when it does not exist). The child's own
  * children are not waited for once it has exited. The caller must not
  * ignore SIGCHLD (the exit status would be lost: EM_EIO). */
+EM_MUST_USE
 int em_proc_run(struct em_arena *a, const char *const argv[], const char *const envp[],
 		size_t max_out, int timeout_ms, struct em_proc_result *out, struct em_error *e);
 
@@ -44,6 +45,7 @@ int em_proc_run(struct em_arena *a, const char *const argv[], const char *const 
  * escapes). The group is killed before the child is reaped, so its id
  * cannot have been reused. Being in its own group, the child does not get
  * the terminal's Ctrl-C: pass the flag the SIGINT handler sets. */
+EM_MUST_USE
 int em_proc_run_group(struct em_arena *a, const char *const argv[], const char *const envp[],
 		      size_t max_out, int timeout_ms, volatile sig_atomic_t *cancel,
 		      struct em_proc_result *out, struct em_error *e);
@@ -51,6 +53,7 @@ int em_proc_run_group(struct em_arena *a, const char *const argv[], const char *
 /* Replace this process with argv[0] (searched in PATH when it has no
  * '/'), keeping the environment (execvp; Windows: run it, wait, and exit
  * with its status). Returns only on failure: -1 and errno. */
+EM_MUST_USE
 int em_os_exec(const char *const argv[]);
 
 /* Set *flag to 1 when the user interrupts (SIGINT, SIGTERM; Windows:

@@ -10,11 +10,14 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "envmatrix/error.h" /* EM_MUST_USE */
+
 /* getenv(3): the value, or NULL when unset (Windows: converted from the
  * UTF-16 environment, valid until the next call that changes it). */
 const char *em_os_getenv(const char *name);
 /* Set (value not NULL) or remove (value NULL) a variable of this process.
  * 0, or -1 and errno. */
+EM_MUST_USE
 int em_os_setenv(const char *name, const char *value);
 /* The environment as NAME=VALUE strings, NULL-terminated (environ). */
 char *const *em_os_environ(void);
@@ -31,6 +34,7 @@ void em_os_sleep_ms(long ms);
  * a number below 1 when unknown. */
 long em_os_cpu_count(void);
 /* The host name, NUL-terminated and cut to n bytes: 0, or -1 and errno. */
+EM_MUST_USE
 int em_os_hostname(char *buf, size_t n);
 
 /* What uname(2) says. Windows: sysname "Windows", release "10" or "11"
@@ -42,6 +46,7 @@ struct em_os_uname {
 	char version[65];
 	char machine[65];
 };
+EM_MUST_USE
 int em_os_uname(struct em_os_uname *u);
 /* The C library's version string when it is glibc ("2.36"), from
  * confstr(_CS_GNU_LIBC_VERSION) or gnu_get_libc_version; false when this

@@ -132,17 +132,19 @@ static const char *no_wheel_reason(struct em_arena *a, const struct entry *group
 			uint32_t *cnt = plat_ok ? &npa : &nother;
 			if (in_list(list, *cnt, buf))
 				continue;
-			if (*cnt == 16) {
-				more = true;
+			const char *kept = *cnt < 16 ? em_arena_strdup(a, buf) : NULL;
+			if (!kept) {
+				more = true; /* 16 named already, or out of memory */
 				continue;
 			}
-			list[(*cnt)++] = em_arena_strdup(a, buf);
+			list[(*cnt)++] = kept;
 		}
 	}
 	struct em_buf b = EM_BUF_INIT;
 	char py[48], plat[64];
-	em_python_name(&t->py, py, sizeof py);
-	em_platform_name(&t->plat, plat, sizeof plat);
+	/* the counts are not needed: the longest names, 46 and 40 bytes, fit */
+	(void)em_python_name(&t->py, py, sizeof py);
+	(void)em_platform_name(&t->plat, plat, sizeof plat);
 	if (npa) {
 		em_buf_addf(&b, "no wheel for Python %s on %s; wheels exist for ", py, plat);
 		for (uint32_t i = 0; i < npa; i++)
@@ -186,17 +188,33 @@ static const struct entry *pick_sdist(struct em_arena *a, const struct entry *g,
 	return best;
 }
 
-int em_candidates_build_policy(struct em_arena *a, const char *name,
-			       const struct em_dist_file *files, uint32_t nfiles,
-			       const struct em_target *t, const struct em_tagset *tags,
-			       const struct em_dist_policy *pol, struct em_candidate **out,
-			       uint32_t *n, struct em_error *e)
+/* What is fixed while one project's versions are looked at. */
+struct ctx {
+	struct em_arena *a;
+	const struct em_target *t;
+	const struct em_tagset *tags;
+	const struct em_dist_policy *pol;
+	const char **plats; /* the target's platform tags */
+	size_t nplats;
+	char pyver[48];     /* the target's Python, for Requires-Python */
+};
+
+/* What the files of one version offer the target. */
+struct offer {
+	const struct entry *best;        /* the best-ranked usable wheel */
+	const struct entry *best_yanked; /* the same among yanked wheels */
+	const struct entry *sdist;       /* pick_sdist's choice */
+	const char *py_excluded;         /* the Requires-Python that rules out
+					  * every file of the version, or NULL */
+	bool has_wheel;
+};
+
+/* The files of project name that are wheels or sdists of it, with their
+ * versions, sorted by version (files of a version in their given order).
+ * Returns how many; ents has room for nfiles. */
+static uint32_t collect_entries(struct em_arena *a, const char *name,
+				const struct em_dist_file *files, uint32_t nfiles, struct entry *ents)
 {
-	*out = NULL;
-	*n = 0;
-	struct entry *ents = calloc(nfiles ? nfiles : 1, sizeof *ents);
-	if (!ents)
-		return em_err_nomem(e);
 	uint32_t ne = 0;
 	for (uint32_t i = 0; i < nfiles; i++) {
 		const struct em_dist_file *f = &files[i];
@@ -216,20 +234,154 @@ int em_candidates_build_policy(struct em_arena *a, const char *name,
 		ne++;
 	}
 	qsort(ents, ne, sizeof *ents, cmp_entry);
+	return ne;
+}
 
-	const char **plats;
-	size_t nplats;
-	int rc = em_platform_tags(a, &t->plat, &plats, &nplats, e);
+/* Weigh the n files of one version, g. */
+static void weigh_files(struct ctx *c, const struct entry *g, uint32_t n, struct offer *o)
+{
+	struct em_arena *a = c->a;
+	const struct entry *best = NULL, *best_yanked = NULL;
+	const char *py_excluded = NULL;
+	bool has_wheel = false;
+	/* Requires-Python first: when it rules out every file of the
+	 * version, that is the reason to give, whatever the tags say */
+	bool all_py_excluded = true;
+	for (uint32_t k = 0; k < n && all_py_excluded; k++) {
+		if (python_ok(a, g[k].file->requires_python, c->pyver))
+			all_py_excluded = false;
+		else
+			py_excluded = g[k].file->requires_python;
+	}
+	if (!all_py_excluded)
+		py_excluded = NULL;
+	for (uint32_t k = 0; k < n && !all_py_excluded; k++) {
+		const struct entry *x = &g[k];
+		if (!x->wheel)
+			continue;
+		has_wheel = true;
+		long r = em_wheel_rank(c->tags, &x->wn, NULL);
+		if (r < 0)
+			continue;
+		if (!python_ok(a, x->file->requires_python, c->pyver))
+			continue;
+		const struct entry **slot = x->file->yanked ? &best_yanked : &best;
+		if (!*slot || r < em_wheel_rank(c->tags, &(*slot)->wn, NULL))
+			*slot = x;
+	}
+	o->best = best;
+	o->best_yanked = best_yanked;
+	o->sdist = all_py_excluded ? NULL : pick_sdist(a, g, n, c->pyver);
+	o->py_excluded = py_excluded;
+	o->has_wheel = has_wheel;
+}
+
+/* cd uses file x: a wheel, ranked among the target's tags, or an sdist
+ * (rank -1). */
+static int choose(struct ctx *c, struct em_candidate *cd, const struct entry *x)
+{
+	struct em_choice *ch = em_arena_zalloc(c->a, sizeof *ch);
+	struct em_version *v = em_arena_alloc(c->a, sizeof *v);
+	if (!ch || !v)
+		return EM_ENOMEM;
+	*v = x->version;
+	cd->version = v;
+	ch->file = x->file;
+	if (x->wheel) {
+		ch->wheel = x->wn;
+		ch->rank = em_wheel_rank(c->tags, &x->wn, NULL);
+	} else {
+		ch->rank = -1;
+		ch->sdist = true;
+	}
+	cd->data = ch;
+	if (x->file->yanked) {
+		cd->yanked = true;
+		cd->yank_reason = x->file->yank_reason;
+	}
+	return 0;
+}
+
+/* cd cannot be used: say why. */
+static int refuse(struct ctx *c, struct em_candidate *cd, const struct entry *g, uint32_t n,
+		  const struct offer *o)
+{
+	struct em_arena *a = c->a;
+	const struct em_dist_policy *pol = c->pol;
+	const struct entry *sd = o->sdist;
+	struct em_version *v = em_arena_alloc(a, sizeof *v);
+	if (!v)
+		return EM_ENOMEM;
+	*v = g[0].version;
+	cd->version = v;
+	if (o->py_excluded)
+		cd->unusable = em_arena_printf(a, "it requires Python %s", o->py_excluded);
+	else if (pol->sdist_first && !sd)
+		cd->unusable = em_arena_printf(a, "%s refuses its wheels, and it has no "
+					       "source distribution", pol->why);
+	else if (o->has_wheel && sd && pol->why)
+		cd->unusable = em_arena_printf(
+			a, "%s; its source distribution is refused by %s",
+			no_wheel_reason(a, g, n, c->t, c->plats, c->nplats), pol->why);
+	else if (o->has_wheel)
+		cd->unusable = no_wheel_reason(a, g, n, c->t, c->plats, c->nplats);
+	else if (pol->why)
+		cd->unusable = em_arena_printf(a, "it has only a source distribution, "
+					       "which %s refuses to build", pol->why);
+	else
+		cd->unusable = "it has only a source distribution, and envmatrix installs wheels only";
+	return cd->unusable ? 0 : EM_ENOMEM;
+}
+
+/* The candidate for the version whose files are g[0..n). */
+static int make_candidate(struct ctx *c, struct em_candidate *cd, const struct entry *g,
+			  uint32_t n)
+{
+	const struct em_dist_policy *pol = c->pol;
+	struct offer o;
+	weigh_files(c, g, n, &o);
+	memset(cd, 0, sizeof *cd);
+	cd->version = &g[0].version;
+	const struct entry *pick = o.best ? o.best : o.best_yanked;
+	const struct entry *sd = o.sdist;
+	bool use_sdist = false;
+	if (sd && pol->sdist_first)
+		use_sdist = true;
+	else if (sd && pol->sdist_ok && (!pick || (!o.best && !sd->file->yanked)))
+		use_sdist = true;
+	if (pol->sdist_first && !sd)
+		pick = NULL;
+	if (use_sdist)
+		return choose(c, cd, sd);
+	if (pick)
+		return choose(c, cd, pick);
+	return refuse(c, cd, g, n, &o);
+}
+
+int em_candidates_build_policy(struct em_arena *a, const char *name,
+			       const struct em_dist_file *files, uint32_t nfiles,
+			       const struct em_target *t, const struct em_tagset *tags,
+			       const struct em_dist_policy *pol, struct em_candidate **out,
+			       uint32_t *n, struct em_error *e)
+{
+	*out = NULL;
+	*n = 0;
+	struct entry *ents = calloc(nfiles ? nfiles : 1, sizeof *ents);
+	if (!ents)
+		return em_err_nomem(e);
+	uint32_t ne = collect_entries(a, name, files, nfiles, ents);
+
+	struct ctx c = { .a = a, .t = t, .tags = tags, .pol = pol };
+	int rc = em_platform_tags(a, &t->plat, &c.plats, &c.nplats, e);
 	if (rc) {
 		free(ents);
 		return rc;
 	}
-	char pyver[48];
-	snprintf(pyver, sizeof pyver, "%u.%u.%u%s", t->py.major, t->py.minor,
+	snprintf(c.pyver, sizeof c.pyver, "%u.%u.%u%s", t->py.major, t->py.minor,
 		 t->py.has_micro ? t->py.micro : 0, t->py.has_micro ? t->py.pre : "");
 
-	struct em_candidate *c = em_arena_array(a, ne ? ne : 1, sizeof *c);
-	if (!c) {
+	struct em_candidate *cands = em_arena_array(a, ne ? ne : 1, sizeof *cands);
+	if (!cands) {
 		free(ents);
 		return em_err_nomem(e);
 	}
@@ -238,113 +390,14 @@ int em_candidates_build_policy(struct em_arena *a, const char *name,
 		uint32_t j = i + 1;
 		while (j < ne && em_version_cmp(&ents[j].version, &ents[i].version) == 0)
 			j++;
-		const struct entry *best = NULL, *best_yanked = NULL;
-		const char *py_excluded = NULL;
-		bool has_wheel = false;
-		/* Requires-Python first: when it rules out every file of the
-		 * version, that is the reason to give, whatever the tags say */
-		bool all_py_excluded = true;
-		for (uint32_t k = i; k < j && all_py_excluded; k++) {
-			if (python_ok(a, ents[k].file->requires_python, pyver))
-				all_py_excluded = false;
-			else
-				py_excluded = ents[k].file->requires_python;
-		}
-		if (!all_py_excluded)
-			py_excluded = NULL;
-		for (uint32_t k = i; k < j && !all_py_excluded; k++) {
-			const struct entry *x = &ents[k];
-			if (!x->wheel)
-				continue;
-			has_wheel = true;
-			long r = em_wheel_rank(tags, &x->wn, NULL);
-			if (r < 0)
-				continue;
-			if (!python_ok(a, x->file->requires_python, pyver))
-				continue;
-			const struct entry **slot = x->file->yanked ? &best_yanked : &best;
-			if (!*slot || r < em_wheel_rank(tags, &(*slot)->wn, NULL))
-				*slot = x;
-		}
-		struct em_candidate *cd = &c[nc++];
-		memset(cd, 0, sizeof *cd);
-		cd->version = &ents[i].version;
-		const struct entry *pick = best ? best : best_yanked;
-		const struct entry *sd = all_py_excluded ? NULL : pick_sdist(a, ents + i, j - i, pyver);
-		bool use_sdist = false;
-		if (sd && pol->sdist_first)
-			use_sdist = true;
-		else if (sd && pol->sdist_ok && (!pick || (!best && !sd->file->yanked)))
-			use_sdist = true;
-		if (pol->sdist_first && !sd)
-			pick = NULL;
-		if (use_sdist) {
-			struct em_choice *ch = em_arena_zalloc(a, sizeof *ch);
-			struct em_version *v = em_arena_alloc(a, sizeof *v);
-			if (!ch || !v) {
-				free(ents);
-				return em_err_nomem(e);
-			}
-			*v = sd->version;
-			cd->version = v;
-			ch->file = sd->file;
-			ch->rank = -1;
-			ch->sdist = true;
-			cd->data = ch;
-			if (sd->file->yanked) {
-				cd->yanked = true;
-				cd->yank_reason = sd->file->yank_reason;
-			}
-		} else if (pick) {
-			struct em_choice *ch = em_arena_zalloc(a, sizeof *ch);
-			struct em_version *v = em_arena_alloc(a, sizeof *v);
-			if (!ch || !v) {
-				free(ents);
-				return em_err_nomem(e);
-			}
-			*v = pick->version;
-			cd->version = v;
-			ch->file = pick->file;
-			ch->wheel = pick->wn;
-			ch->rank = em_wheel_rank(tags, &pick->wn, NULL);
-			cd->data = ch;
-			if (!best) {
-				cd->yanked = true;
-				cd->yank_reason = pick->file->yank_reason;
-			}
-		} else {
-			struct em_version *v = em_arena_alloc(a, sizeof *v);
-			if (!v) {
-				free(ents);
-				return em_err_nomem(e);
-			}
-			*v = ents[i].version;
-			cd->version = v;
-			if (py_excluded)
-				cd->unusable = em_arena_printf(a, "it requires Python %s", py_excluded);
-			else if (pol->sdist_first && !sd)
-				cd->unusable = em_arena_printf(a, "%s refuses its wheels, and it has no "
-							       "source distribution", pol->why);
-			else if (has_wheel && sd && pol->why)
-				cd->unusable = em_arena_printf(
-					a, "%s; its source distribution is refused by %s",
-					no_wheel_reason(a, ents + i, j - i, t, plats, nplats), pol->why);
-			else if (has_wheel)
-				cd->unusable = no_wheel_reason(a, ents + i, j - i, t, plats, nplats);
-			else if (pol->why)
-				cd->unusable = em_arena_printf(a, "it has only a source distribution, "
-							       "which %s refuses to build", pol->why);
-			else
-				cd->unusable = "it has only a source distribution, and envmatrix installs wheels only";
-			if (!cd->unusable) {
-				free(ents);
-				return em_err_nomem(e);
-			}
+		if (make_candidate(&c, &cands[nc++], ents + i, j - i)) {
+			free(ents);
+			return em_err_nomem(e);
 		}
 		i = j;
 	}
 	free(ents);
-	*out = c;
+	*out = cands;
 	*n = nc;
 	return 0;
 }
@@ -417,9 +470,9 @@ int em_deps_from_metadata(struct em_arena *a, const char *buf, size_t len, const
 	}
 	struct em_target_env tenv;
 	em_target_marker_env(t, &tenv);
-	char extra_norm[256] = "";
-	if (extra)
-		em_name_canonical_buf(extra, strlen(extra), extra_norm, sizeof extra_norm);
+	const char *extra_norm = NULL;
+	if (extra && !(extra_norm = em_name_canonical(a, extra, strlen(extra))))
+		return em_err_nomem(e);
 
 	struct em_dependency *deps = em_arena_array(a, md.nrequires_dist ? md.nrequires_dist : 1,
 						    sizeof *deps);
@@ -437,7 +490,7 @@ int em_deps_from_metadata(struct em_arena *a, const char *buf, size_t len, const
 			return rc;
 		}
 		bool with = false, without = false;
-		rc = applies(&r, &tenv.env, extra ? extra_norm : NULL, &with, place, e);
+		rc = applies(&r, &tenv.env, extra_norm, &with, place, e);
 		if (rc)
 			return rc;
 		if (!with)

@@ -63,6 +63,7 @@ struct em_dist_policy {
  * cp314-win_amd64 (wheels: cp310 cp311 cp312 cp313)", "only a source
  * distribution", "requires Python >=3.12"). Files of other projects and
  * unparsable names are skipped. cand->data is a struct em_choice *. */
+EM_MUST_USE
 int em_candidates_build(struct em_arena *a, const char *name, const struct em_dist_file *files,
 			uint32_t nfiles, const struct em_target *t, const struct em_tagset *tags,
 			struct em_candidate **out, uint32_t *n, struct em_error *e);
@@ -73,6 +74,7 @@ int em_candidates_build(struct em_arena *a, const char *name, const struct em_di
  * and with pol->sdist_first the sdist is taken even when wheels exist.
  * A version the policy rules out says which key did ("it has only a
  * source distribution, which no-build (matrix.ini:3) refuses"). */
+EM_MUST_USE
 int em_candidates_build_policy(struct em_arena *a, const char *name,
 			       const struct em_dist_file *files, uint32_t nfiles,
 			       const struct em_target *t, const struct em_tagset *tags,
@@ -86,6 +88,7 @@ int em_candidates_build_policy(struct em_arena *a, const char *name,
  * than 2.2", "Requires-Dist is dynamic"). With trust_old (an index's
  * PEP 658 file, which states the metadata) a version older than 2.2 is
  * taken as static. Errors: the parse's. */
+EM_MUST_USE
 int em_metadata_static(struct em_arena *a, const char *buf, size_t len, const char *where,
 		       bool trust_old, bool *is_static, const char **why, struct em_error *e);
 
@@ -95,6 +98,7 @@ int em_metadata_static(struct em_arena *a, const char *buf, size_t len, const ch
  * Requires-Python excludes the target's Python, *unusable says so and no
  * dependencies are returned. name/version are the candidate's: METADATA
  * for another project or version is an error naming where. */
+EM_MUST_USE
 int em_deps_from_metadata(struct em_arena *a, const char *buf, size_t len, const char *where,
 			  const struct em_target *t, const char *name,
 			  const struct em_version *version, const char *extra,

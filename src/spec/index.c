@@ -100,14 +100,7 @@ static bool dist_name_ok(const char *s, size_t n)
 
 static bool is_hex64(const char *s, size_t n)
 {
-	if (n != 64)
-		return false;
-	for (size_t i = 0; i < n; i++) {
-		int c = (unsigned char)s[i] | 0x20;
-		if (!em_is_digit(s[i]) && !(c >= 'a' && c <= 'f'))
-			return false;
-	}
-	return true;
+	return n == 64 && em_str_is_hex(s, n);
 }
 
 /* A hash value as lower-case hex, or NULL when it is not 64 hex digits. */

@@ -50,6 +50,7 @@ struct em_index_page {
  * distribution file name. Errors: EM_ELIMIT past EM_INDEX_MAX_LEN or
  * EM_INDEX_MAX_FILES; EM_EINVAL when page_url is not absolute. Malformed
  * HTML is never an error. */
+EM_MUST_USE
 int em_index_parse_html(struct em_arena *a, const char *page_url, const char *buf, size_t len,
 			struct em_index_page *out, struct em_error *e);
 /* PEP 691: application/vnd.pypi.simple.v1+json. meta.api-version must be
@@ -57,12 +58,14 @@ int em_index_parse_html(struct em_arena *a, const char *page_url, const char *bu
  * meta or files is EM_EINVAL. A file entry without a string filename and
  * url is skipped (counted in nskipped); a field of the wrong type is
  * ignored. */
+EM_MUST_USE
 int em_index_parse_json(struct em_arena *a, const char *page_url, const char *buf, size_t len,
 			struct em_index_page *out, struct em_error *e);
 
 /* ---- URLs ---- */
 
 /* RFC 3986 reference resolution: ref against base (absolute URL). */
+EM_MUST_USE
 int em_url_resolve(struct em_arena *a, const char *base, const char *ref, char **out,
 		   struct em_error *e);
 /* Percent-decode (%2B -> '+'); invalid escapes are kept as written. */

@@ -56,9 +56,9 @@
  */
 #include "spec/lock.h"
 #include "spec/name.h"
-#include "util/sha256.h"
 #include "spec/pep440.h"
 #include "spec/pep508.h"
+#include "util/error.h"
 #include "util/str.h"
 #include "spec/tags.h"
 
@@ -70,20 +70,10 @@
 
 #define SHA256_HEX 64
 
-static bool is_hex(int c)
-{
-	return em_is_digit(c) || ((c | 0x20) >= 'a' && (c | 0x20) <= 'f');
-}
-
 /* A sha256 in hex (either case). */
 static bool sha256_ok(const char *s, size_t n)
 {
-	if (n != SHA256_HEX)
-		return false;
-	for (size_t i = 0; i < n; i++)
-		if (!is_hex((unsigned char)s[i]))
-			return false;
-	return true;
+	return n == SHA256_HEX && em_str_is_hex(s, n);
 }
 
 /* A normalized project name (what packaging's is_normalized_name accepts). */
@@ -134,10 +124,9 @@ static char *url_file_name(struct em_arena *a, const char *url, size_t *len)
 		return NULL;
 	size_t o = 0;
 	for (size_t i = start; i < end; i++) {
-		if (url[i] == '%' && i + 2 < end && is_hex((unsigned char)url[i + 1]) &&
-		    is_hex((unsigned char)url[i + 2])) {
-			int hi = url[i + 1] <= '9' ? url[i + 1] - '0' : (url[i + 1] | 0x20) - 'a' + 10;
-			int lo = url[i + 2] <= '9' ? url[i + 2] - '0' : (url[i + 2] | 0x20) - 'a' + 10;
+		int hi = i + 2 < end ? em_hex_value((unsigned char)url[i + 1]) : -1;
+		int lo = i + 2 < end ? em_hex_value((unsigned char)url[i + 2]) : -1;
+		if (url[i] == '%' && hi >= 0 && lo >= 0) {
 			out[o++] = (char)(hi << 4 | lo);
 			i += 2;
 		} else {
@@ -175,6 +164,52 @@ static const char *entry_file_name(struct em_arena *a, const char *name, const c
 	return s;
 }
 
+/* The strings of [tool.envmatrix], in the order they are read and written
+ * (struct em_lock names them the same). */
+static const char *const tool_keys[] = { "workload",   "matrix",        "python",
+					 "platform",   "torch-variant", "inputs",
+					 "python-url", "python-sha256" };
+#define NTOOL (sizeof tool_keys / sizeof tool_keys[0])
+
+/* An error of the reader or the writer: fmt and ap after "PKG_WORDS
+ * 'PKG': " while a package is at hand (pkg), else after plain. */
+static int pkg_err(struct em_error *e, int code, const char *file, uint32_t line,
+		   const char *pkg_words, const char *pkg, const char *plain, const char *fmt,
+		   va_list ap) __attribute__((format(printf, 8, 0)));
+
+static int pkg_err(struct em_error *e, int code, const char *file, uint32_t line,
+		   const char *pkg_words, const char *pkg, const char *plain, const char *fmt,
+		   va_list ap)
+{
+	char msg[EM_ERROR_MSG_MAX];
+	char q[96];
+	vsnprintf(msg, sizeof msg, fmt, ap);
+	if (pkg)
+		return em_err_at(e, code, file, line, "%s '%s': %s", pkg_words,
+				 em_quote(q, sizeof q, pkg, strlen(pkg)), msg);
+	return em_err_at(e, code, file, line, "%s%s", plain, msg);
+}
+
+/* What a lock holds in PEP 508 syntax. */
+enum expr { MARKER, SPECSET };
+
+/* Whether s parses as a kind, in the scratch arena tmp: 0, or the error
+ * with the reason in sub. */
+static int expr_parses(struct em_arena *tmp, const char *s, enum expr kind, struct em_error *sub)
+{
+	struct em_arena_mark m = em_arena_mark(tmp);
+	int rc;
+	if (kind == MARKER) {
+		struct em_marker *mk;
+		rc = em_marker_parse(tmp, s, strlen(s), &mk, sub);
+	} else {
+		struct em_specset set;
+		rc = em_specset_parse(tmp, s, strlen(s), &set, sub);
+	}
+	em_arena_rewind(tmp, m);
+	return rc;
+}
+
 /* ---- reading ---- */
 
 struct reader {
@@ -191,21 +226,11 @@ static int rerr(struct reader *r, int code, uint32_t line, const char *fmt, ...)
 
 static int rerr(struct reader *r, int code, uint32_t line, const char *fmt, ...)
 {
-	char where[EM_ERROR_WHERE_MAX];
-	char msg[EM_ERROR_MSG_MAX];
-	char q[96];
-	if (r->where && r->where[0])
-		snprintf(where, sizeof where, "%s:%u", r->where, (unsigned)line);
-	else
-		snprintf(where, sizeof where, "line %u", (unsigned)line);
 	va_list ap;
 	va_start(ap, fmt);
-	vsnprintf(msg, sizeof msg, fmt, ap);
+	int rc = pkg_err(r->e, code, r->where, line, "package", r->pkg, "", fmt, ap);
 	va_end(ap);
-	if (r->pkg)
-		return em_err(r->e, code, where, "package '%s': %s",
-			      em_quote(q, sizeof q, r->pkg, strlen(r->pkg)), msg);
-	return em_err(r->e, code, where, "%s", msg);
+	return rc;
 }
 
 /* " of <ctx>" when a context is set. */
@@ -268,6 +293,38 @@ static int get_str_required(struct reader *r, const struct em_toml *t, const cha
 	return rc;
 }
 
+static int get_required(struct reader *r, const struct em_toml *t, const char *key,
+			enum em_toml_type want, const struct em_toml **out)
+{
+	int rc = get(r, t, key, want, out);
+	if (!rc && !*out)
+		rc = missing(r, t, key);
+	return rc;
+}
+
+/* Item i of the array v (under key), which must be a table. */
+static int table_at(struct reader *r, const struct em_toml *v, uint32_t i, const char *key,
+		    const struct em_toml **out)
+{
+	const struct em_toml *it = v->u.arr.items[i];
+	*out = it;
+	if (it->type != EM_TOML_TABLE)
+		return rerr(r, EM_EINVAL, it->line, "'%s' must hold tables, not %s", key,
+			    em_toml_type_name(it->type));
+	return 0;
+}
+
+/* Item i of array v (under key) as a table, that the messages which
+ * follow name "what N" (N from 1). */
+static int entry_at(struct reader *r, const struct em_toml *v, uint32_t i, const char *key,
+		    const char *what, const struct em_toml **out)
+{
+	int rc = table_at(r, v, i, key, out);
+	if (!rc)
+		snprintf(r->ctx, sizeof r->ctx, "%s %u", what, (unsigned)i + 1);
+	return rc;
+}
+
 /* An array of strings. */
 static int get_str_array(struct reader *r, const struct em_toml *t, const char *key,
 			 const char ***out, uint32_t *n)
@@ -296,25 +353,11 @@ static int get_str_array(struct reader *r, const struct em_toml *t, const char *
 	return 0;
 }
 
-static int check_marker(struct reader *r, const char *s, uint32_t line, const char *key)
+static int check_expr(struct reader *r, const char *s, uint32_t line, const char *key,
+		      enum expr kind)
 {
-	struct em_arena_mark m = em_arena_mark(r->tmp);
-	struct em_marker *mk;
 	struct em_error sub = { 0 };
-	int rc = em_marker_parse(r->tmp, s, strlen(s), &mk, &sub);
-	em_arena_rewind(r->tmp, m);
-	if (rc)
-		return rerr(r, rc, line, "invalid '%s': %s", key, sub.msg);
-	return 0;
-}
-
-static int check_specset(struct reader *r, const char *s, uint32_t line, const char *key)
-{
-	struct em_arena_mark m = em_arena_mark(r->tmp);
-	struct em_specset set;
-	struct em_error sub = { 0 };
-	int rc = em_specset_parse(r->tmp, s, strlen(s), &set, &sub);
-	em_arena_rewind(r->tmp, m);
+	int rc = expr_parses(r->tmp, s, kind, &sub);
 	if (rc)
 		return rerr(r, rc, line, "invalid '%s': %s", key, sub.msg);
 	return 0;
@@ -327,7 +370,8 @@ static int check_name(struct reader *r, const char *name, uint32_t line, const c
 	if (!em_name_is_valid(name, n))
 		return rerr(r, EM_EINVAL, line, "invalid %s '%s'", what, em_quote(q, sizeof q, name, n));
 	if (!name_normalized(name)) {
-		em_name_canonical_buf(name, n, c, sizeof c);
+		/* for the message only: cut, like the quoted name, when long */
+		(void)em_name_canonical_buf(name, n, c, sizeof c);
 		return rerr(r, EM_EINVAL, line, "%s '%s' is not normalized (write '%s')", what,
 			    em_quote(q, sizeof q, name, n), c);
 	}
@@ -422,11 +466,9 @@ static int read_file(struct reader *r, const struct em_toml *t, const char *kind
 	}
 
 	const struct em_toml *h;
-	rc = get(r, t, "hashes", EM_TOML_TABLE, &h);
+	rc = get_required(r, t, "hashes", EM_TOML_TABLE, &h);
 	if (rc)
 		return rc;
-	if (!h)
-		return missing(r, t, "hashes");
 	if (h->u.tab.n == 0)
 		return rerr(r, EM_EINVAL, h->line, "'hashes' of %s is empty (one hash at least)",
 			    r->ctx);
@@ -514,7 +556,10 @@ static int read_directory(struct reader *r, const struct em_toml *t)
 	return rc;
 }
 
-static int read_package(struct reader *r, const struct em_toml *t, struct em_lock_package *pk)
+/* name, version (parsed into *pv when given), marker, requires-python and
+ * index */
+static int read_package_head(struct reader *r, const struct em_toml *t,
+			     struct em_lock_package *pk, struct em_version *pv)
 {
 	uint32_t line = t->line;
 	memset(pk, 0, sizeof *pk);
@@ -528,40 +573,42 @@ static int read_package(struct reader *r, const struct em_toml *t, struct em_loc
 		return rc;
 	r->pkg = pk->name;
 
-	struct em_version pv;
 	rc = get_str(r, t, "version", &pk->version, &line);
 	if (!rc && pk->version) {
 		struct em_error sub = { 0 };
-		rc = em_version_parse(r->tmp, pk->version, strlen(pk->version), &pv, &sub);
+		rc = em_version_parse(r->tmp, pk->version, strlen(pk->version), pv, &sub);
 		if (rc)
 			return rerr(r, rc, line, "%s", sub.msg);
 	}
 	if (!rc)
 		rc = get_str(r, t, "marker", &pk->marker, &line);
 	if (!rc && pk->marker)
-		rc = check_marker(r, pk->marker, line, "marker");
+		rc = check_expr(r, pk->marker, line, "marker", MARKER);
 	if (!rc)
 		rc = get_str(r, t, "requires-python", &pk->requires_python, &line);
 	if (!rc && pk->requires_python)
-		rc = check_specset(r, pk->requires_python, line, "requires-python");
+		rc = check_expr(r, pk->requires_python, line, "requires-python", SPECSET);
 	if (!rc)
 		rc = get_str(r, t, "index", &pk->index, NULL);
-	if (rc)
-		return rc;
+	return rc;
+}
 
-	const struct em_toml *deps, *att, *tool, *vcs, *dir, *archive, *sdist, *wheels;
-	rc = get(r, t, "dependencies", EM_TOML_ARRAY, &deps);
+/* dependencies, attestation-identities and tool.envmatrix */
+static int read_package_extras(struct reader *r, const struct em_toml *t,
+			       struct em_lock_package *pk)
+{
+	const struct em_toml *deps, *att, *tool;
+	int rc = get(r, t, "dependencies", EM_TOML_ARRAY, &deps);
 	if (!rc && deps && deps->u.arr.n) {
 		pk->deps = em_arena_array(r->a, deps->u.arr.n, sizeof *pk->deps);
 		if (!pk->deps)
 			return em_err_nomem(r->e);
 		for (uint32_t i = 0; i < deps->u.arr.n && !rc; i++) {
-			const struct em_toml *d = deps->u.arr.items[i];
+			const struct em_toml *d;
 			const char *dn;
-			if (d->type != EM_TOML_TABLE)
-				return rerr(r, EM_EINVAL, d->line,
-					    "'dependencies' must hold tables, not %s", em_toml_type_name(d->type));
-			snprintf(r->ctx, sizeof r->ctx, "dependency %u", (unsigned)i + 1);
+			rc = entry_at(r, deps, i, "dependencies", "dependency", &d);
+			if (rc)
+				return rc;
 			rc = get_str(r, d, "name", &dn, NULL);
 			if (!rc && dn)
 				pk->deps[pk->ndeps++] = dn;
@@ -571,13 +618,11 @@ static int read_package(struct reader *r, const struct em_toml *t, struct em_loc
 	if (!rc)
 		rc = get(r, t, "attestation-identities", EM_TOML_ARRAY, &att);
 	for (uint32_t i = 0; !rc && att && i < att->u.arr.n; i++) {
-		const struct em_toml *it = att->u.arr.items[i];
+		const struct em_toml *it;
 		const char *kind;
-		if (it->type != EM_TOML_TABLE)
-			return rerr(r, EM_EINVAL, it->line,
-				    "'attestation-identities' must hold tables, not %s",
-				    em_toml_type_name(it->type));
-		snprintf(r->ctx, sizeof r->ctx, "attestation identity %u", (unsigned)i + 1);
+		rc = entry_at(r, att, i, "attestation-identities", "attestation identity", &it);
+		if (rc)
+			return rc;
 		rc = get_str_required(r, it, "kind", &kind, NULL);
 		r->ctx[0] = '\0';
 	}
@@ -593,9 +638,38 @@ static int read_package(struct reader *r, const struct em_toml *t, struct em_loc
 			r->ctx[0] = '\0';
 		}
 	}
+	return rc;
+}
 
-	if (!rc)
-		rc = get(r, t, "vcs", EM_TOML_TABLE, &vcs);
+/* The wheels: tables, each a file of this package at version pv (NULL
+ * when the package names none). */
+static int read_wheels(struct reader *r, const struct em_toml *wheels, struct em_lock_package *pk,
+		       const struct em_version *pv)
+{
+	pk->wheels = em_arena_array(r->a, wheels->u.arr.n, sizeof *pk->wheels);
+	if (!pk->wheels)
+		return em_err_nomem(r->e);
+	for (uint32_t i = 0; i < wheels->u.arr.n; i++) {
+		const struct em_toml *w;
+		int rc = table_at(r, wheels, i, "wheels", &w);
+		if (!rc)
+			rc = read_file(r, w, "wheel", i + 1, &pk->wheels[i]);
+		if (!rc)
+			rc = check_wheel_name(r, &pk->wheels[i], pk, pv);
+		if (rc)
+			return rc;
+		pk->nwheels++;
+	}
+	return 0;
+}
+
+/* The package's source: wheels and an sdist, or one of vcs, directory and
+ * archive. */
+static int read_sources(struct reader *r, const struct em_toml *t, struct em_lock_package *pk,
+			const struct em_version *pv)
+{
+	const struct em_toml *vcs, *dir, *archive, *sdist, *wheels;
+	int rc = get(r, t, "vcs", EM_TOML_TABLE, &vcs);
 	if (!rc)
 		rc = get(r, t, "directory", EM_TOML_TABLE, &dir);
 	if (!rc)
@@ -642,26 +716,21 @@ static int read_package(struct reader *r, const struct em_toml *t, struct em_loc
 		pk->sdist = em_arena_alloc(r->a, sizeof *pk->sdist);
 		rc = pk->sdist ? read_file(r, sdist, "sdist", 0, pk->sdist) : em_err_nomem(r->e);
 	}
+	if (!rc && wheels && wheels->u.arr.n)
+		rc = read_wheels(r, wheels, pk, pv);
+	return rc;
+}
+
+static int read_package(struct reader *r, const struct em_toml *t, struct em_lock_package *pk)
+{
+	struct em_version pv;
+	int rc = read_package_head(r, t, pk, &pv);
+	if (!rc)
+		rc = read_package_extras(r, t, pk);
+	if (!rc)
+		rc = read_sources(r, t, pk, pk->version ? &pv : NULL);
 	if (rc)
 		return rc;
-	if (wheels && wheels->u.arr.n) {
-		pk->wheels = em_arena_array(r->a, wheels->u.arr.n, sizeof *pk->wheels);
-		if (!pk->wheels)
-			return em_err_nomem(r->e);
-		for (uint32_t i = 0; i < wheels->u.arr.n; i++) {
-			const struct em_toml *w = wheels->u.arr.items[i];
-			if (w->type != EM_TOML_TABLE)
-				return rerr(r, EM_EINVAL, w->line, "'wheels' must hold tables, not %s",
-					    em_toml_type_name(w->type));
-			rc = read_file(r, w, "wheel", i + 1, &pk->wheels[i]);
-			if (!rc)
-				rc = check_wheel_name(r, &pk->wheels[i], pk,
-						      pk->version ? &pv : NULL);
-			if (rc)
-				return rc;
-			pk->nwheels++;
-		}
-	}
 	r->ctx[0] = '\0';
 	return 0;
 }
@@ -676,23 +745,13 @@ static int read_tool(struct reader *r, const struct em_toml *doc, struct em_lock
 	if (rc || !mine)
 		return rc;
 	snprintf(r->ctx, sizeof r->ctx, "'tool.envmatrix'");
-	rc = get_str(r, mine, "workload", &out->workload, NULL);
-	if (!rc)
-		rc = get_str(r, mine, "matrix", &out->matrix, NULL);
-	if (!rc)
-		rc = get_str(r, mine, "python", &out->python, NULL);
-	if (!rc)
-		rc = get_str(r, mine, "platform", &out->platform, NULL);
-	if (!rc)
-		rc = get_str(r, mine, "torch-variant", &out->torch_variant, NULL);
-	if (!rc)
-		rc = get_str(r, mine, "inputs", &out->inputs, NULL);
-	if (!rc)
-		rc = get_str(r, mine, "python-url", &out->python_url, NULL);
-	if (!rc)
-		rc = get_str(r, mine, "python-sha256", &out->python_sha256, NULL);
+	const char **field[NTOOL] = { &out->workload,   &out->matrix,        &out->python,
+				      &out->platform,   &out->torch_variant, &out->inputs,
+				      &out->python_url, &out->python_sha256 };
+	for (size_t i = 0; !rc && i < NTOOL; i++)
+		rc = get_str(r, mine, tool_keys[i], field[i], NULL);
 	if (!rc && out->python_sha256 &&
-	    !em_sha256_hex_valid(out->python_sha256, strlen(out->python_sha256)))
+	    !sha256_ok(out->python_sha256, strlen(out->python_sha256)))
 		rc = rerr(r, EM_EINVAL, mine->line, "'python-sha256' of %s is not 64 hex digits",
 			  r->ctx);
 	if (!rc && !!out->python_url != !!out->python_sha256)
@@ -719,12 +778,12 @@ static int read_lock(struct reader *r, const struct em_toml *doc, struct em_lock
 	if (!rc)
 		rc = get_str_array(r, doc, "environments", &out->environments, &out->nenvironments);
 	for (uint32_t i = 0; !rc && i < out->nenvironments; i++)
-		rc = check_marker(r, out->environments[i], em_toml_get(doc, "environments")->line,
-				  "environments");
+		rc = check_expr(r, out->environments[i], em_toml_get(doc, "environments")->line,
+				"environments", MARKER);
 	if (!rc)
 		rc = get_str(r, doc, "requires-python", &out->requires_python, &line);
 	if (!rc && out->requires_python)
-		rc = check_specset(r, out->requires_python, line, "requires-python");
+		rc = check_expr(r, out->requires_python, line, "requires-python", SPECSET);
 	if (!rc)
 		rc = get_str_array(r, doc, "extras", &out->extras, &out->nextras);
 	for (uint32_t i = 0; !rc && i < out->nextras; i++)
@@ -741,21 +800,19 @@ static int read_lock(struct reader *r, const struct em_toml *doc, struct em_lock
 		return rc;
 
 	const struct em_toml *pk;
-	rc = get(r, doc, "packages", EM_TOML_ARRAY, &pk);
+	rc = get_required(r, doc, "packages", EM_TOML_ARRAY, &pk);
 	if (rc)
 		return rc;
-	if (!pk)
-		return missing(r, doc, "packages");
 	if (pk->u.arr.n) {
 		out->packages = em_arena_array(r->a, pk->u.arr.n, sizeof *out->packages);
 		if (!out->packages)
 			return em_err_nomem(r->e);
 	}
 	for (uint32_t i = 0; i < pk->u.arr.n; i++) {
-		const struct em_toml *t = pk->u.arr.items[i];
-		if (t->type != EM_TOML_TABLE)
-			return rerr(r, EM_EINVAL, t->line, "'packages' must hold tables, not %s",
-				    em_toml_type_name(t->type));
+		const struct em_toml *t;
+		rc = table_at(r, pk, i, "packages", &t);
+		if (rc)
+			return rc;
 		struct em_arena_mark m = em_arena_mark(r->tmp);
 		rc = read_package(r, t, &out->packages[i]);
 		em_arena_rewind(r->tmp, m);
@@ -802,16 +859,12 @@ static int werr(struct writer *w, const char *fmt, ...) __attribute__((format(pr
 
 static int werr(struct writer *w, const char *fmt, ...)
 {
-	char msg[EM_ERROR_MSG_MAX];
-	char q[96];
 	va_list ap;
 	va_start(ap, fmt);
-	vsnprintf(msg, sizeof msg, fmt, ap);
+	int rc = pkg_err(w->e, EM_EINVAL, NULL, 0, "cannot write package", w->pkg,
+			 "cannot write the lock: ", fmt, ap);
 	va_end(ap);
-	if (w->pkg)
-		return em_err(w->e, EM_EINVAL, NULL, "cannot write package '%s': %s",
-			      em_quote(q, sizeof q, w->pkg, strlen(w->pkg)), msg);
-	return em_err(w->e, EM_EINVAL, NULL, "cannot write the lock: %s", msg);
+	return rc;
 }
 
 static int check_text(struct writer *w, const char *s, const char *what)
@@ -823,29 +876,13 @@ static int check_text(struct writer *w, const char *s, const char *what)
 	return 0;
 }
 
-static int check_marker_w(struct writer *w, const char *s, const char *what)
+static int check_expr_w(struct writer *w, const char *s, const char *what, enum expr kind)
 {
 	int rc = check_text(w, s, what);
 	if (rc)
 		return rc;
-	struct em_arena_mark m = em_arena_mark(w->tmp);
-	struct em_marker *mk;
 	struct em_error sub = { 0 };
-	rc = em_marker_parse(w->tmp, s, strlen(s), &mk, &sub);
-	em_arena_rewind(w->tmp, m);
-	return rc ? werr(w, "invalid %s: %s", what, sub.msg) : 0;
-}
-
-static int check_specset_w(struct writer *w, const char *s, const char *what)
-{
-	int rc = check_text(w, s, what);
-	if (rc)
-		return rc;
-	struct em_arena_mark m = em_arena_mark(w->tmp);
-	struct em_specset set;
-	struct em_error sub = { 0 };
-	rc = em_specset_parse(w->tmp, s, strlen(s), &set, &sub);
-	em_arena_rewind(w->tmp, m);
+	rc = expr_parses(w->tmp, s, kind, &sub);
 	return rc ? werr(w, "invalid %s: %s", what, sub.msg) : 0;
 }
 
@@ -939,6 +976,54 @@ static int cmp_str(const void *pa, const void *pb)
 	return c ? c : (x > y) - (x < y);
 }
 
+/* An sdist's or a wheel's texts and file name (into *name): kind is
+ * "sdist" or "wheel", a_kind "an sdist" or "a wheel". */
+static int check_file_name(struct writer *w, const struct em_lock_file *f, const char *kind,
+			   const char *a_kind, const char **name)
+{
+	char q[96], what[32];
+	int rc = 0;
+	snprintf(what, sizeof what, "%s url", a_kind);
+	if (f->url)
+		rc = check_text(w, f->url, what);
+	snprintf(what, sizeof what, "%s path", a_kind);
+	if (!rc && f->path)
+		rc = check_text(w, f->path, what);
+	snprintf(what, sizeof what, "%s name", a_kind);
+	if (!rc && f->name)
+		rc = check_text(w, f->name, what);
+	if (rc)
+		return rc;
+	size_t nlen;
+	*name = entry_file_name(w->tmp, f->name, f->url, f->path, &nlen);
+	if (!*name)
+		return em_err_nomem(w->e);
+	if (!file_name_ok(*name, nlen))
+		return werr(w, "invalid %s file name '%s'", kind, em_quote(q, sizeof q, *name, nlen));
+	return 0;
+}
+
+/* An sdist's or a wheel's hash, size and upload time. */
+static int check_file_facts(struct writer *w, const struct em_lock_file *f, const char *kind,
+			    const char *name)
+{
+	char q[96];
+	if (!f->sha256 || !sha256_ok(f->sha256, strlen(f->sha256)))
+		return werr(w, "%s '%s' has no valid sha256", kind,
+			    em_quote(q, sizeof q, name, strlen(name)));
+	if (f->size < -1)
+		return werr(w, "%s '%s' has a negative size", kind,
+			    em_quote(q, sizeof q, name, strlen(name)));
+	if (f->upload_time) {
+		enum em_toml_datetime_kind k =
+			em_toml_datetime_kind(f->upload_time, strlen(f->upload_time));
+		if (k != EM_TOML_DT_OFFSET && k != EM_TOML_DT_LOCAL)
+			return werr(w, "%s '%s' has an invalid upload time '%s'", kind,
+				    em_quote(q, sizeof q, name, strlen(name)), f->upload_time);
+	}
+	return 0;
+}
+
 /* Check a package, and sort its wheels into refs (nwheels of them). */
 static int check_package(struct writer *w, const struct em_lock_package *p, struct wheel_ref *refs)
 {
@@ -959,9 +1044,9 @@ static int check_package(struct writer *w, const struct em_lock_package *p, stru
 			rc = werr(w, "%s", sub.msg);
 	}
 	if (!rc && p->marker)
-		rc = check_marker_w(w, p->marker, "marker");
+		rc = check_expr_w(w, p->marker, "marker", MARKER);
 	if (!rc && p->requires_python)
-		rc = check_specset_w(w, p->requires_python, "requires-python");
+		rc = check_expr_w(w, p->requires_python, "requires-python", SPECSET);
 	if (!rc && p->index)
 		rc = check_text(w, p->index, "the index");
 	for (uint32_t i = 0; !rc && i < p->ndeps; i++)
@@ -972,54 +1057,23 @@ static int check_package(struct writer *w, const struct em_lock_package *p, stru
 		return werr(w, "no wheel and no sdist (envmatrix writes wheels and sdists only)");
 	if (p->sdist) {
 		const struct em_lock_file *f = p->sdist;
+		const char *name;
 		if ((!f->url || !f->url[0]) && (!f->path || !f->path[0]))
 			return werr(w, "the sdist has no url or path");
-		if (f->url)
-			rc = check_text(w, f->url, "an sdist url");
-		if (!rc && f->path)
-			rc = check_text(w, f->path, "an sdist path");
-		if (!rc && f->name)
-			rc = check_text(w, f->name, "an sdist name");
+		rc = check_file_name(w, f, "sdist", "an sdist", &name);
+		if (!rc)
+			rc = check_file_facts(w, f, "sdist", name);
 		if (rc)
 			return rc;
-		size_t nlen;
-		const char *name = entry_file_name(w->tmp, f->name, f->url, f->path, &nlen);
-		if (!name)
-			return em_err_nomem(w->e);
-		if (!file_name_ok(name, nlen))
-			return werr(w, "invalid sdist file name '%s'", em_quote(q, sizeof q, name, nlen));
-		if (!f->sha256 || !sha256_ok(f->sha256, strlen(f->sha256)))
-			return werr(w, "sdist '%s' has no valid sha256",
-				    em_quote(q, sizeof q, name, strlen(name)));
-		if (f->size < -1)
-			return werr(w, "sdist '%s' has a negative size",
-				    em_quote(q, sizeof q, name, strlen(name)));
-		if (f->upload_time) {
-			enum em_toml_datetime_kind k =
-				em_toml_datetime_kind(f->upload_time, strlen(f->upload_time));
-			if (k != EM_TOML_DT_OFFSET && k != EM_TOML_DT_LOCAL)
-				return werr(w, "sdist '%s' has an invalid upload time '%s'",
-					    em_quote(q, sizeof q, name, strlen(name)), f->upload_time);
-		}
 	}
 	for (uint32_t i = 0; i < p->nwheels; i++) {
 		const struct em_lock_file *f = &p->wheels[i];
+		const char *name;
 		if ((!f->url || !f->url[0]) && (!f->path || !f->path[0]))
 			return werr(w, "wheel %u has no url or path", (unsigned)i + 1);
-		if (f->url)
-			rc = check_text(w, f->url, "a wheel url");
-		if (!rc && f->path)
-			rc = check_text(w, f->path, "a wheel path");
-		if (!rc && f->name)
-			rc = check_text(w, f->name, "a wheel name");
+		rc = check_file_name(w, f, "wheel", "a wheel", &name);
 		if (rc)
 			return rc;
-		size_t nlen;
-		const char *name = entry_file_name(w->tmp, f->name, f->url, f->path, &nlen);
-		if (!name)
-			return em_err_nomem(w->e);
-		if (!file_name_ok(name, nlen))
-			return werr(w, "invalid wheel file name '%s'", em_quote(q, sizeof q, name, nlen));
 		struct em_wheel_name wn;
 		struct em_error sub = { 0 };
 		if (em_wheel_name_parse(w->tmp, name, strlen(name), &wn, &sub))
@@ -1030,19 +1084,9 @@ static int check_package(struct writer *w, const struct em_lock_package *p, stru
 		if (p->version && em_version_cmp(&wn.version, &pv) != 0)
 			return werr(w, "wheel '%s' is not of version '%s'",
 				    em_quote(q, sizeof q, name, strlen(name)), p->version);
-		if (!f->sha256 || !sha256_ok(f->sha256, strlen(f->sha256)))
-			return werr(w, "wheel '%s' has no valid sha256",
-				    em_quote(q, sizeof q, name, strlen(name)));
-		if (f->size < -1)
-			return werr(w, "wheel '%s' has a negative size",
-				    em_quote(q, sizeof q, name, strlen(name)));
-		if (f->upload_time) {
-			enum em_toml_datetime_kind k =
-				em_toml_datetime_kind(f->upload_time, strlen(f->upload_time));
-			if (k != EM_TOML_DT_OFFSET && k != EM_TOML_DT_LOCAL)
-				return werr(w, "wheel '%s' has an invalid upload time '%s'",
-					    em_quote(q, sizeof q, name, strlen(name)), f->upload_time);
-		}
+		rc = check_file_facts(w, f, "wheel", name);
+		if (rc)
+			return rc;
 		refs[i].name = name;
 		refs[i].f = f;
 	}
@@ -1076,9 +1120,9 @@ static int write_lock(struct writer *w, const struct em_lock *l,
 	struct em_buf *b = w->b;
 	int rc = 0;
 	for (uint32_t i = 0; !rc && i < l->nenvironments; i++)
-		rc = check_marker_w(w, l->environments[i], "environment marker");
+		rc = check_expr_w(w, l->environments[i], "environment marker", MARKER);
 	if (!rc && l->requires_python)
-		rc = check_specset_w(w, l->requires_python, "requires-python");
+		rc = check_expr_w(w, l->requires_python, "requires-python", SPECSET);
 	for (uint32_t i = 0; !rc && i < l->nextras; i++) {
 		rc = check_text(w, l->extras[i], "an extra");
 		if (!rc && !name_normalized(l->extras[i]))
@@ -1088,15 +1132,12 @@ static int write_lock(struct writer *w, const struct em_lock *l,
 		rc = check_text(w, l->dependency_groups[i], "a dependency group");
 	for (uint32_t i = 0; !rc && i < l->ndefault_groups; i++)
 		rc = check_text(w, l->default_groups[i], "a default group");
-	const char *tool[8] = { l->workload,      l->matrix, l->python,     l->platform,
-				l->torch_variant, l->inputs, l->python_url, l->python_sha256 };
-	static const char *const tool_keys[8] = { "workload",   "matrix",        "python",
-						  "platform",   "torch-variant", "inputs",
-						  "python-url", "python-sha256" };
+	const char *tool[NTOOL] = { l->workload,      l->matrix, l->python,     l->platform,
+				    l->torch_variant, l->inputs, l->python_url, l->python_sha256 };
 	bool has_tool = false;
 	if (!!l->python_url != !!l->python_sha256 || l->python_size < 0)
 		rc = werr(w, "the interpreter's download needs both a url and a sha256");
-	for (int i = 0; !rc && i < 8; i++) {
+	for (size_t i = 0; !rc && i < NTOOL; i++) {
 		if (tool[i]) {
 			rc = check_text(w, tool[i], tool_keys[i]);
 			has_tool = true;
@@ -1176,7 +1217,7 @@ static int write_lock(struct writer *w, const struct em_lock *l,
 
 	if (has_tool) {
 		em_buf_addstr(b, "\n[tool.envmatrix]\n");
-		for (int i = 0; i < 8; i++)
+		for (size_t i = 0; i < NTOOL; i++)
 			if (tool[i])
 				put_kv(b, tool_keys[i], tool[i]);
 		if (l->python_url && l->python_size > 0)

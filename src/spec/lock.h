@@ -70,6 +70,7 @@ struct em_toml {
  * or table defined twice, a bad escape, a control character, invalid
  * UTF-8), EM_ELIMIT (over EM_TOML_MAX_LEN bytes, EM_TOML_MAX_DEPTH nesting,
  * EM_TOML_MAX_VALUES values), EM_ENOMEM; nothing stays in a on error. */
+EM_MUST_USE
 int em_toml_parse(struct em_arena *a, const char *buf, size_t len, const char *where,
 		  struct em_toml **out, struct em_error *e);
 /* "a string", "an integer", "a table"... for messages. */
@@ -162,6 +163,7 @@ struct em_lock {
  * em_lock_parse reads back to the same struct; a struct it could not
  * represent is refused with EM_EINVAL (out is then left as it was).
  * Errors: EM_EINVAL, EM_ENOMEM, EM_ELIMIT (out's maximum size). */
+EM_MUST_USE
 int em_lock_write(const struct em_lock *l, struct em_buf *out, struct em_error *e);
 
 /* Read and validate a lock (lock-version 1.x; a newer minor is accepted and
@@ -172,6 +174,7 @@ int em_lock_write(const struct em_lock *l, struct em_buf *out, struct em_error *
  * since envmatrix verifies sha256 - a wheel with only other hashes is
  * EM_EUNSUPPORTED). Errors name WHERE:LINE and the package. On error out is
  * zeroed and nothing stays in a. */
+EM_MUST_USE
 int em_lock_parse(struct em_arena *a, const char *buf, size_t len, const char *where,
 		  struct em_lock *out, struct em_error *e);
 

@@ -11,6 +11,7 @@
  */
 #include "spec/pep508.h"
 #include "spec/name.h"
+#include "util/grow.h"
 #include "util/str.h"
 
 #include "spec/pep508_lex.h"
@@ -181,16 +182,6 @@ static size_t match_variable(const struct p5_lex *l, uint8_t *key)
 	return 0;
 }
 
-static int hexval(int c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	c |= 0x20;
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	return -1;
-}
-
 static int bad_string(struct p5_lex *l, size_t qpos, const char *why)
 {
 	char msg[160];
@@ -274,7 +265,7 @@ static int decode_quoted(struct p5_lex *l, size_t qpos, size_t end, struct mk_op
 		cp = 0;
 		i += 2;
 		for (int j = 0; j < digits; j++) {
-			int h = i < n ? hexval((unsigned char)s[i]) : -1;
+			int h = i < n ? em_hex_value((unsigned char)s[i]) : -1;
 			if (h < 0)
 				return bad_string(l, qpos, "truncated \\x, \\u or \\U escape");
 			cp = cp * 16 + (uint32_t)h;
@@ -529,7 +520,7 @@ static int parse_list(struct p5_lex *l, struct em_marker **out)
 	m->type = MK_LIST;
 	m->vars = first->vars;
 	m->noformat = first->noformat;
-	uint32_t n = 1, cap = 1;
+	uint32_t n = 1, kcap = 1, ocap = 0;
 	struct em_marker *one[1] = { first };
 	struct em_marker **kids = one;
 	uint8_t *ors = NULL;
@@ -546,21 +537,11 @@ static int parse_list(struct p5_lex *l, struct em_marker **out)
 		rc = parse_atom(l, &next);
 		if (rc)
 			return rc;
-		if (n == cap) {
-			/* grow in the arena: the old arrays are left behind, at
-			 * most as much again as the final ones */
-			uint32_t ncap = cap * 2;
-			struct em_marker **nk = em_arena_array(l->a, ncap, sizeof *nk);
-			uint8_t *no = em_arena_alloc(l->a, ncap);
-			if (!nk || !no)
-				return em_err_nomem(l->e);
-			memcpy(nk, kids, n * sizeof *nk);
-			if (ors)
-				memcpy(no, ors, n - 1);
-			kids = nk;
-			ors = no;
-			cap = ncap;
-		}
+		/* kids starts in one[], ors empty: ors[i] joins kids[i] and
+		 * kids[i + 1] */
+		if (em_arena_grow(l->a, &kids, &kcap, n, sizeof *kids) ||
+		    em_arena_grow(l->a, &ors, &ocap, n - 1, sizeof *ors))
+			return em_err_nomem(l->e);
 		ors[n - 1] = is_or;
 		kids[n++] = next;
 		m->vars |= next->vars;
@@ -588,11 +569,10 @@ int em_marker_parse(struct em_arena *a, const char *s, size_t n, struct em_marke
 		    struct em_error *e)
 {
 	*out = NULL;
-	int rc = em_p5_check_input(s, n, "marker", e);
+	struct p5_lex l;
+	int rc = em_p5_start(&l, a, s, n, "marker", e);
 	if (rc)
 		return rc;
-	struct p5_lex l;
-	em_p5_init(&l, a, s, n, e);
 	struct em_arena_mark mark = em_arena_mark(a);
 	rc = parse_list(&l, out);
 	if (!rc && !p5_at_end(&l))

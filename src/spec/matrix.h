@@ -52,6 +52,7 @@ struct em_python_req {
 };
 
 /* Classify and check a python value (the text as written, stripped). */
+EM_MUST_USE
 int em_python_req_parse(struct em_arena *a, const char *s, size_t n, struct em_python_req *out,
 			struct em_error *e);
 
@@ -73,11 +74,13 @@ struct em_cuda {
 };
 
 /* 12.6, cu126, cpu, auto, rocmX.Y[.Z], xpu (ASCII case ignored). */
+EM_MUST_USE
 int em_cuda_parse(const char *s, size_t n, struct em_cuda *out, struct em_error *e);
 
 /* torch = ... as a specifier set: a release of one or two numbers names a
  * series (2.8 -> ==2.8.*), any other version is exact (2.8.0 -> ==2.8.0,
  * which 2.8.0+cu126 satisfies), anything else must be a specifier set. */
+EM_MUST_USE
 int em_torch_req_parse(struct em_arena *a, const char *s, size_t n, struct em_specset *out,
 		       struct em_error *e);
 
@@ -208,7 +211,7 @@ struct em_matrix {
 	struct em_setting python_home;
 	struct em_setting cache_dir;
 	struct em_setting ca_file;         /* CA bundle for https (relative to the matrix) */
-	struct em_setting history;         /* the history repository (state.h), or off */
+	struct em_setting history;         /* the history repository (history.h), or off */
 	struct em_setting link_mode;       /* auto (when unset), clone, hardlink, copy */
 	struct em_setting jobs;
 	uint32_t nmirrors;                 /* mirrors, in file order */
@@ -222,6 +225,7 @@ struct em_matrix {
  * check that needs no I/O is made here (docs/matrix.md lists them); the
  * first mistake stops the parse. Errors carry where = "FILE:LINE" (or
  * "FILE" for the whole file) and leave *out all zero. */
+EM_MUST_USE
 int em_matrix_parse(struct em_arena *a, const char *buf, size_t len, const char *file,
 		    struct em_matrix *out, struct em_error *e);
 
@@ -248,9 +252,11 @@ struct em_reqfile {
  * sh -c '...' for those). Errors (EM_EINVAL): an unclosed quote, a
  * trailing backslash, no words; EM_ELIMIT past EM_COMMAND_MAX_WORDS.
  * *words is NULL-terminated. */
+EM_MUST_USE
 int em_command_split(struct em_arena *a, const char *s, char ***words, uint32_t *n,
 		     struct em_error *e);
 
+EM_MUST_USE
 int em_reqfile_parse(struct em_arena *a, const char *buf, size_t len, const char *file,
 		     struct em_reqfile *out, struct em_error *e);
 

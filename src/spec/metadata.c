@@ -7,6 +7,7 @@
  */
 #include "spec/metadata.h"
 #include "util/buf.h"
+#include "util/error.h"
 #include "spec/name.h"
 #include "util/str.h"
 
@@ -62,23 +63,8 @@ struct parser {
 	struct em_metadata *out;
 };
 
-static int perr(struct parser *p, int code, uint32_t line, const char *fmt, ...)
-	__attribute__((format(printf, 4, 5)));
-
-static int perr(struct parser *p, int code, uint32_t line, const char *fmt, ...)
-{
-	char where[EM_ERROR_WHERE_MAX];
-	char msg[EM_ERROR_MSG_MAX];
-	if (line)
-		snprintf(where, sizeof where, "%s:%u", p->where, (unsigned)line);
-	else
-		snprintf(where, sizeof where, "%s", p->where);
-	va_list ap;
-	va_start(ap, fmt);
-	vsnprintf(msg, sizeof msg, fmt, ap);
-	va_end(ap);
-	return em_err(p->e, code, where, "%s", msg);
-}
+/* em_err_at the line of the METADATA p reads (0: none) */
+#define perr(p, code, line, ...) em_err_at((p)->e, (code), (p)->where, (line), __VA_ARGS__)
 
 static enum field_kind classify(const char *name, size_t n)
 {

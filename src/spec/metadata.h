@@ -89,6 +89,7 @@ struct em_metadata {
  * missing field. Codes: EM_EINVAL, EM_EUNSUPPORTED (newer major metadata
  * version), EM_ELIMIT (over EM_METADATA_MAX_LEN or EM_METADATA_MAX_FIELDS),
  * EM_ENOMEM. *out is only meaningful on success. */
+EM_MUST_USE
 int em_metadata_parse(struct em_arena *a, const char *buf, size_t len, const char *where,
 		      struct em_metadata *out, struct em_error *e);
 
@@ -96,6 +97,7 @@ int em_metadata_parse(struct em_arena *a, const char *buf, size_t len, const cha
  * rules, limits and errors, but without checking or extracting any field
  * (WHEEL files use the same format). Fills nfields, fields, body, body_len,
  * body_line; every other member is zero. */
+EM_MUST_USE
 int em_metadata_parse_fields(struct em_arena *a, const char *buf, size_t len,
 			     const char *where, struct em_metadata *out, struct em_error *e);
 

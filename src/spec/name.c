@@ -21,20 +21,26 @@ bool em_name_is_valid(const char *s, size_t n)
 	return true;
 }
 
+/* The character at s[*i] as PEP 503 compares names: a run of '-', '_' and
+ * '.' as one '-', a letter in lower case; *i moves past it. */
+static int next_canonical(const char *s, size_t n, size_t *i)
+{
+	int c = (unsigned char)s[*i];
+	if (is_sep(c)) {
+		while (*i < n && is_sep((unsigned char)s[*i]))
+			(*i)++;
+		return '-';
+	}
+	(*i)++;
+	return em_lower(c);
+}
+
 size_t em_name_canonical_buf(const char *s, size_t n, char *out, size_t outsize)
 {
 	size_t o = 0;
 	size_t i = 0;
 	while (i < n) {
-		int c = (unsigned char)s[i];
-		if (is_sep(c)) {
-			while (i < n && is_sep((unsigned char)s[i]))
-				i++;
-			c = '-';
-		} else {
-			c = em_lower(c);
-			i++;
-		}
+		int c = next_canonical(s, n, &i);
 		if (o + 1 < outsize)
 			out[o] = (char)c;
 		o++;
@@ -60,24 +66,7 @@ bool em_name_eq(const char *a, size_t an, const char *b, size_t bn)
 		bool ea = i >= an, eb = j >= bn;
 		if (ea || eb)
 			return ea && eb;
-		int ca = (unsigned char)a[i], cb = (unsigned char)b[j];
-		if (is_sep(ca)) {
-			while (i < an && is_sep((unsigned char)a[i]))
-				i++;
-			ca = '-';
-		} else {
-			ca = em_lower(ca);
-			i++;
-		}
-		if (is_sep(cb)) {
-			while (j < bn && is_sep((unsigned char)b[j]))
-				j++;
-			cb = '-';
-		} else {
-			cb = em_lower(cb);
-			j++;
-		}
-		if (ca != cb)
+		if (next_canonical(a, an, &i) != next_canonical(b, bn, &j))
 			return false;
 	}
 }

@@ -66,6 +66,7 @@ struct em_version {
 /* Parse s[0..n) (surrounding whitespace allowed, Python's definition).
  * Errors: EM_EINVAL (not a PEP 440 version), EM_ELIMIT, EM_ENOMEM; the
  * message quotes the input. */
+EM_MUST_USE
 int em_version_parse(struct em_arena *a, const char *s, size_t n,
 		     struct em_version *out, struct em_error *e);
 
@@ -129,10 +130,12 @@ enum em_pre_mode {
 #define EM_SPECSET_MAX_ITEMS 64
 
 /* Parse one specifier ("~= 1.4.2"). */
+EM_MUST_USE
 int em_spec_parse(struct em_arena *a, const char *s, size_t n,
 		  struct em_spec *out, struct em_error *e);
 /* Parse a comma-separated set; empty items are ignored, an empty string is
  * the empty set (matches everything). */
+EM_MUST_USE
 int em_specset_parse(struct em_arena *a, const char *s, size_t n,
 		     struct em_specset *out, struct em_error *e);
 

@@ -68,6 +68,7 @@ struct em_marker; /* parsed marker expression, opaque */
  * ("expected ... after 'and' at position 17 in '...'"), a NUL byte or
  * invalid UTF-8; EM_ELIMIT for input over EM_REQUIREMENT_MAX_LEN bytes or
  * parentheses nested deeper than EM_MARKER_MAX_DEPTH. */
+EM_MUST_USE
 int em_marker_parse(struct em_arena *a, const char *s, size_t n,
 		    struct em_marker **out, struct em_error *e);
 /* *result is set on success. Like packaging, every comparison is evaluated
@@ -76,12 +77,14 @@ int em_marker_parse(struct em_arena *a, const char *s, size_t n,
  * comparison packaging refuses, e.g. ~= on a non-version variable, or a
  * set-valued variable on the left), EM_ELIMIT (a version or specifier past
  * pep440.h's limits). No heap allocation unless a value is over ~1 KiB. */
+EM_MUST_USE
 int em_marker_eval(const struct em_marker *m, const struct em_marker_env *env,
 		   bool *result, struct em_error *e);
 /* The normalized text, as packaging's str(Marker): a value is written in
  * double quotes, or in single quotes when it holds a double quote. A value
  * holding both cannot be written: EM_EINVAL, nothing appended (packaging
  * raises ValueError). Otherwise 0 or the buffer's error. */
+EM_MUST_USE
 int em_marker_format(const struct em_marker *m, struct em_buf *b);
 /* Bit (1u << enum em_marker_var) for each variable the marker reads, and
  * these for the keys outside enum em_marker_var: */
@@ -103,14 +106,17 @@ struct em_requirement {
  * whitespace (a trailing newline too) is an error, as in packaging. Errors
  * as em_marker_parse, plus em_specset_parse's for the version part; *out is
  * then all zero. */
+EM_MUST_USE
 int em_requirement_parse(struct em_arena *a, const char *s, size_t n,
 			 struct em_requirement *out, struct em_error *e);
 /* The normalized text, as packaging's str(Requirement); EM_EINVAL as for
  * em_marker_format. */
+EM_MUST_USE
 int em_requirement_format(const struct em_requirement *r, struct em_buf *b);
 /* Does the requirement apply in env, with the given extra active (NULL for
  * none; compared after PEP 685 normalisation)? True when it has no marker.
  * env's own 'extra' is ignored; errors as em_marker_eval. */
+EM_MUST_USE
 int em_requirement_applies(const struct em_requirement *r, const struct em_marker_env *env,
 			   const char *extra, bool *result, struct em_error *e);
 

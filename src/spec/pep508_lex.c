@@ -5,14 +5,18 @@
 
 #include <string.h>
 
-void em_p5_init(struct p5_lex *l, struct em_arena *a, const char *s, size_t n,
-		struct em_error *e)
+int em_p5_start(struct p5_lex *l, struct em_arena *a, const char *s, size_t n,
+		const char *kind, struct em_error *e)
 {
+	int rc = em_p5_check_input(s, n, kind, e);
+	if (rc)
+		return rc;
 	memset(l, 0, sizeof *l);
 	l->s = s;
 	l->n = n;
 	l->a = a;
 	l->e = e;
+	return 0;
 }
 
 bool em_p5_keyword(const struct p5_lex *l, const char *word, size_t wl)

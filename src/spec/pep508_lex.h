@@ -27,8 +27,11 @@ struct p5_lex {
 	struct em_error *e;
 };
 
-void em_p5_init(struct p5_lex *l, struct em_arena *a, const char *s, size_t n,
-	     struct em_error *e);
+/* Check the input (em_p5_check_input) and set up l to read it: 0 or the
+ * error. */
+EM_MUST_USE
+int em_p5_start(struct p5_lex *l, struct em_arena *a, const char *s, size_t n,
+		const char *kind, struct em_error *e);
 
 /* Python's \w for the bytes that can meet a token edge: ASCII letters,
  * digits and '_'; any non-ASCII byte counts as part of a word (a non-ASCII
@@ -89,10 +92,12 @@ int em_p5_fail_at(struct p5_lex *l, size_t pos, const char *msg);
 /* Reject what no PEP 508 string may hold before tokenizing: over
  * EM_REQUIREMENT_MAX_LEN (EM_ELIMIT), a NUL byte or invalid UTF-8. kind
  * names the input in the message ("marker", "requirement"). */
+EM_MUST_USE
 int em_p5_check_input(const char *s, size_t n, const char *kind, struct em_error *e);
 
 /* marker.c: parse the `marker` production at l->pos (a requirement's part
  * after ';'); stops before anything that cannot continue the expression. */
+EM_MUST_USE
 int em_p5_parse_marker(struct p5_lex *l, struct em_marker **out);
 
 #endif

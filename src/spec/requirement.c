@@ -395,11 +395,10 @@ int em_requirement_parse(struct em_arena *a, const char *s, size_t n,
 			 struct em_requirement *out, struct em_error *e)
 {
 	memset(out, 0, sizeof *out);
-	int rc = em_p5_check_input(s, n, "requirement", e);
+	struct p5_lex l;
+	int rc = em_p5_start(&l, a, s, n, "requirement", e);
 	if (rc)
 		return rc;
-	struct p5_lex l;
-	em_p5_init(&l, a, s, n, e);
 	struct em_arena_mark mark = em_arena_mark(a);
 	rc = parse_requirement(&l, out);
 	if (rc) {

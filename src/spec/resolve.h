@@ -111,6 +111,7 @@ struct em_resolution {
  * ("lvface needs numpy==1.26.4, but opencv-python 4.12.0.88 needs
  * numpy<2.3.0,>=2") and explain (when given) the numbered chain of
  * reasons, one sentence per line. Provider errors are passed through. */
+EM_MUST_USE
 int em_resolve(struct em_arena *a, const struct em_resolve_in *in, const struct em_provider *p,
 	       struct em_resolution *out, struct em_buf *explain, struct em_error *e);
 

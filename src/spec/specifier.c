@@ -37,21 +37,25 @@ const char *em_spec_op_str(enum em_spec_op op)
 }
 
 /* v? (N!)? N(.N)*  - what may stand before ".*" */
+/* Where the run of ASCII digits at s[i] ends. */
+static size_t digits_end(const char *s, size_t n, size_t i)
+{
+	while (i < n && em_is_digit((unsigned char)s[i]))
+		i++;
+	return i;
+}
+
 static bool is_wildcard_prefix(const char *s, size_t n)
 {
 	size_t i = 0;
 	if (i < n && (s[i] == 'v' || s[i] == 'V'))
 		i++;
-	size_t d = i;
-	while (d < n && em_is_digit((unsigned char)s[d]))
-		d++;
+	size_t d = digits_end(s, n, i);
 	if (d == i)
 		return false;
 	if (d < n && s[d] == '!') {
 		i = d + 1;
-		d = i;
-		while (d < n && em_is_digit((unsigned char)s[d]))
-			d++;
+		d = digits_end(s, n, i);
 		if (d == i)
 			return false;
 	}
@@ -60,9 +64,7 @@ static bool is_wildcard_prefix(const char *s, size_t n)
 		if (s[i] != '.')
 			return false;
 		i++;
-		d = i;
-		while (d < n && em_is_digit((unsigned char)s[d]))
-			d++;
+		d = digits_end(s, n, i);
 		if (d == i)
 			return false;
 		i = d;

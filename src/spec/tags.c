@@ -13,6 +13,7 @@
  * Since packaging 26.3 the native linux_ARCH tag ranks before manylinux.
  */
 #include "spec/tags.h"
+#include "util/grow.h"
 #include "util/str.h"
 
 #include <stdarg.h>
@@ -26,7 +27,7 @@
 struct strlist {
 	struct em_arena *a;
 	const char **v;
-	size_t n, cap;
+	uint32_t n, cap;
 	int err;
 };
 
@@ -38,17 +39,9 @@ static void sl_add(struct strlist *l, const char *s)
 		l->err = EM_ENOMEM;
 		return;
 	}
-	if (l->n == l->cap) {
-		size_t ncap = l->cap ? l->cap * 2 : 64;
-		const char **nv = em_arena_array(l->a, ncap, sizeof *nv);
-		if (!nv) {
-			l->err = EM_ENOMEM;
-			return;
-		}
-		if (l->n)
-			memcpy(nv, l->v, l->n * sizeof *nv);
-		l->v = nv;
-		l->cap = ncap;
+	if (em_arena_grow(l->a, &l->v, &l->cap, l->n, sizeof *l->v)) {
+		l->err = EM_ENOMEM;
+		return;
 	}
 	l->v[l->n++] = s;
 }

@@ -25,10 +25,12 @@ struct em_tagset {
 	uint32_t *hslots;
 };
 
+EM_MUST_USE
 int em_tags_for_target(struct em_arena *a, const struct em_target *t,
 		       struct em_tagset *out, struct em_error *e);
 /* Just the platform part, best first ("linux_x86_64", "manylinux_2_28_x86_64",
  * ...). *n may be 0 (macOS x86_64 before 10.4 has none). */
+EM_MUST_USE
 int em_platform_tags(struct em_arena *a, const struct em_platform *p,
 		     const char ***out, size_t *n, struct em_error *e);
 /* Index of tag in the set, or -1 when the target does not support it. One
@@ -60,6 +62,7 @@ struct em_wheel_name {
  * Errors: EM_EINVAL (the message quotes the name), EM_ELIMIT (longer than
  * EM_WHEEL_NAME_MAX_LEN, a build number over 64 bits, or more than
  * EM_WHEEL_MAX_TAGS tags), EM_ENOMEM. */
+EM_MUST_USE
 int em_wheel_name_parse(struct em_arena *a, const char *s, size_t n,
 			struct em_wheel_name *out, struct em_error *e);
 /* Best rank of the wheel for the tag set, or -1 when incompatible. When

@@ -357,23 +357,31 @@ static int parse_dash_form(const char *s, struct em_platform *out)
 	return -1;
 }
 
+/* s[0..n) in ASCII lower case into low[size], NUL-terminated; false when
+ * it does not fit or holds a NUL (or, with ascii, a byte past 0x7f). */
+static bool lower_name(const char *s, size_t n, char *low, size_t size, bool ascii)
+{
+	if (n >= size)
+		return false;
+	for (size_t i = 0; i < n; i++) {
+		unsigned char c = (unsigned char)s[i];
+		if (c == 0 || (ascii && c >= 0x80))
+			return false;
+		low[i] = (char)em_lower(c);
+	}
+	low[n] = '\0';
+	return true;
+}
+
 int em_platform_parse_n(const char *s, size_t n, struct em_platform *out, struct em_error *e)
 {
 	char q[96];
 	em_quote(q, sizeof q, s, n);
 	if (n == 0)
 		return em_err(e, EM_EINVAL, NULL, "empty platform name (%s)", platform_forms);
-	if (n >= PLATFORM_NAME_MAX)
-		return em_err(e, EM_EINVAL, NULL, "unknown platform '%s' (%s)", q, platform_forms);
 	char low[PLATFORM_NAME_MAX];
-	for (size_t i = 0; i < n; i++) {
-		unsigned char c = (unsigned char)s[i];
-		if (c == 0 || c >= 0x80)
-			return em_err(e, EM_EINVAL, NULL, "unknown platform '%s' (%s)", q,
-				      platform_forms);
-		low[i] = (char)em_lower(c);
-	}
-	low[n] = '\0';
+	if (!lower_name(s, n, low, sizeof low, true))
+		return em_err(e, EM_EINVAL, NULL, "unknown platform '%s' (%s)", q, platform_forms);
 
 	struct em_platform p;
 	bool matched;
@@ -425,17 +433,9 @@ int em_python_parse_n(const char *s, size_t n, struct em_python *out, struct em_
 	em_quote(q, sizeof q, s, n);
 	if (n == 0)
 		return em_err(e, EM_EINVAL, NULL, "empty Python version (%s)", python_forms);
-	if (n >= PYTHON_NAME_MAX)
-		return em_err(e, EM_EINVAL, NULL, "invalid Python version '%s' (%s)", q, python_forms);
 	char low[PYTHON_NAME_MAX];
-	for (size_t i = 0; i < n; i++) {
-		unsigned char c = (unsigned char)s[i];
-		if (c == 0)
-			return em_err(e, EM_EINVAL, NULL, "invalid Python version '%s' (%s)", q,
-				      python_forms);
-		low[i] = (char)em_lower(c);
-	}
-	low[n] = '\0';
+	if (!lower_name(s, n, low, sizeof low, false))
+		return em_err(e, EM_EINVAL, NULL, "invalid Python version '%s' (%s)", q, python_forms);
 
 	struct em_python py;
 	memset(&py, 0, sizeof py);

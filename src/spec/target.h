@@ -81,13 +81,17 @@ struct em_target {
 /* Parse a platform name (not "auto": the caller asks host.h for that).
  * The grammar is documented at the top of src/target.c. Errors: EM_EINVAL
  * with a message listing the accepted forms. release/version are left "". */
+EM_MUST_USE
 int em_platform_parse(const char *s, struct em_platform *out, struct em_error *e);
 /* The same for a slice (may hold any bytes). */
+EM_MUST_USE
 int em_platform_parse_n(const char *s, size_t n, struct em_platform *out, struct em_error *e);
 /* Canonical name, e.g. "linux-x86_64-glibc2.28"; returns snprintf's count. */
 int em_platform_name(const struct em_platform *p, char *buf, size_t size);
 
+EM_MUST_USE
 int em_python_parse(const char *s, struct em_python *out, struct em_error *e);
+EM_MUST_USE
 int em_python_parse_n(const char *s, size_t n, struct em_python *out, struct em_error *e);
 /* "3.12.10", "3.13t", "3.14.0rc1"; returns snprintf's count. */
 int em_python_name(const struct em_python *py, char *buf, size_t size);

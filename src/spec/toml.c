@@ -25,6 +25,8 @@
  * gives. The document must be UTF-8; a leading byte order mark is skipped.
  */
 #include "spec/lock.h"
+#include "util/error.h"
+#include "util/grow.h"
 #include "util/str.h"
 
 #include <locale.h>
@@ -71,23 +73,8 @@ static int parse_value(struct parser *p, uint32_t depth, struct em_toml **out);
 
 /* ---- errors ---- */
 
-static int perr(struct parser *p, int code, uint32_t line, const char *fmt, ...)
-	__attribute__((format(printf, 4, 5)));
-
-static int perr(struct parser *p, int code, uint32_t line, const char *fmt, ...)
-{
-	char where[EM_ERROR_WHERE_MAX];
-	char msg[EM_ERROR_MSG_MAX];
-	if (p->where && p->where[0])
-		snprintf(where, sizeof where, "%s:%u", p->where, (unsigned)line);
-	else
-		snprintf(where, sizeof where, "line %u", (unsigned)line);
-	va_list ap;
-	va_start(ap, fmt);
-	vsnprintf(msg, sizeof msg, fmt, ap);
-	va_end(ap);
-	return em_err(p->e, code, where, "%s", msg);
-}
+/* em_err_at the line of the document p reads */
+#define perr(p, code, line, ...) em_err_at((p)->e, (code), (p)->where, (line), __VA_ARGS__)
 
 static int buf_error(struct parser *p, const struct em_buf *b)
 {
@@ -328,16 +315,8 @@ static int tab_add(struct parser *p, struct node *t, const char *key, size_t kle
 		   struct em_toml *v)
 {
 	uint32_t n = t->v.u.tab.n;
-	if (n == t->cap) {
-		uint32_t cap = t->cap ? t->cap * 2 : 4;
-		struct em_toml_kv *kv = em_arena_array(p->a, cap, sizeof *kv);
-		if (!kv)
-			return em_err_nomem(p->e);
-		if (n)
-			memcpy(kv, t->v.u.tab.kv, (size_t)n * sizeof *kv);
-		t->v.u.tab.kv = kv;
-		t->cap = cap;
-	}
+	if (em_arena_grow(p->a, &t->v.u.tab.kv, &t->cap, n, sizeof *t->v.u.tab.kv))
+		return em_err_nomem(p->e);
 	t->v.u.tab.kv[n].key = key;
 	t->v.u.tab.kv[n].key_len = klen;
 	t->v.u.tab.kv[n].value = v;
@@ -353,16 +332,8 @@ static int tab_add(struct parser *p, struct node *t, const char *key, size_t kle
 static int arr_push(struct parser *p, struct node *arr, struct em_toml *v)
 {
 	uint32_t n = arr->v.u.arr.n;
-	if (n == arr->cap) {
-		uint32_t cap = arr->cap ? arr->cap * 2 : 4;
-		struct em_toml **items = em_arena_array(p->a, cap, sizeof *items);
-		if (!items)
-			return em_err_nomem(p->e);
-		if (n)
-			memcpy(items, arr->v.u.arr.items, (size_t)n * sizeof *items);
-		arr->v.u.arr.items = items;
-		arr->cap = cap;
-	}
+	if (em_arena_grow(p->a, &arr->v.u.arr.items, &arr->cap, n, sizeof *arr->v.u.arr.items))
+		return em_err_nomem(p->e);
 	arr->v.u.arr.items[n] = v;
 	arr->v.u.arr.n = n + 1;
 	return 0;
@@ -430,17 +401,6 @@ static int new_table_at(struct parser *p, struct node *t, uint32_t k, uint8_t ki
 
 /* ---- strings ---- */
 
-static int hexval(int c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 static int bad_escape(struct parser *p)
 {
 	char q[32];
@@ -448,7 +408,7 @@ static int bad_escape(struct parser *p)
 	int c = peek_at(p, 1);
 	if (c == 'u' || c == 'U') {
 		size_t want = c == 'u' ? 6 : 10;
-		while (k < want && hexval(peek_at(p, k)) >= 0)
+		while (k < want && em_hex_value(peek_at(p, k)) >= 0)
 			k++;
 	} else if (c >= 0x80) {
 		uint32_t cp;
@@ -478,7 +438,7 @@ static int escape(struct parser *p, struct em_buf *out)
 		int digits = c == 'u' ? 4 : 8;
 		uint32_t cp = 0;
 		for (int k = 0; k < digits; k++) {
-			int h = hexval(peek_at(p, 2 + (size_t)k));
+			int h = em_hex_value(peek_at(p, 2 + (size_t)k));
 			if (h < 0)
 				return bad_escape(p);
 			cp = cp << 4 | (uint32_t)h;
@@ -685,7 +645,7 @@ static bool is_token_char(int c)
 static bool digit_in(int c, int base)
 {
 	if (base == 16)
-		return hexval(c) >= 0;
+		return em_hex_value(c) >= 0;
 	return c >= '0' && c < '0' + base;
 }
 
@@ -747,7 +707,7 @@ static int parse_integer(struct parser *p, const char *t, size_t m, uint32_t lin
 	for (; k < m; k++) {
 		if (t[k] == '_')
 			continue;
-		uint64_t d = (uint64_t)hexval((unsigned char)t[k]);
+		uint64_t d = (uint64_t)em_hex_value((unsigned char)t[k]);
 		if (v > (limit - d) / (uint64_t)base)
 			return perr(p, EM_EINVAL, line, "integer '%s' does not fit in 64 bits",
 				    em_quote(q, sizeof q, t, m));
@@ -896,30 +856,13 @@ static int scalar_value(struct parser *p, struct em_toml **out)
 	size_t m = p->i - st;
 	if (m == 0)
 		return expected(p, "a value");
-	int r;
-	if (em_str_eq(t, m, "true") || em_str_eq(t, m, "false")) {
-		r = new_scalar(p, EM_TOML_BOOL, line, out);
-		if (!r)
-			(*out)->u.b = t[0] == 't';
-		return r;
-	}
-	const char *u = (t[0] == '+' || t[0] == '-') ? t + 1 : t;
-	size_t um = m - (size_t)(u - t);
-	if (em_str_eq(u, um, "inf") || em_str_eq(u, um, "nan")) {
-		r = new_scalar(p, EM_TOML_FLOAT, line, out);
-		if (!r) {
-			double v = u[0] == 'i' ? (double)INFINITY : (double)NAN;
-			(*out)->u.f = t[0] == '-' ? -v : v;
-		}
-		return r;
-	}
 	if (is_date_shape(t, m) || (m >= 3 && t[2] == ':')) {
 		if (!em_toml_datetime_kind(t, m)) {
 			char q[96];
 			return perr(p, EM_EINVAL, line, "invalid date or time '%s'",
 				    em_quote(q, sizeof q, t, m));
 		}
-		r = new_scalar(p, EM_TOML_DATETIME, line, out);
+		int r = new_scalar(p, EM_TOML_DATETIME, line, out);
 		if (r)
 			return r;
 		char *s = em_arena_strndup(p->a, t, m);
@@ -929,21 +872,30 @@ static int scalar_value(struct parser *p, struct em_toml **out)
 		(*out)->u.str.len = m;
 		return 0;
 	}
-	if (is_float_token(t, m)) {
-		double f = 0;
-		r = parse_float(p, t, m, line, &f);
-		if (!r)
-			r = new_scalar(p, EM_TOML_FLOAT, line, out);
-		if (!r)
-			(*out)->u.f = f;
-		return r;
+	/* a boolean or a number: its value first, then its node */
+	struct em_toml v;
+	memset(&v, 0, sizeof v);
+	int r = 0;
+	const char *u = (t[0] == '+' || t[0] == '-') ? t + 1 : t;
+	size_t um = m - (size_t)(u - t);
+	if (em_str_eq(t, m, "true") || em_str_eq(t, m, "false")) {
+		v.type = EM_TOML_BOOL;
+		v.u.b = t[0] == 't';
+	} else if (em_str_eq(u, um, "inf") || em_str_eq(u, um, "nan")) {
+		double x = u[0] == 'i' ? (double)INFINITY : (double)NAN;
+		v.type = EM_TOML_FLOAT;
+		v.u.f = t[0] == '-' ? -x : x;
+	} else if (is_float_token(t, m)) {
+		v.type = EM_TOML_FLOAT;
+		r = parse_float(p, t, m, line, &v.u.f);
+	} else {
+		v.type = EM_TOML_INTEGER;
+		r = parse_integer(p, t, m, line, &v.u.i);
 	}
-	int64_t i = 0;
-	r = parse_integer(p, t, m, line, &i);
 	if (!r)
-		r = new_scalar(p, EM_TOML_INTEGER, line, out);
+		r = new_scalar(p, v.type, line, out);
 	if (!r)
-		(*out)->u.i = i;
+		(*out)->u = v.u;
 	return r;
 }
 

@@ -76,16 +76,6 @@ static void split(const char *s, size_t n, struct uref *r)
 
 static const char hexd[] = "0123456789ABCDEF";
 
-static int hexval(int c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	c |= 0x20;
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	return -1;
-}
-
 static void add_pct(struct em_buf *b, unsigned char c)
 {
 	char t[3] = { '%', hexd[c >> 4], hexd[c & 15] };
@@ -107,7 +97,7 @@ static bool unsafe(int c)
  * Returns false when it has an ASCII control character. */
 static bool clean(const char *s, size_t n, struct em_buf *b)
 {
-	em_buf_grow(b, n);
+	em_buf_grow(b, n); /* room ahead; a failure sticks in b->err, which the caller checks */
 	size_t run = 0;
 	for (size_t i = 0; i < n; i++) {
 		unsigned char c = (unsigned char)s[i];
@@ -202,6 +192,74 @@ static char *redact_quote(char *dst, size_t size, const char *url)
 	return em_quote(dst, size, tmp, len);
 }
 
+/* RFC 3986 5.2.2: the target T of reference R against base B; T's path,
+ * its dot segments removed, is written to path. */
+static int transform(const struct uref *B, const struct uref *R, struct uref *T,
+		     struct em_buf *path)
+{
+	int rc = 0;
+	memset(T, 0, sizeof *T);
+	if (R->scheme.on) {
+		T->scheme = R->scheme;
+		T->auth = R->auth;
+		rc = dots(&R->path, NULL, path);
+		T->query = R->query;
+	} else {
+		if (R->auth.on) {
+			T->auth = R->auth;
+			rc = dots(&R->path, NULL, path);
+			T->query = R->query;
+		} else {
+			if (R->path.n == 0) {
+				em_buf_add(path, B->path.p, B->path.n);
+				T->query = R->query.on ? R->query : B->query;
+			} else if (R->path.p[0] == '/') {
+				rc = dots(&R->path, NULL, path);
+				T->query = R->query;
+			} else {
+				/* 5.2.3 merge */
+				struct part m;
+				if (B->auth.on && B->path.n == 0) {
+					m = (struct part){ "/", 1, true };
+				} else {
+					size_t k = B->path.n;
+					while (k > 0 && B->path.p[k - 1] != '/')
+						k--;
+					m = (struct part){ B->path.p, k, true };
+				}
+				rc = dots(&m, &R->path, path);
+				T->query = R->query;
+			}
+			T->auth = B->auth;
+		}
+		T->scheme = B->scheme;
+	}
+	T->frag = R->frag;
+	return rc ? rc : path->err;
+}
+
+/* RFC 3986 5.3: T (its path in path) as a URL, into o. */
+static void recompose(const struct uref *T, const struct em_buf *path, struct em_buf *o)
+{
+	em_buf_add(o, T->scheme.p, T->scheme.n);
+	em_buf_addc(o, ':');
+	if (T->auth.on) {
+		em_buf_add(o, "//", 2);
+		em_buf_add(o, T->auth.p, T->auth.n);
+	} else if (path->len >= 2 && path->ptr[0] == '/' && path->ptr[1] == '/') {
+		em_buf_add(o, "/.", 2);
+	}
+	em_buf_add(o, path->ptr, path->len);
+	if (T->query.on) {
+		em_buf_addc(o, '?');
+		em_buf_add(o, T->query.p, T->query.n);
+	}
+	if (T->frag.on) {
+		em_buf_addc(o, '#');
+		em_buf_add(o, T->frag.p, T->frag.n);
+	}
+}
+
 int em_url_resolve(struct em_arena *a, const char *base, const char *ref, char **out,
 		   struct em_error *e)
 {
@@ -215,10 +273,11 @@ int em_url_resolve(struct em_arena *a, const char *base, const char *ref, char *
 		return em_err(e, EM_ELIMIT, NULL, "url '%s' is longer than %u bytes",
 			      em_quote(q, sizeof q, s, 64), (unsigned)EM_URL_MAX_LEN);
 	}
-	struct em_buf cb, cr, o;
+	struct em_buf cb, cr, o, path;
 	em_buf_init(&cb, 3 * EM_URL_MAX_LEN);
 	em_buf_init(&cr, 3 * EM_URL_MAX_LEN);
 	em_buf_init(&o, EM_URL_MAX_LEN);
+	em_buf_init(&path, 3 * EM_URL_MAX_LEN);
 	int rc = 0;
 	bool base_ok = clean(base, bn, &cb);
 	if (!base_ok || !clean(ref, rn, &cr)) {
@@ -242,74 +301,14 @@ int em_url_resolve(struct em_arena *a, const char *base, const char *ref, char *
 			    redact_quote(q, sizeof q, base));
 		goto done;
 	}
-	/* 5.2.2; paths are written to `path` */
-	struct em_buf path;
-	em_buf_init(&path, 3 * EM_URL_MAX_LEN);
-	memset(&T, 0, sizeof T);
-	if (R.scheme.on) {
-		T.scheme = R.scheme;
-		T.auth = R.auth;
-		rc = dots(&R.path, NULL, &path);
-		T.query = R.query;
-	} else {
-		if (R.auth.on) {
-			T.auth = R.auth;
-			rc = dots(&R.path, NULL, &path);
-			T.query = R.query;
-		} else {
-			if (R.path.n == 0) {
-				em_buf_add(&path, B.path.p, B.path.n);
-				T.query = R.query.on ? R.query : B.query;
-			} else if (R.path.p[0] == '/') {
-				rc = dots(&R.path, NULL, &path);
-				T.query = R.query;
-			} else {
-				/* 5.2.3 merge */
-				struct part m;
-				if (B.auth.on && B.path.n == 0) {
-					m = (struct part){ "/", 1, true };
-				} else {
-					size_t k = B.path.n;
-					while (k > 0 && B.path.p[k - 1] != '/')
-						k--;
-					m = (struct part){ B.path.p, k, true };
-				}
-				rc = dots(&m, &R.path, &path);
-				T.query = R.query;
-			}
-			T.auth = B.auth;
-		}
-		T.scheme = B.scheme;
-	}
-	T.frag = R.frag;
-	if (!rc)
-		rc = path.err;
+	rc = transform(&B, &R, &T, &path);
 	if (rc) {
-		em_buf_release(&path);
 		rc = rc == EM_ENOMEM ? em_err_nomem(e)
 				     : em_err(e, EM_ELIMIT, NULL, "url is longer than %u bytes",
 					      (unsigned)EM_URL_MAX_LEN);
 		goto done;
 	}
-	/* 5.3 */
-	em_buf_add(&o, T.scheme.p, T.scheme.n);
-	em_buf_addc(&o, ':');
-	if (T.auth.on) {
-		em_buf_add(&o, "//", 2);
-		em_buf_add(&o, T.auth.p, T.auth.n);
-	} else if (path.len >= 2 && path.ptr[0] == '/' && path.ptr[1] == '/') {
-		em_buf_add(&o, "/.", 2);
-	}
-	em_buf_add(&o, path.ptr, path.len);
-	em_buf_release(&path);
-	if (T.query.on) {
-		em_buf_addc(&o, '?');
-		em_buf_add(&o, T.query.p, T.query.n);
-	}
-	if (T.frag.on) {
-		em_buf_addc(&o, '#');
-		em_buf_add(&o, T.frag.p, T.frag.n);
-	}
+	recompose(&T, &path, &o);
 	if (o.err) {
 		rc = o.err == EM_ENOMEM ? em_err_nomem(e)
 					: em_err(e, EM_ELIMIT, NULL,
@@ -324,6 +323,7 @@ done:
 	em_buf_release(&cb);
 	em_buf_release(&cr);
 	em_buf_release(&o);
+	em_buf_release(&path);
 	return rc;
 }
 
@@ -334,7 +334,7 @@ static size_t decode_into(char *dst, const char *s, size_t n)
 	size_t o = 0;
 	for (size_t i = 0; i < n; i++) {
 		if (s[i] == '%' && n - i >= 3) {
-			int h = hexval((unsigned char)s[i + 1]), l = hexval((unsigned char)s[i + 2]);
+			int h = em_hex_value((unsigned char)s[i + 1]), l = em_hex_value((unsigned char)s[i + 2]);
 			if (h >= 0 && l >= 0 && (h | l)) {
 				dst[o++] = (char)(h << 4 | l);
 				i += 2;

@@ -61,13 +61,15 @@ static bool ends_word(const char *s, size_t start, size_t end, size_t n)
 	size_t p = start - 1;
 	while (p > 0 && ((unsigned char)s[p] & 0xc0) == 0x80)
 		p--;
+	/* s is valid UTF-8, so both decode; were one not to, its code point
+	 * would stay 0, which is not cased */
 	uint32_t before = 0, after = 0;
-	em_utf8_decode(s + p, n - p, &before);
+	(void)em_utf8_decode(s + p, n - p, &before);
 	if (!is_cased_cp(before))
 		return false;
 	if (end == n)
 		return true;
-	em_utf8_decode(s + end, n - end, &after);
+	(void)em_utf8_decode(s + end, n - end, &after);
 	return !is_cased_cp(after);
 }
 

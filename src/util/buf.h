@@ -30,13 +30,15 @@ void em_buf_release(struct em_buf *b);          /* frees; b is empty again */
 void em_buf_reset(struct em_buf *b);            /* len = 0, keeps memory, clears err */
 void em_buf_truncate(struct em_buf *b, size_t len);
 
-/* Each returns 0 or the sticky error code. */
+/* Each returns 0 or the sticky error code (not EM_MUST_USE: callers may
+ * append several times and check once, at em_buf_detach or b->err). */
 int em_buf_grow(struct em_buf *b, size_t extra);
 int em_buf_add(struct em_buf *b, const void *data, size_t n);
 int em_buf_addstr(struct em_buf *b, const char *s);
 int em_buf_addc(struct em_buf *b, char c);
 int em_buf_addf(struct em_buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-int em_buf_vaddf(struct em_buf *b, const char *fmt, va_list ap);
+int em_buf_vaddf(struct em_buf *b, const char *fmt, va_list ap)
+	__attribute__((format(printf, 2, 0)));
 
 /* Take ownership of the malloc'd string (never NULL unless out of memory);
  * b is reset to empty. */

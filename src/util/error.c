@@ -1,5 +1,5 @@
 /* error.c - filling and describing struct em_error */
-#include "envmatrix/error.h"
+#include "util/error.h"
 
 #include <stdarg.h>
 #include <stdio.h>
@@ -16,6 +16,34 @@ int em_err(struct em_error *e, int code, const char *where, const char *fmt, ...
 	vsnprintf(e->msg, sizeof e->msg, fmt, ap);
 	va_end(ap);
 	return code;
+}
+
+int em_verr_at(struct em_error *e, int code, const char *file, uint32_t line, const char *fmt,
+	       va_list ap)
+{
+	/* both are made before the record is written: an argument may be
+	 * the text of the record itself */
+	char where[EM_ERROR_WHERE_MAX];
+	char msg[EM_ERROR_MSG_MAX];
+	if (file && file[0] && line)
+		snprintf(where, sizeof where, "%s:%u", file, (unsigned)line);
+	else if (file && file[0])
+		snprintf(where, sizeof where, "%s", file);
+	else if (line)
+		snprintf(where, sizeof where, "line %u", (unsigned)line);
+	else
+		where[0] = '\0';
+	vsnprintf(msg, sizeof msg, fmt, ap);
+	return em_err(e, code, where, "%s", msg);
+}
+
+int em_err_at(struct em_error *e, int code, const char *file, uint32_t line, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	int rc = em_verr_at(e, code, file, line, fmt, ap);
+	va_end(ap);
+	return rc;
 }
 
 int em_err_nomem(struct em_error *e)

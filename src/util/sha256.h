@@ -17,6 +17,7 @@ struct em_sha256 {
 	void *ctx; /* EVP_MD_CTX */
 };
 
+EM_MUST_USE
 int em_sha256_init(struct em_sha256 *h, struct em_error *e);
 void em_sha256_update(struct em_sha256 *h, const void *data, size_t n);
 /* Finish: hex gets 64 lower-case digits and a NUL; the context is freed. */

@@ -101,6 +101,14 @@ bool em_str_eq(const char *s, size_t n, const char *word)
 	return wl == n && memcmp(s, word, n) == 0;
 }
 
+bool em_str_is_hex(const char *s, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if (em_hex_value((unsigned char)s[i]) < 0)
+			return false;
+	return true;
+}
+
 bool em_parse_u64(const char *s, size_t n, uint64_t *out)
 {
 	if (n == 0)

@@ -26,6 +26,20 @@ static inline bool em_is_alpha(int c) { return (c | 0x20) >= 'a' && (c | 0x20) <
 static inline bool em_is_alnum(int c) { return em_is_digit(c) || em_is_alpha(c); }
 static inline int em_lower(int c) { return (c >= 'A' && c <= 'Z') ? c + 32 : c; }
 
+/* The value of an ASCII hex digit (either case), or -1. */
+static inline int em_hex_value(int c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	c |= 0x20;
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	return -1;
+}
+
+/* Whether all n bytes are hex digits (either case). */
+bool em_str_is_hex(const char *s, size_t n);
+
 /* Length in bytes of the whitespace character at s (what Python's
  * str.isspace() and the regex \s accept: ASCII and Unicode spaces, line and
  * paragraph separators), or 0 when s does not start with one. */

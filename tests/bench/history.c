@@ -20,7 +20,7 @@
 
 #include "util/buf.h"
 #include "os/fs.h"
-#include "state.h"
+#include "history.h"
 
 #define ROUNDS 7
 

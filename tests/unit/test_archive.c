@@ -233,7 +233,7 @@ static void test_check_name(void **state)
 		assert_null(memchr(e.msg, '\0', strlen(e.msg))); /* no raw NUL shown */
 	}
 	/* the NUL is shown escaped */
-	em_archive_check_name("a\0b", 3, &e);
+	EM_IGNORE(em_archive_check_name("a\0b", 3, &e)); /* only the message is checked */
 	assert_non_null(strstr(e.msg, "'a\\x00b'"));
 
 	em_error_clear(&e);
@@ -557,8 +557,9 @@ static void test_truncated_and_corrupt(void **state)
 			fail_msg("byte %zu changed: read different data", i);
 		if (rc && (!e.msg[0] || rc != e.code))
 			fail_msg("byte %zu changed: rc %d without a message", i, rc);
-		em_wheel_read_metadata_mem(&f->a, copy, full, "demo-1.0-py3-none-any.whl", &out,
-					   &len, &e);
+		/* any result will do: the point is no crash and no leak */
+		EM_IGNORE(em_wheel_read_metadata_mem(&f->a, copy, full, "demo-1.0-py3-none-any.whl",
+						     &out, &len, &e));
 		copy[i] ^= 0x5a;
 	}
 	/* garbage */

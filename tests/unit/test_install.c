@@ -1546,7 +1546,7 @@ static void test_full_disk(void **state)
 	char msg2[2048];
 	snprintf(msg2, sizeof msg2, "%s: %s", e.where, e.msg);
 	const char *umount_argv[] = { "umount", mnt, NULL };
-	em_proc_run(&a, umount_argv, NULL, 4096, 20000, &pr, &e);
+	EM_IGNORE(em_proc_run(&a, umount_argv, NULL, 4096, 20000, &pr, &e)); /* cleanup */
 	if (!ok)
 		fail_msg("unpacking onto a full disk: rc %d, %s", rc, msg);
 	assert_false(left);

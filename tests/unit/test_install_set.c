@@ -7,7 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "apply.h"
+#include "install_set.h"
 
 #define H "0000000000000000000000000000000000000000000000000000000000000000"
 

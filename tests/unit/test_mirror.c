@@ -186,6 +186,7 @@ static int fx_setup(void **state)
 	em_arena_init(&f->a);
 	char *cache = em_arena_printf(&f->a, "%s/cache", f->root);
 	setenv("ENVMATRIX_CACHE_DIR", cache, 1);
+	tu_settings_from_env();
 	f->matrix = em_arena_printf(&f->a, "%s/matrix.ini", f->root);
 	const char *text = "[matrix]\nindex-url = simple\n\n[hand]\npython = 3.12.10\n"
 			   "platform = linux-x86_64\n\n[other]\npython = 3.12.10\n"

@@ -358,14 +358,17 @@ static void test_mirror(void **state)
 	em_arena_init(&a);
 	bool ex;
 	unsetenv("ENVMATRIX_PYTHON_MIRROR");
+	tu_settings_from_env();
 	assert_string_equal(em_pybuild_mirror(&a, NULL, "/m", &ex), EM_PYBUILD_DEFAULT_MIRROR);
 	assert_false(ex);
 	setenv("ENVMATRIX_PYTHON_MIRROR", "https://env.example/py/", 1);
+	tu_settings_from_env();
 	assert_string_equal(em_pybuild_mirror(&a, NULL, "/m", &ex), "https://env.example/py/");
 	assert_true(ex);
 	assert_string_equal(em_pybuild_mirror(&a, "builds", "/m", &ex), "/m/builds");
 	assert_string_equal(em_pybuild_mirror(&a, "file:///srv/b", "/m", &ex), "file:///srv/b");
 	unsetenv("ENVMATRIX_PYTHON_MIRROR");
+	tu_settings_from_env();
 	em_arena_release(&a);
 }
 

@@ -49,11 +49,15 @@
 #include "venv.h"
 #include "http.h"
 #include "cache.h"
+#include "install_set.h"
+#include "swap.h"
+#include "apply_lock.h"
 #include "apply.h"
 #include "mirror.h"
 #include "doctor.h"
 #include "verify.h"
-#include "state.h"
+#include "history.h"
+#include "rev.h"
 #include "os/fs.h"
 
 struct fx {

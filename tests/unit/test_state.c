@@ -1,4 +1,4 @@
-/* test_state.c - the history repository (state.h): summaries in plain
+/* test_state.c - the history repository (history.h): summaries in plain
  * words, generation numbers per workload, listing newest first with every
  * commit resolved, recorded locks read back, the keep-set for cache prune,
  * where the history lives, and damaged or locked repositories */
@@ -11,7 +11,7 @@
 #include <unistd.h>
 
 #include "os/fs.h"
-#include "state.h"
+#include "history.h"
 
 /* A lock for python with packages "name version name version ..."; each
  * wheel's sha256 is made from its name, version and salt. */

@@ -34,11 +34,15 @@
 #include "venv.h"
 #include "http.h"
 #include "cache.h"
+#include "install_set.h"
+#include "swap.h"
+#include "apply_lock.h"
 #include "apply.h"
 #include "mirror.h"
 #include "doctor.h"
 #include "verify.h"
-#include "state.h"
+#include "history.h"
+#include "rev.h"
 
 /* Tags for a target given by names; fails the test on a parse error. */
 static void tags_for(struct em_arena *a, const char *plat, const char *py, struct em_tagset *ts)

@@ -37,11 +37,15 @@
 #include "venv.h"
 #include "http.h"
 #include "cache.h"
+#include "install_set.h"
+#include "swap.h"
+#include "apply_lock.h"
 #include "apply.h"
 #include "mirror.h"
 #include "doctor.h"
 #include "verify.h"
-#include "state.h"
+#include "history.h"
+#include "rev.h"
 
 static void test_platform_names(void **state)
 {

@@ -35,11 +35,15 @@
 #include "venv.h"
 #include "http.h"
 #include "cache.h"
+#include "install_set.h"
+#include "swap.h"
+#include "apply_lock.h"
 #include "apply.h"
 #include "mirror.h"
 #include "doctor.h"
 #include "verify.h"
-#include "state.h"
+#include "history.h"
+#include "rev.h"
 
 /* "name version build tags" as the conformance file writes them */
 static void render(const struct em_wheel_name *w, struct em_buf *b)

@@ -2,6 +2,7 @@
 #include "testutil.h"
 
 #include "util/str.h"
+#include "cli/env.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -166,4 +167,9 @@ void tu_report_done(struct tu_report *r)
 			fprintf(stderr, "  %s: ... and %u more\n", r->what, r->failed - r->shown);
 		fail_msg("%s: %u of %u cases failed", r->what, r->failed, r->total);
 	}
+}
+
+void tu_settings_from_env(void)
+{
+	cli_env_load();
 }

@@ -44,4 +44,10 @@ void tu_report_fail(struct tu_report *r, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
 void tu_report_done(struct tu_report *r);
 
+/* Install the library's settings as the CLI does (src/cli/env.c): from the
+ * environment as it is now, with the CLI's phrases. A test that relies on
+ * an environment variable reaching the library calls this first, and again
+ * after it changes the variable. */
+void tu_settings_from_env(void);
+
 #endif

@@ -1,4 +1,5 @@
-/* state.h - the history of applied generations: a git repository
+/* history.h - the history of applied generations: a git repository
+ * (state.c)
  *
  * Every apply that changes an environment records one commit in a bare
  * git repository (libgit2), by default <matrix dir>/.envmatrix/history.git
@@ -29,10 +30,10 @@
  * Objects are written first and the branch moves last, by libgit2's
  * atomic reference update (checked against the parent it was built on),
  * so a crash leaves the history as it was. The caller holds the apply
- * lock (apply.h), which serializes writers.
+ * lock (apply_lock.h), which serializes writers.
  */
-#ifndef ENVMATRIX_STATE_H
-#define ENVMATRIX_STATE_H
+#ifndef ENVMATRIX_HISTORY_H
+#define ENVMATRIX_HISTORY_H
 
 #include <stdbool.h>
 #include <stddef.h>
@@ -60,6 +61,7 @@ const char *em_gen_kind_name(enum em_gen_kind k); /* "apply", "frozen", "rollbac
  * or .envmatrix/STEM/history.git for a matrix STEM.ini beside another
  * matrix (em_matrix_history_dir, lockname.h).
  * *out is an absolute path, or NULL when the history is off ('off'). */
+EM_MUST_USE
 int em_history_path(struct em_arena *a, const char *matrix_path, const struct em_matrix *m,
 		    const char *env, const char **out, struct em_error *e);
 
@@ -73,6 +75,7 @@ struct em_history {
  * when it does not exist. EM_ENOTFOUND without create when there is none.
  * A damaged repository (a broken HEAD, an unreadable object) or one
  * locked by a git process is an error naming the path and what to do. */
+EM_MUST_USE
 int em_history_open(struct em_history *h, struct em_arena *a, const char *path, bool create,
 		    struct em_error *e);
 void em_history_close(struct em_history *h);
@@ -101,8 +104,27 @@ struct em_record {
  * lock with its previous generation's. numbers (may be NULL) gets each
  * workload's new generation number. Author: git's user.name/user.email,
  * else $USER@hostname; date: now. */
+EM_MUST_USE
 int em_history_record(struct em_arena *a, struct em_history *h, const struct em_record *r,
 		      uint32_t *numbers, struct em_error *e);
+
+/* ---- what an apply records ---- */
+
+struct em_apply;
+
+/* Whether apply result r has an unchanged workload with a lock: one the
+ * history may have missed (open the history for em_history_applied). */
+bool em_history_may_miss(const struct em_apply *r);
+
+/* The workloads of r one commit records, into w and which (room for r->n
+ * each; which[k] is w[k]'s index in r), of kind frozen or apply: every
+ * built workload, and every unchanged one whose newest generation in h
+ * (NULL: no history open) holds another lock than its own, an environment
+ * applied while the history could not record it (damaged or locked at
+ * the time). Workloads without generations are not caught up: the history
+ * starts with their next change. Returns how many. */
+uint32_t em_history_applied(struct em_arena *a, struct em_history *h, const struct em_apply *r,
+			    bool frozen, struct em_record_workload *w, uint32_t *which);
 
 /* ---- reading ---- */
 
@@ -120,17 +142,20 @@ struct em_generation {
 };
 
 /* The workloads with a history, sorted. */
+EM_MUST_USE
 int em_history_workloads(struct em_arena *a, struct em_history *h, const char ***names,
 			 uint32_t *n, struct em_error *e);
 
 /* The generations of workload (NULL: every workload), newest first. An
  * empty history is 0 generations. Reads one index per workload, not the
  * commits. */
+EM_MUST_USE
 int em_history_list(struct em_arena *a, struct em_history *h, const char *workload,
 		    struct em_generation **out, uint32_t *n, struct em_error *e);
 
 /* Generation number of workload and the lock it recorded. EM_ENOTFOUND
  * naming the generations there are when there is no such generation. */
+EM_MUST_USE
 int em_history_lock(struct em_arena *a, struct em_history *h, const char *workload,
 		    uint32_t number, struct em_generation *gen, char **text, size_t *len,
 		    struct em_error *e);
@@ -138,35 +163,9 @@ int em_history_lock(struct em_arena *a, struct em_history *h, const char *worklo
 /* The sha256 of every wheel and sdist the newest keep generations of each
  * workload (keep 0: all of them) recorded, sorted and unique, for cache
  * prune (an sdist's keeps its download and the wheels built from it). */
+EM_MUST_USE
 int em_history_wheels(struct em_arena *a, struct em_history *h, uint32_t keep,
 		      const char ***sha256, size_t *n, struct em_error *e);
-
-/* ---- a matrix as it was at a git revision (apply --rev) ---- */
-
-struct git_tree;
-struct em_rev {
-	struct git_repository *repo;
-	struct git_tree *tree;
-	char commit[41];       /* the revision's commit id */
-	const char *workdir;   /* the work tree, absolute (as the matrix path spells it) */
-	const char *matrix_rel;/* the matrix's path in the repository */
-};
-
-/* Find the git repository holding the matrix at matrix_path (from its
- * folder upwards) and resolve rev (anything git rev-parse takes: HEAD~2,
- * a tag, a commit id) to a commit. Reads nothing from the work tree but
- * the repository itself. */
-int em_rev_open(struct em_rev *r, struct em_arena *a, const char *matrix_path, const char *rev,
-		struct em_error *e);
-void em_rev_close(struct em_rev *r);
-
-/* A file of the work tree (path as the planner builds it, relative to the
- * current folder or absolute) as it was at the revision: the reader for
- * em_plan_options.read_file (ctx: the struct em_rev). EM_ENOTFOUND when
- * the revision has no such file; EM_EINVAL for a path outside the work
- * tree. */
-int em_rev_read(void *ctx, struct em_arena *a, const char *path, size_t max, char **out,
-		size_t *len, struct em_error *e);
 
 /* ---- summaries ---- */
 
