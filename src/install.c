@@ -5,7 +5,7 @@
  * is worked out (the root to purelib or platlib, NAME.data/KEY/ to the
  * scheme's KEY folder), its folder created by this thread, and a job to
  * link it queued. Jobs go in batches to worker threads (o->jobs), which
- * call em_link_fileat() with folder descriptors, so a file costs one
+ * call em_link_at() with open folders, so a file costs one
  * linkat() (or a clone or copy) and no path walk from /; the contents of
  * a linked file are never read. The new RECORD is written as rows go by,
  * with the hash the wheel's RECORD gave (verified at unpacking), so memory

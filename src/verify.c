@@ -29,6 +29,7 @@
 #include "os/sys.h"
 #include "record.h"
 #include "venv.h"
+#include "util/grow.h"
 #include "util/str.h"
 #include "spec/target.h"
 #include "settings.h"
@@ -229,25 +230,6 @@ const char *em_check_status_name(enum em_check_status s)
 	return "?";
 }
 
-/* Room for one more item in the arena array *pv (n used, *cap
- * allocated), doubling from first: 0, or EM_ENOMEM. */
-static int room(struct em_arena *a, void *pv, uint32_t n, uint32_t *cap, uint32_t first,
-		size_t size)
-{
-	if (n < *cap)
-		return 0;
-	uint32_t nc = *cap ? *cap * 2 : first;
-	void *old, *nv = em_arena_array(a, nc, size);
-	if (!nv)
-		return EM_ENOMEM;
-	memcpy(&old, pv, sizeof old); /* *pv is some T *: copied, not read as a void * */
-	if (n)
-		memcpy(nv, old, n * size);
-	memcpy(pv, &nv, sizeof nv);
-	*cap = nc;
-	return 0;
-}
-
 /* ---- import names ---- */
 
 static bool is_ident(const char *s, size_t n)
@@ -274,7 +256,7 @@ static int add_name(struct em_arena *a, const char ***v, uint32_t *n, uint32_t *
 	for (uint32_t i = 0; i < *n; i++)
 		if (strlen((*v)[i]) == len && !memcmp((*v)[i], s, len))
 			return 0;
-	if (room(a, v, *n, cap, 8, sizeof **v))
+	if (em_arena_grow(a, v, cap, *n, sizeof **v))
 		return EM_ENOMEM;
 	const char *c = em_arena_strndup(a, s, len);
 	if (!c)
@@ -436,7 +418,7 @@ static int scan(struct em_arena *a, const char *site, struct dist_full **out, ui
 			tl = NULL;
 		if (em_read_file(a, rp, MAX_DIST_FILE, &rec, &rl, &ie))
 			rec = NULL;
-		if (room(a, &v, cnt, &cap, 32, sizeof *v)) {
+		if (em_arena_grow(a, &v, &cap, cnt, sizeof *v)) {
 			rc = em_err_nomem(e);
 			break;
 		}
@@ -527,7 +509,7 @@ static int add_static(struct xb *b, const char *name, enum em_check_status st,
 		      const char *expected, const char *got, const char *detail)
 {
 	struct em_verify_expect *x = b->x;
-	if (room(b->a, &x->statics, x->nstatic, &b->cap_statics, 8, sizeof *x->statics))
+	if (em_arena_grow(b->a, &x->statics, &b->cap_statics, x->nstatic, sizeof *x->statics))
 		return EM_ENOMEM;
 	x->statics[x->nstatic++] = (struct em_check){ .name = name, .status = st,
 						      .expected = expected, .got = got,
@@ -560,7 +542,8 @@ static int add_imports(struct xb *b, const struct dist_full *d, bool private_too
 			dup = !strcmp(x->imports[k].module, m);
 		if (dup)
 			continue;
-		if (room(b->a, &x->imports, x->nimports, &b->cap_imports, 16, sizeof *x->imports))
+		if (em_arena_grow(b->a, &x->imports, &b->cap_imports, x->nimports,
+				  sizeof *x->imports))
 			return EM_ENOMEM;
 		struct em_verify_import *im = &x->imports[x->nimports++];
 		im->module = m;

@@ -546,16 +546,16 @@ static void test_link_modes(void **state)
 
 	/* the state remembers what the filesystem cannot do */
 	struct em_link_state ls = { 0 };
-	int dfd = open(dir, O_RDONLY | O_DIRECTORY);
-	assert_true(dfd >= 0);
+	struct em_dir *dd = em_dir_open(dir, 0);
+	assert_non_null(dd);
 	for (int k = 0; k < 3; k++) {
 		enum em_link_mode used;
 		char *dst = em_arena_printf(&a, "dst-state-%d", k);
-		assert_int_equal(em_link_fileat(AT_FDCWD, src, dfd, dst, EM_LINK_AUTO, &ls, &used, &e),
+		assert_int_equal(em_link_at(NULL, src, dd, dst, EM_LINK_AUTO, &ls, &used, &e),
 				 0);
 		assert_int_equal((int)used, ls.mode == EM_LINK_AUTO ? EM_LINK_CLONE : ls.mode);
 	}
-	close(dfd);
+	em_dir_close(dd);
 
 	/* across filesystems (when /dev/shm is another one): hard links
 	 * fail with EXDEV, auto copies */
