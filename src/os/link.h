@@ -44,12 +44,4 @@ int em_link_at(struct em_dir *srcdir, const char *src, struct em_dir *dstdir, co
 	       enum em_link_mode mode, struct em_link_state *st, enum em_link_mode *used,
 	       struct em_error *e);
 
-/* TRANSITIONAL, POSIX only: em_link_at with raw folder descriptors
- * (AT_FDCWD allowed), for install.c until it holds struct em_dir handles;
- * remove it then. */
-EM_MUST_USE
-int em_link_fileat(int srcdir, const char *src, int dstdir, const char *dst,
-		   enum em_link_mode mode, struct em_link_state *st, enum em_link_mode *used,
-		   struct em_error *e);
-
 #endif

@@ -328,10 +328,3 @@ int em_link_at(struct em_dir *srcdir, const char *src, struct em_dir *dstdir, co
 	return link_fds(em_posix_dirfd(srcdir), src, em_posix_dirfd(dstdir), dst, mode, st, used,
 			e);
 }
-
-int em_link_fileat(int srcdir, const char *src, int dstdir, const char *dst,
-		   enum em_link_mode mode, struct em_link_state *st, enum em_link_mode *used,
-		   struct em_error *e)
-{
-	return link_fds(srcdir, src, dstdir, dst, mode, st, used, e);
-}
