@@ -148,16 +148,6 @@ static int read_lock(struct run *r, struct em_workload_plan *wp, struct em_error
 
 /* ---- the base interpreter ---- */
 
-static bool in_a_venv(struct em_arena *a, const char *exe)
-{
-	char *dir = em_path_dir(a, exe);
-	char *up = dir ? em_path_dir(a, dir) : NULL;
-	struct em_stat st;
-	char *c1 = dir ? em_arena_printf(a, "%s/pyvenv.cfg", dir) : NULL;
-	char *c2 = up ? em_arena_printf(a, "%s/pyvenv.cfg", up) : NULL;
-	return (c1 && em_os_stat(c1, &st) == 0) || (c2 && em_os_stat(c2, &st) == 0);
-}
-
 static int open_cache(struct run *r, struct em_error *e);
 
 /* The lock's python-build-standalone archive, installed into the managed
@@ -301,7 +291,10 @@ static int base_python(struct run *r, const struct em_workload_plan *wp,
 				      EM_PHRASE_INSTALL_PYTHON, wp->python_name), wp->target.py.major,
 				      wp->target.py.minor, wp->target.py.major, wp->target.py.minor);
 	}
-	if (in_a_venv(r->a, exe))
+	char *exe_dir = em_path_dir(r->a, exe);
+	if (!exe_dir)
+		return em_err_nomem(e);
+	if (em_venv_holds(exe_dir))
 		return em_err(e, EM_EINVAL, exe,
 			      "is inside a virtual environment; name its base interpreter "
 			      "(pyvenv.cfg's home) for workload '%s'", w->name);
